@@ -1,0 +1,25 @@
+/* log.h - logfmt logging to stderr: `ts=... level=info msg="..." key=value ...`. */
+#ifndef NUMAFIT_LOG_H
+#define NUMAFIT_LOG_H
+
+typedef enum nf_log_level {
+    NF_LOG_DEBUG = 0,
+    NF_LOG_INFO,
+    NF_LOG_WARN,
+    NF_LOG_ERROR,
+} nf_log_level;
+
+/* Parse "debug|info|warn|error"; returns 0 or -EINVAL. */
+int nf_log_level_parse(const char *s, nf_log_level *out);
+void nf_log_set_level(nf_log_level level);
+
+/* kv is printf-style and must already be logfmt (`key=value key2="quoted value"`), or NULL. */
+void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define nf_debug(msg, ...) nf_log(NF_LOG_DEBUG, msg, __VA_ARGS__)
+#define nf_info(msg, ...) nf_log(NF_LOG_INFO, msg, __VA_ARGS__)
+#define nf_warn(msg, ...) nf_log(NF_LOG_WARN, msg, __VA_ARGS__)
+#define nf_error(msg, ...) nf_log(NF_LOG_ERROR, msg, __VA_ARGS__)
+
+#endif

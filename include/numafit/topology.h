@@ -1,0 +1,201 @@
+/* topology.h - NodeTopology, the one data model of numafit (apiVersion numafit.io/v1).
+ *
+ * The exporter fills it from sysfs, procfs and kubelet's files; the extender and the report
+ * read it back from JSON (topology_json.h) and fit pods against each NUMA node's `resources`.
+ * Every string is heap-owned by the struct that holds it; nf_topology_free() releases all.
+ *
+ * Unknown numbers are -1 (never a silent 0); a field that could not be read carries an
+ * `error` string ("error: ..." / "absent") beside it.
+ */
+#ifndef NUMAFIT_TOPOLOGY_H
+#define NUMAFIT_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numafit/cpuset.h"
+
+#define NF_API_VERSION "numafit.io/v1"
+#define NF_KIND "NodeTopology"
+#define NF_UNKNOWN (-1)
+
+typedef struct nf_kv {
+    char *key;
+    char *value;
+} nf_kv;
+
+/* An integer amount of a named resource (whole CPUs, bytes, devices). */
+typedef struct nf_amount {
+    char *name;
+    int64_t value;
+} nf_amount;
+
+/* One schedulable resource of a zone, keyed by its Kubernetes name ("cpu", "memory",
+ * "hugepages-1Gi", "intel.com/intel_sriov_dpdk"). Units: whole CPUs, bytes, devices. */
+typedef struct nf_resource {
+    char *name;
+    int64_t capacity;
+    int64_t allocatable;
+    int64_t available;
+    int64_t usable; /* devices whose last DPDK probe passed; NF_UNKNOWN when not probed */
+} nf_resource;
+
+typedef struct nf_hugepages {
+    char *name; /* kubelet's resource name: "hugepages-2Mi" */
+    uint64_t page_bytes;
+    int64_t total; /* nr_hugepages; NF_UNKNOWN when unreadable */
+    int64_t free;
+    int64_t surplus;
+    char *error; /* NULL, or "error: ..." naming the file that failed */
+} nf_hugepages;
+
+typedef struct nf_probe_result {
+    char *status; /* "ok" | "failed: ..." | "skipped: ..."; NULL when never probed */
+    char *pmd;
+    char *mac;
+    char *link; /* "up" | "down" | "unknown" */
+    int max_rx_queues;  /* NF_UNKNOWN when not known */
+    int64_t checked_at; /* unix seconds; 0 when never probed */
+} nf_probe_result;
+
+typedef struct nf_vf {
+    char *pci; /* "0000:18:01.0" */
+    char *vendor;
+    char *device;
+    char *driver; /* NULL when unbound */
+    int iommu_group; /* NF_UNKNOWN when there is none */
+    bool allocated;
+    char *pod_uid; /* when allocated and kubelet's checkpoint names the pod */
+    nf_probe_result probe;
+    char *error; /* e.g. a virtfn link that points nowhere */
+} nf_vf;
+
+typedef struct nf_pf {
+    char *pci;
+    char *netdev; /* NULL when the PF has no net/ entry */
+    char *vendor;
+    char *device;
+    char *driver;
+    int total_vfs;
+    int num_vfs;
+    int numa_node; /* NF_UNKNOWN when numa_node is -1, absent or garbage */
+    char *error;
+} nf_pf;
+
+/* The VFs of one PF that map to one device-plugin resource (a PF may appear twice when its VF
+ * ranges feed two resources). resource is NULL when no SR-IOV config names these VFs. */
+typedef struct nf_device_group {
+    char *resource;
+    nf_pf pf;
+    nf_vf *vfs;
+    size_t n_vfs;
+} nf_device_group;
+
+typedef struct nf_zone_cpus {
+    nf_cpuset online;
+    nf_cpuset reserved;
+    nf_cpuset allocatable; /* online - reserved */
+    nf_cpuset allocated;   /* assigned exclusively by kubelet's CPU Manager */
+    nf_cpuset free;        /* allocatable - allocated */
+    int threads_per_core;  /* NF_UNKNOWN when topology files are missing */
+    int free_full_cores;   /* cores whose every online thread is free */
+    /* Online threads grouped by physical core (not published; feeds free_full_cores and
+     * kubelet's full-pcpus-only view). */
+    nf_cpuset *cores;
+    size_t n_cores;
+} nf_zone_cpus;
+
+/* What one pod holds exclusively on a NUMA node (from kubelet's state files). */
+typedef struct nf_pod_usage {
+    char *pod_uid;
+    nf_cpuset cpus;
+    nf_amount *amounts; /* "cpu" -> 4, "hugepages-1Gi" -> bytes, "intel.com/x" -> 1 */
+    size_t n_amounts;
+} nf_pod_usage;
+
+typedef struct nf_numa_node {
+    int id;
+    int socket; /* NF_UNKNOWN for a CPU-less node hwloc cannot place */
+    int *distances; /* indexed like nf_topology.numa_nodes */
+    size_t n_distances;
+    nf_zone_cpus cpus;
+    int64_t mem_total; /* bytes; NF_UNKNOWN when unreadable */
+    int64_t mem_free;
+    char *mem_error;
+    nf_hugepages *hugepages;
+    size_t n_hugepages;
+    nf_device_group *devices;
+    size_t n_devices;
+    nf_resource *resources;
+    size_t n_resources;
+    nf_pod_usage *pods;
+    size_t n_pods;
+    /* kubelet's reservedMemory for this NUMA node ("memory", "hugepages-1Gi" -> bytes). */
+    nf_amount *kubelet_reserved;
+    size_t n_kubelet_reserved;
+} nf_numa_node;
+
+typedef struct nf_socket {
+    int id;
+    int *numa_nodes;
+    size_t n_numa_nodes;
+} nf_socket;
+
+typedef struct nf_kubelet_info {
+    char *cpu_manager_policy; /* "static" | "none" | NULL (unknown) */
+    nf_kv *cpu_manager_policy_options;
+    size_t n_cpu_manager_policy_options;
+    char *topology_manager_policy;
+    char *topology_manager_scope;
+    nf_kv *topology_manager_policy_options;
+    size_t n_topology_manager_policy_options;
+    char *memory_manager_policy;
+    char *reserved_cpus;        /* list form; NULL when none */
+    char *reserved_cpus_source; /* "flag", "kubeletConfig", "computed: ...", "none" */
+    char *state_cpu_manager;    /* "ok" | "absent" | "error: ..." | "not read: ..." */
+    char *state_memory_manager;
+    char *state_device_plugins;
+    char *config_error; /* the KubeletConfiguration could not be read */
+} nf_kubelet_info;
+
+typedef struct nf_topology {
+    char *node;
+    uint64_t generation;
+    int64_t observed_at; /* unix seconds */
+    nf_kubelet_info kubelet;
+    nf_socket *sockets;
+    size_t n_sockets;
+    nf_numa_node *numa_nodes;
+    size_t n_numa_nodes;
+    /* PFs whose numa_node is unknown: published apart, never guessed onto a NUMA node. */
+    nf_device_group *unplaced_devices;
+    size_t n_unplaced_devices;
+    char **errors; /* problems that belong to no single field */
+    size_t n_errors;
+} nf_topology;
+
+void nf_topology_free(nf_topology *t);
+void nf_numa_node_free(nf_numa_node *n);
+void nf_device_group_free(nf_device_group *g);
+void nf_kubelet_info_free(nf_kubelet_info *k);
+void nf_kv_free_array(nf_kv *kv, size_t n);
+void nf_amount_free_array(nf_amount *a, size_t n);
+/* Add value to the named amount (appending it when new); -ENOMEM or -ERANGE on overflow. */
+int nf_amount_add(nf_amount **a, size_t *n, const char *name, int64_t value);
+int64_t nf_amount_get(const nf_amount *a, size_t n, const char *name); /* 0 when absent */
+
+/* Lookups; NULL when absent. */
+nf_numa_node *nf_topology_numa(const nf_topology *t, int id);
+nf_resource *nf_numa_resource(const nf_numa_node *n, const char *name);
+const char *nf_kv_get(const nf_kv *kv, size_t n, const char *key);
+
+/* Append a resource (name copied) or return the existing one; NULL on allocation failure. */
+nf_resource *nf_numa_resource_add(nf_numa_node *n, const char *name);
+/* Append a message to t->errors (copied). */
+int nf_topology_add_error(nf_topology *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Replace *dst with a copy of src (NULL allowed); -ENOMEM on failure. */
+int nf_strset(char **dst, const char *src);
+
+#endif

@@ -1,0 +1,63 @@
+/* log.c - logfmt lines on stderr (see numafit/log.h). */
+#include "numafit/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static nf_log_level min_level = NF_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+int nf_log_level_parse(const char *s, nf_log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (nf_log_level)i;
+            return 0;
+        }
+    }
+    if (strcmp(s, "warning") == 0) {
+        *out = NF_LOG_WARN;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+void nf_log_set_level(nf_log_level level)
+{
+    min_level = level;
+}
+
+void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
+{
+    if (level < min_level)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char line[2048];
+    int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
+    /* quote the message the logfmt way */
+    for (const char *p = msg; *p && n < (int)sizeof(line) - 4; p++) {
+        if (*p == '"' || *p == '\\')
+            line[n++] = '\\';
+        line[n++] = *p == '\n' ? ' ' : *p;
+    }
+    line[n++] = '"';
+    if (kv && *kv && n < (int)sizeof(line) - 2) {
+        line[n++] = ' ';
+        va_list ap;
+        va_start(ap, kv);
+        int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, kv, ap);
+        va_end(ap);
+        if (m > 0)
+            n += m < (int)sizeof(line) - n - 1 ? m : (int)sizeof(line) - n - 2;
+    }
+    line[n++] = '\n';
+    fwrite(line, 1, (size_t)n, stderr);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# numafit developer entry point.
+#   scripts/dev.sh run    install deps, build, run the exporter once on this machine's /sys
+#   scripts/dev.sh test   install deps, build with ASan+UBSan, run the whole test suite (ctest)
+#   scripts/dev.sh build  install deps, build a release tree in build/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+configure_build() { # dir, extra cmake args...
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+}
+
+cmd=${1:-}
+case "$cmd" in
+run)
+  scripts/install-deps.sh
+  configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  shift
+  exec scripts/quickstart.sh build "$@"
+  ;;
+test)
+  scripts/install-deps.sh
+  configure_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_SANITIZE=ON
+  cd build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure -j "$JOBS"
+  ;;
+build)
+  scripts/install-deps.sh
+  configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  ;;
+*)
+  echo "usage: scripts/dev.sh run|test|build" >&2
+  exit 2
+  ;;
+esac
