@@ -189,7 +189,9 @@ int nf_cpuset_parse(const char *list, nf_cpuset *out, nf_err *err)
         if (rc) {
             nf_cpuset_free(&s);
             return nf_errf(err, rc, "cpu list \"%.64s\": %s at \"%.16s\"", list,
-                           rc == -ERANGE ? "cpu id out of range (max " "65535)" : "syntax error",
+                           rc == -ERANGE ? "cpu id out of range (max "
+                                           "65535)"
+                                         : "syntax error",
                            at);
         }
     }

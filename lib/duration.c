@@ -16,7 +16,8 @@ int nf_duration_parse_ms(const char *s, int64_t *out_ms, nf_err *err)
     int64_t total = 0;
     while (*p) {
         if (!isdigit((unsigned char)*p))
-            return nf_errf(err, -EINVAL, "duration \"%.64s\": expected a number (e.g. 500ms, 30s, 5m)", s);
+            return nf_errf(err, -EINVAL,
+                           "duration \"%.64s\": expected a number (e.g. 500ms, 30s, 5m)", s);
         int64_t n = 0;
         while (isdigit((unsigned char)*p)) {
             n = n * 10 + (*p++ - '0');
@@ -32,7 +33,8 @@ int nf_duration_parse_ms(const char *s, int64_t *out_ms, nf_err *err)
             }
         }
         if (i == k)
-            return nf_errf(err, -EINVAL, "duration \"%.64s\": missing or unknown unit (ms, s, m, h)", s);
+            return nf_errf(err, -EINVAL,
+                           "duration \"%.64s\": missing or unknown unit (ms, s, m, h)", s);
         total += n * units[i].ms;
         if (total > (int64_t)1e15)
             return nf_errf(err, -ERANGE, "duration \"%.64s\": too large", s);

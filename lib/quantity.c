@@ -24,9 +24,9 @@ static int parse_suffix(const char *p, int *bin, int *exp10, nf_err *err, const 
         const char *name;
         int bin, exp10;
     } suffixes[] = {
-        {"Ki", 10, 0}, {"Mi", 20, 0}, {"Gi", 30, 0}, {"Ti", 40, 0}, {"Pi", 50, 0}, {"Ei", 60, 0},
-        {"m", 0, -3},  {"k", 0, 3},   {"M", 0, 6},   {"G", 0, 9},   {"T", 0, 12},  {"P", 0, 15},
-        {"E", 0, 18},  {"", 0, 0},
+        {"Ki", 10, 0}, {"Mi", 20, 0}, {"Gi", 30, 0}, {"Ti", 40, 0}, {"Pi", 50, 0},
+        {"Ei", 60, 0}, {"m", 0, -3},  {"k", 0, 3},   {"M", 0, 6},   {"G", 0, 9},
+        {"T", 0, 12},  {"P", 0, 15},  {"E", 0, 18},  {"", 0, 0},
     };
     if ((*p == 'e' || *p == 'E') &&
         (isdigit((unsigned char)p[1]) ||
@@ -156,7 +156,6 @@ const char *nf_quantity_format_bytes(int64_t bytes, char *buf, size_t len)
 const char *nf_hugepage_resource_name(uint64_t page_bytes, char *buf, size_t len)
 {
     char q[32];
-    snprintf(buf, len, "hugepages-%s",
-             nf_quantity_format_bytes((int64_t)page_bytes, q, sizeof(q)));
+    snprintf(buf, len, "hugepages-%s", nf_quantity_format_bytes((int64_t)page_bytes, q, sizeof(q)));
     return buf;
 }

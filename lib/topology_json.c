@@ -102,8 +102,7 @@ static json_t *encode_device_group(const nf_device_group *g)
             json_object_set_new(jvf, "error", json_string(vf->error));
         json_array_append_new(vfs, jvf);
     }
-    return json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs",
-                     vfs);
+    return json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs", vfs);
 }
 
 static json_t *encode_device_groups(const nf_device_group *g, size_t n)
@@ -121,11 +120,11 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_array_append_new(dist, json_integer(n->distances[i]));
 
     const nf_zone_cpus *c = &n->cpus;
-    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:i}", "online", jcpuset(&c->online),
-                             "reserved", jcpuset(&c->reserved), "allocatable",
-                             jcpuset(&c->allocatable), "allocated", jcpuset(&c->allocated), "free",
-                             jcpuset(&c->free), "threadsPerCore", jint_or_null(c->threads_per_core),
-                             "freeFullCores", c->free_full_cores);
+    json_t *cpus =
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:i}", "online", jcpuset(&c->online), "reserved",
+                  jcpuset(&c->reserved), "allocatable", jcpuset(&c->allocatable), "allocated",
+                  jcpuset(&c->allocated), "free", jcpuset(&c->free), "threadsPerCore",
+                  jint_or_null(c->threads_per_core), "freeFullCores", c->free_full_cores);
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));
@@ -135,9 +134,9 @@ static json_t *encode_numa(const nf_numa_node *n)
     json_t *hp = json_object();
     for (size_t i = 0; i < n->n_hugepages; i++) {
         const nf_hugepages *h = &n->hugepages[i];
-        json_t *jh = json_pack("{s:I,s:o,s:o,s:o}", "pageBytes", (json_int_t)h->page_bytes,
-                               "total", jint_or_null(h->total), "free", jint_or_null(h->free),
-                               "surplus", jint_or_null(h->surplus));
+        json_t *jh = json_pack("{s:I,s:o,s:o,s:o}", "pageBytes", (json_int_t)h->page_bytes, "total",
+                               jint_or_null(h->total), "free", jint_or_null(h->free), "surplus",
+                               jint_or_null(h->surplus));
         if (jh && h->error)
             json_object_set_new(jh, "error", json_string(h->error));
         json_object_set_new(hp, h->name, jh);
@@ -146,9 +145,8 @@ static json_t *encode_numa(const nf_numa_node *n)
     json_t *res = json_object();
     for (size_t i = 0; i < n->n_resources; i++) {
         const nf_resource *r = &n->resources[i];
-        json_t *jr = json_pack("{s:I,s:I,s:I}", "capacity", (json_int_t)r->capacity,
-                               "allocatable", (json_int_t)r->allocatable, "available",
-                               (json_int_t)r->available);
+        json_t *jr = json_pack("{s:I,s:I,s:I}", "capacity", (json_int_t)r->capacity, "allocatable",
+                               (json_int_t)r->allocatable, "available", (json_int_t)r->available);
         if (jr && r->usable != NF_UNKNOWN)
             json_object_set_new(jr, "usable", json_integer(r->usable));
         json_object_set_new(res, r->name, jr);
@@ -371,7 +369,8 @@ static int decode_device_group(dec *d, const json_t *j, nf_device_group *g)
     if (!json_is_object(pf))
         return fail(d, "pf", "expected an object");
     size_t at = push(d, "", "pf", 0);
-    if ((rc = get_str(d, pf, "pci", &g->pf.pci)) || (rc = get_str(d, pf, "netdev", &g->pf.netdev)) ||
+    if ((rc = get_str(d, pf, "pci", &g->pf.pci)) ||
+        (rc = get_str(d, pf, "netdev", &g->pf.netdev)) ||
         (rc = get_str(d, pf, "vendor", &g->pf.vendor)) ||
         (rc = get_str(d, pf, "device", &g->pf.device)) ||
         (rc = get_str(d, pf, "driver", &g->pf.driver)) ||
@@ -570,8 +569,7 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
         }
     }
 
-    if ((rc = get_amounts(d, j, "kubeletReserved", &n->kubelet_reserved,
-                          &n->n_kubelet_reserved)))
+    if ((rc = get_amounts(d, j, "kubeletReserved", &n->kubelet_reserved, &n->n_kubelet_reserved)))
         return rc;
 
     const json_t *pods = get_array(d, j, "pods", &rc);
@@ -635,8 +633,7 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
                          &ki->n_cpu_manager_policy_options)) ||
             (rc = get_str(d, k, "topologyManagerPolicy", &ki->topology_manager_policy)) ||
             (rc = get_str(d, k, "topologyManagerScope", &ki->topology_manager_scope)) ||
-            (rc = get_kv(d, k, "topologyManagerPolicyOptions",
-                         &ki->topology_manager_policy_options,
+            (rc = get_kv(d, k, "topologyManagerPolicyOptions", &ki->topology_manager_policy_options,
                          &ki->n_topology_manager_policy_options)) ||
             (rc = get_str(d, k, "memoryManagerPolicy", &ki->memory_manager_policy)) ||
             (rc = get_str(d, k, "reservedCpus", &ki->reserved_cpus)) ||
@@ -670,8 +667,7 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
         const json_t *ids = get_array(d, s, "numaNodes", &rc);
         if (rc)
             return rc;
-        if (json_array_size(ids) &&
-            !(so->numa_nodes = calloc(json_array_size(ids), sizeof(int))))
+        if (json_array_size(ids) && !(so->numa_nodes = calloc(json_array_size(ids), sizeof(int))))
             return -ENOMEM;
         for (size_t j = 0; j < json_array_size(ids); j++) {
             json_t *v = json_array_get(ids, j);
@@ -731,8 +727,8 @@ int nf_topology_parse(const char *text, size_t len, nf_topology *out, nf_err *er
     memset(out, 0, sizeof(*out));
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc)
-        return nf_errf(err, -EINVAL, "NodeTopology: invalid JSON at line %d column %d: %s",
-                       je.line, je.column, je.text);
+        return nf_errf(err, -EINVAL, "NodeTopology: invalid JSON at line %d column %d: %s", je.line,
+                       je.column, je.text);
     int rc = nf_topology_from_json(doc, out, err);
     json_decref(doc);
     return rc;

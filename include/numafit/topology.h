@@ -54,7 +54,7 @@ typedef struct nf_probe_result {
     char *status; /* "ok" | "failed: ..." | "skipped: ..."; NULL when never probed */
     char *pmd;
     char *mac;
-    char *link; /* "up" | "down" | "unknown" */
+    char *link;         /* "up" | "down" | "unknown" */
     int max_rx_queues;  /* NF_UNKNOWN when not known */
     int64_t checked_at; /* unix seconds; 0 when never probed */
 } nf_probe_result;
@@ -63,7 +63,7 @@ typedef struct nf_vf {
     char *pci; /* "0000:18:01.0" */
     char *vendor;
     char *device;
-    char *driver; /* NULL when unbound */
+    char *driver;    /* NULL when unbound */
     int iommu_group; /* NF_UNKNOWN when there is none */
     bool allocated;
     char *pod_uid; /* when allocated and kubelet's checkpoint names the pod */
@@ -116,7 +116,7 @@ typedef struct nf_pod_usage {
 
 typedef struct nf_numa_node {
     int id;
-    int socket; /* NF_UNKNOWN for a CPU-less node hwloc cannot place */
+    int socket;     /* NF_UNKNOWN for a CPU-less node hwloc cannot place */
     int *distances; /* indexed like nf_topology.numa_nodes */
     size_t n_distances;
     nf_zone_cpus cpus;
@@ -193,7 +193,8 @@ const char *nf_kv_get(const nf_kv *kv, size_t n, const char *key);
 /* Append a resource (name copied) or return the existing one; NULL on allocation failure. */
 nf_resource *nf_numa_resource_add(nf_numa_node *n, const char *name);
 /* Append a message to t->errors (copied). */
-int nf_topology_add_error(nf_topology *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int nf_topology_add_error(nf_topology *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Replace *dst with a copy of src (NULL allowed); -ENOMEM on failure. */
 int nf_strset(char **dst, const char *src);

@@ -1,0 +1,1 @@
+# see exporter/CMakeLists.txt

@@ -1,0 +1,1 @@
+# see extender/CMakeLists.txt

@@ -1,0 +1,49 @@
+/* topology_cache.h - the extender's cache of every node's NodeTopology.
+ *
+ * Writers (the exporter pullers, the --topology-dir loader) put whole documents; readers (the
+ * HTTP handlers: filter, prioritize, /v1/nodes, /v1/report) take refcounted, immutable entries, so
+ * a request never sees a document change under it and never blocks a writer for long. Thread-safe.
+ */
+#ifndef NUMAFIT_EXTENDER_TOPOLOGY_CACHE_H
+#define NUMAFIT_EXTENDER_TOPOLOGY_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numafit/topology.h"
+
+typedef struct nf_cache nf_cache;
+
+/* One cached document. Immutable once published; hold it between acquire and release. */
+typedef struct nf_cache_entry {
+    nf_topology topo;
+    char *source;        /* "http://10.0.0.5:9750", "file:/path/worker-1.json" */
+    int64_t received_ms; /* CLOCK_REALTIME ms when the document arrived */
+    bool stale;          /* its source stopped answering; the document is the last one seen */
+    char *stale_reason;
+} nf_cache_entry;
+
+int nf_cache_new(nf_cache **out);
+void nf_cache_free(nf_cache *c);
+
+/* Publish a document; takes ownership of *topo (zeroed on return, success or not). */
+int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now_ms);
+/* Mark every node from `source` stale (its exporter went away); entries stay readable. */
+int nf_cache_mark_stale(nf_cache *c, const char *source, const char *reason);
+/* Drop a node (e.g. its file was removed). */
+int nf_cache_remove(nf_cache *c, const char *node);
+
+/* Readers. acquire returns NULL when the node is unknown; every non-NULL entry must be released. */
+nf_cache_entry *nf_cache_acquire(nf_cache *c, const char *node);
+void nf_cache_release(nf_cache_entry *e);
+/* All entries sorted by node name; release with nf_cache_release_all. */
+int nf_cache_acquire_all(nf_cache *c, nf_cache_entry ***out, size_t *n);
+void nf_cache_release_all(nf_cache_entry **entries, size_t n);
+
+size_t nf_cache_size(nf_cache *c);
+size_t nf_cache_stale_count(nf_cache *c);
+/* Grows on every put, so a long-poll reader (/v1/report) can tell that something changed. */
+uint64_t nf_cache_version(nf_cache *c);
+
+#endif
