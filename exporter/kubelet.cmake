@@ -1,1 +1,14 @@
-# see exporter/CMakeLists.txt
+# nf_kubelet: KubeletConfiguration and kubelet's state files (cpu/memory manager, device plugins),
+# kept as a last good view and applied to a NodeTopology (see exporter/kubelet_view.h).
+add_library(nf_kubelet STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_checksum.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_config.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_state.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_reserve.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_memory_state.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_devices.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_view.c
+)
+target_include_directories(nf_kubelet PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(nf_kubelet PUBLIC numafit)

@@ -1,1 +1,7 @@
-# see extender/CMakeLists.txt
+# numafit-extender: the HTTP glue (a library, so tests serve it on loopback in-process) and main().
+add_library(nf_extender_http STATIC ${CMAKE_CURRENT_LIST_DIR}/extender_http.c)
+target_link_libraries(nf_extender_http PUBLIC nf_cache nf_fit PkgConfig::MHD)
+
+add_executable(numafit-extender ${CMAKE_CURRENT_LIST_DIR}/extender_main.c)
+target_link_libraries(numafit-extender PRIVATE nf_extender_http nf_cache nf_fit PkgConfig::MHD)
+target_compile_definitions(numafit-extender PRIVATE NUMAFIT_VERSION="${PROJECT_VERSION}")

@@ -29,7 +29,8 @@ void nf_cache_free(nf_cache *c);
 
 /* Publish a document; takes ownership of *topo (zeroed on return, success or not). */
 int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now_ms);
-/* Mark every node from `source` stale (its exporter went away); entries stay readable. */
+/* Mark every node from `source` stale (its exporter went away); entries stay readable. Returns
+ * the number of entries newly marked, or a negative errno. */
 int nf_cache_mark_stale(nf_cache *c, const char *source, const char *reason);
 /* Drop a node (e.g. its file was removed). */
 int nf_cache_remove(nf_cache *c, const char *node);
@@ -41,9 +42,24 @@ void nf_cache_release(nf_cache_entry *e);
 int nf_cache_acquire_all(nf_cache *c, nf_cache_entry ***out, size_t *n);
 void nf_cache_release_all(nf_cache_entry **entries, size_t n);
 
+/* Look up n names under one lock (the filter path): out[i] is the entry or NULL. Release each
+ * non-NULL one (nf_cache_release_all accepts NULL slots). */
+void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out);
+
+/* The node's exporter answered again with the same generation: republish the cached document with
+ * a new received time and no stale mark. -ENOENT unless the node is cached from `source`. */
+int nf_cache_touch(nf_cache *c, const char *node, const char *source, int64_t now_ms);
+/* Mark one node stale, only if its entry came from `source` (NULL: any source). -ENOENT when
+ * it did not. */
+int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, const char *reason);
+/* Drop a node only if its entry came from `source` (a removed file must not drop the document an
+ * exporter published under the same name). -ENOENT when it did not. */
+int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
+
 size_t nf_cache_size(nf_cache *c);
 size_t nf_cache_stale_count(nf_cache *c);
-/* Grows on every put, so a long-poll reader (/v1/report) can tell that something changed. */
+/* Grows on every put (and every touch, stale mark and removal), so a long-poll reader (/v1/report)
+ * can tell that something changed. */
 uint64_t nf_cache_version(nf_cache *c);
 
 #endif

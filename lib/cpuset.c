@@ -188,6 +188,7 @@ int nf_cpuset_parse(const char *list, nf_cpuset *out, nf_err *err)
         }
         if (rc) {
             nf_cpuset_free(&s);
+            nf_cpuset_clear(out); /* the header promises an empty set on error */
             return nf_errf(err, rc, "cpu list \"%.64s\": %s at \"%.16s\"", list,
                            rc == -ERANGE ? "cpu id out of range (max "
                                            "65535)"
@@ -199,6 +200,7 @@ int nf_cpuset_parse(const char *list, nf_cpuset *out, nf_err *err)
         p++;
     if (*p) {
         nf_cpuset_free(&s);
+        nf_cpuset_clear(out);
         return nf_errf(err, -EINVAL, "cpu list \"%.64s\": trailing text", list);
     }
     nf_cpuset_free(out);
@@ -234,6 +236,7 @@ int nf_cpuset_parse_mask(const char *mask, nf_cpuset *out, nf_err *err)
         int v = hexval(c);
         if (v < 0) {
             nf_cpuset_free(&s);
+            nf_cpuset_clear(out);
             return nf_errf(err, -EINVAL, "cpu mask \"%.64s\": bad character '%c'", mask, c);
         }
         for (int b = 0; b < 4; b++, bit++) {
@@ -242,6 +245,7 @@ int nf_cpuset_parse_mask(const char *mask, nf_cpuset *out, nf_err *err)
             int rc = nf_cpuset_set(&s, bit);
             if (rc) {
                 nf_cpuset_free(&s);
+                nf_cpuset_clear(out);
                 return nf_errf(err, rc, "cpu mask \"%.64s\": cpu %u out of range", mask, bit);
             }
         }

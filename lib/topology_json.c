@@ -12,9 +12,58 @@
 
 /* ---- encoding ---------------------------------------------------------------------------- */
 
+/* Length of the valid UTF-8 sequence at p (as jansson checks it: no overlong forms, surrogates
+ * or code points above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n;
+    uint32_t v;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2, v = p[0] & 0x1f;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, v = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, v = p[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+            return 0;
+        v = v << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10ffff ||
+        (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Strings come from sysfs, procfs and kubelet files and may hold any bytes, but JSON text is
+ * UTF-8: invalid bytes become '?' rather than failing the whole document. */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j || !s)
+        return j;
+    char *c = strdup(s);
+    if (!c)
+        return NULL;
+    for (unsigned char *p = (unsigned char *)c; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0)
+            *p++ = '?';
+        else
+            p += n;
+    }
+    j = json_string(c);
+    free(c);
+    return j;
+}
+
 static json_t *jstr_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? jstr(s) : json_null();
 }
 
 static json_t *jint_or_null(int64_t v)
@@ -36,7 +85,7 @@ static json_t *jkv(const nf_kv *kv, size_t n)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++)
-        json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+        json_object_set_new(o, kv[i].key, jstr(kv[i].value));
     return o;
 }
 
@@ -65,7 +114,7 @@ int nf_parse_rfc3339(const char *s, int64_t *out)
 
 static json_t *jtime_or_null(int64_t t)
 {
-    if (t <= 0)
+    if (t <= 0 || t > INT64_C(253402300799)) /* unknown, or beyond 9999-12-31T23:59:59Z */
         return json_null();
     char buf[32];
     nf_format_rfc3339(t, buf);
@@ -81,13 +130,13 @@ static json_t *encode_device_group(const nf_device_group *g)
                             "totalVfs", jint_or_null(pf->total_vfs), "numVfs",
                             jint_or_null(pf->num_vfs), "numaNode", jint_or_null(pf->numa_node));
     if (jpf && pf->error)
-        json_object_set_new(jpf, "error", json_string(pf->error));
+        json_object_set_new(jpf, "error", jstr(pf->error));
     json_t *vfs = json_array();
     for (size_t i = 0; i < g->n_vfs; i++) {
         const nf_vf *vf = &g->vfs[i];
         json_t *probe = json_null();
         if (vf->probe.status) {
-            probe = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "status", vf->probe.status, "pmd",
+            probe = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "status", jstr(vf->probe.status), "pmd",
                               jstr_or_null(vf->probe.pmd), "mac", jstr_or_null(vf->probe.mac),
                               "link", jstr_or_null(vf->probe.link), "maxRxQueues",
                               jint_or_null(vf->probe.max_rx_queues), "checkedAt",
@@ -99,7 +148,7 @@ static json_t *encode_device_group(const nf_device_group *g)
                                 "iommuGroup", jint_or_null(vf->iommu_group), "allocated",
                                 vf->allocated, "podUID", jstr_or_null(vf->pod_uid), "probe", probe);
         if (jvf && vf->error)
-            json_object_set_new(jvf, "error", json_string(vf->error));
+            json_object_set_new(jvf, "error", jstr(vf->error));
         json_array_append_new(vfs, jvf);
     }
     return json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs", vfs);
@@ -121,15 +170,15 @@ static json_t *encode_numa(const nf_numa_node *n)
 
     const nf_zone_cpus *c = &n->cpus;
     json_t *cpus =
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:i}", "online", jcpuset(&c->online), "reserved",
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online), "reserved",
                   jcpuset(&c->reserved), "allocatable", jcpuset(&c->allocatable), "allocated",
                   jcpuset(&c->allocated), "free", jcpuset(&c->free), "threadsPerCore",
-                  jint_or_null(c->threads_per_core), "freeFullCores", c->free_full_cores);
+                  jint_or_null(c->threads_per_core), "freeFullCores", jint_or_null(c->free_full_cores));
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));
     if (mem && n->mem_error)
-        json_object_set_new(mem, "error", json_string(n->mem_error));
+        json_object_set_new(mem, "error", jstr(n->mem_error));
 
     json_t *hp = json_object();
     for (size_t i = 0; i < n->n_hugepages; i++) {
@@ -138,7 +187,7 @@ static json_t *encode_numa(const nf_numa_node *n)
                                jint_or_null(h->total), "free", jint_or_null(h->free), "surplus",
                                jint_or_null(h->surplus));
         if (jh && h->error)
-            json_object_set_new(jh, "error", json_string(h->error));
+            json_object_set_new(jh, "error", jstr(h->error));
         json_object_set_new(hp, h->name, jh);
     }
 
@@ -158,8 +207,8 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_t *amounts = json_object();
         for (size_t k = 0; k < p->n_amounts; k++)
             json_object_set_new(amounts, p->amounts[k].name, json_integer(p->amounts[k].value));
-        json_array_append_new(pods, json_pack("{s:s,s:o,s:o}", "podUID", p->pod_uid, "cpus",
-                                              jcpuset(&p->cpus), "resources", amounts));
+        json_array_append_new(pods, json_pack("{s:o,s:o,s:o}", "podUID", jstr_or_null(p->pod_uid),
+                                              "cpus", jcpuset(&p->cpus), "resources", amounts));
     }
 
     json_t *reserved = json_object();
@@ -189,7 +238,7 @@ json_t *nf_topology_to_json(const nf_topology *t)
         jstr_or_null(k->state_memory_manager), "devicePlugins",
         jstr_or_null(k->state_device_plugins));
     if (kub && k->config_error)
-        json_object_set_new(kub, "configError", json_string(k->config_error));
+        json_object_set_new(kub, "configError", jstr(k->config_error));
 
     json_t *sockets = json_array();
     for (size_t i = 0; i < t->n_sockets; i++) {
@@ -204,7 +253,7 @@ json_t *nf_topology_to_json(const nf_topology *t)
         json_array_append_new(numa, encode_numa(&t->numa_nodes[i]));
     json_t *errors = json_array();
     for (size_t i = 0; i < t->n_errors; i++)
-        json_array_append_new(errors, json_string(t->errors[i]));
+        json_array_append_new(errors, jstr(t->errors[i]));
 
     return json_pack("{s:s,s:s,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "apiVersion", NF_API_VERSION,
                      "kind", NF_KIND, "node", jstr_or_null(t->node), "generation",
@@ -224,15 +273,15 @@ typedef struct dec {
 
 static int fail(dec *d, const char *key, const char *what)
 {
-    return nf_errf(d->err, -EINVAL, "NodeTopology %s%s%s: %s", d->path, *d->path ? "." : "", key,
-                   what);
+    return nf_errf(d->err, -EINVAL, "NodeTopology %s%s%s: %s", d->path, *d->path && *key ? "." : "",
+                   key, what);
 }
 
 static size_t push(dec *d, const char *fmt, const char *key, size_t idx)
 {
     size_t len = strlen(d->path);
     if (strcmp(fmt, "[]") == 0)
-        snprintf(d->path + len, sizeof(d->path) - len, "%s[%zu]", key, idx);
+        snprintf(d->path + len, sizeof(d->path) - len, "%s%s[%zu]", len ? "." : "", key, idx);
     else
         snprintf(d->path + len, sizeof(d->path) - len, "%s%s", len ? "." : "", key);
     return len;
@@ -272,7 +321,7 @@ static int get_int64(dec *d, const json_t *o, const char *key, int64_t *out)
 
 static int get_int(dec *d, const json_t *o, const char *key, int *out)
 {
-    int64_t v;
+    int64_t v = NF_UNKNOWN;
     int rc = get_int64(d, o, key, &v);
     if (rc)
         return rc;
@@ -409,6 +458,7 @@ static int decode_device_group(dec *d, const json_t *j, nf_device_group *g)
         const json_t *probe = json_object_get(v, "probe");
         if (probe && json_is_object(probe)) {
             char *when = NULL;
+            size_t at_probe = push(d, "", "probe", 0);
             if ((rc = get_str(d, probe, "status", &vf->probe.status)) ||
                 (rc = get_str(d, probe, "pmd", &vf->probe.pmd)) ||
                 (rc = get_str(d, probe, "mac", &vf->probe.mac)) ||
@@ -417,10 +467,11 @@ static int decode_device_group(dec *d, const json_t *j, nf_device_group *g)
                 (rc = get_str(d, probe, "checkedAt", &when)))
                 return rc;
             if (when && nf_parse_rfc3339(when, &vf->probe.checked_at))
-                rc = fail(d, "probe.checkedAt", "not an RFC 3339 UTC time");
+                rc = fail(d, "checkedAt", "not an RFC 3339 UTC time");
             free(when);
             if (rc)
                 return rc;
+            pop(d, at_probe);
         }
         pop(d, at);
     }
@@ -470,8 +521,8 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             return -ENOMEM;
         for (size_t i = 0; i < json_array_size(dist); i++) {
             json_t *v = json_array_get(dist, i);
-            if (!json_is_integer(v))
-                return fail(d, "distances", "expected integers");
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1 << 20)
+                return fail(d, "distances", "expected integers in [0, 1048576]");
             n->distances[n->n_distances++] = (int)json_integer_value(v);
         }
     }
@@ -482,16 +533,16 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             return fail(d, "cpus", "expected an object");
         size_t at = push(d, "", "cpus", 0);
         nf_zone_cpus *c = &n->cpus;
-        int64_t ffc;
+        int ffc;
         if ((rc = get_cpuset(d, cpus, "online", &c->online)) ||
             (rc = get_cpuset(d, cpus, "reserved", &c->reserved)) ||
             (rc = get_cpuset(d, cpus, "allocatable", &c->allocatable)) ||
             (rc = get_cpuset(d, cpus, "allocated", &c->allocated)) ||
             (rc = get_cpuset(d, cpus, "free", &c->free)) ||
             (rc = get_int(d, cpus, "threadsPerCore", &c->threads_per_core)) ||
-            (rc = get_int64(d, cpus, "freeFullCores", &ffc)))
+            (rc = get_int(d, cpus, "freeFullCores", &ffc)))
             return rc;
-        c->free_full_cores = ffc == NF_UNKNOWN ? 0 : (int)ffc;
+        c->free_full_cores = ffc;
         pop(d, at);
     }
 
@@ -549,11 +600,12 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
         json_object_foreach((json_t *)res, name, v)
         {
             size_t at = push(d, "", "resources", 0);
+            push(d, "", name, 0);
             nf_resource *r = nf_numa_resource_add(n, name);
             if (!r)
                 return -ENOMEM;
             if (!json_is_object(v))
-                return fail(d, name, "expected an object");
+                return fail(d, "", "expected an object");
             int64_t cap, alloc, avail;
             if ((rc = get_int64(d, v, "capacity", &cap)) ||
                 (rc = get_int64(d, v, "allocatable", &alloc)) ||
@@ -561,7 +613,7 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
                 (rc = get_int64(d, v, "usable", &r->usable)))
                 return rc;
             if (cap < 0 || alloc < 0 || avail < 0)
-                return fail(d, name, "capacity, allocatable and available are required");
+                return fail(d, "", "capacity, allocatable and available are required");
             r->capacity = cap;
             r->allocatable = alloc;
             r->available = avail;
@@ -642,10 +694,12 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
             return rc;
         const json_t *sf = json_object_get(k, "stateFiles");
         if (json_is_object(sf)) {
+            size_t at_sf = push(d, "", "stateFiles", 0);
             if ((rc = get_str(d, sf, "cpuManager", &ki->state_cpu_manager)) ||
                 (rc = get_str(d, sf, "memoryManager", &ki->state_memory_manager)) ||
                 (rc = get_str(d, sf, "devicePlugins", &ki->state_device_plugins)))
                 return rc;
+            pop(d, at_sf);
         }
         pop(d, at);
     }
@@ -671,7 +725,7 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
             return -ENOMEM;
         for (size_t j = 0; j < json_array_size(ids); j++) {
             json_t *v = json_array_get(ids, j);
-            if (!json_is_integer(v) || json_integer_value(v) < 0)
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1 << 20)
                 return fail(d, "numaNodes", "expected NUMA node ids");
             so->numa_nodes[so->n_numa_nodes++] = (int)json_integer_value(v);
         }

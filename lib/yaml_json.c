@@ -1,6 +1,7 @@
 /* yaml_json.c - libyaml event stream -> jansson values (see numafit/yaml_json.h). */
 #include "numafit/yaml_json.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,13 @@ static json_t *scalar(const yaml_event_t *ev)
         if (nf_parse_int64(v, INT64_MIN, INT64_MAX, &i) == 0)
             return json_integer(i);
     }
+    /* A float has a '.' or an exponent: an integer that did not fit int64 (or "0755") stays
+     * text rather than losing digits, and so does a value beyond a double (json_real refuses
+     * infinities). */
     char *end;
     double d = strtod(v, &end);
-    if (end != v && *end == '\0' && strspn(v, "0123456789+-.eE") == len)
+    if (end != v && *end == '\0' && strspn(v, "0123456789+-.eE") == len && strpbrk(v, ".eE") &&
+        isfinite(d))
         return json_real(d);
     return json_stringn(v, len);
 }
@@ -66,6 +71,9 @@ static int build(loader *l, yaml_event_t *ev, int depth, json_t **out)
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT: {
         bool map = ev->type == YAML_MAPPING_START_EVENT;
+        if (map ? ev->data.mapping_start.anchor != NULL : ev->data.sequence_start.anchor != NULL)
+            return nf_errf(l->err, -EINVAL, "YAML line %zu: anchors are not supported",
+                           ev->start_mark.line + 1);
         json_t *node = map ? json_object() : json_array();
         if (!node)
             return -ENOMEM;
@@ -124,6 +132,10 @@ static int build(loader *l, yaml_event_t *ev, int depth, json_t **out)
 int nf_yaml_load_all(const char *text, size_t len, json_t **out, nf_err *err)
 {
     loader l = {.err = err};
+    if (!text) { /* (NULL, 0) is an empty stream; libyaml asserts on a NULL input */
+        text = "";
+        len = 0;
+    }
     if (!yaml_parser_initialize(&l.parser))
         return nf_errf(err, -ENOMEM, "YAML: out of memory");
     yaml_parser_set_input_string(&l.parser, (const unsigned char *)text, len);

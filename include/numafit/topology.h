@@ -99,7 +99,7 @@ typedef struct nf_zone_cpus {
     nf_cpuset allocated;   /* assigned exclusively by kubelet's CPU Manager */
     nf_cpuset free;        /* allocatable - allocated */
     int threads_per_core;  /* NF_UNKNOWN when topology files are missing */
-    int free_full_cores;   /* cores whose every online thread is free */
+    int free_full_cores;   /* cores whose every online thread is free; NF_UNKNOWN without cores */
     /* Online threads grouped by physical core (not published; feeds free_full_cores and
      * kubelet's full-pcpus-only view). */
     nf_cpuset *cores;

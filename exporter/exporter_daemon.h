@@ -1,0 +1,23 @@
+/* exporter_daemon.h - the exporter's event loop: refresh on kubelet file changes (inotify), on
+ * the sysfs poll interval and on new probe results; publish to the HTTP server; stop on
+ * SIGTERM/SIGINT after in-flight requests finish.
+ */
+#ifndef NUMAFIT_EXPORTER_DAEMON_H
+#define NUMAFIT_EXPORTER_DAEMON_H
+
+#include <stdint.h>
+
+#include "collector.h"
+#include "numafit/error.h"
+
+typedef struct nf_daemon_opts {
+    const char *listen;
+    int64_t poll_interval_ms; /* sysfs re-read period */
+} nf_daemon_opts;
+
+/* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread
+ * (nf_daemon_block_signals before creating any). Returns 0 on a clean stop. */
+int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err);
+int nf_daemon_block_signals(void);
+
+#endif

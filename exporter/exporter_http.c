@@ -1,0 +1,326 @@
+/* exporter_http.c - GET /v1/topology with ETag and ?waitForGeneration= long-polls.
+ *
+ * The published document lives in one refcounted MHD response, shared by every request until
+ * the next publish, so a GET costs no JSON encoding and no copy. A long-poll suspends its
+ * connection (MHD_suspend_connection) and sits in `waiters` until a publish reaches its
+ * generation or its deadline passes; it holds no thread while it waits.
+ */
+#include "exporter_http.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "numafit/duration.h"
+#include "numafit/fileio.h"
+#include "numafit/httpd.h"
+
+typedef struct waiter {
+    struct MHD_Connection *conn;
+    uint64_t want;
+    int64_t deadline_ms;
+    bool queued; /* still in h->waiters */
+    struct waiter *next;
+} waiter;
+
+struct nf_exporter_http {
+    struct MHD_Daemon *daemon;
+    pthread_mutex_t lock;
+    struct MHD_Response *doc; /* NULL until the first publish */
+    uint64_t generation;
+    char etag[32];
+    waiter *waiters;
+    bool stopping;
+    nf_metrics_fn metrics;
+    void *metrics_cls;
+    int wake_fd; /* eventfd: a long-poll with a new deadline arrived */
+};
+
+/* Marks a request that has already been handled once (the first call of a GET). */
+static int first_call_marker;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    return nf_httpd_reply(c, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+/* Queue the current document, or 304 when the client already has this generation. */
+static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c,
+                                      bool allow_304)
+{
+    pthread_mutex_lock(&h->lock);
+    struct MHD_Response *r = h->doc;
+    char etag[32];
+    memcpy(etag, h->etag, sizeof(etag));
+    if (!r) {
+        pthread_mutex_unlock(&h->lock);
+        return nf_httpd_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
+                                    "no topology yet: the first scan has not finished");
+    }
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (allow_304 && inm && strcmp(inm, etag) == 0) {
+        pthread_mutex_unlock(&h->lock);
+        struct MHD_Response *nm = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!nm)
+            return MHD_NO;
+        MHD_add_response_header(nm, MHD_HTTP_HEADER_ETAG, etag);
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, nm);
+        MHD_destroy_response(nm);
+        return ret;
+    }
+    /* MHD refcounts responses: queueing takes a reference, so publish may drop ours safely. */
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    pthread_mutex_unlock(&h->lock);
+    return ret;
+}
+
+/* waitForGeneration=N[&timeout=DUR] (capped at NF_LONGPOLL_MAX_MS). */
+static int parse_wait(struct MHD_Connection *c, uint64_t *want, int64_t *timeout_ms, nf_err *err)
+{
+    const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "waitForGeneration");
+    const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "timeout");
+    *want = 0;
+    *timeout_ms = NF_LONGPOLL_MAX_MS;
+    if (w) {
+        int64_t v;
+        if (!*w || strspn(w, "0123456789") != strlen(w) || nf_parse_int64(w, 0, INT64_MAX, &v)) {
+            return nf_errf(err, -EINVAL,
+                           "waitForGeneration must be a non-negative integer, got \"%.32s\"", w);
+        }
+        *want = (uint64_t)v;
+    }
+    if (t) {
+        if (nf_duration_parse_ms(t, timeout_ms, err))
+            return -EINVAL;
+        if (*timeout_ms > NF_LONGPOLL_MAX_MS)
+            *timeout_ms = NF_LONGPOLL_MAX_MS;
+    }
+    return 0;
+}
+
+static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connection *c, void **ctx)
+{
+    if (*ctx && *ctx != &first_call_marker) /* resumed after a long-poll */
+        return reply_topology(h, c, false);
+
+    uint64_t want;
+    int64_t timeout_ms;
+    nf_err err;
+    if (parse_wait(c, &want, &timeout_ms, &err))
+        return nf_httpd_reply_error(c, MHD_HTTP_BAD_REQUEST, 0, "%s", err.msg);
+
+    pthread_mutex_lock(&h->lock);
+    bool wait = want > 0 && (!h->doc || h->generation < want) && !h->stopping && timeout_ms > 0;
+    if (wait) {
+        waiter *w = calloc(1, sizeof(*w));
+        if (!w) {
+            pthread_mutex_unlock(&h->lock);
+            return MHD_NO;
+        }
+        w->conn = c;
+        w->want = want;
+        w->deadline_ms = now_ms() + timeout_ms;
+        w->queued = true;
+        w->next = h->waiters;
+        h->waiters = w;
+        *ctx = w;
+        MHD_suspend_connection(c);
+        pthread_mutex_unlock(&h->lock);
+        uint64_t one = 1;
+        if (write(h->wake_fd, &one, sizeof(one)) < 0) /* only fails when already signalled */
+            one = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return reply_topology(h, c, true);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **ctx)
+{
+    nf_exporter_http *h = cls;
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+    if (strcmp(url, "/v1/topology") == 0) {
+        if (!get)
+            return nf_httpd_reply_405(c, "GET, HEAD");
+        enum MHD_Result r = handle_topology(h, c, ctx);
+        if (!*ctx)
+            *ctx = &first_call_marker;
+        return r;
+    }
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+        strcmp(url, "/metrics") == 0) {
+        if (!get)
+            return nf_httpd_reply_405(c, "GET, HEAD");
+        if (strcmp(url, "/healthz") == 0)
+            return reply_text(c, MHD_HTTP_OK, "ok\n");
+        pthread_mutex_lock(&h->lock);
+        bool ready = h->doc != NULL;
+        nf_metrics_fn fn = h->metrics;
+        void *fcls = h->metrics_cls;
+        pthread_mutex_unlock(&h->lock);
+        if (strcmp(url, "/readyz") == 0)
+            return ready ? reply_text(c, MHD_HTTP_OK, "ok\n")
+                         : reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready: no scan yet\n");
+        if (!fn)
+            return reply_text(c, MHD_HTTP_NOT_FOUND, "metrics are not enabled\n");
+        size_t len;
+        char *text = fn(fcls, &len);
+        if (!text)
+            return MHD_NO;
+        enum MHD_Result r = nf_httpd_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                           text, len);
+        free(text);
+        return r;
+    }
+    return nf_httpd_reply_error(c, MHD_HTTP_NOT_FOUND, 0,
+                                "no such path: %.200s (try /v1/topology, /metrics, /healthz, /readyz)",
+                                url);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **ctx,
+                      enum MHD_RequestTerminationCode toe)
+{
+    nf_exporter_http *h = cls;
+    if (!*ctx || *ctx == &first_call_marker)
+        return;
+    waiter *w = *ctx;
+    pthread_mutex_lock(&h->lock);
+    if (w->queued) { /* closed while held: unlink */
+        for (waiter **p = &h->waiters; *p; p = &(*p)->next) {
+            if (*p == w) {
+                *p = w->next;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    free(w);
+    *ctx = NULL;
+}
+
+int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err)
+{
+    nf_exporter_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return nf_errf(err, -ENOMEM, "out of memory");
+    pthread_mutex_init(&h->lock, NULL);
+    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int rc = h->wake_fd < 0 ? nf_errf(err, -errno, "eventfd: %s", strerror(errno))
+                            : nf_httpd_start(listen, 2, handle, h, completed, h, &h->daemon, err);
+    if (rc) {
+        if (h->wake_fd >= 0)
+            close(h->wake_fd);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+uint16_t nf_exporter_http_port(nf_exporter_http *h)
+{
+    return nf_httpd_port(h->daemon);
+}
+
+/* Resume the waiters that `done` selects; called with the lock held. */
+static void resume_where(nf_exporter_http *h, bool all, int64_t now)
+{
+    for (waiter **p = &h->waiters; *p;) {
+        waiter *w = *p;
+        bool go = all || (h->doc && h->generation >= w->want) || now >= w->deadline_ms;
+        if (go) {
+            *p = w->next;
+            w->queued = false;
+            MHD_resume_connection(w->conn);
+        } else {
+            p = &w->next;
+        }
+    }
+}
+
+int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_t generation)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, doc, free);
+    if (!r) {
+        free(doc);
+        return -ENOMEM;
+    }
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%" PRIu64 "\"", generation);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+
+    pthread_mutex_lock(&h->lock);
+    struct MHD_Response *old = h->doc;
+    h->doc = r;
+    h->generation = generation;
+    memcpy(h->etag, etag, sizeof(etag));
+    resume_where(h, false, now_ms());
+    pthread_mutex_unlock(&h->lock);
+    if (old)
+        MHD_destroy_response(old);
+    return 0;
+}
+
+int nf_exporter_http_wake_fd(const nf_exporter_http *h)
+{
+    return h->wake_fd;
+}
+
+int64_t nf_exporter_http_expire(nf_exporter_http *h)
+{
+    uint64_t drained;
+    if (read(h->wake_fd, &drained, sizeof(drained)) < 0)
+        drained = 0; /* nothing pending */
+    int64_t now = now_ms(), next = -1;
+    pthread_mutex_lock(&h->lock);
+    resume_where(h, false, now);
+    for (waiter *w = h->waiters; w; w = w->next)
+        if (next < 0 || w->deadline_ms - now < next)
+            next = w->deadline_ms - now;
+    pthread_mutex_unlock(&h->lock);
+    return next;
+}
+
+void nf_exporter_http_set_metrics(nf_exporter_http *h, nf_metrics_fn fn, void *cls)
+{
+    pthread_mutex_lock(&h->lock);
+    h->metrics = fn;
+    h->metrics_cls = cls;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void nf_exporter_http_stop(nf_exporter_http *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = true;
+    resume_where(h, true, now_ms());
+    pthread_mutex_unlock(&h->lock);
+    MHD_quiesce_daemon(h->daemon);
+    MHD_stop_daemon(h->daemon); /* waits for the pool threads, so in-flight requests finish */
+    if (h->doc)
+        MHD_destroy_response(h->doc);
+    close(h->wake_fd);
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}

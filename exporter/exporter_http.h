@@ -1,0 +1,35 @@
+/* exporter_http.h - the exporter's HTTP face: GET /v1/topology (ETag, long-poll), /healthz,
+ * /readyz, /metrics. It serves whatever document was last published and knows nothing of how
+ * the document is built.
+ */
+#ifndef NUMAFIT_EXPORTER_HTTP_H
+#define NUMAFIT_EXPORTER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numafit/error.h"
+
+#define NF_LONGPOLL_MAX_MS 30000
+
+typedef struct nf_exporter_http nf_exporter_http;
+
+int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err);
+/* Stop accepting, answer every held long-poll, let in-flight requests finish, free. */
+void nf_exporter_http_stop(nf_exporter_http *h);
+uint16_t nf_exporter_http_port(nf_exporter_http *h);
+
+/* Publish a new document (takes ownership of doc, which must come from malloc) and wake the
+ * long-polls that waited for this generation. */
+int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_t generation);
+
+/* Readable when a long-poll with a new deadline arrived: call nf_exporter_http_expire() then. */
+int nf_exporter_http_wake_fd(const nf_exporter_http *h);
+/* Answer long-polls whose deadline passed; returns ms until the next deadline, or -1 if none. */
+int64_t nf_exporter_http_expire(nf_exporter_http *h);
+
+/* Prometheus text for /metrics comes from the caller (the daemon knows what to expose). */
+typedef char *(*nf_metrics_fn)(void *cls, size_t *len);
+void nf_exporter_http_set_metrics(nf_exporter_http *h, nf_metrics_fn fn, void *cls);
+
+#endif

@@ -1,0 +1,175 @@
+/* exporter_main.c - numafit-exporter: parse options, build the collector, run. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "exporter_daemon.h"
+#include "probe_cli.h"
+#include "numafit/cli.h"
+#include "numafit/duration.h"
+#include "numafit/log.h"
+
+#define EXIT_USAGE 2
+
+static const char usage[] =
+    "usage: numafit-exporter [options]\n"
+    "       numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] [--no-huge]\n"
+    "\n"
+    "Publishes this node's per-NUMA free exclusive CPUs, hugepages, memory and SR-IOV VFs\n"
+    "(numafit.io/v1 NodeTopology) for numafit-extender.\n"
+    "\n"
+    "  --listen ADDR:PORT      serve HTTP here (default 0.0.0.0:9750)\n"
+    "  --once                  print one NodeTopology JSON to stdout and exit\n"
+    "  --node-name NAME        default $NODE_NAME, else the hostname\n"
+    "  --sysfs-root DIR        default /sys\n"
+    "  --procfs-root DIR       default /proc\n"
+    "  --kubelet-dir DIR       default /var/lib/kubelet\n"
+    "  --kubelet-config FILE   KubeletConfiguration YAML (reservedSystemCPUs, policies)\n"
+    "  --reserved-cpus LIST    kubelet-reserved CPUs, e.g. 0,48 (overrides the config)\n"
+    "  --sriov-config FILE     SR-IOV network device plugin config.json (or its ConfigMap)\n"
+    "  --poll-interval DUR     sysfs re-read period (default 1s); kubelet files are watched\n"
+    "  --probe off|on          embedded DPDK probe of free VFs (default off)\n"
+    "  --probe-interval DUR    re-probe period (default 5m)\n"
+    "  --probe-timeout DUR     kill a probe after this long (default 10s)\n"
+    "  --log-level LEVEL       debug|info|warn|error (default info)\n"
+    "  --help, --version\n"
+    "\n"
+    "Every flag can also be set as NUMAFIT_<FLAG> (e.g. NUMAFIT_LISTEN=127.0.0.1:9750).\n"
+    "Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage.\n";
+
+static const struct option longopts[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"once", no_argument, NULL, 'o'},
+    {"node-name", required_argument, NULL, 'n'},
+    {"sysfs-root", required_argument, NULL, 's'},
+    {"procfs-root", required_argument, NULL, 'p'},
+    {"kubelet-dir", required_argument, NULL, 'k'},
+    {"kubelet-config", required_argument, NULL, 'c'},
+    {"reserved-cpus", required_argument, NULL, 'r'},
+    {"sriov-config", required_argument, NULL, 'S'},
+    {"poll-interval", required_argument, NULL, 'i'},
+    {"probe", required_argument, NULL, 'P'},
+    {"probe-interval", required_argument, NULL, 'I'},
+    {"probe-timeout", required_argument, NULL, 'T'},
+    {"log-level", required_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static int parse_duration(const char *flag, const char *v, int64_t *out)
+{
+    nf_err e;
+    if (nf_duration_parse_ms(v, out, &e) == 0 && *out > 0)
+        return 0;
+    fprintf(stderr, "numafit-exporter: --%s: %s\n", flag, *out <= 0 ? "must be positive" : e.msg);
+    return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once)
+{
+    nf_log_level level;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': d->listen = optarg; break;
+        case 'o': *once = 1; break;
+        case 'n': co->node_name = optarg; break;
+        case 's': co->sysfs_root = optarg; break;
+        case 'p': co->procfs_root = optarg; break;
+        case 'k': co->kubelet_dir = optarg; break;
+        case 'c': co->kubelet_config = optarg; break;
+        case 'r': co->reserved_cpus = optarg; break;
+        case 'S': co->sriov_config = optarg; break;
+        case 'i':
+            if (parse_duration("poll-interval", optarg, &d->poll_interval_ms))
+                return EXIT_USAGE;
+            break;
+        case 'P':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "numafit-exporter: --probe takes on or off\n");
+                return EXIT_USAGE;
+            }
+            co->probe = strcmp(optarg, "on") == 0;
+            break;
+        case 'I':
+            if (parse_duration("probe-interval", optarg, &co->probe_interval_ms))
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (parse_duration("probe-timeout", optarg, &co->probe_timeout_ms))
+                return EXIT_USAGE;
+            break;
+        case 'L':
+            if (nf_log_level_parse(optarg, &level)) {
+                fprintf(stderr, "numafit-exporter: --log-level takes debug|info|warn|error\n");
+                return EXIT_USAGE;
+            }
+            nf_log_set_level(level);
+            break;
+        case 'h': fputs(usage, stdout); exit(0);
+        case 'V': printf("numafit-exporter %s\n", NUMAFIT_VERSION); exit(0);
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "numafit-exporter: unexpected argument \"%s\"\n%s", argv[optind], usage);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int print_once(nf_collector *c)
+{
+    char *doc;
+    size_t len;
+    uint64_t gen;
+    bool changed;
+    int rc = nf_collector_refresh(c, &doc, &len, &gen, &changed);
+    if (rc) {
+        fprintf(stderr, "numafit-exporter: %s\n", nf_strerror(rc));
+        return 1;
+    }
+    json_error_t je; /* pretty-print for people; the server sends it compact */
+    json_t *j = json_loadb(doc, len, 0, &je);
+    char *pretty = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    puts(pretty ? pretty : doc);
+    free(pretty);
+    json_decref(j);
+    free(doc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "probe") == 0)
+        return nf_probe_cli_main(argc - 1, argv + 1);
+
+    nf_collector_opts co = {.probe_interval_ms = 300000, .probe_timeout_ms = 10000};
+    nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000};
+    int once = 0, eargc, rc;
+    char **eargv;
+    if (nf_cli_env_argv(longopts, NULL, argc, argv, &eargc, &eargv))
+        return 1;
+    if ((rc = parse_args(eargc, eargv, &co, &d, &once)) == 0) {
+        nf_collector *c = NULL;
+        nf_err err;
+        if (!once && nf_daemon_block_signals()) /* before any thread exists */
+            rc = 1;
+        else if (nf_collector_new(&co, &c, &err)) {
+            fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+            rc = 1;
+        } else if (once) {
+            rc = print_once(c);
+        } else if (nf_exporter_run(c, &d, &err)) {
+            fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+            rc = 1;
+        }
+        nf_collector_free(c);
+    }
+    nf_cli_free_argv(eargc, eargv);
+    return rc;
+}

@@ -1,0 +1,358 @@
+/* kubelet_cpu_state.c - CPU Manager checkpoint reader (see kubelet_cpu_state.h). */
+#include "kubelet_cpu_state.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kubelet_checksum.h"
+#include "kubelet_json.h"
+#include "numafit/fileio.h"
+
+/* The parts of the JSON body the checksum and the assignments are built from. */
+typedef struct body {
+    const char *policy;
+    const char *defset;
+    json_t *entries;     /* NULL when absent */
+    json_t *pod_entries; /* NULL when absent */
+    int layout;          /* 1: entries values are strings, 2: objects, 0: empty */
+} body;
+
+void nf_cpu_state_free(nf_cpu_state *s)
+{
+    free(s->policy_name);
+    nf_cpuset_free(&s->default_cpus);
+    for (size_t i = 0; i < s->n_assignments; i++) {
+        free(s->assignments[i].pod_uid);
+        free(s->assignments[i].container);
+        nf_cpuset_free(&s->assignments[i].cpus);
+    }
+    free(s->assignments);
+    free(s->checksum_type);
+    memset(s, 0, sizeof(*s));
+}
+
+static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
+{
+    int rc;
+    memset(b, 0, sizeof(*b));
+    if ((rc = nf__kjson_string(root, "policyName", what, &b->policy, err)) ||
+        (rc = nf__kjson_string(root, "defaultCpuSet", what, &b->defset, err)) ||
+        (rc = nf__kjson_object(root, "entries", what, &b->entries, err)) ||
+        (rc = nf__kjson_object(root, "podEntries", what, &b->pod_entries, err)))
+        return rc;
+    const char *k;
+    json_t *v;
+    json_object_foreach(b->entries, k, v)
+    {
+        int l = json_is_string(v) ? 1 : json_is_object(v) ? 2 : -1;
+        if (l < 0 || (b->layout && l != b->layout))
+            return nf_errf(err, -EINVAL,
+                           "%s: entries[%.80s]: expected a cpuset string (v1) or an object of "
+                           "container -> cpuset (v2), consistently",
+                           what, k);
+        b->layout = l;
+        if (l == 2) {
+            const char *c;
+            json_t *cv;
+            json_object_foreach(v, c, cv)
+            {
+                if (!json_is_string(cv))
+                    return nf_errf(err, -EINVAL, "%s: entries[%.80s][%.80s]: expected a string",
+                                   what, k, c);
+            }
+        }
+    }
+    if (b->pod_entries && b->layout == 1)
+        return nf_errf(err, -EINVAL, "%s: podEntries next to v1 entries", what);
+    json_object_foreach(b->pod_entries, k, v)
+    {
+        const char *set;
+        if (!json_is_object(v))
+            return nf_errf(err, -EINVAL, "%s: podEntries[%.80s]: expected an object", what, k);
+        if ((rc = nf__kjson_string(v, "cpuSet", what, &set, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* go-spew dump of the Go checkpoint struct; see FORMATS.md §1 for verified examples. */
+static void dump(nf_spew *s, const body *b, const char *type, int layout, bool pod_field)
+{
+    nf_spew_reset(s);
+    nf_spew_printf(s, "(*state.%s){PolicyName:(string)", type);
+    nf_spew_put(s, b->policy);
+    nf_spew_put(s, " DefaultCPUSet:(string)");
+    nf_spew_put(s, b->defset);
+    if (layout == 1) {
+        nf_spew_put(s, " Entries:(map[string]string)");
+        /* kubelet pre-creates Entries, so a missing one dumps as an empty map */
+        if (b->entries)
+            nf_spew_string_map(s, b->entries);
+        else
+            nf_spew_put(s, "map[]");
+    } else {
+        nf_spew_put(s, " Entries:(map[string]map[string]string)map[");
+        const char **keys = NULL;
+        long n = b->entries ? nf_spew_sorted_keys(b->entries, &keys) : 0;
+        if (n < 0)
+            s->oom = true;
+        for (long i = 0; i < n; i++) {
+            nf_spew_printf(s, "%s%s:", i ? " " : "", keys[i]);
+            nf_spew_string_map(s, json_object_get(b->entries, keys[i]));
+        }
+        free(keys);
+        nf_spew_put(s, "]");
+    }
+    if (pod_field) {
+        nf_spew_put(s, " PodEntries:(state.PodCPUAssignments)map[");
+        const char **keys = NULL;
+        long n = b->pod_entries ? nf_spew_sorted_keys(b->pod_entries, &keys) : 0;
+        if (n < 0)
+            s->oom = true;
+        for (long i = 0; i < n; i++) {
+            const char *set = "";
+            json_t *f = nf__kjson_field(json_object_get(b->pod_entries, keys[i]), "cpuSet");
+            if (json_is_string(f))
+                set = json_string_value(f);
+            nf_spew_printf(s, "%s%s:{CPUSet:(string)", i ? " " : "", keys[i]);
+            nf_spew_put(s, set);
+            nf_spew_put(s, "}");
+        }
+        free(keys);
+        nf_spew_put(s, "]");
+    }
+    nf_spew_put(s, " Checksum:(checksum.Checksum)0}");
+}
+
+/* Try every known type-name variant; 1 = a match (its name in *type), 0 = none, <0 error. */
+static int verify(const body *b, uint64_t stored, const char **type, int *matched_layout,
+                  uint32_t *first)
+{
+    static const char *const v1_names[] = {"CPUManagerCheckpoint", "CPUManagerCheckpointV1"};
+    static const char *const v2_names[] = {"CPUManagerCheckpoint", "CPUManagerCheckpointV2",
+                                           "CPUManagerCheckpointV3"};
+    nf_spew s = {0};
+    int found = 0, rc = 0;
+    bool have_first = false;
+    bool has_pods = json_object_size(b->pod_entries) > 0;
+    for (int layout = 2; layout >= 1 && !found; layout--) {
+        if (b->layout && b->layout != layout)
+            continue;
+        const char *const *names = layout == 1 ? v1_names : v2_names;
+        size_t nn = layout == 1 ? 2 : 3;
+        for (size_t i = 0; i < nn && !found; i++) {
+            for (int pf = 0; pf <= (layout == 2) && !found; pf++) {
+                if (has_pods && !pf)
+                    continue;
+                uint32_t sum;
+                dump(&s, b, names[i], layout, pf);
+                if ((rc = nf_spew_sum(&s, &sum)))
+                    goto out;
+                if (!have_first) {
+                    *first = sum;
+                    have_first = true;
+                }
+                if (sum == stored) {
+                    found = 1;
+                    *type = names[i];
+                    *matched_layout = layout;
+                }
+            }
+        }
+    }
+out:
+    nf_spew_free(&s);
+    return rc ? rc : found;
+}
+
+static int cmp_assign(const void *pa, const void *pb)
+{
+    const nf_cpu_assignment *a = pa, *b = pb;
+    int c = strcmp(a->pod_uid ? a->pod_uid : "", b->pod_uid ? b->pod_uid : "");
+    if (c)
+        return c;
+    if (!a->container || !b->container)
+        return !a->container - !b->container;
+    return strcmp(a->container, b->container);
+}
+
+static int add_assign(nf_cpu_state *st, const char *pod, const char *container, const char *set,
+                      const char *what, nf_err *err)
+{
+    nf_cpu_assignment *na =
+        realloc(st->assignments, (st->n_assignments + 1) * sizeof(*st->assignments));
+    if (!na)
+        return nf_errf(err, -ENOMEM, "out of memory");
+    st->assignments = na;
+    nf_cpu_assignment *a = &na[st->n_assignments];
+    memset(a, 0, sizeof(*a));
+    nf_err e;
+    int rc = nf_cpuset_parse(set, &a->cpus, &e);
+    if (rc)
+        return nf_errf(err, rc, "%s: cpuset of %s%s%s: %s", what, pod ? pod : "",
+                       pod && container ? "/" : "", container ? container : "(pod)", e.msg);
+    if ((pod && !(a->pod_uid = strdup(pod))) ||
+        (container && !(a->container = strdup(container)))) {
+        free(a->pod_uid);
+        nf_cpuset_free(&a->cpus);
+        return nf_errf(err, -ENOMEM, "out of memory");
+    }
+    st->n_assignments++;
+    return 0;
+}
+
+static int fill(nf_cpu_state *st, const body *b, const char *what, nf_err *err)
+{
+    int rc;
+    nf_err e;
+    if (!(st->policy_name = strdup(b->policy)))
+        return nf_errf(err, -ENOMEM, "out of memory");
+    if ((rc = nf_cpuset_parse(b->defset, &st->default_cpus, &e)))
+        return nf_errf(err, rc, "%s: defaultCpuSet: %s", what, e.msg);
+    const char *k;
+    json_t *v;
+    json_object_foreach(b->entries, k, v)
+    {
+        if (json_is_string(v)) {
+            if ((rc = add_assign(st, NULL, k, json_string_value(v), what, err)))
+                return rc;
+            continue;
+        }
+        const char *c;
+        json_t *cv;
+        json_object_foreach(v, c, cv)
+        {
+            if ((rc = add_assign(st, k, c, json_string_value(cv), what, err)))
+                return rc;
+        }
+    }
+    json_object_foreach(b->pod_entries, k, v)
+    {
+        const char *set;
+        if ((rc = nf__kjson_string(v, "cpuSet", what, &set, err)) ||
+            (rc = add_assign(st, k, NULL, set, what, err)))
+            return rc;
+    }
+    if (st->n_assignments)
+        qsort(st->assignments, st->n_assignments, sizeof(*st->assignments), cmp_assign);
+    return 0;
+}
+
+int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_state *out,
+                       nf_err *err)
+{
+    json_t *root = NULL, *data_root = NULL;
+    nf_cpu_state st = {0};
+    body b;
+    int rc = nf__kjson_parse(text, len, what, &root, err);
+    if (rc)
+        return rc;
+    json_t *data = nf__kjson_field(root, "data");
+    if (data && !json_is_null(data)) {
+        /* V4: "data" is authoritative; its checksum is FNV of the dump of a Go string. */
+        uint64_t stored;
+        if (!json_is_string(data)) {
+            rc = nf_errf(err, -EINVAL, "%s: field data: expected a string", what);
+            goto out;
+        }
+        if ((rc = nf__kjson_uint(root, "dataChecksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
+            goto out;
+        if (stored != 0) {
+            nf_spew s = {0};
+            uint32_t sum = 0;
+            nf_spew_put(&s, "(string)");
+            nf_spew_putn(&s, json_string_value(data), json_string_length(data));
+            rc = nf_spew_sum(&s, &sum);
+            nf_spew_free(&s);
+            if (rc) {
+                nf_errf(err, rc, "out of memory");
+                goto out;
+            }
+            if (sum != stored) {
+                rc = nf_errf(err, -EBADMSG,
+                             "%s: dataChecksum mismatch (stored %" PRIu64 ", computed %" PRIu32 ")",
+                             what, stored, sum);
+                goto out;
+            }
+            st.checksum_verified = true;
+            if (!(st.checksum_type = strdup("data"))) {
+                rc = nf_errf(err, -ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+        char inner[NF_ERR_LEN];
+        snprintf(inner, sizeof(inner), "%s: data", what);
+        if ((rc = nf__kjson_parse(json_string_value(data), json_string_length(data), inner,
+                                  &data_root, err)) ||
+            (rc = read_body(data_root, inner, &b, err)) || (rc = fill(&st, &b, inner, err)))
+            goto out;
+        st.version = 4;
+    } else {
+        uint64_t stored;
+        int matched = 0;
+        if ((rc = read_body(root, what, &b, err)) ||
+            (rc = nf__kjson_uint(root, "checksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
+            goto out;
+        if (stored != 0) {
+            const char *type = NULL;
+            uint32_t first = 0;
+            int m = verify(&b, stored, &type, &matched, &first);
+            if (m < 0) {
+                rc = nf_errf(err, m, "out of memory");
+                goto out;
+            }
+            if (m == 1) {
+                st.checksum_verified = true;
+                if (asprintf(&st.checksum_type, "state.%s", type) < 0) {
+                    st.checksum_type = NULL;
+                    rc = nf_errf(err, -ENOMEM, "out of memory");
+                    goto out;
+                }
+            } else if (json_object_size(b.pod_entries) == 0) {
+                rc = nf_errf(err, -EBADMSG,
+                             "%s: checksum mismatch (stored %" PRIu64 ", computed %" PRIu32
+                             " and other kubelet versions' type names): corrupt or edited",
+                             what, stored, first);
+                goto out;
+            }
+        }
+        if ((rc = fill(&st, &b, what, err)))
+            goto out;
+        int layout = b.layout ? b.layout : matched ? matched : 2;
+        st.version = json_object_size(b.pod_entries) ? 3 : layout;
+    }
+out:
+    json_decref(data_root);
+    json_decref(root);
+    if (rc) {
+        nf_cpu_state_free(&st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+int nf_cpu_state_load(const char *path, nf_cpu_state *out, nf_err *err)
+{
+    char *text;
+    size_t len;
+    int rc = nf_read_file(path, NF_KUBELET_MAX_FILE, &text, &len, err);
+    if (rc)
+        return rc;
+    rc = nf_cpu_state_parse(text, len, path, out, err);
+    free(text);
+    return rc;
+}
+
+int nf_cpu_state_allocated(const nf_cpu_state *s, nf_cpuset *out)
+{
+    nf_cpuset_clear(out);
+    for (size_t i = 0; i < s->n_assignments; i++) {
+        int rc = nf_cpuset_or(out, out, &s->assignments[i].cpus);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* kubelet_json.c - Go-style JSON field access for kubelet's state files (see kubelet_json.h). */
+#include "kubelet_json.h"
+
+#include <strings.h>
+
+int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out, nf_err *err)
+{
+    json_error_t je;
+    json_t *j = json_loadb(text, len, 0, &je);
+    if (!j)
+        return nf_errf(err, -EINVAL, "%s: invalid JSON at line %d column %d: %s", what, je.line,
+                       je.column, je.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return nf_errf(err, -EINVAL, "%s: expected a JSON object", what);
+    }
+    *out = j;
+    return 0;
+}
+
+json_t *nf__kjson_field(const json_t *obj, const char *name)
+{
+    json_t *v = json_object_get(obj, name);
+    if (v)
+        return v;
+    const char *key;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (strcasecmp(key, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+int nf__kjson_string(const json_t *obj, const char *name, const char *what, const char **out,
+                     nf_err *err)
+{
+    json_t *v = nf__kjson_field(obj, name);
+    *out = "";
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return nf_errf(err, -EINVAL, "%s: field %s: expected a string", what, name);
+    *out = json_string_value(v);
+    return 0;
+}
+
+int nf__kjson_object(const json_t *obj, const char *name, const char *what, json_t **out,
+                     nf_err *err)
+{
+    json_t *v = nf__kjson_field(obj, name);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return nf_errf(err, -EINVAL, "%s: field %s: expected an object", what, name);
+    *out = v;
+    return 0;
+}
+
+int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
+                   uint64_t *out, int *present, nf_err *err)
+{
+    json_t *v = nf__kjson_field(obj, name);
+    *out = 0;
+    if (present)
+        *present = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v))
+        return nf_errf(err, -EINVAL, "%s: field %s: expected an unsigned integer", what, name);
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i > max)
+        return nf_errf(err, -ERANGE, "%s: field %s: %lld is out of range [0, %llu]", what, name,
+                       (long long)i, (unsigned long long)max);
+    *out = (uint64_t)i;
+    if (present)
+        *present = 1;
+    return 0;
+}

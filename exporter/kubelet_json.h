@@ -1,0 +1,33 @@
+/* kubelet_json.h - reading kubelet's JSON state files the way Go's encoding/json does.
+ *
+ * Internal to nf_kubelet (nf__ names). Go matches struct fields case-insensitively and leaves a
+ * field at its zero value for JSON null; these helpers do the same and say which field of which
+ * file was wrong when a type does not match.
+ */
+#ifndef NUMAFIT_EXPORTER_KUBELET_JSON_H
+#define NUMAFIT_EXPORTER_KUBELET_JSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "numafit/error.h"
+
+/* Largest kubelet state file read (a real one is a few KiB). */
+#define NF_KUBELET_MAX_FILE (16u << 20)
+
+/* Parse text as a JSON object; what names the source in messages. */
+int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out, nf_err *err);
+/* The struct field `name` of obj, matched as Go does (exact, else case-insensitive); NULL when
+ * absent. */
+json_t *nf__kjson_field(const json_t *obj, const char *name);
+/* A string field: *out = its value, "" when absent or null; -EINVAL for another type. */
+int nf__kjson_string(const json_t *obj, const char *name, const char *what, const char **out,
+                     nf_err *err);
+/* An object (or absent/null -> *out = NULL) field; -EINVAL for another type. */
+int nf__kjson_object(const json_t *obj, const char *name, const char *what, json_t **out,
+                     nf_err *err);
+/* An unsigned integer field in [0, max]; absent or null -> 0 (*present = 0). */
+int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
+                   uint64_t *out, int *present, nf_err *err);
+
+#endif

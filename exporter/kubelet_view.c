@@ -1,0 +1,672 @@
+/* kubelet_view.c - last good view of kubelet's files, applied to a topology (see kubelet_view.h).
+ */
+#include "kubelet_view.h"
+
+#include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kubelet_config.h"
+#include "kubelet_cpu_reserve.h"
+#include "kubelet_cpu_state.h"
+#include "kubelet_devices.h"
+#include "kubelet_json.h"
+#include "kubelet_memory_state.h"
+#include "numafit/fileio.h"
+
+typedef int (*parse_fn)(const char *text, size_t len, const char *what, void *out, nf_err *err);
+typedef void (*free_fn)(void *data);
+
+/* One file and its last good parsed content. */
+typedef struct source {
+    char *path;
+    char *status;    /* "ok" | "absent" | "error: ..." */
+    char *last_read; /* bytes of the last successful read, NULL when there was none */
+    size_t last_len;
+    bool have_good;
+    void *data; /* the parsed struct (owned, fixed size) */
+    size_t data_size;
+    parse_fn parse;
+    free_fn free;
+} source;
+
+struct nf_kubelet_view {
+    char *kubelet_dir;
+    bool has_flag;
+    nf_cpuset flag_cpus;
+    source cfg, cpu, mem, dev;
+    nf_kubelet_config config;
+    nf_cpu_state cpu_state;
+    nf_memory_state mem_state;
+    nf_device_checkpoint dev_state;
+    char *watch_dirs[3];
+    nf_kubelet_watch watches[4];
+    size_t n_watches;
+};
+
+static int parse_cfg(const char *t, size_t l, const char *w, void *o, nf_err *e)
+{
+    return nf_kubelet_config_parse(t, l, w, o, e);
+}
+static int parse_cpu(const char *t, size_t l, const char *w, void *o, nf_err *e)
+{
+    return nf_cpu_state_parse(t, l, w, o, e);
+}
+static int parse_mem(const char *t, size_t l, const char *w, void *o, nf_err *e)
+{
+    return nf_memory_state_parse(t, l, w, o, e);
+}
+static int parse_dev(const char *t, size_t l, const char *w, void *o, nf_err *e)
+{
+    return nf_device_checkpoint_parse(t, l, w, o, e);
+}
+static void free_cfg(void *d)
+{
+    nf_kubelet_config_free(d);
+}
+static void free_cpu(void *d)
+{
+    nf_cpu_state_free(d);
+}
+static void free_mem(void *d)
+{
+    nf_memory_state_free(d);
+}
+static void free_dev(void *d)
+{
+    nf_device_checkpoint_free(d);
+}
+
+static void source_free(source *s)
+{
+    if (s->have_good)
+        s->free(s->data);
+    free(s->path);
+    free(s->status);
+    free(s->last_read);
+}
+
+/* Set the status; returns 1 when it changed, -ENOMEM on failure. */
+static int set_status(source *s, const char *status)
+{
+    if (s->status && strcmp(s->status, status) == 0)
+        return 0;
+    int rc = nf_strset(&s->status, status);
+    return rc ? rc : 1;
+}
+
+/* Re-read one source; 1 = changed, 0 = not, -ENOMEM. */
+static int source_reload(source *s)
+{
+    char *text = NULL, msg[NF_ERR_LEN + 8];
+    size_t len = 0;
+    nf_err e = {{0}};
+    int changed = 0;
+    int rc = nf_read_file(s->path, NF_KUBELET_MAX_FILE, &text, &len, &e);
+    if (rc == -ENOENT || rc == -ENOTDIR) {
+        free(s->last_read);
+        s->last_read = NULL;
+        if (s->have_good) {
+            s->free(s->data);
+            s->have_good = false;
+            changed = 1;
+        }
+        rc = set_status(s, "absent");
+        return rc < 0 ? rc : (changed | rc);
+    }
+    if (rc) {
+        /* unreadable: keep the last good data and retry the parse on the next good read */
+        free(s->last_read);
+        s->last_read = NULL;
+        snprintf(msg, sizeof(msg), "error: %s", e.msg);
+        return set_status(s, msg);
+    }
+    if (s->last_read && len == s->last_len && memcmp(text, s->last_read, len) == 0) {
+        free(text);
+        return 0;
+    }
+    free(s->last_read);
+    s->last_read = text;
+    s->last_len = len;
+    void *tmp = calloc(1, s->data_size);
+    if (!tmp)
+        return -ENOMEM;
+    rc = s->parse(text, len, s->path, tmp, &e);
+    if (rc) {
+        free(tmp);
+        if (rc == -ENOMEM)
+            return rc;
+        snprintf(msg, sizeof(msg), "error: %s", e.msg);
+        return set_status(s, msg);
+    }
+    if (s->have_good)
+        s->free(s->data);
+    memcpy(s->data, tmp, s->data_size);
+    free(tmp);
+    s->have_good = true;
+    rc = set_status(s, "ok");
+    return rc < 0 ? rc : 1;
+}
+
+static int source_init(source *s, char *path, void *data, size_t size, parse_fn p, free_fn f)
+{
+    s->path = path;
+    s->data = data;
+    s->data_size = size;
+    s->parse = p;
+    s->free = f;
+    return path ? 0 : -ENOMEM;
+}
+
+void nf_kubelet_view_free(nf_kubelet_view *v)
+{
+    if (!v)
+        return;
+    source_free(&v->cfg);
+    source_free(&v->cpu);
+    source_free(&v->mem);
+    source_free(&v->dev);
+    nf_cpuset_free(&v->flag_cpus);
+    for (size_t i = 0; i < 3; i++)
+        free(v->watch_dirs[i]);
+    free(v->kubelet_dir);
+    free(v);
+}
+
+int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_err *err)
+{
+    nf_kubelet_view *v = calloc(1, sizeof(*v));
+    if (!v)
+        return nf_errf(err, -ENOMEM, "out of memory");
+    const char *dir = o->kubelet_dir ? o->kubelet_dir : "/var/lib/kubelet";
+    int rc = -ENOMEM;
+    if (o->reserved_cpus) {
+        nf_err e;
+        if ((rc = nf_cpuset_parse(o->reserved_cpus, &v->flag_cpus, &e))) {
+            nf_errf(err, rc, "--reserved-cpus: %s", e.msg);
+            nf_kubelet_view_free(v);
+            return rc;
+        }
+        v->has_flag = true;
+        rc = -ENOMEM;
+    }
+    if (!(v->kubelet_dir = strdup(dir)) ||
+        source_init(&v->cpu, nf_path_join(dir, "cpu_manager_state", NULL), &v->cpu_state,
+                    sizeof(v->cpu_state), parse_cpu, free_cpu) ||
+        source_init(&v->mem, nf_path_join(dir, "memory_manager_state", NULL), &v->mem_state,
+                    sizeof(v->mem_state), parse_mem, free_mem) ||
+        source_init(&v->dev,
+                    nf_path_join(dir, "device-plugins", "kubelet_internal_checkpoint", NULL),
+                    &v->dev_state, sizeof(v->dev_state), parse_dev, free_dev) ||
+        !(v->watch_dirs[0] = strdup(dir)) ||
+        !(v->watch_dirs[1] = nf_path_join(dir, "device-plugins", NULL)))
+        goto fail;
+    v->watches[0] = (nf_kubelet_watch){v->watch_dirs[0], "cpu_manager_state"};
+    v->watches[1] = (nf_kubelet_watch){v->watch_dirs[0], "memory_manager_state"};
+    v->watches[2] = (nf_kubelet_watch){v->watch_dirs[1], "kubelet_internal_checkpoint"};
+    v->n_watches = 3;
+    if (o->config_path) {
+        char *copy = strdup(o->config_path);
+        if (!copy || source_init(&v->cfg, strdup(o->config_path), &v->config, sizeof(v->config),
+                                 parse_cfg, free_cfg)) {
+            free(copy);
+            goto fail;
+        }
+        /* the name part stays inside v->cfg.path, the dir part is a copy */
+        char *d = dirname(copy);
+        v->watch_dirs[2] = strdup(d);
+        free(copy);
+        if (!v->watch_dirs[2])
+            goto fail;
+        const char *slash = strrchr(v->cfg.path, '/');
+        v->watches[3] = (nf_kubelet_watch){v->watch_dirs[2], slash ? slash + 1 : v->cfg.path};
+        v->n_watches = 4;
+    }
+    if ((rc = nf_kubelet_view_reload(v)) < 0)
+        goto fail;
+    *out = v;
+    return 0;
+fail:
+    nf_kubelet_view_free(v);
+    return nf_errf(err, rc, "out of memory");
+}
+
+int nf_kubelet_view_new(const nf_kubelet_opts *o, nf_kubelet_view **out)
+{
+    return nf_kubelet_view_new_err(o, out, NULL);
+}
+
+int nf_kubelet_view_reload(nf_kubelet_view *v)
+{
+    int changed = 0;
+    source *srcs[] = {&v->cfg, &v->cpu, &v->mem, &v->dev};
+    for (size_t i = 0; i < 4; i++) {
+        if (!srcs[i]->path)
+            continue;
+        int rc = source_reload(srcs[i]);
+        if (rc < 0)
+            return rc;
+        changed |= rc;
+    }
+    return changed;
+}
+
+const nf_kubelet_watch *nf_kubelet_view_watches(const nf_kubelet_view *v, size_t *n)
+{
+    *n = v->n_watches;
+    return v->watches;
+}
+
+/* ---- apply ------------------------------------------------------------------------------- */
+
+static int copy_kv(nf_kv **dst, size_t *dn, const nf_kv *src, size_t n)
+{
+    nf_kv_free_array(*dst, *dn);
+    *dst = NULL;
+    *dn = 0;
+    if (!n)
+        return 0;
+    nf_kv *kv = calloc(n, sizeof(*kv));
+    if (!kv)
+        return -ENOMEM;
+    *dst = kv;
+    for (size_t i = 0; i < n; i++) {
+        kv[i].key = strdup(src[i].key);
+        kv[i].value = strdup(src[i].value);
+        *dn = i + 1;
+        if (!kv[i].key || !kv[i].value)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int set_cpuset_text(char **dst, const nf_cpuset *s)
+{
+    char *txt = NULL;
+    int rc = nf_cpuset_format(s, &txt);
+    if (rc)
+        return rc;
+    free(*dst);
+    *dst = txt;
+    return 0;
+}
+
+/* The reserved CPU set and its source text; *set stays empty when there is none. */
+static int reserved_cpus(const nf_kubelet_view *v, nf_topology *t, nf_cpuset *set,
+                         char **source_text)
+{
+    const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
+    if (v->has_flag) {
+        *source_text = strdup("flag");
+        return *source_text ? nf_cpuset_copy(set, &v->flag_cpus) : -ENOMEM;
+    }
+    if (c && c->reserved_system_cpus) {
+        *source_text = strdup("kubeletConfig");
+        return *source_text ? nf_cpuset_copy(set, &c->reserved_system_cpuset) : -ENOMEM;
+    }
+    if (c && strcmp(c->cpu_manager_policy, "static") == 0) {
+        int64_t milli = c->reserved_cpu_milli;
+        if (milli <= 0) {
+            *source_text = strdup("none");
+            if (!*source_text)
+                return -ENOMEM;
+            return nf_topology_add_error(t, "%s",
+                                         "cpuManagerPolicy static without reservedSystemCPUs "
+                                         "and with kubeReserved.cpu + systemReserved.cpu = 0: "
+                                         "kubelet refuses to start like this");
+        }
+        int64_t n64 = milli / 1000 + (milli % 1000 != 0);
+        int n = n64 > NF_CPU_MAX + 1 ? NF_CPU_MAX + 1 : (int)n64;
+        char q[48];
+        if (milli % 1000)
+            snprintf(q, sizeof(q), "%lldm (%d CPUs)", (long long)milli, n);
+        else
+            snprintf(q, sizeof(q), "%d", n);
+        nf_err e;
+        int rc = nf_kubelet_take_by_topology(t, NULL, n, set, &e);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc) {
+            nf_cpuset_clear(set);
+            if (asprintf(source_text, "computed: kubeReserved+systemReserved cpu=%s: %s", q,
+                         e.msg) < 0)
+                *source_text = NULL;
+        } else if (asprintf(source_text, "computed: kubeReserved+systemReserved cpu=%s", q) < 0) {
+            *source_text = NULL;
+        }
+        return *source_text ? 0 : -ENOMEM;
+    }
+    *source_text = strdup("none");
+    return *source_text ? 0 : -ENOMEM;
+}
+
+static nf_pod_usage *pod_get(nf_numa_node *n, const char *uid)
+{
+    for (size_t i = 0; i < n->n_pods; i++)
+        if (strcmp(n->pods[i].pod_uid, uid) == 0)
+            return &n->pods[i];
+    nf_pod_usage *np = realloc(n->pods, (n->n_pods + 1) * sizeof(*np));
+    if (!np)
+        return NULL;
+    n->pods = np;
+    nf_pod_usage *p = &np[n->n_pods];
+    memset(p, 0, sizeof(*p));
+    if (!(p->pod_uid = strdup(uid)))
+        return NULL;
+    n->n_pods++;
+    return p;
+}
+
+static int pod_add(nf_numa_node *n, const char *uid, const char *name, int64_t value)
+{
+    nf_pod_usage *p = pod_get(n, uid);
+    if (!p)
+        return -ENOMEM;
+    return nf_amount_add(&p->amounts, &p->n_amounts, name, value);
+}
+
+static void reset_node(nf_numa_node *n)
+{
+    for (size_t i = 0; i < n->n_pods; i++) {
+        free(n->pods[i].pod_uid);
+        nf_cpuset_free(&n->pods[i].cpus);
+        nf_amount_free_array(n->pods[i].amounts, n->pods[i].n_amounts);
+    }
+    free(n->pods);
+    n->pods = NULL;
+    n->n_pods = 0;
+    nf_amount_free_array(n->kubelet_reserved, n->n_kubelet_reserved);
+    n->kubelet_reserved = NULL;
+    n->n_kubelet_reserved = 0;
+}
+
+static void reset_vfs(nf_device_group *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < g[i].n_vfs; k++) {
+            g[i].vfs[k].allocated = false;
+            free(g[i].vfs[k].pod_uid);
+            g[i].vfs[k].pod_uid = NULL;
+        }
+    }
+}
+
+static nf_vf *find_vf(nf_device_group *g, size_t n, const char *pci)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < g[i].n_vfs; k++)
+            if (g[i].vfs[k].pci && strcasecmp(g[i].vfs[k].pci, pci) == 0)
+                return &g[i].vfs[k];
+    return NULL;
+}
+
+static int apply_cpus(const nf_cpu_state *cs, nf_topology *t)
+{
+    int rc = 0;
+    nf_cpuset tmp = {0};
+    for (size_t a = 0; a < cs->n_assignments && !rc; a++) {
+        const nf_cpu_assignment *as = &cs->assignments[a];
+        if (!as->pod_uid)
+            continue; /* V1: keyed by container ID, no pod to name */
+        for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
+            nf_numa_node *n = &t->numa_nodes[i];
+            if ((rc = nf_cpuset_and(&tmp, &as->cpus, &n->cpus.online)) || nf_cpuset_empty(&tmp))
+                continue;
+            nf_pod_usage *p = pod_get(n, as->pod_uid);
+            rc = p ? nf_cpuset_or(&p->cpus, &p->cpus, &tmp) : -ENOMEM;
+        }
+    }
+    nf_cpuset_free(&tmp);
+    for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
+        nf_numa_node *n = &t->numa_nodes[i];
+        for (size_t p = 0; p < n->n_pods && !rc; p++)
+            rc = nf_amount_add(&n->pods[p].amounts, &n->pods[p].n_amounts, "cpu",
+                               (int64_t)nf_cpuset_count(&n->pods[p].cpus));
+    }
+    return rc;
+}
+
+static int apply_memory(const nf_memory_state *ms, nf_topology *t)
+{
+    int rc = 0;
+    /* what single-NUMA blocks took per node and type, to split the multi-NUMA ones */
+    nf_amount **used = calloc(t->n_numa_nodes ? t->n_numa_nodes : 1, sizeof(*used));
+    size_t *n_used = calloc(t->n_numa_nodes ? t->n_numa_nodes : 1, sizeof(*n_used));
+    if (!used || !n_used) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        for (size_t a = 0; a < ms->n_assignments && !rc; a++) {
+            const nf_memory_assignment *as = &ms->assignments[a];
+            for (size_t b = 0; b < as->n_blocks && !rc; b++) {
+                const nf_memory_block *bl = &as->blocks[b];
+                if (bl->n_numa == 0 || (pass == 0) != (bl->n_numa == 1) || bl->size <= 0)
+                    continue;
+                int64_t remaining = bl->size;
+                for (size_t k = 0; k < bl->n_numa && !rc; k++) {
+                    nf_numa_node *n = nf_topology_numa(t, bl->numa[k]);
+                    if (!n) {
+                        rc = nf_topology_add_error(t,
+                                                   "memory_manager_state: pod %s holds %s on NUMA "
+                                                   "node %d, which this machine does not have",
+                                                   as->pod_uid, bl->type, bl->numa[k]);
+                        continue;
+                    }
+                    size_t idx = (size_t)(n - t->numa_nodes);
+                    int64_t take = remaining;
+                    const nf_memory_table *tb = nf_memory_state_table(ms, n->id, bl->type);
+                    if (k + 1 < bl->n_numa && tb) {
+                        int64_t room =
+                            tb->reserved - nf_amount_get(used[idx], n_used[idx], bl->type);
+                        take = room < 0 ? 0 : room < remaining ? room : remaining;
+                    }
+                    if (take == 0)
+                        continue;
+                    remaining -= take;
+                    if (!(rc = nf_amount_add(&used[idx], &n_used[idx], bl->type, take)))
+                        rc = pod_add(n, as->pod_uid, bl->type, take);
+                }
+            }
+        }
+    }
+out:
+    for (size_t i = 0; used && i < t->n_numa_nodes; i++)
+        nf_amount_free_array(used[i], n_used[i]);
+    free(used);
+    free(n_used);
+    return rc;
+}
+
+static int apply_devices(const nf_device_checkpoint *dc, nf_topology *t)
+{
+    int rc = 0;
+    for (size_t a = 0; a < dc->n_allocs && !rc; a++) {
+        const nf_device_alloc *d = &dc->allocs[a];
+        nf_numa_node *owner = NULL;
+        nf_vf *vf = NULL;
+        for (size_t i = 0; i < t->n_numa_nodes && !vf; i++) {
+            nf_numa_node *n = &t->numa_nodes[i];
+            if ((vf = find_vf(n->devices, n->n_devices, d->device_id)))
+                owner = n;
+        }
+        if (!vf)
+            vf = find_vf(t->unplaced_devices, t->n_unplaced_devices, d->device_id);
+        if (vf) {
+            vf->allocated = true;
+            if ((rc = nf_strset(&vf->pod_uid, d->pod_uid)))
+                break;
+        } else if (d->numa >= 0) {
+            owner = nf_topology_numa(t, d->numa);
+        }
+        if (owner)
+            rc = pod_add(owner, d->pod_uid, d->resource, 1);
+    }
+    return rc;
+}
+
+static int amount_rank(const char *name)
+{
+    if (strcmp(name, "cpu") == 0)
+        return 0;
+    if (strcmp(name, "memory") == 0)
+        return 1;
+    if (strncmp(name, "hugepages-", 10) == 0)
+        return 2;
+    return 3;
+}
+
+static int cmp_amount(const void *pa, const void *pb)
+{
+    const nf_amount *a = pa, *b = pb;
+    int ra = amount_rank(a->name), rb = amount_rank(b->name);
+    return ra != rb ? ra - rb : strcmp(a->name, b->name);
+}
+
+static int cmp_pod(const void *pa, const void *pb)
+{
+    return strcmp(((const nf_pod_usage *)pa)->pod_uid, ((const nf_pod_usage *)pb)->pod_uid);
+}
+
+static int report_offline(nf_topology *t, const nf_cpuset *set, const nf_cpuset *online,
+                          const char *what)
+{
+    nf_cpuset miss = {0};
+    char *txt = NULL;
+    int rc = nf_cpuset_andnot(&miss, set, online);
+    if (!rc && !nf_cpuset_empty(&miss) && !(rc = nf_cpuset_format(&miss, &txt)))
+        rc = nf_topology_add_error(t, "%s CPUs %s that are not online on any NUMA node", what, txt);
+    free(txt);
+    nf_cpuset_free(&miss);
+    return rc;
+}
+
+static int apply_info(const nf_kubelet_view *v, nf_topology *t)
+{
+    nf_kubelet_info *k = &t->kubelet;
+    const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
+    const nf_cpu_state *cs = v->cpu.have_good ? &v->cpu_state : NULL;
+    const nf_memory_state *ms = v->mem.have_good ? &v->mem_state : NULL;
+    int rc;
+    if (c) {
+        if ((rc = nf_strset(&k->cpu_manager_policy, c->cpu_manager_policy)) ||
+            (rc = nf_strset(&k->topology_manager_policy, c->topology_manager_policy)) ||
+            (rc = nf_strset(&k->topology_manager_scope, c->topology_manager_scope)) ||
+            (rc = nf_strset(&k->memory_manager_policy, c->memory_manager_policy)) ||
+            (rc = copy_kv(&k->cpu_manager_policy_options, &k->n_cpu_manager_policy_options,
+                          c->cpu_manager_policy_options, c->n_cpu_manager_policy_options)) ||
+            (rc =
+                 copy_kv(&k->topology_manager_policy_options, &k->n_topology_manager_policy_options,
+                         c->topology_manager_policy_options, c->n_topology_manager_policy_options)))
+            return rc;
+    } else {
+        if ((rc = nf_strset(&k->cpu_manager_policy,
+                            cs && cs->policy_name[0] ? cs->policy_name : NULL)) ||
+            (rc = nf_strset(&k->topology_manager_policy, NULL)) ||
+            (rc = nf_strset(&k->topology_manager_scope, NULL)) ||
+            (rc = nf_strset(&k->memory_manager_policy,
+                            ms && ms->policy_name[0] ? ms->policy_name : NULL)) ||
+            (rc = copy_kv(&k->cpu_manager_policy_options, &k->n_cpu_manager_policy_options, NULL,
+                          0)) ||
+            (rc = copy_kv(&k->topology_manager_policy_options,
+                          &k->n_topology_manager_policy_options, NULL, 0)))
+            return rc;
+    }
+    if ((rc = nf_strset(&k->state_cpu_manager, v->cpu.status)) ||
+        (rc = nf_strset(&k->state_memory_manager, v->mem.status)) ||
+        (rc = nf_strset(&k->state_device_plugins, v->dev.status)))
+        return rc;
+    if (!v->cfg.path || (v->cfg.status && strcmp(v->cfg.status, "ok") == 0)) {
+        rc = nf_strset(&k->config_error, NULL);
+    } else if (v->cfg.status && strcmp(v->cfg.status, "absent") == 0) {
+        char *msg;
+        if (asprintf(&msg, "error: %s: no such file", v->cfg.path) < 0)
+            return -ENOMEM;
+        free(k->config_error);
+        k->config_error = msg;
+        rc = 0;
+    } else {
+        rc = nf_strset(&k->config_error, v->cfg.status);
+    }
+    if (rc)
+        return rc;
+    if (c && cs && cs->policy_name[0] && strcasecmp(c->cpu_manager_policy, cs->policy_name) != 0)
+        rc = nf_topology_add_error(t,
+                                   "cpu_manager_state policyName \"%s\" differs from the "
+                                   "KubeletConfiguration's cpuManagerPolicy \"%s\" (kubelet "
+                                   "refuses to start until the state file is removed)",
+                                   cs->policy_name, c->cpu_manager_policy);
+    return rc;
+}
+
+int nf_kubelet_view_apply(const nf_kubelet_view *v, nf_topology *t)
+{
+    const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
+    const nf_cpu_state *cs = v->cpu.have_good ? &v->cpu_state : NULL;
+    nf_cpuset reserved = {0}, alloc = {0}, online = {0};
+    char *src = NULL;
+    int rc = apply_info(v, t);
+    if (!rc)
+        rc = reserved_cpus(v, t, &reserved, &src);
+    if (rc)
+        goto out;
+    free(t->kubelet.reserved_cpus_source);
+    t->kubelet.reserved_cpus_source = src;
+    src = NULL;
+    if (nf_cpuset_empty(&reserved))
+        rc = nf_strset(&t->kubelet.reserved_cpus, NULL);
+    else
+        rc = set_cpuset_text(&t->kubelet.reserved_cpus, &reserved);
+    if (!rc && cs)
+        rc = nf_cpu_state_allocated(cs, &alloc);
+    for (size_t i = 0; i < t->n_numa_nodes && !rc; i++)
+        rc = nf_cpuset_or(&online, &online, &t->numa_nodes[i].cpus.online);
+    if (!rc)
+        rc = report_offline(t, &alloc, &online, "cpu_manager_state assigns");
+    if (!rc)
+        rc = report_offline(t, &reserved, &online, "the reserved CPU list names");
+    for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
+        nf_numa_node *n = &t->numa_nodes[i];
+        reset_node(n);
+        reset_vfs(n->devices, n->n_devices);
+        if (!(rc = nf_cpuset_and(&n->cpus.reserved, &reserved, &n->cpus.online)))
+            rc = nf_cpuset_and(&n->cpus.allocated, &alloc, &n->cpus.online);
+    }
+    reset_vfs(t->unplaced_devices, t->n_unplaced_devices);
+    if (!rc && cs)
+        rc = apply_cpus(cs, t);
+    if (!rc && v->mem.have_good)
+        rc = apply_memory(&v->mem_state, t);
+    if (!rc && v->dev.have_good)
+        rc = apply_devices(&v->dev_state, t);
+    for (size_t r = 0; c && r < c->n_reserved_memory && !rc; r++) {
+        const nf_reserved_memory *rm = &c->reserved_memory[r];
+        nf_numa_node *n = nf_topology_numa(t, rm->numa_node);
+        if (!n) {
+            rc = nf_topology_add_error(t,
+                                       "KubeletConfiguration reservedMemory names NUMA node %d, "
+                                       "which this machine does not have",
+                                       rm->numa_node);
+            continue;
+        }
+        for (size_t l = 0; l < rm->n_limits && !rc; l++)
+            rc = nf_amount_add(&n->kubelet_reserved, &n->n_kubelet_reserved, rm->limits[l].name,
+                               rm->limits[l].value);
+    }
+    for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
+        nf_numa_node *n = &t->numa_nodes[i];
+        for (size_t p = 0; p < n->n_pods; p++)
+            qsort(n->pods[p].amounts, n->pods[p].n_amounts, sizeof(nf_amount), cmp_amount);
+        if (n->n_pods)
+            qsort(n->pods, n->n_pods, sizeof(*n->pods), cmp_pod);
+    }
+out:
+    free(src);
+    nf_cpuset_free(&reserved);
+    nf_cpuset_free(&alloc);
+    nf_cpuset_free(&online);
+    return rc;
+}

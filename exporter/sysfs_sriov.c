@@ -1,0 +1,499 @@
+/* sysfs_sriov.c - SR-IOV PFs and VFs from sysfs, grouped per NUMA node and resource
+ * (see sysfs_sriov.h). */
+#include "sysfs_sriov.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "numafit/fileio.h"
+
+#define MAX_VFS 65536 /* PCIe: TotalVFs is 16 bits */
+
+static char *errstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *errstr(const char *fmt, ...)
+{
+    char *msg;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    return r < 0 ? NULL : msg;
+}
+
+/* Keep the first problem of a device: later ones are usually consequences. */
+static void set_error(char **dst, char *msg)
+{
+    if (*dst || !msg) {
+        free(msg);
+        return;
+    }
+    *dst = msg;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* basename of a symlink's target, or NULL (errno set) */
+static char *link_base(const char *path)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return NULL;
+    buf[n] = '\0';
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    char *slash = strrchr(buf, '/');
+    return strdup(slash ? slash + 1 : buf);
+}
+
+/* "0x8086\n" -> "8086"; NULL and *error on junk */
+static char *read_hex_id(const char *dir, const char *file, char **error)
+{
+    char *path = nf_path_join(dir, file, NULL);
+    if (!path)
+        return NULL;
+    char buf[64];
+    nf_err e = {{0}};
+    char *out = NULL;
+    if (nf_read_line(path, buf, sizeof(buf), &e) != 0) {
+        set_error(error, errstr("error: %s", e.msg));
+    } else {
+        const char *p = buf;
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+            p += 2;
+        size_t n = strlen(p);
+        bool ok = n > 0 && n <= 8;
+        for (size_t i = 0; i < n && ok; i++)
+            ok = isxdigit((unsigned char)p[i]);
+        if (!ok) {
+            set_error(error, errstr("error: %s: not a hex id: \"%.20s\"", path, buf));
+        } else if ((out = strdup(p))) {
+            for (char *c = out; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        }
+    }
+    free(path);
+    return out;
+}
+
+static long read_class(const char *dir)
+{
+    char *path = nf_path_join(dir, "class", NULL);
+    int64_t v = -1;
+    if (path && nf_read_int64(path, 0, 0xffffff, &v, NULL) != 0)
+        v = -1;
+    free(path);
+    return (long)v;
+}
+
+static int read_int_file(const char *dir, const char *file, int64_t min, int64_t max, int *out,
+                         char **error)
+{
+    char *path = nf_path_join(dir, file, NULL);
+    if (!path)
+        return -ENOMEM;
+    int64_t v;
+    nf_err e = {{0}};
+    int rc = nf_read_int64(path, min, max, &v, &e);
+    if (rc == 0)
+        *out = (int)v;
+    else {
+        *out = NF_UNKNOWN;
+        set_error(error, rc == -ENOENT ? errstr("absent: %s", path) : errstr("error: %s", e.msg));
+    }
+    free(path);
+    return rc;
+}
+
+static char *first_netdev(const char *dir)
+{
+    char *path = nf_path_join(dir, "net", NULL);
+    if (!path)
+        return NULL;
+    DIR *d = opendir(path);
+    free(path);
+    if (!d)
+        return NULL;
+    char *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (!best || strcmp(de->d_name, best) < 0) {
+            free(best);
+            best = strdup(de->d_name);
+        }
+    }
+    closedir(d);
+    return best;
+}
+
+static const char *link_type_of(const char *dir, const char *netdev, char *buf, size_t len)
+{
+    if (!netdev)
+        return NULL;
+    char *path = nf_path_join(dir, "net", netdev, "type", NULL);
+    int64_t v;
+    int rc = path ? nf_read_int64(path, 0, 65535, &v, NULL) : -ENOMEM;
+    free(path);
+    if (rc)
+        return NULL;
+    if (v == 1)
+        return "ether";
+    if (v == 32)
+        return "infiniband";
+    snprintf(buf, len, "%d", (int)v);
+    return buf;
+}
+
+typedef struct vf_link {
+    int index;
+    char name[32];
+} vf_link;
+
+static int cmp_vf_link(const void *a, const void *b)
+{
+    return ((const vf_link *)a)->index - ((const vf_link *)b)->index;
+}
+
+static int list_virtfns(const char *pfdir, vf_link **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(pfdir);
+    if (!d)
+        return 0;
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && *n < MAX_VFS) {
+        if (strncmp(de->d_name, "virtfn", 6) != 0 || !isdigit((unsigned char)de->d_name[6]))
+            continue;
+        int64_t idx;
+        if (nf_parse_int64(de->d_name + 6, 0, MAX_VFS - 1, &idx) != 0 || strlen(de->d_name) > 12)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            vf_link *nv = realloc(*out, cap * sizeof(*nv));
+            if (!nv) {
+                rc = -ENOMEM;
+                break;
+            }
+            *out = nv;
+        }
+        (*out)[*n].index = (int)idx;
+        memcpy((*out)[*n].name, de->d_name, strlen(de->d_name) + 1); /* <= 12 bytes */
+        (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof(vf_link), cmp_vf_link);
+    return rc;
+}
+
+static int read_vf(const char *pfdir, const vf_link *l, nf_vf *vf, long *pci_class)
+{
+    memset(vf, 0, sizeof(*vf));
+    vf->iommu_group = NF_UNKNOWN;
+    vf->probe.max_rx_queues = NF_UNKNOWN;
+    *pci_class = -1;
+    char *vfdir = nf_path_join(pfdir, l->name, NULL);
+    if (!vfdir)
+        return -ENOMEM;
+    vf->pci = link_base(vfdir);
+    struct stat st;
+    if (!vf->pci || stat(vfdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        int e = errno;
+        char target[PATH_MAX] = "?";
+        ssize_t n = readlink(vfdir, target, sizeof(target) - 1);
+        if (n >= 0)
+            target[n] = '\0';
+        set_error(&vf->error, errstr("error: %s -> %s: points nowhere (%s)", vfdir, target,
+                                     strerror(e ? e : ENOTDIR)));
+        free(vfdir);
+        return 0;
+    }
+    vf->vendor = read_hex_id(vfdir, "vendor", &vf->error);
+    vf->device = read_hex_id(vfdir, "device", &vf->error);
+    char *p = nf_path_join(vfdir, "driver", NULL);
+    if (p)
+        vf->driver = link_base(p); /* NULL: unbound */
+    free(p);
+    p = nf_path_join(vfdir, "iommu_group", NULL);
+    char *g = p ? link_base(p) : NULL;
+    if (g) {
+        int64_t v;
+        if (nf_parse_int64(g, 0, INT_MAX, &v) == 0)
+            vf->iommu_group = (int)v;
+        else
+            set_error(&vf->error, errstr("error: %s -> %s: not an IOMMU group number", p, g));
+    }
+    free(g);
+    free(p);
+    *pci_class = read_class(vfdir);
+    free(vfdir);
+    return 0;
+}
+
+static int pf_copy(nf_pf *dst, const nf_pf *src)
+{
+    *dst = *src;
+    dst->pci = dst->netdev = dst->vendor = dst->device = dst->driver = dst->error = NULL;
+    if (nf_strset(&dst->pci, src->pci) || nf_strset(&dst->netdev, src->netdev) ||
+        nf_strset(&dst->vendor, src->vendor) || nf_strset(&dst->device, src->device) ||
+        nf_strset(&dst->driver, src->driver) || nf_strset(&dst->error, src->error))
+        return -ENOMEM;
+    return 0;
+}
+
+static void pf_release(nf_pf *pf)
+{
+    free(pf->pci);
+    free(pf->netdev);
+    free(pf->vendor);
+    free(pf->device);
+    free(pf->driver);
+    free(pf->error);
+}
+
+static nf_device_group *append_group(nf_device_group **arr, size_t *n)
+{
+    nf_device_group *na = realloc(*arr, (*n + 1) * sizeof(*na));
+    if (!na)
+        return NULL;
+    *arr = na;
+    memset(&na[*n], 0, sizeof(*na));
+    return &na[(*n)++];
+}
+
+static bool same_resource(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *cfg, nf_topology *t)
+{
+    int rc = 0;
+    char *pfdir = nf_path_join(devdir, name, NULL);
+    if (!pfdir)
+        return -ENOMEM;
+    nf_pf pf = {0};
+    vf_link *links = NULL;
+    size_t n_links = 0;
+    nf_vf *vfs = NULL;
+    const char **res = NULL;
+    if (!(pf.pci = strdup(name))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    pf.vendor = read_hex_id(pfdir, "vendor", &pf.error);
+    pf.device = read_hex_id(pfdir, "device", &pf.error);
+    char *p = nf_path_join(pfdir, "driver", NULL);
+    if (p)
+        pf.driver = link_base(p);
+    free(p);
+    pf.netdev = first_netdev(pfdir);
+    char *numa_err = NULL;
+    int numa;
+    rc = read_int_file(pfdir, "numa_node", -1, 65535, &numa, &numa_err);
+    if (rc == -ENOMEM)
+        goto out;
+    rc = 0;
+    if (numa == -1 && !numa_err)
+        numa_err = errstr("unknown: %s/numa_node is -1 (firmware gives no locality)", pfdir);
+    pf.numa_node = numa >= 0 ? numa : NF_UNKNOWN;
+    bool placed = pf.numa_node != NF_UNKNOWN && nf_topology_numa(t, pf.numa_node);
+    if (pf.numa_node != NF_UNKNOWN && !placed)
+        numa_err = errstr("error: %s/numa_node is %d, which is no NUMA node of this machine", pfdir,
+                          pf.numa_node);
+    if (numa_err) {
+        pf.numa_node = placed ? pf.numa_node : NF_UNKNOWN;
+        set_error(&pf.error, numa_err);
+    }
+
+    if ((rc = read_int_file(pfdir, "sriov_totalvfs", 0, 65535, &pf.total_vfs, &pf.error)) ==
+            -ENOMEM ||
+        (rc = read_int_file(pfdir, "sriov_numvfs", 0, 65535, &pf.num_vfs, &pf.error)) == -ENOMEM)
+        goto out;
+    char ltbuf[16];
+    const char *link_type = link_type_of(pfdir, pf.netdev, ltbuf, sizeof(ltbuf));
+    if ((rc = list_virtfns(pfdir, &links, &n_links)) != 0)
+        goto out;
+    if (n_links) {
+        vfs = calloc(n_links, sizeof(*vfs));
+        res = calloc(n_links, sizeof(*res));
+        if (!vfs || !res) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n_links; i++) {
+        long cls;
+        if ((rc = read_vf(pfdir, &links[i], &vfs[i], &cls)) != 0) {
+            n_links = i + 1;
+            goto out;
+        }
+        nf_sriov_dev d = {.pci = vfs[i].pci,
+                          .vendor = vfs[i].vendor,
+                          .device = vfs[i].device,
+                          .driver = vfs[i].driver,
+                          .pf_pci = pf.pci,
+                          .pf_netdev = pf.netdev,
+                          .link_type = link_type,
+                          .vf_index = links[i].index,
+                          .pci_class = cls};
+        res[i] = vfs[i].error ? NULL : nf_sriov_config_match(cfg, &d);
+    }
+
+    nf_device_group **arr;
+    size_t *narr;
+    if (placed) {
+        nf_numa_node *node = nf_topology_numa(t, pf.numa_node);
+        arr = &node->devices;
+        narr = &node->n_devices;
+    } else {
+        arr = &t->unplaced_devices;
+        narr = &t->n_unplaced_devices;
+    }
+    /* one group per distinct resource, in order of first VF; one empty group without VFs */
+    size_t done = 0;
+    bool *taken = n_links ? calloc(n_links, sizeof(bool)) : NULL;
+    if (n_links && !taken) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    do {
+        size_t first = 0;
+        while (first < n_links && taken[first])
+            first++;
+        nf_device_group *g = append_group(arr, narr);
+        if (!g || pf_copy(&g->pf, &pf) != 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (first < n_links && res[first] && !(g->resource = strdup(res[first]))) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (n_links == 0)
+            break;
+        size_t count = 0;
+        for (size_t i = first; i < n_links; i++)
+            if (!taken[i] && same_resource(res[i], res[first]))
+                count++;
+        g->vfs = calloc(count, sizeof(nf_vf));
+        if (!g->vfs) {
+            rc = -ENOMEM;
+            break;
+        }
+        for (size_t i = first; i < n_links; i++) {
+            if (taken[i] || !same_resource(res[i], res[first]))
+                continue;
+            g->vfs[g->n_vfs++] = vfs[i]; /* moved: ownership passes to the group */
+            memset(&vfs[i], 0, sizeof(vfs[i]));
+            taken[i] = true;
+            done++;
+        }
+    } while (done < n_links);
+    free(taken);
+out:
+    for (size_t i = 0; vfs && i < n_links; i++) {
+        /* the strings of VFs not moved into a group */
+        free(vfs[i].pci);
+        free(vfs[i].vendor);
+        free(vfs[i].device);
+        free(vfs[i].driver);
+        free(vfs[i].pod_uid);
+        free(vfs[i].error);
+    }
+    free(vfs);
+    free(res);
+    free(links);
+    pf_release(&pf);
+    free(pfdir);
+    return rc;
+}
+
+int nf_sriov_scan(const char *sysfs_root, const nf_sriov_config *cfg, nf_topology *t)
+{
+    char *devdir = nf_path_join(sysfs_root ? sysfs_root : "/sys", "bus/pci/devices", NULL);
+    if (!devdir)
+        return -ENOMEM;
+    DIR *d = opendir(devdir);
+    if (!d) {
+        int e = errno;
+        int rc = 0;
+        if (e != ENOENT)
+            rc = nf_topology_add_error(t, "SR-IOV: %s: %s", devdir, strerror(e));
+        free(devdir);
+        return rc == -ENOMEM ? rc : 0;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *probe = nf_path_join(devdir, de->d_name, "sriov_totalvfs", NULL);
+        if (!probe) {
+            rc = -ENOMEM;
+            break;
+        }
+        bool is_pf = access(probe, F_OK) == 0;
+        free(probe);
+        if (!is_pf)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof(*nn));
+            if (!nn) {
+                rc = -ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = -ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = scan_pf(devdir, names[i], cfg, t);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(devdir);
+    return rc;
+}
+
+void nf_sriov_clear(nf_topology *t)
+{
+    for (size_t i = 0; i < t->n_numa_nodes; i++) {
+        nf_numa_node *node = &t->numa_nodes[i];
+        for (size_t g = 0; g < node->n_devices; g++)
+            nf_device_group_free(&node->devices[g]);
+        free(node->devices);
+        node->devices = NULL;
+        node->n_devices = 0;
+    }
+    for (size_t g = 0; g < t->n_unplaced_devices; g++)
+        nf_device_group_free(&t->unplaced_devices[g]);
+    free(t->unplaced_devices);
+    t->unplaced_devices = NULL;
+    t->n_unplaced_devices = 0;
+}

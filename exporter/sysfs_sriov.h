@@ -1,0 +1,41 @@
+/* sysfs_sriov.h - SR-IOV physical functions and their virtual functions, from sysfs.
+ *
+ * A PF is every <sysfs>/bus/pci/devices/<BDF> with an sriov_totalvfs file. Per PF (nf_pf):
+ *   pci, vendor/device (hex without 0x, from the vendor/device files), driver (basename of the
+ *   driver link; NULL when unbound), netdev (first entry of net/; NULL when none),
+ *   total_vfs/num_vfs (sriov_totalvfs/sriov_numvfs, 0..65535, NF_UNKNOWN when unreadable),
+ *   numa_node (the numa_node file; NF_UNKNOWN when -1, absent or garbage, with pf.error saying
+ *   which: "unknown: numa_node is -1", "absent: ...numa_node", "error: ...").
+ * Per VF (nf_vf, from the PF's virtfnN links, in N order): pci (link target's name), vendor,
+ *   device, driver (NULL when unbound), iommu_group (iommu_group link's name; NF_UNKNOWN when
+ *   there is none); error when the link points nowhere ("error: virtfn3 -> ../0000:18:01.3:
+ *   No such file or directory") - such a VF is published with what could be read.
+ *   allocated=false, pod_uid=NULL, probe never run (the kubelet and probe readers fill those).
+ *
+ * Grouping: the VFs of one PF are split into one nf_device_group per resource name (in order of
+ * first VF), resource from nf_sriov_config_match(). A PF with no VF gives one group with no VFs
+ * (so PFs with sriov_numvfs=0 still show). A group goes to the NUMA node named by its PF's
+ * numa_node, or to t->unplaced_devices when that is unknown or names no node of t (never
+ * guessed onto node 0).
+ *
+ * Without a config (cfg NULL), and for VFs no pool selects, resource is NULL: the VFs are
+ * published under their PF for people to see (driver, IOMMU group, ...) but are not a
+ * schedulable resource, because no device plugin advertises them under a name numafit knows.
+ */
+#ifndef NUMAFIT_SYSFS_SRIOV_H
+#define NUMAFIT_SYSFS_SRIOV_H
+
+#include "numafit/topology.h"
+#include "sriov_config.h"
+
+/* Append the PFs/VFs under sysfs_root ("/sys") to t, whose numa_nodes must already be filled
+ * (nf_machine_read). Returns 0; problems go into pf.error / vf.error, or t->errors when the PCI
+ * device directory exists but cannot be listed; no PCI directory at all is not an error (no
+ * PFs). -ENOMEM on allocation failure (t stays valid for nf_topology_free). */
+int nf_sriov_scan(const char *sysfs_root, const nf_sriov_config *cfg, nf_topology *t);
+
+/* Free every device group of t (numa_nodes[].devices and unplaced_devices), so that a refresh
+ * can rescan into a topology filled before. */
+void nf_sriov_clear(nf_topology *t);
+
+#endif

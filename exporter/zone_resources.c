@@ -1,0 +1,140 @@
+/* zone_resources.c - derive per-NUMA resources from raw facts (see zone_resources.h). */
+#include "zone_resources.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+static int64_t assigned(const nf_numa_node *n, const char *name)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < n->n_pods; i++)
+        sum += nf_amount_get(n->pods[i].amounts, n->pods[i].n_amounts, name);
+    return sum;
+}
+
+static int64_t clamp0(int64_t v)
+{
+    return v < 0 ? 0 : v;
+}
+
+static int set(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, int64_t avail)
+{
+    nf_resource *r = nf_numa_resource_add(n, name);
+    if (!r)
+        return -ENOMEM;
+    r->capacity = clamp0(cap);
+    r->allocatable = clamp0(alloc);
+    r->available = clamp0(avail < r->allocatable ? avail : r->allocatable);
+    return 0;
+}
+
+static int compute_cpus(nf_numa_node *n, bool exclusive)
+{
+    nf_zone_cpus *c = &n->cpus;
+    int rc = nf_cpuset_andnot(&c->allocatable, &c->online, &c->reserved);
+    if (!rc)
+        rc = nf_cpuset_andnot(&c->free, &c->allocatable, &c->allocated);
+    if (rc)
+        return rc;
+    /* without core topology, whole cores cannot be told: unknown, not 0 */
+    c->free_full_cores = c->n_cores || nf_cpuset_empty(&c->online) ? 0 : NF_UNKNOWN;
+    for (size_t i = 0; i < c->n_cores; i++) {
+        const nf_cpuset *core = &c->cores[i];
+        bool whole = !nf_cpuset_empty(core);
+        for (int cpu = nf_cpuset_next(core, 0); cpu >= 0 && whole;
+             cpu = nf_cpuset_next(core, (unsigned)cpu + 1))
+            whole = nf_cpuset_test(&c->free, (unsigned)cpu);
+        c->free_full_cores += whole;
+    }
+    if (nf_cpuset_empty(&c->online))
+        return 0; /* memory-only node: no cpu resource at all */
+    int64_t cap = (int64_t)nf_cpuset_count(&c->online);
+    if (!exclusive)
+        return set(n, "cpu", cap, 0, 0);
+    return set(n, "cpu", cap, (int64_t)nf_cpuset_count(&c->allocatable),
+               (int64_t)nf_cpuset_count(&c->free));
+}
+
+static int compute_memory(nf_numa_node *n, bool mm_static)
+{
+    if (n->mem_total == NF_UNKNOWN)
+        return 0;
+    int64_t alloc = n->mem_total - nf_amount_get(n->kubelet_reserved, n->n_kubelet_reserved, "memory");
+    int64_t avail;
+    if (mm_static)
+        avail = alloc - assigned(n, "memory");
+    else if (n->mem_free != NF_UNKNOWN)
+        avail = n->mem_free;
+    else
+        return 0;
+    return set(n, "memory", n->mem_total, alloc, avail);
+}
+
+static int compute_hugepages(nf_numa_node *n)
+{
+    for (size_t i = 0; i < n->n_hugepages; i++) {
+        const nf_hugepages *h = &n->hugepages[i];
+        if (h->total == NF_UNKNOWN || h->free == NF_UNKNOWN)
+            continue;
+        int64_t page = (int64_t)h->page_bytes, cap, free, alloc;
+        if (__builtin_mul_overflow(h->total, page, &cap) ||
+            __builtin_mul_overflow(h->free, page, &free))
+            continue; /* absurd counters are reported by the reader, not published */
+        alloc = cap - nf_amount_get(n->kubelet_reserved, n->n_kubelet_reserved, h->name);
+        int64_t left = alloc - assigned(n, h->name);
+        int rc = set(n, h->name, cap, alloc, free < left ? free : left);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int compute_devices(nf_numa_node *n)
+{
+    for (size_t i = 0; i < n->n_devices; i++) {
+        const nf_device_group *g = &n->devices[i];
+        if (!g->resource)
+            continue; /* no device plugin pool names these VFs: nothing a pod can request */
+        nf_resource *r = nf_numa_resource(n, g->resource);
+        if (!r && !(r = nf_numa_resource_add(n, g->resource)))
+            return -ENOMEM;
+        for (size_t k = 0; k < g->n_vfs; k++) {
+            r->capacity++;
+            r->allocatable++;
+            r->available += !g->vfs[k].allocated;
+        }
+    }
+    return 0;
+}
+
+static void reset_resources(nf_numa_node *n)
+{
+    for (size_t i = 0; i < n->n_resources; i++) {
+        nf_resource *r = &n->resources[i];
+        r->capacity = r->allocatable = r->available = 0;
+        r->usable = NF_UNKNOWN;
+    }
+}
+
+int nf_zone_resources_compute(nf_topology *t)
+{
+    const char *cpu_policy = t->kubelet.cpu_manager_policy;
+    const char *mm_policy = t->kubelet.memory_manager_policy;
+    bool exclusive = !cpu_policy || strcasecmp(cpu_policy, "none") != 0;
+    bool mm_static = mm_policy && strcasecmp(mm_policy, "Static") == 0;
+    for (size_t i = 0; i < t->n_numa_nodes; i++) {
+        nf_numa_node *n = &t->numa_nodes[i];
+        reset_resources(n);
+        int rc = compute_cpus(n, exclusive);
+        if (!rc)
+            rc = compute_memory(n, mm_static);
+        if (!rc)
+            rc = compute_hugepages(n);
+        if (!rc)
+            rc = compute_devices(n);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

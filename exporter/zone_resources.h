@@ -1,0 +1,28 @@
+/* zone_resources.h - per-NUMA-node schedulable resources, derived from what the readers filled.
+ *
+ * The readers (sysfs_numa, sysfs_sriov, kubelet_view) fill raw facts: online CPUs, cores,
+ * reserved and allocated CPUs, memory and hugepage counters, VFs with their allocation, pods and
+ * kubelet's reservedMemory. This module turns them into the numbers the extender fits against:
+ * cpus.allocatable/free/free_full_cores and the `resources` map of every NUMA node. It is the one
+ * place where "available" is defined (DESIGN.md, rules):
+ *
+ *   cpu            capacity = online CPUs; allocatable = online - reserved;
+ *                  available = allocatable - allocated. With cpuManagerPolicy "none" kubelet
+ *                  hands out no exclusive CPUs, so allocatable = available = 0.
+ *   memory         capacity = MemTotal; allocatable = capacity - reservedMemory;
+ *                  available = allocatable - what the Memory Manager assigned (Static), else
+ *                  min(allocatable, MemFree).
+ *   hugepages-<s>  capacity = nr_hugepages * page; allocatable = capacity - reservedMemory;
+ *                  available = min(free_hugepages * page, allocatable - assigned).
+ *   <device>       capacity = allocatable = VFs of that resource; available = VFs not allocated.
+ *                  (usable is filled by the DPDK prober.)
+ * A quantity whose inputs are unknown is left out of `resources` (never published as 0).
+ */
+#ifndef NUMAFIT_EXPORTER_ZONE_RESOURCES_H
+#define NUMAFIT_EXPORTER_ZONE_RESOURCES_H
+
+#include "numafit/topology.h"
+
+int nf_zone_resources_compute(nf_topology *t);
+
+#endif

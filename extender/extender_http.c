@@ -1,0 +1,498 @@
+/* extender_http.c - numafit-extender's HTTP glue (see extender_http.h). */
+#include "extender_http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "extender_protocol.h"
+#include "numafit/httpd.h"
+#include "numafit/log.h"
+#include "numafit/topology_json.h"
+
+struct nf_extender_http {
+    struct MHD_Daemon *d;
+    nf_cache *cache;
+    nf_extender_config cfg;
+    unsigned port;
+    atomic_int inflight;
+    atomic_bool closing;
+};
+
+typedef enum route {
+    R_NONE = 0,
+    R_FILTER,
+    R_PRIORITIZE,
+    R_BIND,
+    R_NODES,
+    R_NODE,
+    R_HEALTHZ,
+    R_READYZ,
+    R_METRICS,
+    R_REPORT,
+} route;
+
+/* One request: its route and body. */
+typedef struct req {
+    route r;
+    const char *node; /* R_NODE: points into the URL, which MHD keeps for the request */
+    char *body;
+    size_t len, cap;
+    size_t discarded; /* bytes dropped after the body went over max_body */
+    bool too_big;
+    struct timespec start;
+} req;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static enum MHD_Result send_buf(nf_extender_http *h, struct MHD_Connection *c, unsigned status,
+                                const char *type, char *buf, size_t len, const char *allow)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, buf ? buf : (char *)"", buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(buf);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (atomic_load(&h->closing))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Send a JSON document (reference stolen). */
+static enum MHD_Result send_json(nf_extender_http *h, struct MHD_Connection *c, unsigned status,
+                                 json_t *j, const char *allow)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        static const char oom[] = "{\"Error\":\"numafit-extender: out of memory\"}";
+        return send_buf(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", strdup(oom),
+                        sizeof(oom) - 1, NULL);
+    }
+    return send_buf(h, c, status, "application/json", s, strlen(s), allow);
+}
+
+static enum MHD_Result send_error(nf_extender_http *h, struct MHD_Connection *c, unsigned status,
+                                  const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result send_error(nf_extender_http *h, struct MHD_Connection *c, unsigned status,
+                                  const char *allow, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return send_json(h, c, status, nf_extender_error(msg), allow);
+}
+
+static enum MHD_Result send_text(nf_extender_http *h, struct MHD_Connection *c, unsigned status,
+                                 const char *text)
+{
+    return send_buf(h, c, status, "text/plain; charset=utf-8", strdup(text), strlen(text), NULL);
+}
+
+/* ---- node topologies for the protocol module -------------------------------------------- */
+
+static bool file_source(const nf_cache_entry *e)
+{
+    return strncmp(e->source, "file:", 5) == 0;
+}
+
+/* Why the entry cannot be used now (written into why), or false when it is fresh. */
+static bool entry_unusable(const nf_extender_http *h, const nf_cache_entry *e, int64_t now,
+                           char *why, size_t len)
+{
+    if (e->stale) {
+        snprintf(why, len, "topology is stale: %s",
+                 e->stale_reason ? e->stale_reason : "its source stopped answering");
+        return true;
+    }
+    int64_t age = now - e->received_ms;
+    if (h->cfg.stale_after_ms > 0 && !file_source(e) && age > h->cfg.stale_after_ms) {
+        snprintf(why, len, "topology is %" PRId64 "s old (--stale-after %" PRId64 "s) from %s",
+                 age / 1000, h->cfg.stale_after_ms / 1000, e->source);
+        return true;
+    }
+    return false;
+}
+
+typedef struct lookup {
+    nf_extender_http *h;
+    int64_t now;
+} lookup;
+
+static const nf_topology *topo_acquire(void *ctx, const char *node, void **handle, char *why,
+                                       size_t len)
+{
+    lookup *l = ctx;
+    nf_cache_entry *e = nf_cache_acquire(l->h->cache, node);
+    if (!e) {
+        snprintf(why, len, "no topology for this node (no exporter or file has published it)");
+        return NULL;
+    }
+    if (entry_unusable(l->h, e, l->now, why, len)) {
+        nf_cache_release(e);
+        return NULL;
+    }
+    *handle = e;
+    return &e->topo;
+}
+
+static void topo_release(void *ctx, void *handle)
+{
+    nf_cache_release(handle);
+}
+
+/* ---- handlers ----------------------------------------------------------------------------- */
+
+static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    nf_extender_args a;
+    nf_err err = {{0}};
+    int rc = nf_extender_args_decode(r->body ? r->body : "", r->len, &a, &err);
+    if (rc) {
+        nf_debug("bad extender request", "path=%s error=\"%s\"",
+                 r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
+        json_t *e =
+            r->r == R_FILTER ? nf_extender_filter_error(err.msg) : nf_extender_error(err.msg);
+        return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST, e, NULL);
+    }
+    lookup l = {.h = h, .now = wall_ms()};
+    nf_topology_source src = {.acquire = topo_acquire, .release = topo_release, .ctx = &l};
+    json_t *result = NULL;
+    if (r->r == R_FILTER)
+        rc = nf_extender_filter(&a, &src, &h->cfg.fit, &result);
+    else
+        rc = nf_extender_prioritize(&a, &src, &h->cfg.fit, &result);
+    nf_extender_args_free(&a);
+    if (rc)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
+                          nf_strerror(rc));
+    return send_json(h, c, MHD_HTTP_OK, result, NULL);
+}
+
+static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    nf_extender_binding b;
+    nf_err err = {{0}};
+    int rc = nf_extender_binding_decode(r->body ? r->body : "", r->len, &b, &err);
+    if (rc)
+        return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
+                         nf_extender_error(err.msg), NULL);
+    nf_info("bind refused: numafit does not bind", "pod=%s/%s node=%s", b.pod_namespace, b.pod_name,
+            b.node);
+    nf_extender_binding_free(&b);
+    return send_json(h, c, MHD_HTTP_OK,
+                     nf_extender_binding_result(
+                         "numafit-extender does not bind pods: remove bindVerb from the "
+                         "scheduler's extender configuration so that kube-scheduler binds"),
+                     NULL);
+}
+
+/* The cached document with its "cache" metadata. */
+static json_t *entry_json(const nf_extender_http *h, const nf_cache_entry *e, int64_t now)
+{
+    json_t *doc = nf_topology_to_json(&e->topo);
+    if (!doc)
+        return NULL;
+    char why[512], when[32];
+    bool unusable = entry_unusable(h, e, now, why, sizeof(why));
+    nf_format_rfc3339(e->received_ms / 1000, when);
+    json_t *meta = json_pack("{s:s, s:s, s:I, s:b, s:s?}", "source", e->source, "receivedAt", when,
+                             "ageMs", (json_int_t)(now - e->received_ms), "stale", unusable,
+                             "staleReason", unusable ? why : NULL);
+    if (!meta || json_object_set_new(doc, "cache", meta)) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static enum MHD_Result do_nodes(nf_extender_http *h, struct MHD_Connection *c)
+{
+    nf_cache_entry **v;
+    size_t n;
+    if (nf_cache_acquire_all(h->cache, &v, &n))
+        return send_error(h, c, 500, NULL, "numafit-extender: out of memory");
+    int64_t now = wall_ms();
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < n; i++) {
+        if (json_array_append_new(items, entry_json(h, v[i], now))) {
+            json_decref(items);
+            items = NULL;
+        }
+    }
+    nf_cache_release_all(v, n);
+    if (!items)
+        return send_error(h, c, 500, NULL, "numafit-extender: out of memory");
+    return send_json(h, c, MHD_HTTP_OK,
+                     json_pack("{s:s, s:s, s:o}", "apiVersion", NF_API_VERSION, "kind",
+                               "NodeTopologyList", "items", items),
+                     NULL);
+}
+
+static enum MHD_Result do_node(nf_extender_http *h, struct MHD_Connection *c, const char *node)
+{
+    nf_cache_entry *e = nf_cache_acquire(h->cache, node);
+    if (!e)
+        return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL, "no topology cached for node \"%.200s\"",
+                          node);
+    json_t *doc = entry_json(h, e, wall_ms());
+    nf_cache_release(e);
+    return send_json(h, c, MHD_HTTP_OK, doc, NULL);
+}
+
+static enum MHD_Result do_readyz(nf_extender_http *h, struct MHD_Connection *c)
+{
+    size_t n = nf_cache_size(h->cache), stale = nf_cache_stale_count(h->cache);
+    char text[128];
+    if (n == 0)
+        return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "not ready: no node topology cached yet\n");
+    snprintf(text, sizeof(text), "ready: %zu nodes cached, %zu stale\n", n, stale);
+    return send_text(h, c, MHD_HTTP_OK, text);
+}
+
+/* ---- routing and the request state machine -------------------------------------------- */
+
+static route route_of(const char *url, const char **node, const char **allow)
+{
+    static const struct {
+        const char *path;
+        route r;
+        const char *allow;
+    } routes[] = {
+        {"/filter", R_FILTER, "POST"},
+        {"/prioritize", R_PRIORITIZE, "POST"},
+        {"/bind", R_BIND, "POST"},
+        {"/v1/nodes", R_NODES, "GET, HEAD"},
+        {"/healthz", R_HEALTHZ, "GET, HEAD"},
+        {"/readyz", R_READYZ, "GET, HEAD"},
+        {"/metrics", R_METRICS, "GET, HEAD"},
+        {"/v1/report", R_REPORT, "GET, HEAD"},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(url, routes[i].path) == 0) {
+            *allow = routes[i].allow;
+            return routes[i].r;
+        }
+    }
+    if (strncmp(url, "/v1/nodes/", 10) == 0 && url[10] && !strchr(url + 10, '/')) {
+        *node = url + 10;
+        *allow = "GET, HEAD";
+        return R_NODE;
+    }
+    return R_NONE;
+}
+
+static bool method_ok(route r, const char *method)
+{
+    bool post = r == R_FILTER || r == R_PRIORITIZE || r == R_BIND;
+    if (post)
+        return strcmp(method, "POST") == 0;
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    switch (r->r) {
+    case R_FILTER:
+    case R_PRIORITIZE:
+        return do_extender(h, c, r);
+    case R_BIND:
+        return do_bind(h, c, r);
+    case R_NODES:
+        return do_nodes(h, c);
+    case R_NODE:
+        return do_node(h, c, r->node);
+    case R_HEALTHZ:
+        return send_text(h, c, MHD_HTTP_OK, "ok\n");
+    case R_READYZ:
+        return do_readyz(h, c);
+    case R_METRICS:
+        return send_error(h, c, MHD_HTTP_NOT_IMPLEMENTED, NULL,
+                          "/metrics is not implemented yet in numafit-extender");
+    case R_REPORT:
+        return send_error(h, c, MHD_HTTP_NOT_IMPLEMENTED, NULL,
+                          "/v1/report is not implemented yet; run numafit-report --extender URL "
+                          "or --topology-dir DIR");
+    case R_NONE:
+        break;
+    }
+    return MHD_NO;
+}
+
+/* First call for a request: only headers are known. Answers at once what needs no body. */
+static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c, const char *url,
+                                  const char *method, req *r)
+{
+    const char *allow = NULL;
+    r->r = route_of(url, &r->node, &allow);
+    if (r->r == R_NONE)
+        return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL, "no such path: %.200s", url);
+    if (!method_ok(r->r, method))
+        return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "%s: method %.20s not allowed",
+                          url, method);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno || *end || n > h->cfg.max_body)
+            return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                              "request body of %s bytes is over the limit of %zu bytes "
+                              "(--max-body)",
+                              cl, h->cfg.max_body);
+        if (n && (r->body = malloc(n + 1)))
+            r->cap = n + 1;
+    }
+    return MHD_YES;
+}
+
+static bool body_append(req *r, const char *data, size_t n)
+{
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 65536;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return false;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = 0;
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    nf_extender_http *h = cls;
+    req *r = *con_cls;
+    if (!r) {
+        if (!(r = calloc(1, sizeof(*r))))
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        *con_cls = r;
+        atomic_fetch_add(&h->inflight, 1);
+        return on_headers(h, c, url, method, r);
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (!r->too_big && r->len + n > h->cfg.max_body) {
+            /* a chunked body went over the limit: stop keeping it, answer 413 at its end */
+            r->too_big = true;
+            free(r->body);
+            r->body = NULL;
+            r->len = r->cap = 0;
+        }
+        if (r->too_big) {
+            r->discarded += n;
+            /* read on (up to another max_body, at least 1 MiB) to answer 413; hang up on an
+             * endless stream */
+            size_t limit = h->cfg.max_body > (1u << 20) ? h->cfg.max_body : 1u << 20;
+            return r->discarded > limit ? MHD_NO : MHD_YES;
+        }
+        return body_append(r, upload, n) ? MHD_YES : MHD_NO;
+    }
+    if (r->too_big)
+        return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+                          "request body is over the limit of %zu bytes (--max-body)",
+                          h->cfg.max_body);
+    return dispatch(h, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    nf_extender_http *h = cls;
+    req *r = *con_cls;
+    if (!r)
+        return;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    nf_debug(
+        "request done", "route=%d bytes=%zu duration_us=%ld terminated=%d", (int)r->r, r->len,
+        (long)((end.tv_sec - r->start.tv_sec) * 1000000 + (end.tv_nsec - r->start.tv_nsec) / 1000),
+        (int)toe);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_extender_http **out,
+                           nf_err *err)
+{
+    nf_extender_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
+    h->cache = cache;
+    h->cfg = *cfg;
+    h->cfg.listen = NULL; /* not kept */
+    if (!h->cfg.max_body)
+        h->cfg.max_body = NF_EXTENDER_DEFAULT_MAX_BODY;
+    unsigned threads = cfg->threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
+    }
+    int rc = nf_httpd_start(cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN, threads,
+                            on_request, h, on_completed, h, &h->d, err);
+    if (rc) {
+        free(h);
+        return rc;
+    }
+    h->port = nf_httpd_port(h->d);
+    *out = h;
+    return 0;
+}
+
+unsigned nf_extender_http_port(const nf_extender_http *h)
+{
+    return h->port;
+}
+
+void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
+{
+    if (!h)
+        return;
+    atomic_store(&h->closing, true);
+    MHD_quiesce_daemon(h->d);
+    for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
+        usleep(10000);
+    MHD_stop_daemon(h->d);
+    free(h);
+}

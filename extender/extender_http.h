@@ -1,0 +1,58 @@
+/* extender_http.h - numafit-extender's HTTP server (libmicrohttpd), thin glue between the wire
+ * and extender_protocol.h / topology_cache.h.
+ *
+ *   POST /filter, /prioritize    kube-scheduler extender protocol (extender_protocol.h)
+ *   POST /bind                   answers {"Error": "..."}: numafit does not bind (kube-scheduler's
+ *                                default binder does; leave bindVerb unset)
+ *   GET  /v1/nodes               {"apiVersion", "kind": "NodeTopologyList", "items": [doc...]}
+ *   GET  /v1/nodes/{name}        one NodeTopology document
+ *                                every document carries an extra "cache" object:
+ *                                {"source", "receivedAt", "ageMs", "stale", "staleReason"}
+ *   GET  /healthz                200 while serving; /readyz 200 once the cache holds a node, else
+ * 503 GET  /metrics, /v1/report    501 for now (separate work items) Errors are JSON {"Error":
+ * "..."}: 400 malformed request, 404 unknown path or node, 405 wrong method (with Allow), 413 body
+ * over max_body (from Content-Length, or while streaming).
+ *
+ * Staleness: a node's topology is unusable when the cache has none, when its source went stale
+ * (exporter failing, file turned bad), or when it came from an exporter more than stale_after_ms
+ * ago (file sources do not age: the directory watcher keeps them current). Unusable nodes go to
+ * FailedNodes with the reason, or pass untouched when fit.pass_missing (--stale-policy ignore).
+ *
+ * Threads: an internal pool of `threads` libmicrohttpd workers (default: the CPU count, at least
+ * 2). Requests are short and CPU-bound (decode, fit thousands of nodes, encode), so a pool the size
+ * of the machine gives the throughput, with no thread per connection however many connections
+ * kube-scheduler or a load generator opens.
+ */
+#ifndef NUMAFIT_EXTENDER_HTTP_H
+#define NUMAFIT_EXTENDER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fit.h"
+#include "numafit/error.h"
+#include "topology_cache.h"
+
+#define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
+#define NF_EXTENDER_DEFAULT_MAX_BODY (64u << 20)
+
+typedef struct nf_extender_config {
+    const char *listen;     /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
+                               any free port) */
+    nf_fit_opts fit;        /* align, strategy, pass_missing (= --stale-policy ignore) */
+    int64_t stale_after_ms; /* 0: exporter documents never age out */
+    size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
+    unsigned threads;       /* 0: CPU count, at least 2 */
+} nf_extender_config;
+
+typedef struct nf_extender_http nf_extender_http;
+
+/* Listen and serve in background threads. The cache is borrowed and must outlive the server. */
+int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_extender_http **out,
+                           nf_err *err);
+/* The port actually bound (useful with port 0). */
+unsigned nf_extender_http_port(const nf_extender_http *h);
+/* Stop accepting, let in-flight requests finish (at most grace_ms), then stop and free. */
+void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms);
+
+#endif

@@ -1,0 +1,257 @@
+/* extender_main.c - numafit-extender: parse options, build the cache, its sources and the HTTP
+ * server, serve until SIGTERM/SIGINT. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "exporter_pull.h"
+#include "extender_http.h"
+#include "numafit/cli.h"
+#include "numafit/duration.h"
+#include "numafit/log.h"
+#include "numafit/quantity.h"
+#include "topology_cache.h"
+#include "topology_dir.h"
+
+#define EXIT_USAGE 2
+#define EXIT_DONE (-1) /* --help / --version: stop with 0 */
+
+static const char usage[] =
+    "usage: numafit-extender [options]\n"
+    "\n"
+    "kube-scheduler HTTP extender: filter and prioritize pods whose exclusive CPUs, hugepages and\n"
+    "SR-IOV VFs must share one NUMA node (or socket), from numafit-exporter topologies.\n"
+    "\n"
+    "  --listen ADDR:PORT        serve HTTP here (default 0.0.0.0:9751)\n"
+    "  --exporter URL            pull this exporter, e.g. http://10.0.0.5:9750 (repeatable)\n"
+    "  --exporter-dns HOST:PORT  headless Service: every A/AAAA record is an exporter "
+    "(repeatable)\n"
+    "  --topology-dir DIR        read NodeTopology *.json files (watched for changes)\n"
+    "  --align numa|socket       one zone per NUMA node or per socket (default numa)\n"
+    "  --strategy S              most-allocated|least-allocated|balanced (default most-allocated)\n"
+    "  --stale-after DUR         exporter documents older than this are stale (default 60s; 0s: "
+    "never)\n"
+    "  --stale-policy P          reject|ignore: a node without fresh topology fails with a reason\n"
+    "                            or passes untouched (default reject)\n"
+    "  --max-body SIZE           largest request body, e.g. 64Mi (default 64Mi)\n"
+    "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
+    "  --log-level LEVEL         debug|info|warn|error (default info)\n"
+    "  --help, --version\n"
+    "\n"
+    "Every flag can also be set as NUMAFIT_<FLAG> (e.g. NUMAFIT_ALIGN=socket); repeatable flags\n"
+    "take a whitespace-separated list (NUMAFIT_EXPORTER=\"http://a:9750 http://b:9750\").\n"
+    "Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage.\n";
+
+static const struct option longopts[] = {
+    {"listen", required_argument, NULL, 'l'},
+    {"exporter", required_argument, NULL, 'e'},
+    {"exporter-dns", required_argument, NULL, 'd'},
+    {"topology-dir", required_argument, NULL, 't'},
+    {"align", required_argument, NULL, 'a'},
+    {"strategy", required_argument, NULL, 's'},
+    {"stale-after", required_argument, NULL, 'A'},
+    {"stale-policy", required_argument, NULL, 'P'},
+    {"max-body", required_argument, NULL, 'm'},
+    {"threads", required_argument, NULL, 'T'},
+    {"log-level", required_argument, NULL, 'L'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+static const char *const repeatable[] = {"exporter", "exporter-dns", NULL};
+
+typedef struct options {
+    nf_extender_config http;
+    const char **exporters, **dns; /* borrowed from argv */
+    size_t n_exporters, n_dns;
+    const char *dir;
+} options;
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fputs("numafit-extender: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputs("\n(see numafit-extender --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int append(const char ***v, size_t *n, const char *s)
+{
+    const char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+    if (!nv)
+        return 1;
+    nv[(*n)++] = s;
+    *v = nv;
+    return 0;
+}
+
+static int parse_option(options *o, int c, const char *arg)
+{
+    nf_err e = {{0}};
+    int64_t v;
+    nf_log_level level;
+    switch (c) {
+    case 'l':
+        o->http.listen = arg;
+        return 0;
+    case 'e':
+        return append(&o->exporters, &o->n_exporters, arg);
+    case 'd':
+        return append(&o->dns, &o->n_dns, arg);
+    case 't':
+        o->dir = arg;
+        return 0;
+    case 'a':
+        return nf_align_parse(arg, &o->http.fit.align)
+                   ? usage_error("--align takes numa or socket, not \"%s\"%s", arg, "")
+                   : 0;
+    case 's':
+        return nf_strategy_parse(arg, &o->http.fit.strategy)
+                   ? usage_error("--strategy takes most-allocated, least-allocated or balanced, "
+                                 "not \"%s\"%s",
+                                 arg, "")
+                   : 0;
+    case 'A':
+        if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
+            return usage_error("--stale-after: %s%s", e.msg[0] ? e.msg : "must not be negative",
+                               "");
+        o->http.stale_after_ms = v;
+        return 0;
+    case 'P':
+        if (strcmp(arg, "reject") && strcmp(arg, "ignore"))
+            return usage_error("--stale-policy takes reject or ignore, not \"%s\"%s", arg, "");
+        o->http.fit.pass_missing = strcmp(arg, "ignore") == 0;
+        return 0;
+    case 'm':
+        if (nf_quantity_parse(arg, &v, &e) || v <= 0 || (uint64_t)v > SIZE_MAX / 2)
+            return usage_error("--max-body: %s%s", e.msg[0] ? e.msg : "must be positive", "");
+        o->http.max_body = (size_t)v;
+        return 0;
+    case 'T':
+        if (nf_quantity_parse(arg, &v, &e) || v <= 0 || v > 256)
+            return usage_error("--threads takes 1..256, not \"%s\"%s", arg, "");
+        o->http.threads = (unsigned)v;
+        return 0;
+    case 'L':
+        if (nf_log_level_parse(arg, &level))
+            return usage_error("--log-level takes debug|info|warn|error, not \"%s\"%s", arg, "");
+        nf_log_set_level(level);
+        return 0;
+    case 'h':
+        fputs(usage, stdout);
+        return EXIT_DONE;
+    case 'V':
+        printf("numafit-extender %s\n", NUMAFIT_VERSION);
+        return EXIT_DONE;
+    default:
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+        if ((rc = parse_option(o, c, optarg)))
+            return rc;
+    if (optind < argc)
+        return usage_error("unexpected argument \"%s\"%s", argv[optind], "");
+    if (!o->n_exporters && !o->n_dns && !o->dir)
+        return usage_error("no topology source: give --exporter, --exporter-dns or "
+                           "--topology-dir%s%s",
+                           "", "");
+    return 0;
+}
+
+/* Thousands of exporters mean thousands of long-poll sockets: use the hard file limit. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+typedef struct parts {
+    nf_cache *cache;
+    nf_topology_dir *dir;
+    nf_puller *pull;
+    nf_extender_http *http;
+} parts;
+
+/* Build the cache, its sources and the server. Returns 0, 1 (runtime) or 2 (bad usage). */
+static int build(const options *o, parts *p, nf_err *err)
+{
+    int rc;
+    if ((rc = nf_cache_new(&p->cache)))
+        return nf_errf(err, 1, "topology cache: %s", nf_strerror(rc));
+    if (o->dir && (nf_topology_dir_open(p->cache, o->dir, &p->dir, err) ||
+                   nf_topology_dir_watch(p->dir, 10000, err)))
+        return 1;
+    if (o->n_exporters || o->n_dns) {
+        if ((rc = nf_puller_new(p->cache, NULL, &p->pull)))
+            return nf_errf(err, 1, "exporter puller: %s", nf_strerror(rc));
+        for (size_t i = 0; i < o->n_exporters; i++)
+            if ((rc = nf_puller_add_exporter(p->pull, o->exporters[i], err)))
+                return rc == -EINVAL ? EXIT_USAGE : 1;
+        for (size_t i = 0; i < o->n_dns; i++)
+            if ((rc = nf_puller_add_dns(p->pull, o->dns[i], err)))
+                return rc == -EINVAL ? EXIT_USAGE : 1;
+        if (nf_puller_start(p->pull, err))
+            return 1;
+    }
+    if ((rc = nf_extender_http_start(&o->http, p->cache, &p->http, err)))
+        return rc == -EINVAL ? EXIT_USAGE : 1;
+    return 0;
+}
+
+static void teardown(parts *p)
+{
+    nf_extender_http_stop(p->http, 10000); /* in-flight requests finish first */
+    nf_puller_free(p->pull);
+    nf_topology_dir_free(p->dir);
+    nf_cache_free(p->cache);
+}
+
+int main(int argc, char **argv)
+{
+    options o = {.http = {.listen = NF_EXTENDER_DEFAULT_LISTEN, .stale_after_ms = 60000}};
+    int eargc, sig, rc;
+    char **eargv;
+    if (nf_cli_env_argv(longopts, repeatable, argc, argv, &eargc, &eargv))
+        return 1;
+    if ((rc = parse_args(eargc, eargv, &o)) == 0) {
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        signal(SIGPIPE, SIG_IGN);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread exists: sigwait gets them */
+        raise_nofile();
+        parts p = {0};
+        nf_err err = {{0}};
+        if ((rc = build(&o, &p, &err)) != 0) {
+            fprintf(stderr, "numafit-extender: %s\n", err.msg);
+        } else {
+            nf_info("numafit-extender serving",
+                    "listen=%s port=%u align=%s strategy=%s stale_after_ms=%lld stale_policy=%s "
+                    "exporters=%zu exporter_dns=%zu topology_dir=%s",
+                    o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
+                    nf_strategy_name(o.http.fit.strategy), (long long)o.http.stale_after_ms,
+                    o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
+                    o.dir ? o.dir : "none");
+            sigwait(&stop, &sig);
+            nf_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+        teardown(&p);
+    }
+    free(o.exporters);
+    free(o.dns);
+    nf_cli_free_argv(eargc, eargv);
+    return rc == EXIT_DONE ? 0 : rc;
+}

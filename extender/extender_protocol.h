@@ -1,0 +1,101 @@
+/* extender_protocol.h - the kube-scheduler extender wire format (k8s.io/kube-scheduler/extender/v1)
+ * and the per-request logic of /filter, /prioritize and /bind, without HTTP.
+ *
+ * Go types have no JSON tags, so keys are the Go field names; input keys match in any letter case
+ * (Go's decoder), output keys are spelled exactly:
+ *   ExtenderArgs          {"Pod": v1.Pod, "Nodes": v1.NodeList | null, "NodeNames": [..] | null}
+ *   ExtenderFilterResult  {"Nodes": v1.NodeList | null, "NodeNames": [..] | null,
+ *                          "FailedNodes": {name: reason}, "FailedAndUnresolvableNodes": {...},
+ *                          "Error": ""}
+ *   HostPriorityList      [{"Host": "n1", "Score": 7}, ...]   (bare array)
+ *   ExtenderBindingArgs   {"PodName", "PodNamespace", "PodUID", "Node"}
+ *   ExtenderBindingResult {"Error": ""}
+ * Mode: when the request has NodeNames (nodeCacheCapable: true) the answer has NodeNames and
+ * "Nodes": null; when it has Nodes (a full NodeList) the answer has Nodes (the request's NodeList
+ * with "items" reduced to the passing node objects, passed back unchanged) and "NodeNames": null.
+ * Answers name only nodes that were asked about, in request order.
+ */
+#ifndef NUMAFIT_EXTENDER_PROTOCOL_H
+#define NUMAFIT_EXTENDER_PROTOCOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fit.h"
+#include "numafit/error.h"
+#include "numafit/topology.h"
+#include "pod_requirements.h"
+
+typedef struct nf_extender_node {
+    const char *name; /* borrowed from the request document */
+    json_t *obj;      /* the v1.Node object (NodeList mode), borrowed; NULL in NodeNames mode */
+} nf_extender_node;
+
+typedef struct nf_extender_args {
+    json_t *doc;      /* the whole request (owned) */
+    json_t *pod;      /* borrowed from doc */
+    json_t *nodelist; /* borrowed: the request's NodeList object (NodeList mode), else NULL */
+    nf_pod_req req;   /* what the pod needs */
+    bool names_mode;  /* true: NodeNames given; false: Nodes given */
+    nf_extender_node *nodes;
+    size_t n_nodes;
+} nf_extender_args;
+
+/* Decode an ExtenderArgs body. Errors (-EINVAL, err says what): not JSON (with line/column), not
+ * an object, no Pod or Pod not an object, a pod nf_pod_req_from_json rejects, neither Nodes nor
+ * NodeNames (both null/absent), NodeNames not an array of strings, Nodes not a NodeList object
+ * with an "items" array, a node without metadata.name. When both are present, NodeNames wins (as
+ * the scheduler reads a nodeCacheCapable answer). -ENOMEM. On error *out is zeroed. */
+int nf_extender_args_decode(const char *body, size_t len, nf_extender_args *out, nf_err *err);
+/* Same from a parsed document; takes a new reference to doc on success. */
+int nf_extender_args_from_json(json_t *doc, nf_extender_args *out, nf_err *err);
+void nf_extender_args_free(nf_extender_args *a);
+
+/* How the server lends node topologies to the per-request functions (e.g. its nf_cache).
+ * acquire returns the node's topology, or NULL and writes a reason into why (at most why_len
+ * bytes, NUL-terminated), e.g. "no topology for this node" or "topology is 95s old
+ * (--stale-after 30s)"; such a node is handled by nf_fit_opts.pass_missing. When acquire returns
+ * non-NULL, *handle is later passed to release (release may be NULL). Called once per node per
+ * request, from the request's thread. */
+typedef struct nf_topology_source {
+    const nf_topology *(*acquire)(void *ctx, const char *node, void **handle, char *why,
+                                  size_t why_len);
+    void (*release)(void *ctx, void *handle);
+    void *ctx;
+} nf_topology_source;
+
+/* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node
+ * without a lookup. Failed nodes carry nf_fit_result.reason; a missing/stale topology carries
+ * "numafit: <why>" in FailedNodes (or passes when o->pass_missing). Returns 0 and *result (caller
+ * owns), or -ENOMEM. */
+int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
+                       const nf_fit_opts *o, json_t **result);
+
+/* /prioritize: a HostPriorityList with one entry per asked node, in request order; score from
+ * score.h with o->strategy; 0 for nodes that do not fit or have no topology. */
+int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *src,
+                           const nf_fit_opts *o, json_t **result);
+
+/* Error answers (HTTP 400 bodies). For /filter: a full ExtenderFilterResult with only Error set
+ * (Nodes and NodeNames null, empty failed maps). For /prioritize and /bind: {"Error": msg}.
+ * NULL only when memory runs out. */
+json_t *nf_extender_filter_error(const char *msg);
+json_t *nf_extender_error(const char *msg);
+
+/* /bind */
+typedef struct nf_extender_binding {
+    char *pod_name;
+    char *pod_namespace;
+    char *pod_uid;
+    char *node;
+} nf_extender_binding;
+
+/* Errors (-EINVAL): not JSON, not an object, PodName or Node missing/empty or not strings
+ * (PodNamespace and PodUID may be absent: empty strings). Any letter case of keys. */
+int nf_extender_binding_decode(const char *body, size_t len, nf_extender_binding *out, nf_err *err);
+void nf_extender_binding_free(nf_extender_binding *b);
+/* {"Error": error or ""} */
+json_t *nf_extender_binding_result(const char *error);
+
+#endif

@@ -1,0 +1,770 @@
+/* fit.c - aligned fit of a pod on a node's zones, and counting (see fit.h). */
+#include "fit.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "numafit/quantity.h"
+
+const char *nf_align_name(nf_align a)
+{
+    return a == NF_ALIGN_SOCKET ? "socket" : "numa";
+}
+
+int nf_align_parse(const char *s, nf_align *out)
+{
+    if (s && strcmp(s, "numa") == 0)
+        *out = NF_ALIGN_NUMA;
+    else if (s && strcmp(s, "socket") == 0)
+        *out = NF_ALIGN_SOCKET;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+const char *nf_strategy_name(nf_strategy s)
+{
+    switch (s) {
+    case NF_STRATEGY_LEAST_ALLOCATED:
+        return "least-allocated";
+    case NF_STRATEGY_BALANCED:
+        return "balanced";
+    default:
+        return "most-allocated";
+    }
+}
+
+int nf_strategy_parse(const char *s, nf_strategy *out)
+{
+    static const nf_strategy all[] = {NF_STRATEGY_MOST_ALLOCATED, NF_STRATEGY_LEAST_ALLOCATED,
+                                      NF_STRATEGY_BALANCED};
+    for (size_t i = 0; s && i < 3; i++) {
+        if (strcmp(s, nf_strategy_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *nf_fit_status_name(nf_fit_status s)
+{
+    switch (s) {
+    case NF_FIT_OK:
+        return "fits";
+    case NF_FIT_FAILED:
+        return "failed";
+    default:
+        return "unresolvable";
+    }
+}
+
+/* ---- node policy ---- */
+
+static bool full_pcpus_only(const nf_topology *t)
+{
+    const char *v = nf_kv_get(t->kubelet.cpu_manager_policy_options,
+                              t->kubelet.n_cpu_manager_policy_options, "full-pcpus-only");
+    return v && strcasecmp(v, "true") == 0;
+}
+
+static bool cpu_static(const nf_topology *t)
+{
+    return t->kubelet.cpu_manager_policy &&
+           strcasecmp(t->kubelet.cpu_manager_policy, "static") == 0;
+}
+
+static bool mm_static(const nf_topology *t)
+{
+    return t->kubelet.memory_manager_policy &&
+           strcasecmp(t->kubelet.memory_manager_policy, "Static") == 0;
+}
+
+static bool scope_pod(const nf_topology *t)
+{
+    return t->kubelet.topology_manager_scope &&
+           strcasecmp(t->kubelet.topology_manager_scope, "pod") == 0;
+}
+
+bool nf__fit_checks(const nf_topology *t, const char *name)
+{
+    return strcmp(name, "memory") != 0 || mm_static(t);
+}
+
+/* Threads per core known for the whole node (the largest a NUMA node reports), else 0. */
+static int node_threads_per_core(const nf_topology *t)
+{
+    int tpc = 0;
+    for (size_t i = 0; i < t->n_numa_nodes; i++)
+        if (t->numa_nodes[i].cpus.threads_per_core > tpc)
+            tpc = t->numa_nodes[i].cpus.threads_per_core;
+    return tpc;
+}
+
+/* ---- zones ---- */
+
+/* Add into a zone whose res array has room (nf_zones_build sizes it). */
+static int zone_add(nf_zone *z, const char *name, int64_t alloc, int64_t avail, bool merge)
+{
+    if (alloc < 0)
+        alloc = 0;
+    if (avail < 0)
+        avail = 0;
+    for (size_t i = 0; merge && i < z->n_res; i++) {
+        if (strcmp(z->res[i].name, name) == 0) {
+            if (__builtin_add_overflow(z->res[i].allocatable, alloc, &z->res[i].allocatable) ||
+                __builtin_add_overflow(z->res[i].available, avail, &z->res[i].available))
+                return -ERANGE;
+            return 0;
+        }
+    }
+    z->res[z->n_res++] = (nf_zone_res){.name = name, .allocatable = alloc, .available = avail};
+    return 0;
+}
+
+/* merge: the zone already holds another NUMA node's resources (socket zones); a NUMA node's own
+ * resource names are unique. */
+static int zone_add_numa(nf_zone *z, const nf_numa_node *n, bool fpo, bool merge)
+{
+    for (size_t i = 0; i < n->n_resources; i++) {
+        const nf_resource *r = &n->resources[i];
+        int64_t alloc = r->allocatable, avail = r->available;
+        if (r->usable >= 0 && r->usable < avail && nf_resource_is_device(r->name))
+            avail = r->usable;
+        if (fpo && n->cpus.threads_per_core > 0 && strcmp(r->name, "cpu") == 0) {
+            int tpc = n->cpus.threads_per_core;
+            if (n->cpus.free_full_cores >= 0)
+                avail = (int64_t)n->cpus.free_full_cores * tpc;
+            if (alloc > 0)
+                alloc = alloc / tpc * tpc;
+        }
+        int rc = zone_add(z, r->name, alloc, avail, merge);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int zone_id_cmp(const void *a, const void *b)
+{
+    const nf_zone *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The zone id a NUMA node belongs to (-1: a socket nobody names). */
+static int zone_of(const nf_topology *t, const nf_numa_node *nn, nf_align align)
+{
+    if (align == NF_ALIGN_NUMA)
+        return nn->id;
+    for (size_t s = 0; s < t->n_sockets; s++)
+        for (size_t k = 0; k < t->sockets[s].n_numa_nodes; k++)
+            if (t->sockets[s].numa_nodes[k] == nn->id)
+                return t->sockets[s].id;
+    return nn->socket; /* sockets not published: the NUMA node's own field */
+}
+
+/* One allocation: the zones, then every zone's res slice. nf_zones_free frees it. */
+int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    bool fpo = full_pcpus_only(t);
+    size_t nn = t->n_numa_nodes, total = 0;
+    for (size_t i = 0; i < nn; i++)
+        total += t->numa_nodes[i].n_resources;
+    size_t zcap = nn ? nn : 1;
+    nf_zone *z = calloc(1, zcap * sizeof(*z) + (total ? total : 1) * sizeof(nf_zone_res));
+    int *zid = malloc(zcap * sizeof(int));
+    if (!z || !zid) {
+        free(z);
+        free(zid);
+        return -ENOMEM;
+    }
+    /* pass 1: zone ids and slice sizes */
+    size_t nz = 0;
+    for (size_t i = 0; i < nn; i++) {
+        int id = zone_of(t, &t->numa_nodes[i], o->align);
+        zid[i] = id;
+        if (id < 0)
+            continue; /* never guessed onto a socket */
+        size_t j = 0;
+        while (j < nz && z[j].id != id)
+            j++;
+        if (j == nz)
+            z[nz++].id = id;
+        z[j].n_res += t->numa_nodes[i].n_resources; /* capacity for now */
+    }
+    nf_zone_res *pool = (nf_zone_res *)(z + zcap);
+    for (size_t j = 0; j < nz; j++) {
+        z[j].res = pool;
+        pool += z[j].n_res;
+        z[j].n_res = 0;
+    }
+    /* pass 2: fill */
+    int rc = 0;
+    for (size_t i = 0; i < nn && !rc; i++) {
+        if (zid[i] < 0)
+            continue;
+        size_t j = 0;
+        while (z[j].id != zid[i])
+            j++;
+        rc = zone_add_numa(&z[j], &t->numa_nodes[i], fpo, z[j].n_res > 0);
+    }
+    free(zid);
+    if (rc) {
+        free(z);
+        return rc;
+    }
+    bool sorted = true;
+    for (size_t j = 1; j < nz; j++)
+        if (z[j - 1].id > z[j].id)
+            sorted = false;
+    if (!sorted)
+        qsort(z, nz, sizeof(*z), zone_id_cmp); /* slices move with their zone */
+    *out = z;
+    *n = nz;
+    return 0;
+}
+
+void nf_zones_free(nf_zone *z, size_t n)
+{
+    (void)n;
+    free(z);
+}
+
+int64_t nf_zone_get(const nf_zone *z, const char *name, int which)
+{
+    for (size_t i = 0; i < z->n_res; i++)
+        if (strcmp(z->res[i].name, name) == 0)
+            return which ? z->res[i].allocatable : z->res[i].available;
+    return 0;
+}
+
+/* ---- the search state: a dense matrix zones x resources ---- */
+
+typedef struct item {
+    size_t container; /* index into pod->containers, or SIZE_MAX for the pod as a whole */
+    bool transient;   /* regular init container */
+    int64_t *need;    /* [n_res] */
+} item;
+
+typedef struct search {
+    const nf_pod_req *pod;
+    const nf_zone *zones;
+    size_t n_zones;
+    const char **res; /* resource names (borrowed from the pod req) */
+    size_t n_res;
+    item *items;
+    size_t n_items;
+    int64_t *have; /* [n_zones * n_res], mutated by the search */
+    int *choice;   /* [n_items] zone index */
+    long steps, budget;
+    bool backtracked, gave_up;
+    size_t fail_depth; /* deepest item that found no zone */
+    bool have_fail;
+    int64_t *fail_have; /* snapshot of `have` at fail_depth */
+    void *block;        /* the one allocation behind res, items, needs, have, fail_have, choice */
+} search;
+
+static bool fits_at(const search *s, size_t zi, const int64_t *need)
+{
+    const int64_t *h = s->have + zi * s->n_res;
+    for (size_t r = 0; r < s->n_res; r++)
+        if (need[r] > h[r])
+            return false;
+    return true;
+}
+
+static void take(search *s, size_t zi, const int64_t *need, int sign)
+{
+    int64_t *h = s->have + zi * s->n_res;
+    for (size_t r = 0; r < s->n_res; r++)
+        h[r] -= sign * need[r];
+}
+
+static void note_fail(search *s, size_t depth)
+{
+    if (!s->have_fail || depth > s->fail_depth) {
+        s->have_fail = true;
+        s->fail_depth = depth;
+        memcpy(s->fail_have, s->have, s->n_zones * s->n_res * sizeof(int64_t));
+    }
+}
+
+static bool same_need(const search *s, size_t a, size_t b)
+{
+    return memcmp(s->items[a].need, s->items[b].need, s->n_res * sizeof(int64_t)) == 0;
+}
+
+static bool dfs(search *s, size_t i)
+{
+    if (i == s->n_items)
+        return true;
+    if (++s->steps > s->budget) {
+        s->gave_up = true;
+        return false;
+    }
+    item *it = &s->items[i];
+    if (it->transient) {
+        for (size_t z = 0; z < s->n_zones; z++) {
+            if (fits_at(s, z, it->need)) {
+                s->choice[i] = (int)z;
+                return dfs(s, i + 1);
+            }
+        }
+        note_fail(s, i);
+        return false;
+    }
+    size_t start = 0;
+    /* identical held containers side by side: only non-decreasing zone choices (symmetry) */
+    if (i > 0 && !s->items[i - 1].transient && same_need(s, i - 1, i))
+        start = (size_t)s->choice[i - 1];
+    bool any = false;
+    for (size_t z = start; z < s->n_zones; z++) {
+        if (!fits_at(s, z, it->need))
+            continue;
+        if (any)
+            s->backtracked = true;
+        any = true;
+        take(s, z, it->need, 1);
+        s->choice[i] = (int)z;
+        if (dfs(s, i + 1))
+            return true;
+        take(s, z, it->need, -1);
+        if (s->gave_up)
+            return false;
+    }
+    if (!any)
+        note_fail(s, i);
+    return false;
+}
+
+static void search_free(search *s)
+{
+    free(s->block);
+}
+
+static int res_index(search *s, const char *name)
+{
+    for (size_t r = 0; r < s->n_res; r++)
+        if (strcmp(s->res[r], name) == 0)
+            return (int)r;
+    return -1;
+}
+
+/* Build the items (pod scope: one; container scope: every container with a checked need). */
+static int search_init(search *s, const nf_pod_req *pod, const nf_topology *t, const nf_zone *zones,
+                       size_t n_zones, bool pod_scope, long budget)
+{
+    memset(s, 0, sizeof(*s));
+    s->pod = pod;
+    s->zones = zones;
+    s->n_zones = n_zones;
+    s->budget = budget;
+    size_t cap = pod->n_effective + 1; /* columns: the effective request names a superset */
+    size_t nit = pod->n_containers + 1, cells = (n_zones ? n_zones : 1) * cap;
+    size_t sz = cap * sizeof(*s->res) + nit * sizeof(*s->items) +
+                (nit * cap + 2 * cells) * sizeof(int64_t) + nit * sizeof(int);
+    char *blk = calloc(1, sz);
+    if (!blk)
+        return -ENOMEM;
+    s->block = blk;
+    /* int64 arrays first for alignment, then pointers, then ints */
+    int64_t *needs = (int64_t *)blk;
+    s->have = needs + nit * cap;
+    s->fail_have = s->have + cells;
+    s->items = (item *)(s->fail_have + cells);
+    s->res = (const char **)(s->items + nit);
+    s->choice = (int *)(s->res + cap);
+    /* resource columns: every checked name in the effective request (a superset of the
+     * containers' names) */
+    for (size_t i = 0; i < pod->n_effective; i++)
+        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name) &&
+            res_index(s, pod->effective[i].name) < 0)
+            s->res[s->n_res++] = pod->effective[i].name;
+    size_t nitems = pod_scope ? 1 : pod->n_containers;
+    for (size_t k = 0; k < nitems; k++) {
+        const nf_amount *a = pod_scope ? pod->effective : pod->containers[k].amounts;
+        size_t na = pod_scope ? pod->n_effective : pod->containers[k].n_amounts;
+        int64_t *need = needs + s->n_items * cap;
+        bool anyneed = false;
+        for (size_t j = 0; j < na; j++) {
+            int r = res_index(s, a[j].name);
+            if (r >= 0 && a[j].value > 0) {
+                need[r] = a[j].value;
+                anyneed = true;
+            }
+        }
+        if (!anyneed) {
+            memset(need, 0, cap * sizeof(*need));
+            continue;
+        }
+        s->items[s->n_items++] = (item){
+            .container = pod_scope ? SIZE_MAX : k,
+            .transient = !pod_scope && pod->containers[k].kind == NF_CONTAINER_INIT,
+            .need = need,
+        };
+    }
+    return 0;
+}
+
+static void search_load(search *s, int which)
+{
+    for (size_t z = 0; z < s->n_zones; z++)
+        for (size_t r = 0; r < s->n_res; r++)
+            s->have[z * s->n_res + r] = nf_zone_get(&s->zones[z], s->res[r], which);
+    s->steps = 0;
+    s->backtracked = s->gave_up = s->have_fail = false;
+    s->fail_depth = 0;
+}
+
+/* ---- reasons ---- */
+
+static void fmt_amount(const char *name, int64_t v, char *buf, size_t len)
+{
+    if (nf_resource_is_bytes(name))
+        nf_quantity_format_bytes(v, buf, len);
+    else
+        snprintf(buf, len, "%" PRId64, v);
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+/* Closest zone for `need` given have[] (smallest sum of missing/needed; ties to lower id) and
+ * what it lacks, appended as "; closest numa1: cpu 6/8 free". */
+static void append_closest(char *buf, size_t len, const search *s, const int64_t *have,
+                           const int64_t *need, const char *zkind, const char *word)
+{
+    size_t best = SIZE_MAX;
+    double best_short = 0;
+    for (size_t z = 0; z < s->n_zones; z++) {
+        double sh = 0;
+        for (size_t r = 0; r < s->n_res; r++) {
+            int64_t h = have[z * s->n_res + r];
+            if (need[r] > h)
+                sh += (double)(need[r] - (h > 0 ? h : 0)) / (double)need[r];
+        }
+        if (best == SIZE_MAX || sh < best_short) {
+            best = z;
+            best_short = sh;
+        }
+    }
+    if (best == SIZE_MAX)
+        return;
+    append(buf, len, "; closest %s%d:", zkind, s->zones[best].id);
+    bool first = true;
+    for (size_t r = 0; r < s->n_res; r++) {
+        int64_t h = have[best * s->n_res + r];
+        if (need[r] <= h)
+            continue;
+        char a[40], b[40];
+        fmt_amount(s->res[r], h > 0 ? h : 0, a, sizeof(a));
+        fmt_amount(s->res[r], need[r], b, sizeof(b));
+        append(buf, len, "%s %s %s/%s %s", first ? "" : ",", s->res[r], a, b, word);
+        first = false;
+    }
+}
+
+static void need_text(const search *s, const int64_t *need, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    nf_amount tmp[64];
+    size_t n = 0;
+    for (size_t r = 0; r < s->n_res && n < 64; r++)
+        if (need[r] > 0)
+            tmp[n++] = (nf_amount){.name = (char *)s->res[r], .value = need[r]};
+    nf_amounts_format(tmp, n, buf, len);
+}
+
+static void container_label(const nf_pod_req *pod, const item *it, char *buf, size_t len)
+{
+    const nf_container_req *c = &pod->containers[it->container];
+    snprintf(buf, len, "%s %s", c->kind == NF_CONTAINER_APP ? "container" : "init container",
+             c->name && *c->name ? c->name : "(unnamed)");
+}
+
+static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, char *out, size_t len)
+{
+    const char *zkind = o->align == NF_ALIGN_SOCKET ? "socket" : "numa";
+    const char *zword = o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node";
+    const item *it = &s->items[s->fail_depth < s->n_items ? s->fail_depth : 0];
+    char need[200], label[120] = "";
+    need_text(s, it->need, need, sizeof(need));
+    size_t aligned_items = s->n_items;
+    out[0] = '\0';
+    if (unresolvable)
+        append(out, len, "even when empty, ");
+    append(out, len, "no %s %s %s", zword, unresolvable ? "could hold" : "fits", need);
+    if (it->container != SIZE_MAX && aligned_items > 1) {
+        container_label(s->pod, it, label, sizeof(label));
+        append(out, len, " for %s beside the pod's other containers", label);
+    }
+    append_closest(out, len, s, s->fail_have, it->need, zkind,
+                   unresolvable ? "allocatable" : "free");
+}
+
+/* ---- fit ---- */
+
+void nf_fit_result_free(nf_fit_result *r)
+{
+    if (!r)
+        return;
+    free(r->container_zones);
+    r->container_zones = NULL;
+    r->n_container_zones = 0;
+}
+
+static int policy_check(const nf_pod_req *pod, const nf_topology *t, char *reason, size_t len)
+{
+    int64_t cpus = nf_amount_get(pod->effective, pod->n_effective, "cpu");
+    if (cpus <= 0)
+        return 0;
+    if (!cpu_static(t)) {
+        snprintf(reason, len,
+                 "cpuManagerPolicy is %s: kubelet never pins exclusive CPUs here, the pod asks "
+                 "cpu=%" PRId64 " exclusive",
+                 t->kubelet.cpu_manager_policy ? t->kubelet.cpu_manager_policy : "unknown", cpus);
+        return -1;
+    }
+    int tpc = node_threads_per_core(t);
+    if (full_pcpus_only(t) && tpc > 1) {
+        for (size_t i = 0; i < pod->n_containers; i++) {
+            const nf_container_req *c = &pod->containers[i];
+            if (c->exclusive_cpus > 0 && c->exclusive_cpus % tpc != 0) {
+                snprintf(reason, len,
+                         "full-pcpus-only: container %s asks cpu=%" PRId64
+                         ", not a multiple of %d threads per core (kubelet: SMTAlignmentError)",
+                         c->name, c->exclusive_cpus, tpc);
+                return -2;
+            }
+        }
+    }
+    return 0;
+}
+
+int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                nf_fit_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->zone = -1;
+    out->status = NF_FIT_OK;
+    if (!pod->aligned)
+        return 0;
+    out->aligned = true;
+    if (policy_check(pod, t, out->reason, sizeof(out->reason))) {
+        out->status = NF_FIT_UNRESOLVABLE;
+        return 0;
+    }
+    bool pod_scope = scope_pod(t);
+    out->container_scope = !pod_scope;
+    nf_zone *zones;
+    size_t nz;
+    int rc = nf_zones_build(t, o, &zones, &nz);
+    if (rc == -ERANGE) {
+        out->status = NF_FIT_FAILED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "node topology amounts overflow when summed per %s", nf_align_name(o->align));
+        return 0;
+    }
+    if (rc)
+        return rc;
+    search s;
+    if ((rc = search_init(&s, pod, t, zones, nz, pod_scope,
+                          o->max_steps > 0 ? o->max_steps : NF_FIT_DEFAULT_STEPS))) {
+        search_free(&s);
+        nf_zones_free(zones, nz);
+        return rc;
+    }
+    if (s.n_items == 0) {
+        /* e.g. only memory, and this node's Memory Manager does not align it */
+        out->aligned = false;
+        goto done;
+    }
+    if (nz == 0) {
+        out->status = NF_FIT_UNRESOLVABLE;
+        snprintf(out->reason, sizeof(out->reason), "node topology lists no %s",
+                 o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node");
+        goto done;
+    }
+    if (!pod_scope) {
+        out->container_zones = malloc(pod->n_containers * sizeof(int));
+        if (!out->container_zones) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        out->n_container_zones = pod->n_containers;
+        for (size_t i = 0; i < pod->n_containers; i++)
+            out->container_zones[i] = -1;
+    }
+    search_load(&s, 0);
+    bool ok = dfs(&s, 0);
+    out->steps = s.steps;
+    out->backtracked = s.backtracked;
+    if (ok) {
+        for (size_t i = 0; i < s.n_items; i++) {
+            int zid = zones[s.choice[i]].id;
+            if (pod_scope) {
+                out->zone = zid;
+            } else {
+                out->container_zones[s.items[i].container] = zid;
+                if (out->zone < 0 && pod->containers[s.items[i].container].kind == NF_CONTAINER_APP)
+                    out->zone = zid;
+            }
+        }
+        if (out->zone < 0 && s.n_items)
+            out->zone = zones[s.choice[0]].id;
+        goto done;
+    }
+    if (s.gave_up) {
+        out->status = NF_FIT_FAILED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "placement search for %zu containers over %zu zones gave up after %ld steps",
+                 s.n_items, nz, s.budget);
+        goto done;
+    }
+    /* failed: would it fit on empty zones? */
+    char now[NF_FIT_REASON_LEN];
+    build_reason(&s, o, false, now, sizeof(now));
+    search_load(&s, 1);
+    bool empty_ok = dfs(&s, 0);
+    if (empty_ok || s.gave_up) {
+        out->status = NF_FIT_FAILED;
+        memcpy(out->reason, now, sizeof(now));
+    } else {
+        out->status = NF_FIT_UNRESOLVABLE;
+        build_reason(&s, o, true, out->reason, sizeof(out->reason));
+    }
+    if (out->container_zones)
+        for (size_t i = 0; i < out->n_container_zones; i++)
+            out->container_zones[i] = -1;
+done:
+    search_free(&s);
+    nf_zones_free(zones, nz);
+    if (rc)
+        nf_fit_result_free(out);
+    return rc;
+}
+
+/* ---- counting ---- */
+
+void nf_node_count_free(nf_node_count *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_zones; i++) {
+        nf_amount_free_array(c->zones[i].free, c->zones[i].n_free);
+        nf_amount_free_array(c->zones[i].stranded, c->zones[i].n_stranded);
+    }
+    free(c->zones);
+    nf_amount_free_array(c->free, c->n_free);
+    nf_amount_free_array(c->stranded, c->n_stranded);
+    memset(c, 0, sizeof(*c));
+}
+
+static int group_rank(const char *name)
+{
+    if (strcmp(name, "cpu") == 0)
+        return 0;
+    if (strcmp(name, "memory") == 0)
+        return 1;
+    if (nf_resource_is_hugepages(name))
+        return 2;
+    return 3;
+}
+
+static int need_cmp(const void *a, const void *b)
+{
+    const nf_amount *x = *(const nf_amount *const *)a, *y = *(const nf_amount *const *)b;
+    int d = group_rank(x->name) - group_rank(y->name);
+    return d ? d : strcmp(x->name, y->name);
+}
+
+int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                 nf_node_count *out, nf_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t nn = 0;
+    const nf_amount **need = calloc(pod->n_effective + 1, sizeof(*need));
+    if (!need)
+        return nf_errf(err, -ENOMEM, "count: out of memory");
+    for (size_t i = 0; i < pod->n_effective; i++)
+        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name))
+            need[nn++] = &pod->effective[i];
+    if (nn == 0) {
+        free(need);
+        return nf_errf(err, -EINVAL,
+                       "the pod needs no aligned resource on node %s: any number would fit",
+                       t->node ? t->node : "?");
+    }
+    qsort(need, nn, sizeof(*need), need_cmp);
+    char why[NF_FIT_REASON_LEN];
+    int pol = policy_check(pod, t, why, sizeof(why));
+    const char *policy_limit = pol == -1   ? "cpuManagerPolicy"
+                               : pol == -2 ? "full-pcpus-only"
+                                           : NULL;
+    nf_zone *zones;
+    size_t nz;
+    int rc = nf_zones_build(t, o, &zones, &nz);
+    if (rc) {
+        free(need);
+        return nf_errf(err, rc, "node %s: %s", t->node ? t->node : "?", nf_strerror(rc));
+    }
+    out->zones = calloc(nz ? nz : 1, sizeof(*out->zones));
+    if (!out->zones)
+        rc = -ENOMEM;
+    for (size_t z = 0; z < nz && !rc; z++) {
+        nf_zone_count *zc = &out->zones[out->n_zones++];
+        zc->id = zones[z].id;
+        int64_t fits = INT64_MAX;
+        for (size_t k = 0; k < nn; k++) {
+            int64_t f = nf_zone_get(&zones[z], need[k]->name, 0) / need[k]->value;
+            if (f < fits) {
+                fits = f;
+                zc->limited_by = need[k]->name;
+            }
+        }
+        if (policy_limit) {
+            fits = 0;
+            zc->limited_by = policy_limit;
+        }
+        zc->fits = fits;
+        if (__builtin_add_overflow(out->fits, fits, &out->fits))
+            out->fits = INT64_MAX; /* absurd amounts: saturate rather than wrap */
+        for (size_t k = 0; k < nn && !rc; k++) {
+            int64_t avail = nf_zone_get(&zones[z], need[k]->name, 0);
+            int64_t left = avail - fits * need[k]->value;
+            if ((rc = nf_amount_add(&zc->free, &zc->n_free, need[k]->name, avail)) ||
+                (rc = nf_amount_add(&zc->stranded, &zc->n_stranded, need[k]->name, left)) ||
+                (rc = nf_amount_add(&out->free, &out->n_free, need[k]->name, avail)) ||
+                (rc = nf_amount_add(&out->stranded, &out->n_stranded, need[k]->name, left)))
+                break;
+        }
+    }
+    if (!rc && nz == 0) {
+        for (size_t k = 0; k < nn && !rc; k++)
+            if (!(rc = nf_amount_add(&out->free, &out->n_free, need[k]->name, 0)))
+                rc = nf_amount_add(&out->stranded, &out->n_stranded, need[k]->name, 0);
+    }
+    nf_zones_free(zones, nz);
+    free(need);
+    if (rc) {
+        nf_node_count_free(out);
+        return nf_errf(err, rc, "count on node %s: %s", t->node ? t->node : "?", nf_strerror(rc));
+    }
+    return 0;
+}

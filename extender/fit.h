@@ -1,0 +1,174 @@
+/* fit.h - does a pod fit a node with its aligned resources in one zone, and how many would.
+ *
+ * Pure functions of (nf_pod_req, const nf_topology, nf_fit_opts): no I/O, no clocks, no globals.
+ * Used by the extender's /filter and /prioritize (via extender_protocol.h) and by the report.
+ *
+ * Zones. --align numa: one zone per NUMA node (Topology Manager single-numa-node view).
+ * --align socket: one zone per socket, every resource summed over the socket's NUMA nodes.
+ * A zone's amount of resource r (matched by name in each NUMA node's `resources`):
+ *   allocatable = resources[r].allocatable, available = resources[r].available;
+ *   devices with `usable` (DPDK probe on): available = usable;
+ *   cpu under cpuManagerPolicyOptions full-pcpus-only=true: available =
+ *     freeFullCores * threadsPerCore, allocatable rounded down to a multiple of threadsPerCore;
+ *   absent or unknown (-1) amounts count as 0.
+ *
+ * What is checked, from the node's own kubelet section:
+ *   - "cpu" (exclusive CPUs) needs cpuManagerPolicy static (none or unknown: the pod does not
+ *     fit, unresolvable: kubelet would run it on shared CPUs, never pinned);
+ *   - full-pcpus-only: a container whose exclusive CPU count is not a multiple of threadsPerCore
+ *     does not fit (kubelet's SMTAlignmentError; unresolvable);
+ *   - "memory" only when memoryManagerPolicy is Static (any case);
+ *   - hugepages and devices always.
+ * topologyManagerScope "pod": the pod's effective request (nf_pod_req.effective) in one zone,
+ * the lowest-id zone that fits (the hint kubelet picks). Scope "container" (kubelet's default,
+ * also when unknown): containers in kubelet order, each in one zone, different containers may use
+ * different zones. Sidecars and app containers keep what they take; a regular init container only
+ * needs to fit beside the sidecars started before it (its resources are reused afterwards, as
+ * kubelet's CPU and device managers do). The assignment is searched depth-first, zones in
+ * ascending id (so the first try is kubelet's own greedy order), with a step budget.
+ *
+ * Failed vs unresolvable: unresolvable when the pod could not fit even if every zone were empty
+ * (allocatable instead of available), or for a policy reason (cpu manager none, SMT alignment);
+ * otherwise failed (current use blocks it; preemption or time may help).
+ */
+#ifndef NUMAFIT_EXTENDER_FIT_H
+#define NUMAFIT_EXTENDER_FIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "numafit/error.h"
+#include "numafit/topology.h"
+#include "pod_requirements.h"
+
+typedef enum nf_align { NF_ALIGN_NUMA = 0, NF_ALIGN_SOCKET } nf_align;
+
+/* How /prioritize ranks nodes; formulas in score.h. */
+typedef enum nf_strategy {
+    NF_STRATEGY_MOST_ALLOCATED = 0,
+    NF_STRATEGY_LEAST_ALLOCATED,
+    NF_STRATEGY_BALANCED,
+} nf_strategy;
+
+typedef struct nf_fit_opts {
+    nf_align align;
+    nf_strategy strategy;
+    /* Node with no (or stale) topology: true = pass it (score 0), false = FailedNodes with the
+     * lookup's reason (--stale-policy ignore|reject). Not used by nf_fit_node itself. */
+    bool pass_missing;
+    /* Container-scope search budget (placement attempts); 0 = NF_FIT_DEFAULT_STEPS. */
+    long max_steps;
+} nf_fit_opts;
+
+#define NF_FIT_DEFAULT_STEPS 100000
+#define NF_FIT_REASON_LEN 512
+
+/* "numa"/"socket" and the three strategy names; parsers return -EINVAL on anything else. */
+const char *nf_align_name(nf_align a);
+int nf_align_parse(const char *s, nf_align *out);
+const char *nf_strategy_name(nf_strategy s);
+int nf_strategy_parse(const char *s, nf_strategy *out);
+
+/* One resource of one zone (name borrowed from the topology, or a static string). */
+typedef struct nf_zone_res {
+    const char *name;
+    int64_t allocatable;
+    int64_t available;
+} nf_zone_res;
+
+/* A zone as the fit code sees it (rules at the top of this file). */
+typedef struct nf_zone {
+    int id; /* NUMA node id (--align numa) or socket id (--align socket) */
+    nf_zone_res *res;
+    size_t n_res;
+} nf_zone;
+
+/* Build the zones of t in ascending id order. The result borrows names from t: free it before
+ * t. Returns 0 or -ENOMEM. */
+int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, size_t *n);
+void nf_zones_free(nf_zone *z, size_t n);
+/* Amount of `name` in a zone (0 when absent); which = 0 available, 1 allocatable. */
+int64_t nf_zone_get(const nf_zone *z, const char *name, int which);
+
+typedef enum nf_fit_status {
+    NF_FIT_OK = 0,
+    NF_FIT_FAILED,       /* -> FailedNodes */
+    NF_FIT_UNRESOLVABLE, /* -> FailedAndUnresolvableNodes */
+} nf_fit_status;
+
+typedef struct nf_fit_result {
+    nf_fit_status status;
+    bool aligned; /* false: the pod needs nothing aligned and passed untouched */
+    bool container_scope;
+    int zone; /* pod scope: the chosen zone id; container scope: the first aligned app
+                 container's zone; -1 when none */
+    /* Container scope: zone id per entry of nf_pod_req.containers, -1 for containers that need
+     * nothing aligned. NULL in pod scope. */
+    int *container_zones;
+    size_t n_container_zones;
+    bool backtracked; /* container scope: the assignment needed backtracking, i.e. kubelet's
+                         own greedy per-container order would NOT find it (kubelet may reject) */
+    long steps;       /* placements tried by the search */
+    /* When status != OK, a sentence a person can act on, e.g.
+     * "no NUMA node fits cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1; closest numa1: cpu 6/8 free"
+     * The closest zone is the one with the smallest shortfall: the sum over requested resources
+     * of (missing / requested), ties to the lower id; it lists every resource it lacks as
+     * "<name> <free>/<needed> free". Unresolvable reasons say so ("even when empty, ..."). */
+    char reason[NF_FIT_REASON_LEN];
+} nf_fit_result;
+
+/* Fit pod on node t. Returns 0 with *out filled (free with nf_fit_result_free), or -ENOMEM.
+ * Never fails for data reasons: those become status + reason. */
+int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                nf_fit_result *out);
+void nf_fit_result_free(nf_fit_result *r);
+const char *nf_fit_status_name(nf_fit_status s); /* "fits" | "failed" | "unresolvable" */
+
+/* ---- Counting (numafit-report, /v1/report) ----
+ *
+ * The pod is counted as one unit in one zone: its effective request (exact for single-container
+ * shapes; for multi-container pods under container scope it is conservative). Per zone,
+ *   fits(z) = min over requested resources r of floor(available_z(r) / need(r)),
+ * which is what greedy packing (kubelet places each pod on the lowest-id zone that fits) reaches,
+ * because a pod never spans zones. The node's fits is the sum over its zones. Policy reasons
+ * (cpu manager none, SMT misalignment) make every zone 0 with limited_by naming the policy.
+ * limited_by(z) = the requested resource achieving the minimum (ties: cpu, memory, hugepages,
+ * devices, then name order).
+ * Stranded capacity, per requested resource r:
+ *   stranded(r) = sum over zones of (available_z(r) - fits(z) * need(r)),
+ * i.e. what is still free after packing as many pods as fit: free amounts on zones where not even
+ * one more pod of the shape fits, because the zone lacks another resource (or has less than one
+ * pod's worth). free(r) = sum over zones of available_z(r), so stranded/free is the share. */
+typedef struct nf_zone_count {
+    int id;
+    int64_t fits;
+    const char *limited_by; /* a resource name (owned by the pod req) or "cpuManagerPolicy",
+                               "full-pcpus-only" */
+    nf_amount *free;        /* per requested resource: available_z(r) */
+    size_t n_free;
+    nf_amount *stranded; /* per requested resource: available_z(r) - fits * need(r) */
+    size_t n_stranded;
+} nf_zone_count;
+
+typedef struct nf_node_count {
+    int64_t fits;
+    nf_zone_count *zones;
+    size_t n_zones;
+    nf_amount *free; /* sums over zones, per requested resource */
+    size_t n_free;
+    nf_amount *stranded;
+    size_t n_stranded;
+} nf_node_count;
+
+/* -EINVAL (err says why) when the pod needs nothing aligned (it would fit without bound);
+ * -ENOMEM. */
+int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                 nf_node_count *out, nf_err *err);
+void nf_node_count_free(nf_node_count *c);
+
+/* Internal to nf_fit (score.c): does the fit check resource `name` on this node? (memory only
+ * under memoryManagerPolicy Static.) */
+bool nf__fit_checks(const nf_topology *t, const char *name);
+
+#endif
