@@ -102,7 +102,9 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
     if (o->probe) {
         nf_prober_opts po = {.interval_ms = o->probe_interval_ms,
                              .timeout_ms = o->probe_timeout_ms,
-                             .sysfs_root = sysfs};
+                             .sysfs_root = sysfs,
+                             /* test hook only (probe_manager.h): VFs probed as vdevs */
+                             .test_vdev_map = getenv("NUMAFIT_TEST_PROBE_VDEV_MAP")};
         if ((rc = nf_prober_start(&po, &c->prober))) {
             nf_errf(err, rc, "DPDK probe: %s", nf_strerror(rc));
             goto fail;

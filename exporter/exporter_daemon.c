@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "exporter_http.h"
+#include "exporter_metrics.h"
 #include "file_watch.h"
 #include "numafit/log.h"
 
@@ -35,13 +36,22 @@ int nf_daemon_block_signals(void)
     return pthread_sigmask(SIG_BLOCK, &set, NULL) ? -EINVAL : 0;
 }
 
-static int refresh_and_publish(nf_collector *c, nf_exporter_http *h)
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m)
 {
     char *doc;
     size_t len;
     uint64_t gen;
     bool changed;
+    uint64_t t0 = mono_ns();
     int rc = nf_collector_refresh(c, &doc, &len, &gen, &changed);
+    nf_exporter_metrics_refresh(m, mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
     if (rc) {
         nf_error("refresh failed; serving the previous document", "error=\"%s\"", nf_strerror(rc));
         return rc;
@@ -76,8 +86,11 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         close(sfd);
         return rc;
     }
+    nf_exporter_metrics *metrics = NULL;
+    if (nf_exporter_metrics_new(&metrics) == 0)
+        nf_exporter_http_set_metrics(h, nf_exporter_metrics_render, metrics);
+    refresh_and_publish(c, h, metrics); /* first, so that "serving" means a document is there */
     nf_info("serving", "listen=%s port=%u", o->listen, (unsigned)nf_exporter_http_port(h));
-    refresh_and_publish(c, h);
 
     int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
     for (;;) {
@@ -122,9 +135,10 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)
-            refresh_and_publish(c, h);
+            refresh_and_publish(c, h, metrics);
     }
     nf_exporter_http_stop(h);
+    nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
     nf_file_watch_free(watch);
     close(sfd);
     return rc;

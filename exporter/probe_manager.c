@@ -46,6 +46,8 @@ struct nf_prober {
     char **running; /* pci keys of the batch in flight */
     size_t n_running;
     nf_prober_stats st;
+    char **vdev_pci, **vdev_spec; /* the test hook's map (opts.test_vdev_map), parsed */
+    size_t n_vdev;
 };
 
 static int64_t mono_ms(void)
@@ -109,6 +111,58 @@ static void notify(nf_prober *p)
         p->o.on_result(p->o.arg);
 }
 
+/* ---- the test hook: PCI address -> vdev (probe_manager.h, test_vdev_map) ------------------ */
+
+static void vdev_map_free(nf_prober *p)
+{
+    for (size_t i = 0; i < p->n_vdev; i++) {
+        free(p->vdev_pci[i]);
+        free(p->vdev_spec[i]);
+    }
+    free(p->vdev_pci);
+    free(p->vdev_spec);
+}
+
+static int vdev_map_parse(nf_prober *p, const char *map)
+{
+    size_t cap = 1;
+    for (const char *c = map; *c; c++)
+        cap += *c == ';' || *c == ' ' || *c == '\t' || *c == '\n';
+    p->vdev_pci = calloc(cap, sizeof(char *));
+    p->vdev_spec = calloc(cap, sizeof(char *));
+    char *copy = strdup(map), *save = NULL;
+    int rc = !p->vdev_pci || !p->vdev_spec || !copy ? -ENOMEM : 0;
+    for (char *tok = copy ? strtok_r(copy, "; \t\n", &save) : NULL; tok && !rc;
+         tok = strtok_r(NULL, "; \t\n", &save)) {
+        char *eq = strchr(tok, '='), canon[24];
+        if (eq)
+            *eq = '\0';
+        if (!eq || !eq[1] || eq[1] == ',' || nf_probe_pci_canon(tok, canon)) {
+            nf_error("NUMAFIT_TEST_PROBE_VDEV_MAP: entries are BDF=VDEV[,ARGS]", "entry=\"%s\"",
+                     tok);
+            rc = -EINVAL;
+        } else {
+            size_t i = p->n_vdev++; /* counted first: vdev_map_free frees what was made */
+            if (!(p->vdev_pci[i] = strdup(canon)) || !(p->vdev_spec[i] = strdup(eq + 1)))
+                rc = -ENOMEM;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* The vdev spec standing in for this VF, or NULL. */
+static const char *vdev_for(const nf_prober *p, const char *pci)
+{
+    char canon[24];
+    if (!p->n_vdev || nf_probe_pci_canon(pci, canon))
+        return NULL;
+    for (size_t i = 0; i < p->n_vdev; i++)
+        if (strcmp(p->vdev_pci[i], canon) == 0)
+            return p->vdev_spec[i];
+    return NULL;
+}
+
 /* ---- the thread ------------------------------------------------------------------------ */
 
 static bool due(const nf_prober *p, const entry *e, int64_t now)
@@ -141,9 +195,10 @@ static void run_batch(nf_prober *p)
             oom = true;
             break;
         }
+        const char *vdev = vdev_for(p, e->pci);
         t[k] = (nf_probe_target){
-            .device = keys[k],
-            .is_vdev = p->o.allow_vdevs && nf_probe_pci_canon(e->pci, canon) != 0,
+            .device = vdev ? vdev : keys[k],
+            .is_vdev = vdev || (p->o.allow_vdevs && nf_probe_pci_canon(e->pci, canon) != 0),
             .numa_node = e->numa_node,
             .lcore = e->lcore,
             .hugepages = e->hugepages,
@@ -296,7 +351,17 @@ int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
         return -ENOMEM;
     }
     p->o.sysfs_root = p->sysfs_root;
-    int rc = 0;
+    p->o.test_vdev_map = NULL; /* parsed below; the caller's string is not kept */
+    int rc = o->test_vdev_map && *o->test_vdev_map ? vdev_map_parse(p, o->test_vdev_map) : 0;
+    if (rc) {
+        vdev_map_free(p);
+        free(p->sysfs_root);
+        free(p);
+        return rc;
+    }
+    if (p->n_vdev)
+        nf_warn("TEST HOOK active: VFs are probed as DPDK virtual devices",
+                "variable=NUMAFIT_TEST_PROBE_VDEV_MAP entries=%zu", p->n_vdev);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -317,6 +382,7 @@ int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
         close(p->cancel_fd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    vdev_map_free(p);
     free(p->sysfs_root);
     free(p);
     return rc;
@@ -342,6 +408,7 @@ void nf_prober_stop(nf_prober *p)
     close(p->cancel_fd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    vdev_map_free(p);
     free(p->sysfs_root);
     free(p);
 }

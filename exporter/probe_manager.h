@@ -34,6 +34,15 @@ typedef struct nf_prober_opts {
      * as a DPDK virtual device; without this it is "failed: not a PCI address". */
     bool allow_vdevs;
     bool test_hang; /* tests only: the child hangs before EAL init */
+    /* TEST HOOK, never for production: "BDF=VDEV[,ARGS]" entries separated by ';' or
+     * whitespace, e.g. "0000:3b:01.0=net_null0;0000:3b:01.2=net_ring0". A free VF whose PCI
+     * address is listed is probed as that DPDK virtual device instead of the PCI function (which
+     * cannot be opened on a machine without an IOMMU); its result is published under the VF as
+     * usual. Allocated VFs are still never probed. The exporter takes it from the environment
+     * variable NUMAFIT_TEST_PROBE_VDEV_MAP (collector.c) and logs a warning when it is set, so
+     * that an end-to-end test can run a REAL exporter whose fixture VFs go through a real EAL.
+     * Copied by nf_prober_start; a malformed entry makes it fail with -EINVAL (logged). */
+    const char *test_vdev_map;
     /* Called from the prober's thread (no lock held) after new results are stored. */
     void (*on_result)(void *arg);
     void *arg;

@@ -12,6 +12,7 @@
 
 #include "numafit/cpuset.h"
 #include "numafit/fileio.h"
+#include "numafit/strlist.h"
 #include "numafit/yaml_json.h"
 
 #define MAX_CONFIG (1024 * 1024)
@@ -93,30 +94,18 @@ void nf_sriov_config_free(nf_sriov_config *c)
         free(c->pools[i].sels);
     }
     free(c->pools);
-    for (size_t i = 0; i < c->n_notes; i++)
-        free(c->notes[i]);
-    free(c->notes);
+    nf_strlist_free(c->notes, c->n_notes);
     free(c);
 }
 
 static int add_note(nf_sriov_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_note(nf_sriov_config *c, const char *fmt, ...)
 {
-    char *msg;
     va_list ap;
     va_start(ap, fmt);
-    int r = vasprintf(&msg, fmt, ap);
+    int rc = nf_strlist_vaddf(&c->notes, &c->n_notes, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return -ENOMEM;
-    char **n = realloc(c->notes, (c->n_notes + 1) * sizeof(*n));
-    if (!n) {
-        free(msg);
-        return -ENOMEM;
-    }
-    c->notes = n;
-    c->notes[c->n_notes++] = msg;
-    return 0;
+    return rc;
 }
 
 /* "0x8086" / "8086" -> pointer past the 0x */

@@ -16,6 +16,7 @@
 
 #include "numafit/fileio.h"
 #include "numafit/quantity.h"
+#include "numafit/strlist.h"
 
 #define MAX_NODES 1024           /* the kernel's MAX_NUMNODES with NODES_SHIFT=10 */
 #define MAX_HUGEPAGE_SIZES 16    /* x86 has 2, arm64 4 */
@@ -55,32 +56,11 @@ struct nf_machine {
 static int add_error(nf_machine *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_error(nf_machine *m, const char *fmt, ...)
 {
-    char *msg;
     va_list ap;
     va_start(ap, fmt);
-    int r = vasprintf(&msg, fmt, ap);
+    int rc = nf_strlist_vaddf(&m->errors, &m->n_errors, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return -ENOMEM;
-    char **e = realloc(m->errors, (m->n_errors + 1) * sizeof(*e));
-    if (!e) {
-        free(msg);
-        return -ENOMEM;
-    }
-    m->errors = e;
-    m->errors[m->n_errors++] = msg;
-    return 0;
-}
-
-static char *errstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errstr(const char *fmt, ...)
-{
-    char *msg;
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    return r < 0 ? NULL : msg;
+    return rc;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -807,7 +787,7 @@ static void read_memory(const machine_node *mn, nf_numa_node *nn)
     nf_err e = {{0}};
     char *text = NULL;
     if (nf_read_file(mn->meminfo, 1024 * 1024, &text, NULL, &e) != 0) {
-        nn->mem_error = errstr("error: %s", e.msg);
+        nn->mem_error = nf_strdupf("error: %s", e.msg);
         return;
     }
     static const char *const keys[] = {"MemTotal", "MemFree"};
@@ -815,12 +795,13 @@ static void read_memory(const machine_node *mn, nf_numa_node *nn)
     for (int k = 0; k < 2; k++) {
         int rc = meminfo_value(text, keys[k], mn->meminfo_global, dst[k]);
         if (rc && !nn->mem_error)
-            nn->mem_error = errstr("error: %s: %s %s", mn->meminfo, keys[k],
-                                   rc == -ENOENT ? "missing" : "is not a number of kB in range");
+            nn->mem_error =
+                nf_strdupf("error: %s: %s %s", mn->meminfo, keys[k],
+                           rc == -ENOENT ? "missing" : "is not a number of kB in range");
     }
     if (!nn->mem_error && nn->mem_free > nn->mem_total) {
-        nn->mem_error = errstr("error: %s: MemFree %" PRId64 " > MemTotal %" PRId64, mn->meminfo,
-                               nn->mem_free, nn->mem_total);
+        nn->mem_error = nf_strdupf("error: %s: MemFree %" PRId64 " > MemTotal %" PRId64,
+                                   mn->meminfo, nn->mem_free, nn->mem_total);
         nn->mem_free = NF_UNKNOWN;
     }
     free(text);
@@ -895,13 +876,14 @@ static int read_hugepages(const machine_node *mn, nf_numa_node *nn)
             if (nf_read_int64(path, 0, max, dst[f], &e) != 0) {
                 *dst[f] = NF_UNKNOWN;
                 if (!h->error)
-                    h->error = errstr("error: %s", e.msg);
+                    h->error = nf_strdupf("error: %s", e.msg);
             }
             free(path);
         }
         if (!h->error && h->free > h->total) {
-            h->error = errstr("error: %s/%s: free_hugepages %" PRId64 " > nr_hugepages %" PRId64,
-                              mn->hugepages, dirs[i].name, h->free, h->total);
+            h->error =
+                nf_strdupf("error: %s/%s: free_hugepages %" PRId64 " > nr_hugepages %" PRId64,
+                           mn->hugepages, dirs[i].name, h->free, h->total);
             h->free = NF_UNKNOWN;
         }
     }

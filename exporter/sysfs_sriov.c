@@ -13,19 +13,9 @@
 #include <unistd.h>
 
 #include "numafit/fileio.h"
+#include "numafit/strlist.h"
 
 #define MAX_VFS 65536 /* PCIe: TotalVFs is 16 bits */
-
-static char *errstr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errstr(const char *fmt, ...)
-{
-    char *msg;
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    return r < 0 ? NULL : msg;
-}
 
 /* Keep the first problem of a device: later ones are usually consequences. */
 static void set_error(char **dst, char *msg)
@@ -66,7 +56,7 @@ static char *read_hex_id(const char *dir, const char *file, char **error)
     nf_err e = {{0}};
     char *out = NULL;
     if (nf_read_line(path, buf, sizeof(buf), &e) != 0) {
-        set_error(error, errstr("error: %s", e.msg));
+        set_error(error, nf_strdupf("error: %s", e.msg));
     } else {
         const char *p = buf;
         if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
@@ -76,7 +66,7 @@ static char *read_hex_id(const char *dir, const char *file, char **error)
         for (size_t i = 0; i < n && ok; i++)
             ok = isxdigit((unsigned char)p[i]);
         if (!ok) {
-            set_error(error, errstr("error: %s: not a hex id: \"%.20s\"", path, buf));
+            set_error(error, nf_strdupf("error: %s: not a hex id: \"%.20s\"", path, buf));
         } else if ((out = strdup(p))) {
             for (char *c = out; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
@@ -109,7 +99,8 @@ static int read_int_file(const char *dir, const char *file, int64_t min, int64_t
         *out = (int)v;
     else {
         *out = NF_UNKNOWN;
-        set_error(error, rc == -ENOENT ? errstr("absent: %s", path) : errstr("error: %s", e.msg));
+        set_error(error,
+                  rc == -ENOENT ? nf_strdupf("absent: %s", path) : nf_strdupf("error: %s", e.msg));
     }
     free(path);
     return rc;
@@ -218,8 +209,8 @@ static int read_vf(const char *pfdir, const vf_link *l, nf_vf *vf, long *pci_cla
         ssize_t n = readlink(vfdir, target, sizeof(target) - 1);
         if (n >= 0)
             target[n] = '\0';
-        set_error(&vf->error, errstr("error: %s -> %s: points nowhere (%s)", vfdir, target,
-                                     strerror(e ? e : ENOTDIR)));
+        set_error(&vf->error, nf_strdupf("error: %s -> %s: points nowhere (%s)", vfdir, target,
+                                         strerror(e ? e : ENOTDIR)));
         free(vfdir);
         return 0;
     }
@@ -236,7 +227,7 @@ static int read_vf(const char *pfdir, const vf_link *l, nf_vf *vf, long *pci_cla
         if (nf_parse_int64(g, 0, INT_MAX, &v) == 0)
             vf->iommu_group = (int)v;
         else
-            set_error(&vf->error, errstr("error: %s -> %s: not an IOMMU group number", p, g));
+            set_error(&vf->error, nf_strdupf("error: %s -> %s: not an IOMMU group number", p, g));
     }
     free(g);
     free(p);
@@ -254,16 +245,6 @@ static int pf_copy(nf_pf *dst, const nf_pf *src)
         nf_strset(&dst->driver, src->driver) || nf_strset(&dst->error, src->error))
         return -ENOMEM;
     return 0;
-}
-
-static void pf_release(nf_pf *pf)
-{
-    free(pf->pci);
-    free(pf->netdev);
-    free(pf->vendor);
-    free(pf->device);
-    free(pf->driver);
-    free(pf->error);
 }
 
 static nf_device_group *append_group(nf_device_group **arr, size_t *n)
@@ -310,12 +291,12 @@ static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *
         goto out;
     rc = 0;
     if (numa == -1 && !numa_err)
-        numa_err = errstr("unknown: %s/numa_node is -1 (firmware gives no locality)", pfdir);
+        numa_err = nf_strdupf("unknown: %s/numa_node is -1 (firmware gives no locality)", pfdir);
     pf.numa_node = numa >= 0 ? numa : NF_UNKNOWN;
     bool placed = pf.numa_node != NF_UNKNOWN && nf_topology_numa(t, pf.numa_node);
     if (pf.numa_node != NF_UNKNOWN && !placed)
-        numa_err = errstr("error: %s/numa_node is %d, which is no NUMA node of this machine", pfdir,
-                          pf.numa_node);
+        numa_err = nf_strdupf("error: %s/numa_node is %d, which is no NUMA node of this machine",
+                              pfdir, pf.numa_node);
     if (numa_err) {
         pf.numa_node = placed ? pf.numa_node : NF_UNKNOWN;
         set_error(&pf.error, numa_err);
@@ -419,7 +400,7 @@ out:
     free(vfs);
     free(res);
     free(links);
-    pf_release(&pf);
+    nf_pf_free(&pf);
     free(pfdir);
     return rc;
 }

@@ -33,6 +33,7 @@ typedef struct source {
     bool too_big;
     char etag[32];
     bool failing;
+    uint64_t pulls, errors; /* under stats_mu, like node */
     char errbuf[CURL_ERROR_SIZE];
     char url[1024];
 } source;
@@ -58,6 +59,7 @@ struct nf_puller {
     pthread_mutex_t mu; /* dns[].pending*, resolver wake-ups */
     pthread_cond_t cond;
     atomic_size_t n_exporters, n_failing;
+    pthread_mutex_t stats_mu; /* src[] membership, and each source's node/pulls/errors */
 };
 
 static int64_t mono_ms(void)
@@ -114,6 +116,7 @@ int nf_puller_new(nf_cache *cache, const nf_puller_opts *opts, nf_puller **out)
         return -ENOMEM;
     }
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->stats_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -170,6 +173,7 @@ void nf_puller_free(nf_puller *p)
     curl_multi_cleanup(p->multi);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->stats_mu);
     free(p);
 }
 
@@ -227,10 +231,13 @@ static int source_add(nf_puller *p, const char *base, int dns, nf_err *err)
     for (size_t i = 0; i < p->n_src; i++)
         if (strlen(p->src[i]->base) == blen && strncmp(p->src[i]->base, base, blen) == 0)
             return 0; /* the same exporter twice (a flag and a DNS record) is pulled once */
+    pthread_mutex_lock(&p->stats_mu);
     source **v = realloc(p->src, (p->n_src + 1) * sizeof(*v));
+    if (v)
+        p->src = v;
+    pthread_mutex_unlock(&p->stats_mu);
     if (!v)
         return nf_errf(err, -ENOMEM, "exporter %s: out of memory", base);
-    p->src = v;
     source *s = calloc(1, sizeof(*s));
     if (!s || !(s->base = strndup(base, blen)) || !(s->easy = curl_easy_init())) {
         if (s)
@@ -242,7 +249,9 @@ static int source_add(nf_puller *p, const char *base, int dns, nf_err *err)
     s->max_body = p->o.max_body ? p->o.max_body : 64u << 20;
     s->backoff_ms = p->o.backoff_min_ms;
     s->next_at = mono_ms();
+    pthread_mutex_lock(&p->stats_mu);
     p->src[p->n_src++] = s;
+    pthread_mutex_unlock(&p->stats_mu);
     atomic_store(&p->n_exporters, p->n_src);
     return 0;
 }
@@ -284,6 +293,41 @@ int nf_puller_add_dns(nf_puller *p, const char *host_port, nf_err *err)
     }
     p->n_dns++;
     return 0;
+}
+
+int nf_puller_stats(nf_puller *p, nf_puller_stat **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&p->stats_mu);
+    nf_puller_stat *v = calloc(p->n_src ? p->n_src : 1, sizeof(*v));
+    int rc = v ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < p->n_src; i++) {
+        const source *s = p->src[i];
+        v[i] = (nf_puller_stat){.pulls = s->pulls, .errors = s->errors, .failing = s->failing};
+        if (!(v[i].exporter = strdup(s->base)) || (s->node && !(v[i].node = strdup(s->node))))
+            rc = -ENOMEM;
+    }
+    size_t count = p->n_src;
+    pthread_mutex_unlock(&p->stats_mu);
+    if (rc) {
+        nf_puller_stats_free(v, count);
+        return rc;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+void nf_puller_stats_free(nf_puller_stat *s, size_t n)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].exporter);
+        free(s[i].node);
+    }
+    free(s);
 }
 
 void nf_puller_counts(nf_puller *p, size_t *exporters, size_t *failing)
@@ -336,10 +380,14 @@ static int start_request(nf_puller *p, source *s)
 
 static void succeeded(nf_puller *p, source *s, bool changed)
 {
-    if (s->failing) {
+    pthread_mutex_lock(&p->stats_mu);
+    s->pulls++;
+    bool was_failing = s->failing;
+    s->failing = false;
+    pthread_mutex_unlock(&p->stats_mu);
+    if (was_failing) {
         nf_info("exporter answers again", "exporter=%s node=%s generation=%" PRIu64, s->base,
                 s->node ? s->node : "", s->gen);
-        s->failing = false;
         atomic_fetch_sub(&p->n_failing, 1);
     }
     s->backoff_ms = p->o.backoff_min_ms;
@@ -353,11 +401,15 @@ static void failed(nf_puller *p, source *s, const char *why)
 {
     char reason[2 * NF_ERR_LEN + 1024];
     snprintf(reason, sizeof(reason), "exporter %s: %s", s->base, why);
-    if (!s->failing) {
+    pthread_mutex_lock(&p->stats_mu);
+    s->errors++;
+    bool was_failing = s->failing;
+    s->failing = true;
+    pthread_mutex_unlock(&p->stats_mu);
+    if (!was_failing) {
         nf_warn("exporter failed; its nodes are stale",
                 "exporter=%s node=%s retry_ms=%" PRId64 " error=\"%s\"", s->base,
                 s->node ? s->node : "", s->backoff_ms, why);
-        s->failing = true;
         atomic_fetch_add(&p->n_failing, 1);
         nf_cache_mark_stale(p->cache, s->base, reason);
     } else {
@@ -414,7 +466,10 @@ static void finish(nf_puller *p, source *s, CURLcode res)
     }
     s->gen = t.generation;
     s->have_gen = true;
-    if (nf_strset(&s->node, t.node)) {
+    pthread_mutex_lock(&p->stats_mu);
+    int set = nf_strset(&s->node, t.node);
+    pthread_mutex_unlock(&p->stats_mu);
+    if (set) {
         nf_topology_free(&t);
         failed(p, s, "out of memory");
         return;
@@ -466,8 +521,10 @@ static void apply_dns(nf_puller *p)
             nf_cache_mark_stale(p->cache, s->base, reason);
             if (s->failing)
                 atomic_fetch_sub(&p->n_failing, 1);
+            pthread_mutex_lock(&p->stats_mu);
             source_free(p, s);
             p->src[i] = p->src[--p->n_src];
+            pthread_mutex_unlock(&p->stats_mu);
             atomic_store(&p->n_exporters, p->n_src);
         }
         for (size_t i = 0; i < n; i++) {

@@ -14,6 +14,7 @@
 #ifndef NUMAFIT_EXTENDER_EXPORTER_PULL_H
 #define NUMAFIT_EXTENDER_EXPORTER_PULL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,18 @@ void nf_puller_free(nf_puller *p);
 
 /* Exporters currently pulled (explicit + resolved) and how many are failing right now. */
 void nf_puller_counts(nf_puller *p, size_t *exporters, size_t *failing);
+
+/* Per exporter, for /metrics: a snapshot of every exporter currently pulled. */
+typedef struct nf_puller_stat {
+    char *exporter;  /* base URL */
+    char *node;      /* the node it last published; NULL before its first document */
+    uint64_t pulls;  /* answers taken (a new document or the same generation again) */
+    uint64_t errors; /* failed pulls: refused, timeout, HTTP error, bad or oversized document */
+    bool failing;
+} nf_puller_stat;
+/* Returns 0 and a heap array (free with nf_puller_stats_free), or -ENOMEM. Thread-safe. */
+int nf_puller_stats(nf_puller *p, nf_puller_stat **out, size_t *n);
+void nf_puller_stats_free(nf_puller_stat *s, size_t n);
 
 /* The default resolver: every A/AAAA record of host, deduplicated and sorted. */
 int nf_resolve_getaddrinfo(void *ud, const char *host, const char *port, char ***urls, size_t *n,

@@ -14,10 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "extender_metrics.h"
 #include "extender_protocol.h"
+#include "numafit/fileio.h"
 #include "numafit/httpd.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
+#include "report_render.h"
 
 struct nf_extender_http {
     struct MHD_Daemon *d;
@@ -26,6 +29,7 @@ struct nf_extender_http {
     unsigned port;
     atomic_int inflight;
     atomic_bool closing;
+    nf_extender_metrics *metrics;
 };
 
 typedef enum route {
@@ -50,7 +54,11 @@ typedef struct req {
     size_t discarded; /* bytes dropped after the body went over max_body */
     bool too_big;
     struct timespec start;
+    unsigned status; /* of the answer queued, 0 before */
 } req;
+
+/* The status of the answer send_buf queued during the current handler call (see on_request). */
+static _Thread_local unsigned tls_status;
 
 static int64_t wall_ms(void)
 {
@@ -75,6 +83,7 @@ static enum MHD_Result send_buf(nf_extender_http *h, struct MHD_Connection *c, u
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (atomic_load(&h->closing))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    tls_status = status;
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -143,19 +152,53 @@ static bool entry_unusable(const nf_extender_http *h, const nf_cache_entry *e, i
 typedef struct lookup {
     nf_extender_http *h;
     int64_t now;
+    bool filter; /* count per-node decisions in the metrics */
+    /* Every asked node looked up at once before the fit loop (one lock, and the CPU overlaps the
+     * cache misses of independent lookups); acquire takes them in request order. */
+    nf_cache_entry **pre;
+    const char **pre_names;
+    size_t n_pre, cur;
 } lookup;
+
+/* The prefetched entry for node when it is the next one asked (it always is: the protocol asks
+ * in request order), else NULL. Warms the caches for the entries a few nodes ahead. */
+static nf_cache_entry *take_prefetched(lookup *l, const char *node, bool *found)
+{
+    *found = false;
+    if (!l->pre || l->cur >= l->n_pre || l->pre_names[l->cur] != node)
+        return NULL;
+    *found = true;
+    nf_cache_entry *e = l->pre[l->cur];
+    l->pre[l->cur++] = NULL;
+    if (l->cur + 4 < l->n_pre && l->pre[l->cur + 4])
+        __builtin_prefetch(l->pre[l->cur + 4]);
+    if (l->cur + 2 < l->n_pre && l->pre[l->cur + 2]) {
+        const void *v = nf_cache_memo_get(l->pre[l->cur + 2], 0);
+        if (v)
+            __builtin_prefetch(v);
+    }
+    return e;
+}
 
 static const nf_topology *topo_acquire(void *ctx, const char *node, void **handle, char *why,
                                        size_t len)
 {
     lookup *l = ctx;
-    nf_cache_entry *e = nf_cache_acquire(l->h->cache, node);
+    bool found;
+    nf_cache_entry *e = take_prefetched(l, node, &found);
+    if (!found)
+        e = nf_cache_acquire(l->h->cache, node);
+    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_FAILED;
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
+        if (l->filter)
+            nf_extender_metrics_filter(l->h->metrics, outcome, NF_REASON_MISSING, 1);
         return NULL;
     }
     if (entry_unusable(l->h, e, l->now, why, len)) {
         nf_cache_release(e);
+        if (l->filter)
+            nf_extender_metrics_filter(l->h->metrics, outcome, NF_REASON_STALE, 1);
         return NULL;
     }
     *handle = e;
@@ -167,13 +210,37 @@ static void topo_release(void *ctx, void *handle)
     nf_cache_release(handle);
 }
 
+/* The entry's fit view for `align`, built on first use and kept with the document (cache memo),
+ * so a request costs lookups and comparisons, not zone building. */
+static void view_free(void *v)
+{
+    nf_fit_view_free(v);
+}
+
+static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+{
+    (void)ctx;
+    unsigned slot = align == NF_ALIGN_SOCKET ? 1 : 0;
+    nf_fit_view *v = nf_cache_memo_get(handle, slot);
+    if (v || nf_fit_view_new(t, align, &v))
+        return v; /* NULL on -ENOMEM: the fit builds its own */
+    return nf_cache_memo_set(handle, slot, v, view_free);
+}
+
+static void topo_fitted(void *ctx, const char *node, const nf_fit_result *fit)
+{
+    lookup *l = ctx;
+    if (l->filter)
+        nf_extender_metrics_filter(l->h->metrics, fit->status, nf_filter_reason_of(fit), 1);
+}
+
 /* ---- handlers ----------------------------------------------------------------------------- */
 
 static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c, req *r)
 {
     nf_extender_args a;
     nf_err err = {{0}};
-    int rc = nf_extender_args_decode(r->body ? r->body : "", r->len, &a, &err);
+    int rc = nf_extender_args_scan(r->body ? r->body : "", r->len, &a, &err);
     if (rc) {
         nf_debug("bad extender request", "path=%s error=\"%s\"",
                  r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
@@ -181,18 +248,40 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
             r->r == R_FILTER ? nf_extender_filter_error(err.msg) : nf_extender_error(err.msg);
         return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST, e, NULL);
     }
-    lookup l = {.h = h, .now = wall_ms()};
-    nf_topology_source src = {.acquire = topo_acquire, .release = topo_release, .ctx = &l};
-    json_t *result = NULL;
+    lookup l = {.h = h, .now = wall_ms(), .filter = r->r == R_FILTER};
+    nf_topology_source src = {.acquire = topo_acquire,
+                              .release = topo_release,
+                              .fitted = topo_fitted,
+                              .view = topo_view,
+                              .ctx = &l};
+    if (l.filter && !a.req.aligned) /* every node passes without a lookup */
+        nf_extender_metrics_filter(h->metrics, NF_FIT_OK, NF_REASON_NOT_ALIGNED, a.n_nodes);
+    if (a.req.aligned && a.n_nodes) {
+        l.pre = calloc(a.n_nodes, sizeof(*l.pre));
+        l.pre_names = malloc(a.n_nodes * sizeof(*l.pre_names));
+        if (l.pre && l.pre_names) {
+            for (size_t i = 0; i < a.n_nodes; i++)
+                l.pre_names[i] = a.nodes[i].name;
+            nf_cache_acquire_many(h->cache, l.pre_names, a.n_nodes, l.pre);
+            l.n_pre = a.n_nodes;
+        } else {
+            free(l.pre); /* fall back to one lookup per node */
+            l.pre = NULL;
+        }
+    }
+    char *text = NULL;
+    size_t len = 0;
     if (r->r == R_FILTER)
-        rc = nf_extender_filter(&a, &src, &h->cfg.fit, &result);
+        rc = nf_extender_filter_text(&a, &src, &h->cfg.fit, &text, &len);
     else
-        rc = nf_extender_prioritize(&a, &src, &h->cfg.fit, &result);
+        rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
+    nf_cache_release_all(l.pre, l.n_pre); /* what was not taken; frees the array */
+    free(l.pre_names);
     nf_extender_args_free(&a);
     if (rc)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
                           nf_strerror(rc));
-    return send_json(h, c, MHD_HTTP_OK, result, NULL);
+    return send_buf(h, c, MHD_HTTP_OK, "application/json", text, len, NULL);
 }
 
 static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, req *r)
@@ -266,6 +355,23 @@ static enum MHD_Result do_node(nf_extender_http *h, struct MHD_Connection *c, co
     return send_json(h, c, MHD_HTTP_OK, doc, NULL);
 }
 
+static bool metrics_unusable(void *ctx, const nf_cache_entry *e, int64_t now_ms)
+{
+    char why[512];
+    return entry_unusable(ctx, e, now_ms, why, sizeof(why));
+}
+
+static enum MHD_Result do_metrics(nf_extender_http *h, struct MHD_Connection *c)
+{
+    size_t len = 0;
+    char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, metrics_unusable,
+                                            h, wall_ms(), &len);
+    if (!text)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                          "numafit-extender: out of memory");
+    return send_buf(h, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
+}
+
 static enum MHD_Result do_readyz(nf_extender_http *h, struct MHD_Connection *c)
 {
     size_t n = nf_cache_size(h->cache), stale = nf_cache_stale_count(h->cache);
@@ -275,6 +381,93 @@ static enum MHD_Result do_readyz(nf_extender_http *h, struct MHD_Connection *c)
                          "not ready: no node topology cached yet\n");
     snprintf(text, sizeof(text), "ready: %zu nodes cached, %zu stale\n", n, stale);
     return send_text(h, c, MHD_HTTP_OK, text);
+}
+
+/* GET /v1/report?shape=S[&shape=S...][&format=json|csv|html|table][&align=numa|socket]
+ * [&addPods=N]: the capacity report (report.h) on the usable cached nodes (stale ones are listed
+ * as skipped), by the same code and in the same forms as numafit-report. */
+typedef struct report_args {
+    const char *shapes[64];
+    size_t n_shapes;
+    const char *format, *align, *add_pods;
+    char bad[160];
+} report_args;
+
+static enum MHD_Result report_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    report_args *a = cls;
+    if (!value)
+        value = "";
+    if (strcmp(key, "shape") == 0 && a->n_shapes < 64)
+        a->shapes[a->n_shapes++] = value;
+    else if (strcmp(key, "shape") == 0)
+        snprintf(a->bad, sizeof(a->bad), "at most 64 shape parameters");
+    else if (strcmp(key, "format") == 0)
+        a->format = value;
+    else if (strcmp(key, "align") == 0)
+        a->align = value;
+    else if (strcmp(key, "addPods") == 0)
+        a->add_pods = value;
+    else
+        snprintf(a->bad, sizeof(a->bad),
+                 "unknown parameter \"%.60s\" (known: shape, format, align, addPods)", key);
+    return a->bad[0] ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
+{
+    report_args a = {.n_shapes = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, report_arg, &a);
+    nf_report_opts o = {.fit = h->cfg.fit};
+    nf_report_format fmt = NF_REPORT_JSON;
+    if (!a.bad[0] && a.format && nf_report_format_parse(a.format, &fmt))
+        snprintf(a.bad, sizeof(a.bad), "format takes json, csv, html or table, not \"%.40s\"",
+                 a.format);
+    if (!a.bad[0] && a.align && nf_align_parse(a.align, &o.fit.align))
+        snprintf(a.bad, sizeof(a.bad), "align takes numa or socket, not \"%.40s\"", a.align);
+    if (!a.bad[0] && a.add_pods &&
+        nf_parse_int64(a.add_pods, 0, NF_REPORT_MAX_ADD_PODS, &o.add_pods))
+        snprintf(a.bad, sizeof(a.bad), "addPods takes a whole number 0..%d, not \"%.40s\"",
+                 NF_REPORT_MAX_ADD_PODS, a.add_pods);
+    if (!a.bad[0] && !a.n_shapes)
+        snprintf(a.bad, sizeof(a.bad),
+                 "give at least one shape, e.g. ?shape=cpu=4,hugepages-1Gi=2Gi,intel.com/sriov=1");
+    if (a.bad[0])
+        return send_error(h, c, MHD_HTTP_BAD_REQUEST, NULL, "/v1/report: %s", a.bad);
+    nf_report *rep;
+    nf_err err = {{0}};
+    if (nf_report_new(&o, &rep))
+        return send_error(h, c, 500, NULL, "numafit-extender: out of memory");
+    for (size_t i = 0; i < a.n_shapes; i++) {
+        int rc = nf_report_add_shape_text(rep, a.shapes[i], &err);
+        if (rc) {
+            nf_report_free(rep);
+            return send_error(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST, NULL,
+                              "/v1/report: %s", err.msg);
+        }
+    }
+    nf_cache_entry **v = NULL;
+    size_t n = 0;
+    int rc = nf_cache_acquire_all(h->cache, &v, &n);
+    int64_t now = wall_ms();
+    for (size_t i = 0; !rc && i < n; i++) {
+        char why[512];
+        rc = entry_unusable(h, v[i], now, why, sizeof(why))
+                 ? nf_report_add_skipped(rep, v[i]->topo.node, why)
+                 : nf_report_add_node(rep, &v[i]->topo);
+    }
+    char *out = NULL;
+    size_t len = 0;
+    if (rc)
+        nf_errf(&err, rc, "numafit-extender: %s", nf_strerror(rc));
+    else if (!(rc = nf_report_compute(rep, &err)) && (rc = nf_report_render(rep, fmt, &out, &len)))
+        nf_errf(&err, rc, "numafit-extender: rendering the report: %s", nf_strerror(rc));
+    nf_report_free(rep); /* before the entries it borrows */
+    nf_cache_release_all(v, n);
+    if (rc)
+        return send_error(h, c, rc == -EINVAL ? MHD_HTTP_BAD_REQUEST : 500, NULL, "%s", err.msg);
+    return send_buf(h, c, MHD_HTTP_OK, nf_report_content_type(fmt), out, len, NULL);
 }
 
 /* ---- routing and the request state machine -------------------------------------------- */
@@ -334,12 +527,9 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
     case R_READYZ:
         return do_readyz(h, c);
     case R_METRICS:
-        return send_error(h, c, MHD_HTTP_NOT_IMPLEMENTED, NULL,
-                          "/metrics is not implemented yet in numafit-extender");
+        return do_metrics(h, c);
     case R_REPORT:
-        return send_error(h, c, MHD_HTTP_NOT_IMPLEMENTED, NULL,
-                          "/v1/report is not implemented yet; run numafit-report --extender URL "
-                          "or --topology-dir DIR");
+        return do_report(h, c);
     case R_NONE:
         break;
     }
@@ -392,9 +582,9 @@ static bool body_append(req *r, const char *data, size_t n)
     return true;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version, const char *upload,
+                                      size_t *upload_size, void **con_cls)
 {
     nf_extender_http *h = cls;
     req *r = *con_cls;
@@ -432,6 +622,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return dispatch(h, c, r);
 }
 
+/* handle_request, noting the status of the answer it queued (for the metrics). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    tls_status = 0;
+    enum MHD_Result rc = handle_request(cls, c, url, method, version, upload, upload_size, con_cls);
+    req *r = *con_cls;
+    if (r && tls_status)
+        r->status = tls_status;
+    return rc;
+}
+
+static nf_verb verb_of(route r)
+{
+    switch (r) {
+    case R_FILTER:
+        return NF_VERB_FILTER;
+    case R_PRIORITIZE:
+        return NF_VERB_PRIORITIZE;
+    case R_BIND:
+        return NF_VERB_BIND;
+    case R_NODES:
+    case R_NODE:
+        return NF_VERB_NODES;
+    case R_REPORT:
+        return NF_VERB_REPORT;
+    case R_METRICS:
+        return NF_VERB_METRICS;
+    case R_HEALTHZ:
+    case R_READYZ:
+        return NF_VERB_HEALTH;
+    case R_NONE:
+        break;
+    }
+    return NF_VERB_OTHER;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -445,6 +673,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         "request done", "route=%d bytes=%zu duration_us=%ld terminated=%d", (int)r->r, r->len,
         (long)((end.tv_sec - r->start.tv_sec) * 1000000 + (end.tv_nsec - r->start.tv_nsec) / 1000),
         (int)toe);
+    uint64_t ns =
+        (uint64_t)((end.tv_sec - r->start.tv_sec) * 1000000000L + (end.tv_nsec - r->start.tv_nsec));
+    nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -462,6 +693,10 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     h->cache = cache;
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept */
+    if (nf_extender_metrics_new(&h->metrics)) {
+        free(h);
+        return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
+    }
     if (!h->cfg.max_body)
         h->cfg.max_body = NF_EXTENDER_DEFAULT_MAX_BODY;
     unsigned threads = cfg->threads;
@@ -472,6 +707,7 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     int rc = nf_httpd_start(cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN, threads,
                             on_request, h, on_completed, h, &h->d, err);
     if (rc) {
+        nf_extender_metrics_free(h->metrics);
         free(h);
         return rc;
     }
@@ -494,5 +730,6 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     MHD_stop_daemon(h->d);
+    nf_extender_metrics_free(h->metrics);
     free(h);
 }

@@ -8,10 +8,14 @@
  *   GET  /v1/nodes/{name}        one NodeTopology document
  *                                every document carries an extra "cache" object:
  *                                {"source", "receivedAt", "ageMs", "stale", "staleReason"}
- *   GET  /healthz                200 while serving; /readyz 200 once the cache holds a node, else
- * 503 GET  /metrics, /v1/report    501 for now (separate work items) Errors are JSON {"Error":
- * "..."}: 400 malformed request, 404 unknown path or node, 405 wrong method (with Allow), 413 body
- * over max_body (from Content-Length, or while streaming).
+ *   GET  /healthz                200 while serving; /readyz 200 once the cache holds a node,
+ *                                else 503
+ *   GET  /metrics                Prometheus text (extender_metrics.h)
+ *   GET  /v1/report?shape=S[&shape=S][&format=json|csv|html|table][&align=numa|socket]
+ *        [&addPods=N]            the capacity report (report.h, report_render.h) on the usable
+ *                                cached nodes; 400 on a bad shape or parameter
+ * Errors are JSON {"Error": "..."}: 400 malformed request, 404 unknown path or node, 405 wrong
+ * method (with Allow), 413 body over max_body (from Content-Length, or while streaming).
  *
  * Staleness: a node's topology is unusable when the cache has none, when its source went stale
  * (exporter failing, file turned bad), or when it came from an exporter more than stale_after_ms
@@ -29,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exporter_pull.h"
 #include "fit.h"
 #include "numafit/error.h"
 #include "topology_cache.h"
@@ -43,6 +48,7 @@ typedef struct nf_extender_config {
     int64_t stale_after_ms; /* 0: exporter documents never age out */
     size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
     unsigned threads;       /* 0: CPU count, at least 2 */
+    nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

@@ -205,7 +205,9 @@ static int build(const options *o, parts *p, nf_err *err)
         if (nf_puller_start(p->pull, err))
             return 1;
     }
-    if ((rc = nf_extender_http_start(&o->http, p->cache, &p->http, err)))
+    nf_extender_config cfg = o->http;
+    cfg.puller = p->pull; /* per-exporter pull counters in /metrics */
+    if ((rc = nf_extender_http_start(&cfg, p->cache, &p->http, err)))
         return rc == -EINVAL ? EXIT_USAGE : 1;
     return 0;
 }

@@ -14,6 +14,8 @@ void nf_extender_args_free(nf_extender_args *a)
         return;
     nf_pod_req_free(&a->req);
     free(a->nodes);
+    free(a->names_buf);
+    free(a->list_members);
     json_decref(a->doc);
     memset(a, 0, sizeof(*a));
 }
@@ -112,6 +114,477 @@ int nf_extender_args_decode(const char *body, size_t len, nf_extender_args *out,
     return rc;
 }
 
+/* ---- the fast decoder ----
+ *
+ * kube-scheduler sends thousands of node names or a NodeList of many MB; building a jansson tree
+ * of it (and freeing it) costs far more than the fit. nf_extender_args_scan validates the body in
+ * one pass without building a tree, parses only the Pod with jansson, and keeps node names and
+ * node objects as spans of the body. It accepts only what it is sure jansson would accept the
+ * same way (strict UTF-8, no \u0000, no exponent or overlong integers, no escapes in the keys and
+ * names it reads, each key it reads given once); anything else, and every error, goes to
+ * nf_extender_args_decode, so answers and error messages are the same. */
+
+typedef struct scanner {
+    const char *p, *end;
+    int depth;
+} scanner;
+
+static void sc_ws(scanner *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A string at s->p ('"'); raw, n: its bytes between the quotes; esc: it has escapes. */
+static bool sc_string(scanner *s, const char **raw, size_t *n, bool *esc)
+{
+    const unsigned char *p = (const unsigned char *)s->p + 1, *end = (const unsigned char *)s->end;
+    *esc = false;
+    *raw = (const char *)p;
+    for (;;) {
+        /* plain ASCII run */
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end)
+            return false;
+        unsigned c = *p;
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            *esc = true;
+            if (p + 1 >= end)
+                return false;
+            char e = (char)p[1];
+            if (e == 'u') {
+                if (p + 6 > end)
+                    return false;
+                int v = 0;
+                for (int i = 2; i < 6; i++) {
+                    int h = hexval((char)p[i]);
+                    if (h < 0)
+                        return false;
+                    v = v * 16 + h;
+                }
+                if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+                    return false; /* NUL, surrogates: let jansson judge */
+                p += 6;
+            } else if (strchr("\"\\/bfnrt", e) && e) {
+                p += 2;
+            } else {
+                return false;
+            }
+            continue;
+        }
+        /* multi-byte UTF-8, strictly (no overlongs, surrogates or > U+10FFFF) */
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0;
+            if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            if (c == 0xF4)
+                hi = 0x8F;
+        } else
+            return false;
+        if (p + len > end || p[1] < lo || p[1] > hi)
+            return false;
+        for (size_t i = 2; i < len; i++)
+            if (p[i] < 0x80 || p[i] > 0xBF)
+                return false;
+        p += len;
+    }
+    *n = (size_t)((const char *)p - *raw);
+    s->p = (const char *)p + 1;
+    return true;
+}
+
+static bool sc_number(scanner *s)
+{
+    const char *p = s->p;
+    if (p < s->end && *p == '-')
+        p++;
+    const char *digits = p;
+    if (p < s->end && *p == '0')
+        p++;
+    else if (p < s->end && *p >= '1' && *p <= '9')
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return false;
+    size_t nd = (size_t)(p - digits);
+    bool real = false;
+    if (p < s->end && *p == '.') {
+        real = true;
+        p++;
+        const char *f = p;
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == f)
+            return false;
+    }
+    if (p < s->end && (*p == 'e' || *p == 'E'))
+        return false; /* range questions: jansson decides */
+    if (!real && nd > 18)
+        return false; /* may not fit json_int_t */
+    if (real && nd > 300)
+        return false;
+    s->p = p;
+    return true;
+}
+
+static bool sc_value(scanner *s);
+
+/* Visit an object's members: cb(ctx, key, key_len, key_esc, member_start, value_start, value_end)
+ * after each value; member_start points at the key's quote. */
+typedef bool (*member_cb)(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
+                          const char *vstart, const char *vend);
+
+static bool sc_object(scanner *s, member_cb cb, void *ctx)
+{
+    if (++s->depth > 512)
+        return false;
+    s->p++; /* '{' */
+    sc_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        s->depth--;
+        return true;
+    }
+    for (;;) {
+        sc_ws(s);
+        if (s->p >= s->end || *s->p != '"')
+            return false;
+        const char *mstart = s->p, *key;
+        size_t klen;
+        bool kesc;
+        if (!sc_string(s, &key, &klen, &kesc))
+            return false;
+        sc_ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return false;
+        s->p++;
+        sc_ws(s);
+        const char *vstart = s->p;
+        if (!sc_value(s))
+            return false;
+        if (cb && !cb(ctx, key, klen, kesc, mstart, vstart, s->p))
+            return false;
+        sc_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            s->depth--;
+            return true;
+        }
+        return false;
+    }
+}
+
+/* Visit an array's elements: cb(ctx, s) must consume one value at s->p. */
+typedef bool (*elem_cb)(void *ctx, scanner *s);
+
+static bool sc_array(scanner *s, elem_cb cb, void *ctx)
+{
+    if (++s->depth > 512)
+        return false;
+    s->p++; /* '[' */
+    sc_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        s->depth--;
+        return true;
+    }
+    for (;;) {
+        sc_ws(s);
+        if (!(cb ? cb(ctx, s) : sc_value(s)))
+            return false;
+        sc_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            s->depth--;
+            return true;
+        }
+        return false;
+    }
+}
+
+static bool sc_lit(scanner *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+static bool sc_value(scanner *s)
+{
+    if (s->p >= s->end)
+        return false;
+    const char *raw;
+    size_t n;
+    bool esc;
+    switch (*s->p) {
+    case '{':
+        return sc_object(s, NULL, NULL);
+    case '[':
+        return sc_array(s, NULL, NULL);
+    case '"':
+        return sc_string(s, &raw, &n, &esc);
+    case 't':
+        return sc_lit(s, "true", 4);
+    case 'f':
+        return sc_lit(s, "false", 5);
+    case 'n':
+        return sc_lit(s, "null", 4);
+    default:
+        return sc_number(s);
+    }
+}
+
+/* ---- picking members out (case-insensitively, each at most once) ---- */
+
+typedef struct pick {
+    const char *name; /* lower case */
+    const char *v, *vend;
+    int count;
+} pick;
+
+typedef struct picks {
+    pick *p;
+    size_t n;
+    bool bad; /* a key with escapes: it could spell one of ours */
+} picks;
+
+static bool pick_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
+                    const char *vstart, const char *vend)
+{
+    (void)mstart;
+    picks *ps = ctx;
+    if (kesc) {
+        ps->bad = true;
+        return true;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        if (strlen(ps->p[i].name) == klen && strncasecmp(ps->p[i].name, key, klen) == 0) {
+            ps->p[i].v = vstart;
+            ps->p[i].vend = vend;
+            ps->p[i].count++;
+        }
+    }
+    return true;
+}
+
+/* Scan the object at [v, vend) and pick the named members; false when unsure. */
+static bool pick_members(const char *v, const char *vend, pick *p, size_t n)
+{
+    if (v >= vend || *v != '{')
+        return false;
+    scanner s = {.p = v, .end = vend};
+    picks ps = {.p = p, .n = n};
+    if (!sc_object(&s, pick_cb, &ps) || ps.bad)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i].count > 1)
+            return false;
+    return true;
+}
+
+static bool is_null(const char *v, const char *vend)
+{
+    return !v || (vend - v == 4 && memcmp(v, "null", 4) == 0);
+}
+
+typedef struct scan_ctx {
+    nf_extender_args *a;
+    size_t cap;
+    char *names; /* the names buffer, filled from its end of used space */
+    size_t names_len;
+    bool oom;
+} scan_ctx;
+
+static bool grow_nodes(scan_ctx *c)
+{
+    if (c->a->n_nodes < c->cap)
+        return true;
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    nf_extender_node *n = realloc(c->a->nodes, cap * sizeof(*n));
+    if (!n)
+        return false;
+    c->a->nodes = n;
+    c->cap = cap;
+    return true;
+}
+
+static bool add_name(scan_ctx *c, const char *raw, size_t n, const char *obj, size_t obj_len)
+{
+    if (!grow_nodes(c)) {
+        c->oom = true;
+        return false;
+    }
+    char *dst = c->names + c->names_len;
+    memcpy(dst, raw, n);
+    dst[n] = 0;
+    c->names_len += n + 1;
+    c->a->nodes[c->a->n_nodes++] =
+        (nf_extender_node){.name = dst, .obj = NULL, .raw = obj, .raw_len = obj_len};
+    return true;
+}
+
+static bool name_cb(void *ctx, scanner *s)
+{
+    scan_ctx *c = ctx;
+    const char *raw;
+    size_t n;
+    bool esc;
+    if (s->p >= s->end || *s->p != '"' || !sc_string(s, &raw, &n, &esc) || esc)
+        return false;
+    return add_name(c, raw, n, NULL, 0);
+}
+
+static bool item_cb(void *ctx, scanner *is)
+{
+    scan_ctx *c = ctx;
+    pick meta = {.name = "metadata"}, name = {.name = "name"};
+    const char *raw;
+    size_t n;
+    bool esc;
+    const char *v = is->p;
+    if (v >= is->end || *v != '{')
+        return false;
+    picks ps = {.p = &meta, .n = 1};
+    if (!sc_object(is, pick_cb, &ps) || ps.bad || meta.count != 1)
+        return false; /* one pass validates the node and finds its metadata */
+    const char *vend = is->p;
+    if (!pick_members(meta.v, meta.vend, &name, 1) || !name.v || *name.v != '"')
+        return false;
+    scanner s = {.p = name.v, .end = name.vend};
+    if (!sc_string(&s, &raw, &n, &esc) || esc || n == 0)
+        return false;
+    return add_name(c, raw, n, v, (size_t)(vend - v));
+}
+
+/* The NodeList's members other than items, for the answer. */
+static bool list_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
+                           const char *vstart, const char *vend)
+{
+    (void)vstart;
+    nf_extender_args *a = ctx;
+    if (kesc)
+        return false;
+    if (klen == 5 && strncasecmp(key, "items", 5) == 0)
+        return true;
+    nf_extender_span *m = realloc(a->list_members, (a->n_list_members + 1) * sizeof(*m));
+    if (!m)
+        return false;
+    a->list_members = m;
+    m[a->n_list_members++] = (nf_extender_span){.p = mstart, .n = (size_t)(vend - mstart)};
+    return true;
+}
+
+/* 1: scanned into *out; 0: unsure (use the jansson decoder); -ENOMEM. */
+static int try_scan(const char *body, size_t len, nf_extender_args *out)
+{
+    scanner s = {.p = body, .end = body + len};
+    sc_ws(&s);
+    pick top[3] = {{.name = "pod"}, {.name = "nodenames"}, {.name = "nodes"}};
+    if (s.p >= s.end || *s.p != '{')
+        return 0;
+    picks ps = {.p = top, .n = 3};
+    if (!sc_object(&s, pick_cb, &ps) || ps.bad)
+        return 0;
+    sc_ws(&s);
+    if (s.p != s.end)
+        return 0;
+    for (size_t i = 0; i < 3; i++)
+        if (top[i].count > 1)
+            return 0;
+    const char *pv = top[0].v, *nv = top[1].v, *lv = top[2].v;
+    if (!pv || *pv != '{')
+        return 0;
+    bool names = !is_null(nv, top[1].vend);
+    if (!names && is_null(lv, top[2].vend))
+        return 0;
+    if (names ? *nv != '[' : *lv != '{')
+        return 0;
+    json_error_t je;
+    json_t *pod = json_loadb(pv, (size_t)(top[0].vend - pv), 0, &je);
+    if (!pod)
+        return 0;
+    nf_err perr;
+    if (nf_pod_req_from_json(pod, &out->req, &perr)) {
+        json_decref(pod);
+        return 0;
+    }
+    out->doc = out->pod = pod;
+    out->names_mode = names;
+    out->scanned = true;
+    scan_ctx c = {.a = out};
+    const char *av = nv, *avend = top[1].vend;
+    if (!names) {
+        pick items = {.name = "items"};
+        if (!pick_members(lv, top[2].vend, &items, 1))
+            return 0;
+        scanner ls = {.p = lv, .end = top[2].vend};
+        if (!sc_object(&ls, list_member_cb, out))
+            return 0;
+        av = items.v;
+        avend = items.vend;
+        if (is_null(av, avend))
+            av = NULL;
+        else if (*av != '[')
+            return 0;
+    }
+    size_t span = av ? (size_t)(avend - av) : 0;
+    if (!(c.names = malloc(span + 1)))
+        return -ENOMEM;
+    out->names_buf = c.names;
+    if (av) {
+        scanner as = {.p = av, .end = avend};
+        if (!sc_array(&as, names ? name_cb : item_cb, &c))
+            return c.oom ? -ENOMEM : 0;
+    }
+    if (!out->nodes && !(out->nodes = calloc(1, sizeof(*out->nodes))))
+        return -ENOMEM;
+    return 1;
+}
+
+int nf_extender_args_scan(const char *body, size_t len, nf_extender_args *out, nf_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = body ? try_scan(body, len, out) : 0;
+    if (rc == 1)
+        return 0;
+    nf_extender_args_free(out);
+    if (rc < 0)
+        return nf_errf(err, rc, "ExtenderArgs: out of memory");
+    return nf_extender_args_decode(body, len, out, err);
+}
+
 /* ---- answers ---- */
 
 static json_t *filter_result_new(void)
@@ -150,7 +623,103 @@ json_t *nf_extender_binding_result(const char *error)
     return json_pack("{s:s}", "Error", error ? error : "");
 }
 
-/* One node's fit, with the lookup. *fit is filled when *have_topo. */
+/* ---- answers as text ---- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static bool sb_reserve(sbuf *b, size_t n)
+{
+    if (b->oom)
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (sb_reserve(b, n)) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = 0;
+    }
+}
+
+#define SB_LIT(b, lit) sb_put((b), (lit), sizeof(lit) - 1)
+
+/* A JSON string: quotes, and escapes for '"', '\\' and control characters (UTF-8 passes as is,
+ * like jansson's encoder). */
+static void sb_str(sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    sb_put(b, "\"", 1);
+    const char *run = s;
+    for (;; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_put(b, run, (size_t)(s - run));
+        if (!c)
+            break;
+        char e[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        default:
+            memcpy(e + 1, "u00", 3);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            n = 6;
+        }
+        sb_put(b, e, n);
+        run = s + 1;
+    }
+    sb_put(b, "\"", 1);
+}
+
+static int sb_finish(sbuf *b, char **out, size_t *len)
+{
+    if (b->oom || !sb_reserve(b, 0)) {
+        free(b->p);
+        return -ENOMEM;
+    }
+    *out = b->p;
+    *len = b->len;
+    return 0;
+}
+
+/* One node's fit, with the lookup. */
 typedef struct node_eval {
     bool passes;
     bool unresolvable;
@@ -158,10 +727,23 @@ typedef struct node_eval {
     int score;
 } node_eval;
 
+static void set_reason(node_eval *ev, const char *text)
+{
+    static const char pre[] = "numafit: ";
+    size_t n = strlen(text);
+    if (n > sizeof(ev->reason) - sizeof(pre))
+        n = sizeof(ev->reason) - sizeof(pre);
+    memcpy(ev->reason, pre, sizeof(pre) - 1);
+    memcpy(ev->reason + sizeof(pre) - 1, text, n);
+    ev->reason[sizeof(pre) - 1 + n] = 0;
+}
+
 static int eval_node(const nf_extender_args *a, const nf_topology_source *src, const nf_fit_opts *o,
                      const char *name, bool want_score, node_eval *ev)
 {
-    memset(ev, 0, sizeof(*ev));
+    ev->passes = ev->unresolvable = false;
+    ev->reason[0] = 0;
+    ev->score = 0;
     if (!a->req.aligned) {
         ev->passes = true;
         return 0;
@@ -172,19 +754,22 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
         ev->passes = o->pass_missing;
-        snprintf(ev->reason, sizeof(ev->reason), "numafit: %s",
-                 *why ? why : "no topology for this node");
+        set_reason(ev, *why ? why : "no topology for this node");
         return 0;
     }
+    const nf_fit_view *v = src->view ? src->view(src->ctx, handle, t, o->align) : NULL;
     nf_fit_result fit;
-    int rc = nf_fit_node(&a->req, t, o, &fit);
+    int rc = v ? nf_fit_node_view(&a->req, t, v, o, &fit) : nf_fit_node(&a->req, t, o, &fit);
     if (!rc) {
+        if (src->fitted)
+            src->fitted(src->ctx, name, &fit);
         ev->passes = fit.status == NF_FIT_OK;
         ev->unresolvable = fit.status == NF_FIT_UNRESOLVABLE;
         if (!ev->passes)
-            snprintf(ev->reason, sizeof(ev->reason), "numafit: %s", fit.reason);
+            set_reason(ev, fit.reason);
         if (want_score && ev->passes) {
-            int s = nf_score_node(&a->req, t, o, &fit);
+            int s =
+                v ? nf_score_node_view(&a->req, t, v, o, &fit) : nf_score_node(&a->req, t, o, &fit);
             if (s < 0)
                 rc = s;
             else
@@ -197,81 +782,176 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     return rc;
 }
 
+/* "Nodes": the request's NodeList with items replaced by the passing node objects. */
+static int nodelist_text(const nf_extender_args *a, const bool *pass, sbuf *b)
+{
+    if (a->scanned) { /* the request's own bytes */
+        sb_put(b, "{", 1);
+        for (size_t i = 0; i < a->n_list_members; i++) {
+            sb_put(b, a->list_members[i].p, a->list_members[i].n);
+            sb_put(b, ",", 1);
+        }
+        SB_LIT(b, "\"items\":[");
+        bool first = true;
+        for (size_t i = 0; i < a->n_nodes; i++) {
+            if (!pass[i])
+                continue;
+            if (!first)
+                sb_put(b, ",", 1);
+            first = false;
+            sb_put(b, a->nodes[i].raw, a->nodes[i].raw_len);
+        }
+        SB_LIT(b, "]}");
+        return b->oom ? -ENOMEM : 0;
+    }
+    json_t *list = a->nodelist ? json_copy(a->nodelist) : json_object();
+    json_t *kept = json_array();
+    int rc = list && kept ? 0 : -ENOMEM;
+    for (size_t i = 0; i < a->n_nodes && !rc; i++)
+        if (pass[i] && json_array_append(kept, a->nodes[i].obj))
+            rc = -ENOMEM;
+    if (!rc && json_object_set(list, "items", kept))
+        rc = -ENOMEM;
+    if (!rc) {
+        /* drop any differently-cased duplicate of "items" copied from the request */
+        const char *k;
+        void *tmp;
+        json_t *v;
+        json_object_foreach_safe(list, tmp, k, v)
+        {
+            if (strcmp(k, "items") != 0 && strcasecmp(k, "items") == 0)
+                json_object_del(list, k);
+        }
+        size_t n = json_dumpb(list, NULL, 0, JSON_COMPACT);
+        if (!n || !sb_reserve(b, n))
+            rc = -ENOMEM;
+        else
+            b->len += json_dumpb(list, b->p + b->len, n, JSON_COMPACT);
+        if (!rc)
+            b->p[b->len] = 0;
+    }
+    json_decref(kept);
+    json_decref(list);
+    return rc;
+}
+
+int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
+                            const nf_fit_opts *o, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    sbuf kept = {0}, failed = {0}, unres = {0}, r = {0};
+    bool *pass = calloc(a->n_nodes ? a->n_nodes : 1, sizeof(*pass));
+    int rc = pass ? 0 : -ENOMEM;
+    node_eval ev;
+    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
+        if ((rc = eval_node(a, src, o, a->nodes[i].name, false, &ev)))
+            break;
+        pass[i] = ev.passes;
+        if (ev.passes) {
+            if (a->names_mode) {
+                if (kept.len)
+                    sb_put(&kept, ",", 1);
+                sb_str(&kept, a->nodes[i].name);
+            }
+        } else {
+            sbuf *m = ev.unresolvable ? &unres : &failed;
+            if (m->len)
+                sb_put(m, ",", 1);
+            sb_str(m, a->nodes[i].name);
+            sb_put(m, ":", 1);
+            sb_str(m, ev.reason);
+        }
+    }
+    if (!rc) {
+        SB_LIT(&r, "{\"Nodes\":");
+        if (a->names_mode)
+            SB_LIT(&r, "null");
+        else
+            rc = nodelist_text(a, pass, &r);
+        SB_LIT(&r, ",\"NodeNames\":");
+        if (a->names_mode) {
+            sb_put(&r, "[", 1);
+            sb_put(&r, kept.p ? kept.p : "", kept.len);
+            sb_put(&r, "]", 1);
+        } else {
+            SB_LIT(&r, "null");
+        }
+        SB_LIT(&r, ",\"FailedNodes\":{");
+        sb_put(&r, failed.p ? failed.p : "", failed.len);
+        SB_LIT(&r, "},\"FailedAndUnresolvableNodes\":{");
+        sb_put(&r, unres.p ? unres.p : "", unres.len);
+        SB_LIT(&r, "},\"Error\":\"\"}");
+        if (kept.oom || failed.oom || unres.oom)
+            rc = -ENOMEM;
+    }
+    free(pass);
+    free(kept.p);
+    free(failed.p);
+    free(unres.p);
+    if (rc) {
+        free(r.p);
+        return rc;
+    }
+    return sb_finish(&r, out, len);
+}
+
+int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_source *src,
+                                const nf_fit_opts *o, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    sbuf r = {0};
+    sb_put(&r, "[", 1);
+    int rc = 0;
+    node_eval ev;
+    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
+        if ((rc = eval_node(a, src, o, a->nodes[i].name, true, &ev)))
+            break;
+        if (i) /* not one SB_LIT(cond ? a : b): sizeof would be a pointer's */
+            SB_LIT(&r, ",");
+        SB_LIT(&r, "{\"Host\":");
+        sb_str(&r, a->nodes[i].name);
+        char num[32];
+        int n = snprintf(num, sizeof(num), ",\"Score\":%d}", ev.passes ? ev.score : 0);
+        sb_put(&r, num, (size_t)n);
+    }
+    sb_put(&r, "]", 1);
+    if (rc) {
+        free(r.p);
+        return rc;
+    }
+    return sb_finish(&r, out, len);
+}
+
+static int parse_answer(int rc, char *text, size_t len, json_t **result)
+{
+    if (rc)
+        return rc;
+    json_error_t je;
+    *result = json_loadb(text, len, 0, &je);
+    free(text);
+    return *result ? 0 : -ENOMEM;
+}
+
 int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
                        const nf_fit_opts *o, json_t **result)
 {
     *result = NULL;
-    json_t *r = filter_result_new();
-    json_t *kept = json_array();
-    json_t *failed = r ? json_object_get(r, "FailedNodes") : NULL;
-    json_t *unres = r ? json_object_get(r, "FailedAndUnresolvableNodes") : NULL;
-    int rc = (!r || !kept) ? -ENOMEM : 0;
-    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        node_eval ev;
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, false, &ev)))
-            break;
-        if (ev.passes) {
-            json_t *v =
-                a->names_mode ? json_string(a->nodes[i].name) : json_incref(a->nodes[i].obj);
-            if (json_array_append_new(kept, v))
-                rc = -ENOMEM;
-        } else if (json_object_set_new(ev.unresolvable ? unres : failed, a->nodes[i].name,
-                                       json_string(ev.reason))) {
-            rc = -ENOMEM;
-        }
-    }
-    if (!rc) {
-        if (a->names_mode) {
-            rc = json_object_set(r, "NodeNames", kept) ? -ENOMEM : 0;
-        } else {
-            /* the request's NodeList with items replaced by the passing nodes */
-            json_t *list = a->nodelist ? json_copy(a->nodelist) : json_object();
-            if (!list || json_object_set(list, "items", kept) ||
-                json_object_set_new(r, "Nodes", list)) {
-                rc = -ENOMEM;
-            } else {
-                /* drop any differently-cased duplicate of "items" copied from the request */
-                const char *k;
-                void *tmp;
-                json_t *v;
-                json_object_foreach_safe(list, tmp, k, v)
-                {
-                    if (strcmp(k, "items") != 0 && strcasecmp(k, "items") == 0)
-                        json_object_del(list, k);
-                }
-            }
-        }
-    }
-    json_decref(kept);
-    if (rc) {
-        json_decref(r);
-        return rc;
-    }
-    *result = r;
-    return 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = nf_extender_filter_text(a, src, o, &text, &len);
+    return parse_answer(rc, text, len, result);
 }
 
 int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *src,
                            const nf_fit_opts *o, json_t **result)
 {
     *result = NULL;
-    json_t *arr = json_array();
-    int rc = arr ? 0 : -ENOMEM;
-    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        node_eval ev;
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, true, &ev)))
-            break;
-        json_t *hp = json_pack("{s:s, s:I}", "Host", a->nodes[i].name, "Score",
-                               (json_int_t)(ev.passes ? ev.score : 0));
-        if (!hp || json_array_append_new(arr, hp))
-            rc = -ENOMEM;
-    }
-    if (rc) {
-        json_decref(arr);
-        return rc;
-    }
-    *result = arr;
-    return 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = nf_extender_prioritize_text(a, src, o, &text, &len);
+    return parse_answer(rc, text, len, result);
 }
 
 /* ---- bind ---- */

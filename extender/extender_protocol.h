@@ -29,8 +29,16 @@
 
 typedef struct nf_extender_node {
     const char *name; /* borrowed from the request document */
-    json_t *obj;      /* the v1.Node object (NodeList mode), borrowed; NULL in NodeNames mode */
+    json_t *obj;      /* the v1.Node object (NodeList mode), borrowed; NULL in NodeNames mode and
+                         when scanned */
+    const char *raw;  /* scanned NodeList mode: the node object's bytes in the body */
+    size_t raw_len;
 } nf_extender_node;
+
+typedef struct nf_extender_span {
+    const char *p;
+    size_t n;
+} nf_extender_span;
 
 typedef struct nf_extender_args {
     json_t *doc;      /* the whole request (owned) */
@@ -40,6 +48,12 @@ typedef struct nf_extender_args {
     bool names_mode;  /* true: NodeNames given; false: Nodes given */
     nf_extender_node *nodes;
     size_t n_nodes;
+    /* nf_extender_args_scan: doc is the Pod alone, nodelist is NULL, names live in names_buf and
+     * NodeList members other than items are kept as '"key":value' spans of the body. */
+    bool scanned;
+    char *names_buf;
+    nf_extender_span *list_members;
+    size_t n_list_members;
 } nf_extender_args;
 
 /* Decode an ExtenderArgs body. Errors (-EINVAL, err says what): not JSON (with line/column), not
@@ -48,6 +62,13 @@ typedef struct nf_extender_args {
  * with an "items" array, a node without metadata.name. When both are present, NodeNames wins (as
  * the scheduler reads a nodeCacheCapable answer). -ENOMEM. On error *out is zeroed. */
 int nf_extender_args_decode(const char *body, size_t len, nf_extender_args *out, nf_err *err);
+/* The same, fast: validates the body in one pass and parses only the Pod into jansson, keeping
+ * node names and node objects as spans of the body, which it borrows: keep body alive and
+ * unchanged until nf_extender_args_free. Takes the nf_extender_args_decode path (same results and
+ * errors) for anything unusual (escapes in keys or names, a key given twice in any letter case,
+ * numbers with exponents, and every error). The answers are the same either way, except that
+ * node objects come back byte for byte as sent. */
+int nf_extender_args_scan(const char *body, size_t len, nf_extender_args *out, nf_err *err);
 /* Same from a parsed document; takes a new reference to doc on success. */
 int nf_extender_args_from_json(json_t *doc, nf_extender_args *out, nf_err *err);
 void nf_extender_args_free(nf_extender_args *a);
@@ -63,6 +84,12 @@ typedef struct nf_topology_source {
                                   size_t why_len);
     void (*release)(void *ctx, void *handle);
     void *ctx;
+    /* Optional (may be NULL): told every fit made for the request, before release (metrics). */
+    void (*fitted)(void *ctx, const char *node, const nf_fit_result *fit);
+    /* Optional (may be NULL, or return NULL): a prebuilt fit view of the acquired topology for
+     * `align` (fit.h), e.g. memoized in the cache entry; valid until release. Without one, each
+     * fit builds its own (same results, slower). */
+    const nf_fit_view *(*view)(void *ctx, void *handle, const nf_topology *t, nf_align align);
 } nf_topology_source;
 
 /* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node
@@ -76,6 +103,13 @@ int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
  * score.h with o->strategy; 0 for nodes that do not fit or have no topology. */
 int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *src,
                            const nf_fit_opts *o, json_t **result);
+
+/* The same two answers as compact JSON text (what the server sends; the json_t forms above parse
+ * this text, so both are one code path). *out is NUL-terminated, caller frees; 0 or -ENOMEM. */
+int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
+                            const nf_fit_opts *o, char **out, size_t *len);
+int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_source *src,
+                                const nf_fit_opts *o, char **out, size_t *len);
 
 /* Error answers (HTTP 400 bodies). For /filter: a full ExtenderFilterResult with only Error set
  * (Nodes and NodeNames null, empty failed maps). For /prioritize and /bind: {"Error": msg}.

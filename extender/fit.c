@@ -167,6 +167,11 @@ static int zone_of(const nf_topology *t, const nf_numa_node *nn, nf_align align)
     return nn->socket; /* sockets not published: the NUMA node's own field */
 }
 
+int nf_numa_zone_id(const nf_topology *t, const nf_numa_node *nn, nf_align align)
+{
+    return zone_of(t, nn, align);
+}
+
 /* One allocation: the zones, then every zone's res slice. nf_zones_free frees it. */
 int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, size_t *n)
 {
@@ -244,6 +249,131 @@ int64_t nf_zone_get(const nf_zone *z, const char *name, int which)
     return 0;
 }
 
+/* ---- the fit view: a node's zones as a dense matrix, built once per document ---- */
+
+struct nf_fit_view {
+    nf_align align;
+    int build_rc; /* 0, or -ERANGE: amounts overflow when summed per zone (no zones then) */
+    bool cpu_static, fpo, mm_static, scope_pod;
+    int tpc;            /* node_threads_per_core */
+    size_t n_zones;     /* ascending id */
+    size_t n_names;     /* distinct resource names over all zones */
+    int *zone_ids;      /* [n_zones] */
+    const char **names; /* [n_names], copied into this block */
+    int64_t *amt;       /* [n_zones][n_names][2]: available, allocatable (0 when absent) */
+};
+
+int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
+{
+    *out = NULL;
+    nf_zone *zones = NULL;
+    size_t nz = 0, nres = 0;
+    int rc = nf_zones_build(t, &(nf_fit_opts){.align = align}, &zones, &nz);
+    if (rc && rc != -ERANGE)
+        return rc;
+    for (size_t z = 0; z < nz; z++)
+        nres += zones[z].n_res;
+    /* distinct names first, so that the matrix is as small as it can be */
+    const char *local[64], **tmp = nres <= 64 ? local : malloc(nres * sizeof(*tmp));
+    size_t nn = 0;
+    for (size_t z = 0; tmp && z < nz; z++)
+        for (size_t i = 0; i < zones[z].n_res; i++) {
+            size_t k = 0;
+            while (k < nn && strcmp(tmp[k], zones[z].res[i].name) != 0)
+                k++;
+            if (k == nn)
+                tmp[nn++] = zones[z].res[i].name;
+        }
+    /* one allocation: the struct, amounts (int64 first for alignment), names, ids, and the name
+     * strings themselves (a fit then reads this block only, not the topology's scattered heap) */
+    size_t chars = 0;
+    for (size_t k = 0; tmp && k < nn; k++)
+        chars += strlen(tmp[k]) + 1;
+    size_t sz = sizeof(nf_fit_view) + nz * nn * 2 * sizeof(int64_t) + nn * sizeof(char *) +
+                nz * sizeof(int) + chars;
+    nf_fit_view *v = tmp ? calloc(1, sz) : NULL;
+    if (!v) {
+        if (tmp != local)
+            free(tmp);
+        nf_zones_free(zones, nz);
+        return -ENOMEM;
+    }
+    v->align = align;
+    v->build_rc = rc;
+    v->cpu_static = cpu_static(t);
+    v->fpo = full_pcpus_only(t);
+    v->mm_static = mm_static(t);
+    v->scope_pod = scope_pod(t);
+    v->tpc = node_threads_per_core(t);
+    v->amt = (int64_t *)(v + 1);
+    v->names = (const char **)(v->amt + nz * nn * 2);
+    v->zone_ids = (int *)(v->names + nn);
+    char *str = (char *)(v->zone_ids + nz);
+    for (size_t k = 0; k < nn; k++) {
+        size_t l = strlen(tmp[k]) + 1;
+        v->names[k] = memcpy(str, tmp[k], l);
+        str += l;
+    }
+    v->n_names = nn;
+    if (tmp != local)
+        free(tmp);
+    v->n_zones = nz;
+    for (size_t z = 0; z < nz; z++) {
+        v->zone_ids[z] = zones[z].id;
+        for (size_t i = 0; i < zones[z].n_res; i++) {
+            size_t k = 0;
+            while (strcmp(v->names[k], zones[z].res[i].name) != 0)
+                k++;
+            v->amt[(z * v->n_names + k) * 2] = zones[z].res[i].available;
+            v->amt[(z * v->n_names + k) * 2 + 1] = zones[z].res[i].allocatable;
+        }
+    }
+    nf_zones_free(zones, nz);
+    *out = v;
+    return 0;
+}
+
+void nf_fit_view_free(nf_fit_view *v)
+{
+    free(v);
+}
+
+nf_align nf_fit_view_align(const nf_fit_view *v)
+{
+    return v->align;
+}
+
+size_t nf_fit_view_zones(const nf_fit_view *v)
+{
+    return v->n_zones;
+}
+
+int nf__fit_view_col(const nf_fit_view *v, const char *name)
+{
+    for (size_t k = 0; k < v->n_names; k++)
+        if (strcmp(v->names[k], name) == 0)
+            return (int)k;
+    return -1;
+}
+
+int64_t nf__fit_view_get(const nf_fit_view *v, size_t zi, int col, int which)
+{
+    return col < 0 ? 0 : v->amt[(zi * v->n_names + (size_t)col) * 2 + (which ? 1 : 0)];
+}
+
+size_t nf__fit_view_zone_index(const nf_fit_view *v, int id)
+{
+    for (size_t z = 0; z < v->n_zones; z++)
+        if (v->zone_ids[z] == id)
+            return z;
+    return SIZE_MAX;
+}
+
+bool nf__fit_view_checks(const nf_fit_view *v, const char *name)
+{
+    return v->mm_static || strcmp(name, "memory") != 0;
+}
+
 /* ---- the search state: a dense matrix zones x resources ---- */
 
 typedef struct item {
@@ -254,9 +384,11 @@ typedef struct item {
 
 typedef struct search {
     const nf_pod_req *pod;
-    const nf_zone *zones;
+    const nf_fit_view *v;
+    const int *zone_ids; /* [n_zones] */
     size_t n_zones;
     const char **res; /* resource names (borrowed from the pod req) */
+    int *col;         /* [n_res] column in the view, -1 when the node lacks it */
     size_t n_res;
     item *items;
     size_t n_items;
@@ -267,7 +399,8 @@ typedef struct search {
     size_t fail_depth; /* deepest item that found no zone */
     bool have_fail;
     int64_t *fail_have; /* snapshot of `have` at fail_depth */
-    void *block;        /* the one allocation behind res, items, needs, have, fail_have, choice */
+    void *block;        /* the one allocation behind res, items, needs, have, fail_have, choice
+                           (NULL when it fits the caller's stack buffer) */
 } search;
 
 static bool fits_at(const search *s, size_t zi, const int64_t *need)
@@ -357,22 +490,28 @@ static int res_index(search *s, const char *name)
 }
 
 /* Build the items (pod scope: one; container scope: every container with a checked need). */
-static int search_init(search *s, const nf_pod_req *pod, const nf_topology *t, const nf_zone *zones,
-                       size_t n_zones, bool pod_scope, long budget)
+static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, bool pod_scope,
+                       long budget, void *stack, size_t stack_len)
 {
     memset(s, 0, sizeof(*s));
     s->pod = pod;
-    s->zones = zones;
-    s->n_zones = n_zones;
+    s->v = v;
+    s->zone_ids = v->zone_ids;
+    s->n_zones = v->n_zones;
     s->budget = budget;
+    size_t n_zones = v->n_zones;
     size_t cap = pod->n_effective + 1; /* columns: the effective request names a superset */
     size_t nit = pod->n_containers + 1, cells = (n_zones ? n_zones : 1) * cap;
     size_t sz = cap * sizeof(*s->res) + nit * sizeof(*s->items) +
-                (nit * cap + 2 * cells) * sizeof(int64_t) + nit * sizeof(int);
-    char *blk = calloc(1, sz);
-    if (!blk)
-        return -ENOMEM;
-    s->block = blk;
+                (nit * cap + 2 * cells) * sizeof(int64_t) + (nit + cap) * sizeof(int);
+    char *blk = stack;
+    if (sz <= stack_len) {
+        memset(blk, 0, sz);
+    } else {
+        if (!(blk = calloc(1, sz)))
+            return -ENOMEM;
+        s->block = blk;
+    }
     /* int64 arrays first for alignment, then pointers, then ints */
     int64_t *needs = (int64_t *)blk;
     s->have = needs + nit * cap;
@@ -380,12 +519,15 @@ static int search_init(search *s, const nf_pod_req *pod, const nf_topology *t, c
     s->items = (item *)(s->fail_have + cells);
     s->res = (const char **)(s->items + nit);
     s->choice = (int *)(s->res + cap);
+    s->col = s->choice + nit;
     /* resource columns: every checked name in the effective request (a superset of the
      * containers' names) */
     for (size_t i = 0; i < pod->n_effective; i++)
-        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name) &&
+        if (pod->effective[i].value > 0 && nf__fit_view_checks(v, pod->effective[i].name) &&
             res_index(s, pod->effective[i].name) < 0)
             s->res[s->n_res++] = pod->effective[i].name;
+    for (size_t r = 0; r < s->n_res; r++)
+        s->col[r] = nf__fit_view_col(v, s->res[r]);
     size_t nitems = pod_scope ? 1 : pod->n_containers;
     for (size_t k = 0; k < nitems; k++) {
         const nf_amount *a = pod_scope ? pod->effective : pod->containers[k].amounts;
@@ -416,7 +558,7 @@ static void search_load(search *s, int which)
 {
     for (size_t z = 0; z < s->n_zones; z++)
         for (size_t r = 0; r < s->n_res; r++)
-            s->have[z * s->n_res + r] = nf_zone_get(&s->zones[z], s->res[r], which);
+            s->have[z * s->n_res + r] = nf__fit_view_get(s->v, z, s->col[r], which);
     s->steps = 0;
     s->backtracked = s->gave_up = s->have_fail = false;
     s->fail_depth = 0;
@@ -445,10 +587,28 @@ static void append(char *buf, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *nf_fit_lack_name(nf_fit_lack l)
+{
+    static const char *const names[] = {"none",   "cpu",    "memory", "hugepages",
+                                        "device", "policy", "other"};
+    return (unsigned)l < sizeof(names) / sizeof(names[0]) ? names[l] : "other";
+}
+
+static nf_fit_lack lack_of(const char *name)
+{
+    if (strcmp(name, "cpu") == 0)
+        return NF_LACK_CPU;
+    if (strcmp(name, "memory") == 0)
+        return NF_LACK_MEMORY;
+    return nf_resource_is_hugepages(name) ? NF_LACK_HUGEPAGES : NF_LACK_DEVICE;
+}
+
 /* Closest zone for `need` given have[] (smallest sum of missing/needed; ties to lower id) and
- * what it lacks, appended as "; closest numa1: cpu 6/8 free". */
+ * what it lacks, appended as "; closest numa1: cpu 6/8 free". *lack: the class of the resource
+ * with the largest missing/needed share there (ties: the lower nf_fit_lack). */
 static void append_closest(char *buf, size_t len, const search *s, const int64_t *have,
-                           const int64_t *need, const char *zkind, const char *word)
+                           const int64_t *need, const char *zkind, const char *word,
+                           nf_fit_lack *lack)
 {
     size_t best = SIZE_MAX;
     double best_short = 0;
@@ -466,12 +626,19 @@ static void append_closest(char *buf, size_t len, const search *s, const int64_t
     }
     if (best == SIZE_MAX)
         return;
-    append(buf, len, "; closest %s%d:", zkind, s->zones[best].id);
+    append(buf, len, "; closest %s%d:", zkind, s->zone_ids[best]);
     bool first = true;
+    double worst = 0;
     for (size_t r = 0; r < s->n_res; r++) {
         int64_t h = have[best * s->n_res + r];
         if (need[r] <= h)
             continue;
+        double share = (double)(need[r] - (h > 0 ? h : 0)) / (double)need[r];
+        nf_fit_lack l = lack_of(s->res[r]);
+        if (share > worst || (share == worst && l < *lack)) {
+            worst = share;
+            *lack = l;
+        }
         char a[40], b[40];
         fmt_amount(s->res[r], h > 0 ? h : 0, a, sizeof(a));
         fmt_amount(s->res[r], need[r], b, sizeof(b));
@@ -498,8 +665,10 @@ static void container_label(const nf_pod_req *pod, const item *it, char *buf, si
              c->name && *c->name ? c->name : "(unnamed)");
 }
 
-static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, char *out, size_t len)
+static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, char *out, size_t len,
+                         nf_fit_lack *lack)
 {
+    *lack = NF_LACK_OTHER;
     const char *zkind = o->align == NF_ALIGN_SOCKET ? "socket" : "numa";
     const char *zword = o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node";
     const item *it = &s->items[s->fail_depth < s->n_items ? s->fail_depth : 0];
@@ -515,7 +684,7 @@ static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, cha
         append(out, len, " for %s beside the pod's other containers", label);
     }
     append_closest(out, len, s, s->fail_have, it->need, zkind,
-                   unresolvable ? "allocatable" : "free");
+                   unresolvable ? "allocatable" : "free", lack);
 }
 
 /* ---- fit ---- */
@@ -529,20 +698,21 @@ void nf_fit_result_free(nf_fit_result *r)
     r->n_container_zones = 0;
 }
 
-static int policy_check(const nf_pod_req *pod, const nf_topology *t, char *reason, size_t len)
+static int policy_check(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                        char *reason, size_t len)
 {
     int64_t cpus = nf_amount_get(pod->effective, pod->n_effective, "cpu");
     if (cpus <= 0)
         return 0;
-    if (!cpu_static(t)) {
+    if (!v->cpu_static) {
         snprintf(reason, len,
                  "cpuManagerPolicy is %s: kubelet never pins exclusive CPUs here, the pod asks "
                  "cpu=%" PRId64 " exclusive",
                  t->kubelet.cpu_manager_policy ? t->kubelet.cpu_manager_policy : "unknown", cpus);
         return -1;
     }
-    int tpc = node_threads_per_core(t);
-    if (full_pcpus_only(t) && tpc > 1) {
+    int tpc = v->tpc;
+    if (v->fpo && tpc > 1) {
         for (size_t i = 0; i < pod->n_containers; i++) {
             const nf_container_req *c = &pod->containers[i];
             if (c->exclusive_cpus > 0 && c->exclusive_cpus % tpc != 0) {
@@ -560,36 +730,51 @@ static int policy_check(const nf_pod_req *pod, const nf_topology *t, char *reaso
 int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
                 nf_fit_result *out)
 {
+    if (!pod->aligned)
+        return nf_fit_node_view(pod, t, NULL, o, out); /* needs no view */
+    nf_fit_view *v;
+    int rc = nf_fit_view_new(t, o->align, &v);
+    if (rc) {
+        memset(out, 0, sizeof(*out));
+        out->zone = -1;
+        return rc;
+    }
+    rc = nf_fit_node_view(pod, t, v, o, out);
+    nf_fit_view_free(v);
+    return rc;
+}
+
+int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                     const nf_fit_opts *o, nf_fit_result *out)
+{
     memset(out, 0, sizeof(*out));
     out->zone = -1;
     out->status = NF_FIT_OK;
     if (!pod->aligned)
         return 0;
     out->aligned = true;
-    if (policy_check(pod, t, out->reason, sizeof(out->reason))) {
+    if (policy_check(pod, t, v, out->reason, sizeof(out->reason))) {
         out->status = NF_FIT_UNRESOLVABLE;
+        out->lack = NF_LACK_POLICY;
         return 0;
     }
-    bool pod_scope = scope_pod(t);
+    bool pod_scope = v->scope_pod;
     out->container_scope = !pod_scope;
-    nf_zone *zones;
-    size_t nz;
-    int rc = nf_zones_build(t, o, &zones, &nz);
+    size_t nz = v->n_zones;
+    int rc = v->build_rc;
     if (rc == -ERANGE) {
         out->status = NF_FIT_FAILED;
+        out->lack = NF_LACK_OTHER;
         snprintf(out->reason, sizeof(out->reason),
                  "node topology amounts overflow when summed per %s", nf_align_name(o->align));
         return 0;
     }
-    if (rc)
-        return rc;
     search s;
-    if ((rc = search_init(&s, pod, t, zones, nz, pod_scope,
-                          o->max_steps > 0 ? o->max_steps : NF_FIT_DEFAULT_STEPS))) {
-        search_free(&s);
-        nf_zones_free(zones, nz);
+    _Alignas(max_align_t) char stack[2048];
+    if ((rc = search_init(&s, pod, v, pod_scope,
+                          o->max_steps > 0 ? o->max_steps : NF_FIT_DEFAULT_STEPS, stack,
+                          sizeof(stack))))
         return rc;
-    }
     if (s.n_items == 0) {
         /* e.g. only memory, and this node's Memory Manager does not align it */
         out->aligned = false;
@@ -597,6 +782,7 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
     }
     if (nz == 0) {
         out->status = NF_FIT_UNRESOLVABLE;
+        out->lack = NF_LACK_OTHER;
         snprintf(out->reason, sizeof(out->reason), "node topology lists no %s",
                  o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node");
         goto done;
@@ -617,7 +803,7 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
     out->backtracked = s.backtracked;
     if (ok) {
         for (size_t i = 0; i < s.n_items; i++) {
-            int zid = zones[s.choice[i]].id;
+            int zid = v->zone_ids[s.choice[i]];
             if (pod_scope) {
                 out->zone = zid;
             } else {
@@ -627,11 +813,12 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
             }
         }
         if (out->zone < 0 && s.n_items)
-            out->zone = zones[s.choice[0]].id;
+            out->zone = v->zone_ids[s.choice[0]];
         goto done;
     }
     if (s.gave_up) {
         out->status = NF_FIT_FAILED;
+        out->lack = NF_LACK_OTHER;
         snprintf(out->reason, sizeof(out->reason),
                  "placement search for %zu containers over %zu zones gave up after %ld steps",
                  s.n_items, nz, s.budget);
@@ -639,22 +826,23 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
     }
     /* failed: would it fit on empty zones? */
     char now[NF_FIT_REASON_LEN];
-    build_reason(&s, o, false, now, sizeof(now));
+    nf_fit_lack now_lack;
+    build_reason(&s, o, false, now, sizeof(now), &now_lack);
     search_load(&s, 1);
     bool empty_ok = dfs(&s, 0);
     if (empty_ok || s.gave_up) {
         out->status = NF_FIT_FAILED;
+        out->lack = now_lack;
         memcpy(out->reason, now, sizeof(now));
     } else {
         out->status = NF_FIT_UNRESOLVABLE;
-        build_reason(&s, o, true, out->reason, sizeof(out->reason));
+        build_reason(&s, o, true, out->reason, sizeof(out->reason), &out->lack);
     }
     if (out->container_zones)
         for (size_t i = 0; i < out->n_container_zones; i++)
             out->container_zones[i] = -1;
 done:
     search_free(&s);
-    nf_zones_free(zones, nz);
     if (rc)
         nf_fit_result_free(out);
     return rc;
@@ -713,7 +901,9 @@ int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts 
     }
     qsort(need, nn, sizeof(*need), need_cmp);
     char why[NF_FIT_REASON_LEN];
-    int pol = policy_check(pod, t, why, sizeof(why));
+    nf_fit_view flags = {
+        .cpu_static = cpu_static(t), .fpo = full_pcpus_only(t), .tpc = node_threads_per_core(t)};
+    int pol = policy_check(pod, t, &flags, why, sizeof(why));
     const char *policy_limit = pol == -1   ? "cpuManagerPolicy"
                                : pol == -2 ? "full-pcpus-only"
                                            : NULL;

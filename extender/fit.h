@@ -88,6 +88,9 @@ typedef struct nf_zone {
  * t. Returns 0 or -ENOMEM. */
 int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, size_t *n);
 void nf_zones_free(nf_zone *z, size_t n);
+/* The zone id NUMA node nn belongs to under `align` (its own id, or its socket's id); -1 when
+ * its socket is unknown (such a NUMA node is in no zone). */
+int nf_numa_zone_id(const nf_topology *t, const nf_numa_node *nn, nf_align align);
 /* Amount of `name` in a zone (0 when absent); which = 0 available, 1 allocatable. */
 int64_t nf_zone_get(const nf_zone *z, const char *name, int which);
 
@@ -97,9 +100,24 @@ typedef enum nf_fit_status {
     NF_FIT_UNRESOLVABLE, /* -> FailedAndUnresolvableNodes */
 } nf_fit_status;
 
+/* What kind of thing a failing node lacked, for metrics and dashboards (the reason text says the
+ * details). The class of a resource shortfall is the resource with the largest missing/needed
+ * share in the closest zone (ties: cpu, memory, hugepages, devices). */
+typedef enum nf_fit_lack {
+    NF_LACK_NONE = 0,  /* it fits */
+    NF_LACK_CPU,       /* exclusive CPUs */
+    NF_LACK_MEMORY,    /* memory (Memory Manager Static) */
+    NF_LACK_HUGEPAGES, /* hugepages-* */
+    NF_LACK_DEVICE,    /* a device-plugin resource (SR-IOV VFs) */
+    NF_LACK_POLICY,    /* cpuManagerPolicy none/unknown, full-pcpus-only SMT alignment */
+    NF_LACK_OTHER,     /* no NUMA node, amounts overflow, search budget exhausted */
+} nf_fit_lack;
+const char *nf_fit_lack_name(nf_fit_lack l); /* "none" "cpu" "memory" "hugepages" "device" ... */
+
 typedef struct nf_fit_result {
     nf_fit_status status;
-    bool aligned; /* false: the pod needs nothing aligned and passed untouched */
+    nf_fit_lack lack; /* NF_LACK_NONE when status is NF_FIT_OK */
+    bool aligned;     /* false: the pod needs nothing aligned and passed untouched */
     bool container_scope;
     int zone; /* pod scope: the chosen zone id; container scope: the first aligned app
                  container's zone; -1 when none */
@@ -122,6 +140,30 @@ typedef struct nf_fit_result {
  * Never fails for data reasons: those become status + reason. */
 int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
                 nf_fit_result *out);
+
+/* ---- The fit view: what nf_fit_node needs from a node, precomputed ----
+ *
+ * A node's zones for one align mode as a dense matrix (zone x resource name: available,
+ * allocatable, after the rules at the top of this file) plus its kubelet policy flags. Built once
+ * per document (the extender keeps it beside the cached topology, topology_cache.h memo), it makes
+ * a fit cost a few comparisons instead of rebuilding zones. nf_fit_node(pod, t, o) is exactly
+ * nf_fit_view_new(t, o->align) + nf_fit_node_view + nf_fit_view_free: one code path.
+ * The view borrows resource names from t: free it before t. Immutable, so threads may share it. */
+typedef struct nf_fit_view nf_fit_view;
+int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out); /* 0 or -ENOMEM */
+void nf_fit_view_free(nf_fit_view *v);
+nf_align nf_fit_view_align(const nf_fit_view *v);
+size_t nf_fit_view_zones(const nf_fit_view *v);
+/* nf_fit_node with a view of t built for o->align (v may be NULL when !pod->aligned). */
+int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                     const nf_fit_opts *o, nf_fit_result *out);
+/* Internal to fit.c and score.c: column of a resource name (-1 when absent), the amount at
+ * (zone index, column) (which = 0 available, 1 allocatable; 0 for column -1), the index of a zone
+ * id (SIZE_MAX when absent), and nf__fit_checks from the view's flags. */
+int nf__fit_view_col(const nf_fit_view *v, const char *name);
+int64_t nf__fit_view_get(const nf_fit_view *v, size_t zi, int col, int which);
+size_t nf__fit_view_zone_index(const nf_fit_view *v, int id);
+bool nf__fit_view_checks(const nf_fit_view *v, const char *name);
 void nf_fit_result_free(nf_fit_result *r);
 const char *nf_fit_status_name(nf_fit_status s); /* "fits" | "failed" | "unresolvable" */
 

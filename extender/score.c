@@ -5,88 +5,92 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* placed amounts per (zone index, resource name) */
+/* placed amounts per (zone index, view column); col -1: the node lacks the resource */
 typedef struct placed {
     size_t zone;
+    int col;
     const char *name;
     int64_t value;
 } placed;
 
-static int place(placed **p, size_t *n, size_t zone, const char *name, int64_t v)
+typedef struct placements {
+    placed *p;
+    size_t n, cap;
+    placed local[32];
+} placements;
+
+static int place(placements *ps, size_t zone, int col, const char *name, int64_t v)
 {
-    for (size_t i = 0; i < *n; i++) {
-        if ((*p)[i].zone == zone && strcmp((*p)[i].name, name) == 0) {
-            if (__builtin_add_overflow((*p)[i].value, v, &(*p)[i].value))
+    for (size_t i = 0; i < ps->n; i++) {
+        placed *q = &ps->p[i];
+        if (q->zone == zone && (col >= 0 ? q->col == col : strcmp(q->name, name) == 0)) {
+            if (__builtin_add_overflow(q->value, v, &q->value))
                 return -ERANGE;
             return 0;
         }
     }
-    placed *np = realloc(*p, (*n + 1) * sizeof(*np));
-    if (!np)
-        return -ENOMEM;
-    *p = np;
-    np[(*n)++] = (placed){.zone = zone, .name = name, .value = v};
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap * 2;
+        placed *np =
+            ps->p == ps->local ? malloc(cap * sizeof(*np)) : realloc(ps->p, cap * sizeof(*np));
+        if (!np)
+            return -ENOMEM;
+        if (ps->p == ps->local)
+            memcpy(np, ps->local, sizeof(ps->local));
+        ps->p = np;
+        ps->cap = cap;
+    }
+    ps->p[ps->n++] = (placed){.zone = zone, .col = col, .name = name, .value = v};
     return 0;
 }
 
-static size_t zone_index(const nf_zone *z, size_t nz, int id)
-{
-    for (size_t i = 0; i < nz; i++)
-        if (z[i].id == id)
-            return i;
-    return SIZE_MAX;
-}
-
-static int place_amounts(placed **p, size_t *n, const nf_topology *t, size_t zi, const nf_amount *a,
+static int place_amounts(placements *ps, const nf_fit_view *v, size_t zi, const nf_amount *a,
                          size_t na)
 {
     for (size_t i = 0; i < na; i++) {
-        if (a[i].value <= 0 || !nf__fit_checks(t, a[i].name))
+        if (a[i].value <= 0 || !nf__fit_view_checks(v, a[i].name))
             continue;
-        int rc = place(p, n, zi, a[i].name, a[i].value);
+        int rc = place(ps, zi, nf__fit_view_col(v, a[i].name), a[i].name, a[i].value);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-double nf_score_node_raw(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
-                         const nf_fit_result *fit)
+double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                              const nf_fit_opts *o, const nf_fit_result *fit)
 {
+    (void)t;
     if (!fit || fit->status != NF_FIT_OK || !fit->aligned)
         return 0.0;
-    nf_zone *zones;
-    size_t nz;
-    int rc = nf_zones_build(t, o, &zones, &nz);
-    if (rc)
-        return rc == -ENOMEM ? -1.0 : 0.0;
-    placed *p = NULL;
-    size_t np = 0;
+    placements ps = {.n = 0, .cap = 32};
+    ps.p = ps.local;
+    int rc = 0;
     if (!fit->container_zones) {
-        size_t zi = zone_index(zones, nz, fit->zone);
+        size_t zi = nf__fit_view_zone_index(v, fit->zone);
         if (zi != SIZE_MAX)
-            rc = place_amounts(&p, &np, t, zi, pod->effective, pod->n_effective);
+            rc = place_amounts(&ps, v, zi, pod->effective, pod->n_effective);
     } else {
         for (size_t c = 0; c < fit->n_container_zones && c < pod->n_containers && !rc; c++) {
             const nf_container_req *cr = &pod->containers[c];
             if (cr->kind == NF_CONTAINER_INIT || fit->container_zones[c] < 0)
                 continue; /* regular init containers hand their resources back */
-            size_t zi = zone_index(zones, nz, fit->container_zones[c]);
+            size_t zi = nf__fit_view_zone_index(v, fit->container_zones[c]);
             if (zi != SIZE_MAX)
-                rc = place_amounts(&p, &np, t, zi, cr->amounts, cr->n_amounts);
+                rc = place_amounts(&ps, v, zi, cr->amounts, cr->n_amounts);
         }
     }
     double score = 0.0;
     if (rc == -ENOMEM) {
         score = -1.0;
-    } else if (!rc && np > 0) {
+    } else if (!rc && ps.n > 0) {
         double sum = 0, sumsq = 0;
-        for (size_t i = 0; i < np; i++) {
-            int64_t alloc = nf_zone_get(&zones[p[i].zone], p[i].name, 1);
-            int64_t avail = nf_zone_get(&zones[p[i].zone], p[i].name, 0);
+        for (size_t i = 0; i < ps.n; i++) {
+            int64_t alloc = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 1);
+            int64_t avail = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 0);
             double u = 1.0;
             if (alloc > 0)
-                u = ((double)alloc - (double)avail + (double)p[i].value) / (double)alloc;
+                u = ((double)alloc - (double)avail + (double)ps.p[i].value) / (double)alloc;
             if (u < 0)
                 u = 0;
             if (u > 1)
@@ -94,8 +98,8 @@ double nf_score_node_raw(const nf_pod_req *pod, const nf_topology *t, const nf_f
             sum += u;
             sumsq += u * u;
         }
-        double mean = sum / (double)np;
-        double var = sumsq / (double)np - mean * mean;
+        double mean = sum / (double)ps.n;
+        double var = sumsq / (double)ps.n - mean * mean;
         double sd = var > 0 ? sqrt(var) : 0.0;
         switch (o->strategy) {
         case NF_STRATEGY_LEAST_ALLOCATED:
@@ -109,15 +113,27 @@ double nf_score_node_raw(const nf_pod_req *pod, const nf_topology *t, const nf_f
             break;
         }
     }
-    free(p);
-    nf_zones_free(zones, nz);
+    if (ps.p != ps.local)
+        free(ps.p);
     return score;
 }
 
-int nf_score_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
-                  const nf_fit_result *fit)
+double nf_score_node_raw(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                         const nf_fit_result *fit)
 {
-    double raw = nf_score_node_raw(pod, t, o, fit);
+    if (!fit || fit->status != NF_FIT_OK || !fit->aligned)
+        return 0.0;
+    nf_fit_view *v;
+    int rc = nf_fit_view_new(t, o->align, &v);
+    if (rc)
+        return rc == -ENOMEM ? -1.0 : 0.0;
+    double s = nf_score_node_view_raw(pod, t, v, o, fit);
+    nf_fit_view_free(v);
+    return s;
+}
+
+static int rounded(double raw)
+{
     if (raw < 0)
         return -ENOMEM;
     /* halves up; a tiny epsilon absorbs binary rounding of values like 7.25 or 2.75 */
@@ -127,4 +143,16 @@ int nf_score_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts
     if (s > NF_SCORE_MAX)
         s = NF_SCORE_MAX;
     return (int)s;
+}
+
+int nf_score_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                       const nf_fit_opts *o, const nf_fit_result *fit)
+{
+    return rounded(nf_score_node_view_raw(pod, t, v, o, fit));
+}
+
+int nf_score_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
+                  const nf_fit_result *fit)
+{
+    return rounded(nf_score_node_raw(pod, t, o, fit));
 }

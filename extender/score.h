@@ -36,4 +36,10 @@ int nf_score_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts
 double nf_score_node_raw(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
                          const nf_fit_result *fit);
 
+/* The same with a prebuilt view of t for o->align (fit.h); identical results. */
+int nf_score_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                       const nf_fit_opts *o, const nf_fit_result *fit);
+double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                              const nf_fit_opts *o, const nf_fit_result *fit);
+
 #endif

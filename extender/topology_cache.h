@@ -56,6 +56,16 @@ int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, 
  * exporter published under the same name). -ENOENT when it did not. */
 int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
 
+/* Derived data kept with a document, e.g. the extender's precomputed fit views (fit.h): a few
+ * slots per document, shared by every entry carrying the same document (touch and stale marks keep
+ * it), freed with the document. Readers fill them lazily: get returns NULL until set; set installs
+ * v unless another thread did first, in which case it calls free_fn(v) and returns the installed
+ * value. free_fn must be the same for a slot. The memo must not outlive the document it was built
+ * from (it is freed first). */
+#define NF_CACHE_MEMO_SLOTS 2
+void *nf_cache_memo_get(const nf_cache_entry *e, unsigned slot);
+void *nf_cache_memo_set(nf_cache_entry *e, unsigned slot, void *v, void (*free_fn)(void *));
+
 size_t nf_cache_size(nf_cache *c);
 size_t nf_cache_stale_count(nf_cache *c);
 /* Grows on every put (and every touch, stale mark and removal), so a long-poll reader (/v1/report)

@@ -1,5 +1,6 @@
 /* topology.c - ownership and lookups of the NodeTopology model (see numafit/topology.h). */
 #include "numafit/topology.h"
+#include "numafit/strlist.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,7 +77,7 @@ static void probe_free(nf_probe_result *p)
     free(p->link);
 }
 
-static void pf_free(nf_pf *pf)
+void nf_pf_free(nf_pf *pf)
 {
     free(pf->pci);
     free(pf->netdev);
@@ -84,12 +85,13 @@ static void pf_free(nf_pf *pf)
     free(pf->device);
     free(pf->driver);
     free(pf->error);
+    memset(pf, 0, sizeof(*pf));
 }
 
 void nf_device_group_free(nf_device_group *g)
 {
     free(g->resource);
-    pf_free(&g->pf);
+    nf_pf_free(&g->pf);
     for (size_t i = 0; i < g->n_vfs; i++) {
         nf_vf *vf = &g->vfs[i];
         free(vf->pci);
@@ -214,16 +216,9 @@ nf_resource *nf_numa_resource_add(nf_numa_node *n, const char *name)
 
 int nf_topology_add_error(nf_topology *t, const char *fmt, ...)
 {
-    char **e = realloc(t->errors, (t->n_errors + 1) * sizeof(*e));
-    if (!e)
-        return -ENOMEM;
-    t->errors = e;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&t->errors[t->n_errors], fmt, ap);
+    int rc = nf_strlist_vaddf(&t->errors, &t->n_errors, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return -ENOMEM;
-    t->n_errors++;
-    return 0;
+    return rc;
 }

@@ -169,11 +169,11 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_array_append_new(dist, json_integer(n->distances[i]));
 
     const nf_zone_cpus *c = &n->cpus;
-    json_t *cpus =
-        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online), "reserved",
-                  jcpuset(&c->reserved), "allocatable", jcpuset(&c->allocatable), "allocated",
-                  jcpuset(&c->allocated), "free", jcpuset(&c->free), "threadsPerCore",
-                  jint_or_null(c->threads_per_core), "freeFullCores", jint_or_null(c->free_full_cores));
+    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
+                             "reserved", jcpuset(&c->reserved), "allocatable",
+                             jcpuset(&c->allocatable), "allocated", jcpuset(&c->allocated), "free",
+                             jcpuset(&c->free), "threadsPerCore", jint_or_null(c->threads_per_core),
+                             "freeFullCores", jint_or_null(c->free_full_cores));
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures (not part of the test suite).
-#   scripts/bench.sh [exporter|extender|all]
+#   scripts/bench.sh [exporter|extender|report|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -20,8 +20,15 @@ if [ "$what" = exporter ] || [ "$what" = all ]; then
   pid=$!
   for _ in $(seq 50); do curl -fs http://127.0.0.1:19750/readyz >/dev/null && break; sleep 0.1; done
   wrk -t2 -c64 -d10s http://127.0.0.1:19750/v1/topology | grep -E 'Requests/sec|Latency|Transfer'
-  echo "exporter RSS: $(awk '/VmRSS/{print $2, $3}' /proc/$pid/status) (peak $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status))"
-  t0=$(awk '{print $14+$15}' /proc/$pid/stat); sleep 10; t1=$(awk '{print $14+$15}' /proc/$pid/stat)
-  echo "exporter idle CPU over 10 s: $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / 10 )).$(( (t1 - t0) * 1000 / $(getconf CLK_TCK) / 10 % 10 )) % of one core"
+  echo "exporter RSS after wrk: $(awk '/VmRSS/{print $2, $3}' /proc/$pid/status) (peak $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status))"
   kill $pid; wait $pid 2>/dev/null || true
+  echo "== exporter: kubelet change -> visible, idle CPU (snc2 fixture)"
+  python3 bench/bench_kubelet_latency.py build-bench/exporter/numafit-exporter 100 60
+fi
+
+if [ "$what" = report ] || [ "$what" = all ]; then
+  echo "== report: 5,000 nodes x 8 NUMA nodes, 3 shapes, single thread (target <= 1 s)"
+  build-bench/bench/bench_report 5000
+  echo "== report with the what-if: 1,000 pods of every shape placed first"
+  build-bench/bench/bench_report 5000 1000
 fi

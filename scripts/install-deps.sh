@@ -9,6 +9,7 @@ PACKAGES=(
   libyaml-dev libcurl4-openssl-dev
   curl bzip2 python3 procps iproute2
   prometheus wrk hyperfine
+  chromium
 )
 
 missing=()

@@ -178,6 +178,7 @@ typedef struct nf_topology {
 void nf_topology_free(nf_topology *t);
 void nf_numa_node_free(nf_numa_node *n);
 void nf_device_group_free(nf_device_group *g);
+void nf_pf_free(nf_pf *pf); /* the strings of one PF; the struct is zeroed */
 void nf_kubelet_info_free(nf_kubelet_info *k);
 void nf_kv_free_array(nf_kv *kv, size_t n);
 void nf_amount_free_array(nf_amount *a, size_t n);

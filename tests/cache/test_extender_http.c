@@ -248,7 +248,7 @@ static void error_statuses(void **state)
     big[sizeof(big) - 1] = 0;
     expect_error(req("POST", "/filter", big, 0), 413, "limit");     /* Content-Length says so */
     expect_error(req("POST", "/filter", NULL, 6000), 413, "limit"); /* chunked, found streaming */
-    expect_error(req("GET", "/v1/report", NULL, 0), 501, "not implemented");
+    expect_error(req("GET", "/v1/report", NULL, 0), 400, "at least one shape");
     expect_error(req("POST", "/bind",
                      "{\"PodName\": \"p\", \"PodNamespace\": \"d\", \"PodUID\": \"u\", "
                      "\"Node\": \"worker-1\"}",

@@ -2,33 +2,34 @@
 #ifndef NUMAFIT_SYSFS_TEST_UTIL_H
 #define NUMAFIT_SYSFS_TEST_UTIL_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* rm -rf dir (no symlink following) */
+/* rm -rf dir (symlinks are not followed) */
 static inline void tu_rmtree(const char *dir)
 {
-    if (dir && *dir)
-        nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (!dir || !*dir || strchr(dir, '\''))
+        return;
+    char *cmd;
+    if (asprintf(&cmd, "rm -rf -- '%s'", dir) < 0)
+        return;
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    free(cmd);
 }
 
-/* A new empty directory under $TMPDIR; the caller frees and tu_rmtree()s it. */
+/* A new empty directory under $TMPDIR, else /dev/shm (tmpfs: unpacking thousands of small sysfs
+ * files there is 10x faster than on this disk), else /tmp; the caller tu_rmtree()s and frees
+ * it. */
 static inline char *tu_mkdtemp(void)
 {
     const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
     char *tpl;
-    if (asprintf(&tpl, "%s/nf-sysfs-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+    if (asprintf(&tpl, "%s/nf-sysfs-XXXXXX", tmp) < 0)
         return NULL;
     if (!mkdtemp(tpl)) {
         free(tpl);

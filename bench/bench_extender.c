@@ -1,0 +1,371 @@
+/* bench_extender.c - numafit-extender figures on a generated cluster (bench/gen_topologies.py).
+ *
+ * usage: bench_extender GENDIR [--requests N] [--connect PORT] [--threads N]
+ *
+ * Without --connect: loads GENDIR/topo into a cache in this process (heap per node from
+ * mallinfo2, RSS delta from /proc/self/status), times the pure per-request work (decode, filter /
+ * prioritize, encode) and then serves the cache with nf_extender_http_start on 127.0.0.1.
+ * With --connect PORT: talks to an already running numafit-extender on 127.0.0.1:PORT instead.
+ * Either way it sends N (default 200) POSTs of each kind over one keep-alive connection and
+ * prints median / p99 latency: /filter and /prioritize with every node in NodeNames
+ * (GENDIR/names.json) and with a full v1.NodeList (GENDIR/nodelist.json, with MB/s parsed).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "extender_http.h"
+#include "extender_protocol.h"
+#include "numafit/fileio.h"
+#include "numafit/log.h"
+#include "topology_cache.h"
+#include "topology_dir.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct stats {
+    double median, p99, max;
+} stats;
+
+static stats summarize(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    size_t p99 = (n * 99 + 99) / 100; /* nearest-rank */
+    return (stats){v[n / 2], v[(p99 ? p99 : 1) - 1], v[n - 1]};
+}
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    char *buf;
+    nf_err err;
+    if (nf_read_file(path, 256u << 20, &buf, len, &err)) {
+        fprintf(stderr, "bench_extender: %s\n", err.msg);
+        exit(1);
+    }
+    return buf;
+}
+
+/* ---- a minimal keep-alive HTTP/1.1 client ---- */
+
+static int connect_port(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+        perror("bench_extender: connect");
+        exit(1);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            perror("bench_extender: write");
+            exit(1);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+typedef struct rbuf {
+    char *p;
+    size_t len, cap;
+} rbuf;
+
+/* One POST; returns the status; the response body is left in rb (NUL-terminated) at *body. */
+static int post(int fd, const char *path, const char *body, size_t len, rbuf *rb, char **out,
+                size_t *out_len)
+{
+    char head[256];
+    int hl = snprintf(head, sizeof(head),
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      path, len);
+    write_all(fd, head, (size_t)hl);
+    write_all(fd, body, len);
+    rb->len = 0;
+    size_t need = SIZE_MAX, hdr_end = 0;
+    for (;;) {
+        if (rb->len + 65536 + 1 > rb->cap) {
+            rb->cap = (rb->len + 65536 + 1) * 2;
+            if (!(rb->p = realloc(rb->p, rb->cap)))
+                exit(1);
+        }
+        ssize_t r = read(fd, rb->p + rb->len, rb->cap - rb->len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            fprintf(stderr, "bench_extender: connection closed mid-response\n");
+            exit(1);
+        }
+        rb->len += (size_t)r;
+        rb->p[rb->len] = 0;
+        if (!hdr_end) {
+            char *e = strstr(rb->p, "\r\n\r\n");
+            if (!e)
+                continue;
+            hdr_end = (size_t)(e - rb->p) + 4;
+            char *cl = strcasestr(rb->p, "\r\nContent-Length:");
+            if (!cl || cl > e) {
+                fprintf(stderr, "bench_extender: response without Content-Length\n");
+                exit(1);
+            }
+            need = hdr_end + strtoull(cl + 17, NULL, 10);
+        }
+        if (rb->len >= need)
+            break;
+    }
+    *out = rb->p + hdr_end;
+    *out_len = need - hdr_end;
+    return atoi(rb->p + 9);
+}
+
+typedef struct kind {
+    const char *label, *path;
+    const char *body;
+    size_t len;
+} kind;
+
+static void run_http(unsigned port, const kind *k, int n, double *v)
+{
+    int fd = connect_port(port);
+    rbuf rb = {0};
+    char *resp;
+    size_t rlen = 0;
+    for (int i = -3; i < n; i++) { /* 3 warm-up requests */
+        double t0 = now_ms();
+        int st = post(fd, k->path, k->body, k->len, &rb, &resp, &rlen);
+        double t1 = now_ms();
+        if (st != 200) {
+            fprintf(stderr, "bench_extender: %s answered %d: %.300s\n", k->path, st, resp);
+            exit(1);
+        }
+        if (i >= 0)
+            v[i] = t1 - t0;
+    }
+    stats s = summarize(v, (size_t)n);
+    double mb = (double)k->len / (1 << 20);
+    printf("%-28s %8.3f %8.3f %8.3f %9.1f", k->label, s.median, s.p99, s.max, 1000.0 / s.median);
+    if (strstr(k->label, "NodeList"))
+        printf(" %8.1f MB/s (%.1f MB in, %.1f MB out)", mb / (s.median / 1000.0), mb,
+               (double)rlen / (1 << 20));
+    else
+        printf("   (%zu B in, %zu B out)", k->len, rlen);
+    printf("\n");
+    free(rb.p);
+    close(fd);
+}
+
+/* ---- in-process: the per-request work without HTTP ---- */
+
+typedef struct lookup {
+    nf_cache *c;
+} lookup;
+
+static const nf_topology *acq(void *ctx, const char *node, void **handle, char *why, size_t len)
+{
+    nf_cache_entry *e = nf_cache_acquire(((lookup *)ctx)->c, node);
+    if (!e) {
+        snprintf(why, len, "no topology");
+        return NULL;
+    }
+    *handle = e;
+    return &e->topo;
+}
+
+static void rel(void *ctx, void *handle)
+{
+    (void)ctx;
+    nf_cache_release(handle);
+}
+
+static void view_free(void *v)
+{
+    nf_fit_view_free(v);
+}
+
+/* as the server does: the fit view memoized in the cache entry */
+static const nf_fit_view *view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+{
+    (void)ctx;
+    nf_fit_view *v = nf_cache_memo_get(handle, (unsigned)align);
+    if (v || nf_fit_view_new(t, align, &v))
+        return v;
+    return nf_cache_memo_set(handle, (unsigned)align, v, view_free);
+}
+
+static void run_inproc(nf_cache *cache, const kind *k, int n, double *v, double *dec, double *enc)
+{
+    lookup l = {.c = cache};
+    nf_topology_source src = {.acquire = acq, .release = rel, .view = view, .ctx = &l};
+    nf_fit_opts o = {.align = NF_ALIGN_NUMA};
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms();
+        nf_extender_args a;
+        nf_err err;
+        if (nf_extender_args_scan(k->body, k->len, &a, &err)) {
+            fprintf(stderr, "bench_extender: %s\n", err.msg);
+            exit(1);
+        }
+        double t1 = now_ms();
+        char *s = NULL;
+        size_t len;
+        int rc = strcmp(k->path, "/filter") == 0
+                     ? nf_extender_filter_text(&a, &src, &o, &s, &len)
+                     : nf_extender_prioritize_text(&a, &src, &o, &s, &len);
+        double t2 = now_ms();
+        if (rc)
+            exit(1);
+        free(s);
+        nf_extender_args_free(&a);
+        double t3 = now_ms();
+        dec[i] = t1 - t0;
+        v[i] = t2 - t1;
+        enc[i] = t3 - t2;
+    }
+    stats sd = summarize(dec, (size_t)n), sv = summarize(v, (size_t)n),
+          se = summarize(enc, (size_t)n);
+    printf("%-28s %8.3f %8.3f %8.3f\n", k->label, sd.median, sv.median, se.median);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int n = 200;
+    unsigned port = 0, threads = 0;
+    int loop = 0; /* --loop N: only N in-process /filter NodeNames (for perf record) */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
+            n = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc)
+            port = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--loop") == 0 && i + 1 < argc)
+            loop = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = (unsigned)atoi(argv[++i]);
+        else if (!dir && argv[i][0] != '-')
+            dir = argv[i];
+        else
+            dir = NULL, i = argc;
+    }
+    if (!dir || n < 1) {
+        fprintf(stderr, "usage: bench_extender GENDIR [--requests N] [--connect PORT] "
+                        "[--threads N]\n");
+        return 2;
+    }
+    nf_log_set_level(NF_LOG_WARN);
+    size_t nlen, llen;
+    char *names = slurp(dir, "names.json", &nlen);
+    char *list = slurp(dir, "nodelist.json", &llen);
+    kind kinds[] = {
+        {"filter NodeNames", "/filter", names, nlen},
+        {"prioritize NodeNames", "/prioritize", names, nlen},
+        {"filter NodeList", "/filter", list, llen},
+        {"prioritize NodeList", "/prioritize", list, llen},
+    };
+    size_t nv = (size_t)(n > 1000 ? n : 1000);
+    double *v = calloc(nv, sizeof(double)), *d = calloc(nv, sizeof(double)),
+           *e = calloc(nv, sizeof(double));
+    nf_cache *cache = NULL;
+    nf_topology_dir *td = NULL;
+    nf_extender_http *h = NULL;
+    nf_err err;
+    if (!port) {
+        char topo[4096];
+        snprintf(topo, sizeof(topo), "%s/topo", dir);
+        malloc_trim(0);
+        struct mallinfo2 m0 = mallinfo2();
+        long r0 = rss_kib();
+        double t0 = now_ms();
+        if (nf_cache_new(&cache) || nf_topology_dir_open(cache, topo, &td, &err)) {
+            fprintf(stderr, "bench_extender: %s\n", err.msg);
+            return 1;
+        }
+        double t1 = now_ms();
+        malloc_trim(0);
+        struct mallinfo2 m1 = mallinfo2();
+        long r1 = rss_kib();
+        size_t nodes = nf_cache_size(cache);
+        if (!nodes) {
+            fprintf(stderr, "bench_extender: no topology loaded from %s\n", topo);
+            return 1;
+        }
+        printf("cache: %zu nodes loaded in %.0f ms; heap in use %.2f KiB/node (mallinfo2), "
+               "RSS %.2f KiB/node\n",
+               nodes, t1 - t0,
+               (double)(m1.uordblks + m1.hblkhd - m0.uordblks - m0.hblkhd) / 1024.0 / (double)nodes,
+               (double)(r1 - r0) / (double)nodes);
+        if (loop > 0) {
+            double *w = calloc((size_t)loop, sizeof(double));
+            run_inproc(cache, &kinds[0], loop, w, d, e);
+            run_inproc(cache, &kinds[1], loop, w, d, e);
+            return 0;
+        }
+        printf("\nper request, in process, no HTTP (median ms)\n");
+        printf("%-28s %8s %8s %8s\n", "", "decode", "fit+enc", "free");
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+            run_inproc(cache, &kinds[i], n < 50 ? n : 50, v, d, e);
+        nf_extender_config cfg = {.listen = "127.0.0.1:0", .threads = threads};
+        if (nf_extender_http_start(&cfg, cache, &h, &err)) {
+            fprintf(stderr, "bench_extender: %s\n", err.msg);
+            return 1;
+        }
+        port = nf_extender_http_port(h);
+    }
+    printf("\nover HTTP, %d requests each, one keep-alive connection (ms)\n", n);
+    printf("%-28s %8s %8s %8s %9s\n", "", "median", "p99", "max", "req/s(1)");
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        run_http(port, &kinds[i], n, v);
+    nf_extender_http_stop(h, 1000);
+    nf_topology_dir_free(td);
+    nf_cache_free(cache);
+    free(names);
+    free(list);
+    free(v);
+    free(d);
+    free(e);
+    return 0;
+}
