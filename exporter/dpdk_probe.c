@@ -357,8 +357,46 @@ __attribute__((unused)) static void apply_line(nf_probe_run *r, const char *line
 }
 
 #ifdef NF_HAVE_DPDK
+/* The child re-executes the running program (/proc/self/exe) instead of running EAL in the fork:
+ * the exporter is multi-threaded, and a forked copy of it may only call async-signal-safe
+ * functions (a lock another thread held at fork time - malloc's, ASan's, stdio's - stays locked
+ * for ever in the child). Everything the child needs is built before fork(); the new process
+ * starts EAL from a constructor in probe_eal.c that sees NF_PROBE_CHILD_ENV. */
+typedef struct child_exec {
+    char **envp;
+    char *spec;
+} child_exec;
+
+static void child_exec_free(child_exec *x)
+{
+    free(x->envp);
+    free(x->spec);
+}
+
+static int child_exec_prepare(const nf__probe_child_req *req, child_exec *x)
+{
+    extern char **environ;
+    size_t n = 0;
+    memset(x, 0, sizeof(*x));
+    if (nf__probe_child_spec(req, &x->spec) != 0)
+        return -ENOMEM;
+    while (environ && environ[n])
+        n++;
+    if (!(x->envp = calloc(n + 2, sizeof(char *)))) {
+        child_exec_free(x);
+        return -ENOMEM;
+    }
+    size_t k = 0, plen = strlen(NF_PROBE_CHILD_ENV);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], NF_PROBE_CHILD_ENV, plen) != 0 || environ[i][plen] != '=')
+            x->envp[k++] = environ[i];
+    x->envp[k] = x->spec;
+    return 0;
+}
+
+/* After fork(): async-signal-safe calls only. */
 static _Noreturn void child_run(nf_probe_run *r, int wfd, const nf_probe_run_opts *o,
-                                const nf__probe_child_req *req)
+                                const child_exec *x)
 {
     pid_t parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -369,6 +407,8 @@ static _Noreturn void child_run(nf_probe_run *r, int wfd, const nf_probe_run_opt
     if (wfd != 3) {
         if (dup2(wfd, 3) < 0)
             _exit(124);
+    } else if (fcntl(3, F_SETFD, 0) < 0) { /* the pipe was made O_CLOEXEC */
+        _exit(124);
     }
     close_range(4, ~0U, 0);
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -380,8 +420,8 @@ static _Noreturn void child_run(nf_probe_run *r, int wfd, const nf_probe_run_opt
     if (o->test_hang)
         for (;;)
             pause();
-    int rc = nf__probe_child_main(r->argc, r->argv, req, 3);
-    _exit(rc);
+    execve("/proc/self/exe", r->argv, x->envp);
+    _exit(123);
 }
 #endif
 
@@ -472,9 +512,15 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
         .n_vdevs = cfg.n_vdevs,
         .hugepages = cfg.hugepages,
     };
+    child_exec x;
+    if (child_exec_prepare(&req, &x) != 0) {
+        rc = nf_errf(err, -ENOMEM, "probe: out of memory");
+        goto out;
+    }
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         rc = nf_errf(err, -errno, "probe: pipe: %s", strerror(errno));
+        child_exec_free(&x);
         goto out;
     }
     pid_t pid = fork();
@@ -482,13 +528,13 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
         rc = nf_errf(err, -errno, "probe: fork: %s", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
+        child_exec_free(&x);
         goto out;
     }
-    if (pid == 0) {
-        close(pfd[0]);
-        child_run(out, pfd[1], o, &req);
-    }
+    if (pid == 0)
+        child_run(out, pfd[1], o, &x); /* dup2 to fd 3 clears O_CLOEXEC on the copy */
     close(pfd[1]);
+    child_exec_free(&x);
     int64_t timeout = o->timeout_ms > 0 ? o->timeout_ms : NF_PROBE_DEFAULT_TIMEOUT_MS;
     int64_t deadline = t0 + timeout;
     char *buf = NULL;

@@ -164,6 +164,12 @@ typedef struct nf__probe_child_req {
     size_t n_vdevs;
     bool hugepages;
 } nf__probe_child_req;
+/* The probe child is the running program re-executed with this variable set to
+ * "h=<0|1> pci=<a,b,...> vdev=<x,y,...>" and its EAL arguments as argv; a constructor in
+ * probe_eal.c runs nf__probe_child_main() before main() and exits with its status. */
+#define NF_PROBE_CHILD_ENV "NUMAFIT_PROBE_CHILD"
+/* "NUMAFIT_PROBE_CHILD=..." for req (heap string); the constructor parses the same form. */
+int nf__probe_child_spec(const nf__probe_child_req *req, char **out);
 /* Runs in the child: EAL init, probe, one JSON line per device on out_fd, then {"done":true}.
  * Returns the child's exit status. */
 int nf__probe_child_main(int argc, char **argv, const nf__probe_child_req *req, int out_fd);

@@ -88,6 +88,7 @@ static int get_options(const json_t *doc, const char *name, const char *what, nf
     {
         if (json_is_object(val) || json_is_array(val) || json_is_null(val)) {
             nf_kv_free_array(kv, *n);
+            *n = 0;
             return nf_errf(err, -EINVAL, "%s: %s.%.80s: expected a scalar value", what, name, key);
         }
         kv[*n].key = strdup(key);

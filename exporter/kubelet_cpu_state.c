@@ -249,44 +249,17 @@ int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_st
     int rc = nf__kjson_parse(text, len, what, &root, err);
     if (rc)
         return rc;
-    json_t *data = nf__kjson_field(root, "data");
-    if (data && !json_is_null(data)) {
-        /* V4: "data" is authoritative; its checksum is FNV of the dump of a Go string. */
-        uint64_t stored;
-        if (!json_is_string(data)) {
-            rc = nf_errf(err, -EINVAL, "%s: field data: expected a string", what);
+    bool verified;
+    char inner[NF_ERR_LEN];
+    if ((rc = nf__kjson_data_envelope(root, what, &data_root, &verified, inner, err)))
+        goto out;
+    if (data_root) {
+        st.checksum_verified = verified;
+        if (verified && !(st.checksum_type = strdup("data"))) {
+            rc = nf_errf(err, -ENOMEM, "out of memory");
             goto out;
         }
-        if ((rc = nf__kjson_uint(root, "dataChecksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
-            goto out;
-        if (stored != 0) {
-            nf_spew s = {0};
-            uint32_t sum = 0;
-            nf_spew_put(&s, "(string)");
-            nf_spew_putn(&s, json_string_value(data), json_string_length(data));
-            rc = nf_spew_sum(&s, &sum);
-            nf_spew_free(&s);
-            if (rc) {
-                nf_errf(err, rc, "out of memory");
-                goto out;
-            }
-            if (sum != stored) {
-                rc = nf_errf(err, -EBADMSG,
-                             "%s: dataChecksum mismatch (stored %" PRIu64 ", computed %" PRIu32 ")",
-                             what, stored, sum);
-                goto out;
-            }
-            st.checksum_verified = true;
-            if (!(st.checksum_type = strdup("data"))) {
-                rc = nf_errf(err, -ENOMEM, "out of memory");
-                goto out;
-            }
-        }
-        char inner[NF_ERR_LEN];
-        snprintf(inner, sizeof(inner), "%s: data", what);
-        if ((rc = nf__kjson_parse(json_string_value(data), json_string_length(data), inner,
-                                  &data_root, err)) ||
-            (rc = read_body(data_root, inner, &b, err)) || (rc = fill(&st, &b, inner, err)))
+        if ((rc = read_body(data_root, inner, &b, err)) || (rc = fill(&st, &b, inner, err)))
             goto out;
         st.version = 4;
     } else {

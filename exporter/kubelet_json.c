@@ -1,7 +1,11 @@
 /* kubelet_json.c - Go-style JSON field access for kubelet's state files (see kubelet_json.h). */
 #include "kubelet_json.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <strings.h>
+
+#include "kubelet_checksum.h"
 
 int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out, nf_err *err)
 {
@@ -77,4 +81,38 @@ int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64
     if (present)
         *present = 1;
     return 0;
+}
+
+int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner, bool *verified,
+                            char inner_what[NF_ERR_LEN], nf_err *err)
+{
+    *inner = NULL;
+    *verified = false;
+    json_t *data = nf__kjson_field(root, "data");
+    if (!data || json_is_null(data))
+        return 0;
+    if (!json_is_string(data))
+        return nf_errf(err, -EINVAL, "%s: field data: expected a string", what);
+    uint64_t stored;
+    int rc = nf__kjson_uint(root, "dataChecksum", what, UINT64_MAX >> 1, &stored, NULL, err);
+    if (rc)
+        return rc;
+    if (stored != 0) {
+        nf_spew s = {0};
+        uint32_t sum = 0;
+        nf_spew_put(&s, "(string)");
+        nf_spew_putn(&s, json_string_value(data), json_string_length(data));
+        rc = nf_spew_sum(&s, &sum);
+        nf_spew_free(&s);
+        if (rc)
+            return nf_errf(err, rc, "out of memory");
+        if (sum != stored)
+            return nf_errf(err, -EBADMSG,
+                           "%s: dataChecksum mismatch (stored %" PRIu64 ", computed %" PRIu32 ")",
+                           what, stored, sum);
+        *verified = true;
+    }
+    snprintf(inner_what, NF_ERR_LEN, "%s: data", what);
+    return nf__kjson_parse(json_string_value(data), json_string_length(data), inner_what, inner,
+                           err);
 }

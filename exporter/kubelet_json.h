@@ -8,6 +8,7 @@
 #define NUMAFIT_EXPORTER_KUBELET_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "numafit/error.h"
@@ -29,5 +30,14 @@ int nf__kjson_object(const json_t *obj, const char *name, const char *what, json
 /* An unsigned integer field in [0, max]; absent or null -> 0 (*present = 0). */
 int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
                    uint64_t *out, int *present, nf_err *err);
+
+/* The newest checkpoints (cpu_manager_state V4, memory_manager_state V3) carry the
+ * authoritative state as a JSON string in "data", with "dataChecksum" = FNV-1a-32 of go-spew's
+ * "(string)" + data. Without such an envelope: 0 and *inner = NULL. With one: *inner is the parsed
+ * inner object (caller decrefs) and *verified tells whether a non-zero checksum matched;
+ * -EBADMSG on a mismatch. inner_what receives "<what>: data" for messages about the inner object.
+ */
+int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner, bool *verified,
+                            char inner_what[NF_ERR_LEN], nf_err *err);
 
 #endif

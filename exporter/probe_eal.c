@@ -1,7 +1,8 @@
 /* probe_eal.c - the child side of the DPDK probe: the only file that includes DPDK headers
  * (DPDK's cflags, `-include rte_config.h -march=corei7`, stay private to it; see probe.cmake).
  *
- * Runs in a freshly forked process: EAL init with the argv nf_probe_build_eal_argv() built, then
+ * Runs in a fresh process (the program re-executed with NF_PROBE_CHILD_ENV set, entered from the
+ * constructor at the end of this file): EAL init with the argv nf_probe_build_eal_argv() built, then
  * for every requested device: find its ethdev port, read PMD name / MAC / max rx queues,
  * configure 1 rx + 1 tx queue with a mempool on the device's socket, start, read the link
  * without waiting, stop, close. One JSON object per line goes to out_fd:
@@ -293,4 +294,61 @@ int nf__probe_child_main(int argc, char **argv, const nf__probe_child_req *req, 
         rte_mempool_free(pools[i]);
     rte_eal_cleanup();
     return 0;
+}
+
+int nf__probe_child_spec(const nf__probe_child_req *req, char **out)
+{
+    size_t len = sizeof(NF_PROBE_CHILD_ENV) + 32;
+    for (size_t i = 0; i < req->n_pci; i++)
+        len += strlen(req->pci[i]) + 1;
+    for (size_t i = 0; i < req->n_vdevs; i++)
+        len += strlen(req->vdevs[i]) + 1;
+    char *spec = malloc(len), *p = spec;
+    if (!spec)
+        return -ENOMEM;
+    p += sprintf(p, "%s=h=%d pci=", NF_PROBE_CHILD_ENV, req->hugepages);
+    for (size_t i = 0; i < req->n_pci; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", req->pci[i]);
+    p += sprintf(p, " vdev=");
+    for (size_t i = 0; i < req->n_vdevs; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", req->vdevs[i]);
+    *out = spec;
+    return 0;
+}
+
+/* Split "a,b,c" in place into list (at most max entries). */
+static size_t split_list(char *s, char **list, size_t max)
+{
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
+        list[n++] = tok;
+    return n;
+}
+
+/* Entry of a re-executed probe child (see NF_PROBE_CHILD_ENV): glibc passes argc/argv to
+ * constructors, so the child never reaches the program's own main(). */
+__attribute__((constructor)) static void probe_child_entry(int argc, char **argv, char **envp)
+{
+    (void)envp;
+    const char *spec = getenv(NF_PROBE_CHILD_ENV);
+    if (!spec)
+        return;
+    static char buf[65536];
+    static char *pci[RTE_MAX_ETHPORTS], *vdevs[RTE_MAX_ETHPORTS];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    nf__probe_child_req req = {0};
+    char *save = NULL;
+    for (char *field = strtok_r(buf, " ", &save); field; field = strtok_r(NULL, " ", &save)) {
+        if (strncmp(field, "h=", 2) == 0)
+            req.hugepages = field[2] == '1';
+        else if (strncmp(field, "pci=", 4) == 0)
+            req.n_pci = split_list(field + 4, pci, RTE_MAX_ETHPORTS);
+        else if (strncmp(field, "vdev=", 5) == 0)
+            req.n_vdevs = split_list(field + 5, vdevs, RTE_MAX_ETHPORTS);
+    }
+    req.pci = (const char *const *)pci;
+    req.vdevs = (const char *const *)vdevs;
+    unsetenv(NF_PROBE_CHILD_ENV);
+    _exit(nf__probe_child_main(argc, argv, &req, 3));
 }

@@ -158,7 +158,25 @@ typedef struct lookup {
     nf_cache_entry **pre;
     const char **pre_names;
     size_t n_pre, cur;
+    /* per-node filter decisions, added to the shared metrics once per request (thousands of
+     * atomic adds on one cache line would make the worker threads contend) */
+    uint64_t counts[NF_FIT_UNRESOLVABLE + 1][NF_REASON_COUNT];
 } lookup;
+
+static void count_filter(lookup *l, nf_fit_status outcome, nf_filter_reason r)
+{
+    if ((unsigned)outcome <= NF_FIT_UNRESOLVABLE && (unsigned)r < NF_REASON_COUNT)
+        l->counts[outcome][r]++;
+}
+
+static void flush_counts(lookup *l)
+{
+    for (unsigned o = 0; o <= NF_FIT_UNRESOLVABLE; o++)
+        for (unsigned r = 0; r < NF_REASON_COUNT; r++)
+            if (l->counts[o][r])
+                nf_extender_metrics_filter(l->h->metrics, (nf_fit_status)o, (nf_filter_reason)r,
+                                           l->counts[o][r]);
+}
 
 /* The prefetched entry for node when it is the next one asked (it always is: the protocol asks
  * in request order), else NULL. Warms the caches for the entries a few nodes ahead. */
@@ -192,13 +210,13 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
         if (l->filter)
-            nf_extender_metrics_filter(l->h->metrics, outcome, NF_REASON_MISSING, 1);
+            count_filter(l, outcome, NF_REASON_MISSING);
         return NULL;
     }
     if (entry_unusable(l->h, e, l->now, why, len)) {
         nf_cache_release(e);
         if (l->filter)
-            nf_extender_metrics_filter(l->h->metrics, outcome, NF_REASON_STALE, 1);
+            count_filter(l, outcome, NF_REASON_STALE);
         return NULL;
     }
     *handle = e;
@@ -231,7 +249,7 @@ static void topo_fitted(void *ctx, const char *node, const nf_fit_result *fit)
 {
     lookup *l = ctx;
     if (l->filter)
-        nf_extender_metrics_filter(l->h->metrics, fit->status, nf_filter_reason_of(fit), 1);
+        count_filter(l, fit->status, nf_filter_reason_of(fit));
 }
 
 /* ---- handlers ----------------------------------------------------------------------------- */
@@ -276,6 +294,7 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     else
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
     nf_cache_release_all(l.pre, l.n_pre); /* what was not taken; frees the array */
+    flush_counts(&l);
     free(l.pre_names);
     nf_extender_args_free(&a);
     if (rc)

@@ -759,7 +759,9 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     }
     const nf_fit_view *v = src->view ? src->view(src->ctx, handle, t, o->align) : NULL;
     nf_fit_result fit;
-    int rc = v ? nf_fit_node_view(&a->req, t, v, o, &fit) : nf_fit_node(&a->req, t, o, &fit);
+    nf_fit_opts fo = *o;
+    fo.no_reason = o->no_reason || want_score; /* prioritize shows no reasons */
+    int rc = v ? nf_fit_node_view(&a->req, t, v, &fo, &fit) : nf_fit_node(&a->req, t, &fo, &fit);
     if (!rc) {
         if (src->fitted)
             src->fitted(src->ctx, name, &fit);
@@ -780,6 +782,19 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     if (src->release)
         src->release(src->ctx, handle);
     return rc;
+}
+
+/* Drop any differently-cased duplicate of "items" copied from the request's NodeList. */
+static void drop_items_dupes(json_t *list)
+{
+    const char *k;
+    void *tmp;
+    json_t *v;
+    json_object_foreach_safe(list, tmp, k, v)
+    {
+        if (strcmp(k, "items") != 0 && strcasecmp(k, "items") == 0)
+            json_object_del(list, k);
+    }
 }
 
 /* "Nodes": the request's NodeList with items replaced by the passing node objects. */
@@ -813,15 +828,7 @@ static int nodelist_text(const nf_extender_args *a, const bool *pass, sbuf *b)
     if (!rc && json_object_set(list, "items", kept))
         rc = -ENOMEM;
     if (!rc) {
-        /* drop any differently-cased duplicate of "items" copied from the request */
-        const char *k;
-        void *tmp;
-        json_t *v;
-        json_object_foreach_safe(list, tmp, k, v)
-        {
-            if (strcmp(k, "items") != 0 && strcasecmp(k, "items") == 0)
-                json_object_del(list, k);
-        }
+        drop_items_dupes(list);
         size_t n = json_dumpb(list, NULL, 0, JSON_COMPACT);
         if (!n || !sb_reserve(b, n))
             rc = -ENOMEM;
@@ -924,34 +931,93 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
     return sb_finish(&r, out, len);
 }
 
-static int parse_answer(int rc, char *text, size_t len, json_t **result)
-{
-    if (rc)
-        return rc;
-    json_error_t je;
-    *result = json_loadb(text, len, 0, &je);
-    free(text);
-    return *result ? 0 : -ENOMEM;
-}
-
+/* The json_t forms build the answer as a jansson tree (NodeList mode hands back the request's
+ * own node objects); the server uses the text forms above. test_fast_paths checks they agree. */
 int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
                        const nf_fit_opts *o, json_t **result)
 {
     *result = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    int rc = nf_extender_filter_text(a, src, o, &text, &len);
-    return parse_answer(rc, text, len, result);
+    json_t *r = filter_result_new();
+    json_t *kept = json_array();
+    json_t *failed = r ? json_object_get(r, "FailedNodes") : NULL;
+    json_t *unres = r ? json_object_get(r, "FailedAndUnresolvableNodes") : NULL;
+    int rc = (!r || !kept) ? -ENOMEM : 0;
+    node_eval ev;
+    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
+        if ((rc = eval_node(a, src, o, a->nodes[i].name, false, &ev)))
+            break;
+        if (ev.passes) {
+            json_t *v = a->names_mode ? json_string(a->nodes[i].name)
+                        : a->nodes[i].obj
+                            ? json_incref(a->nodes[i].obj)
+                            : json_loadb(a->nodes[i].raw, a->nodes[i].raw_len, 0, NULL);
+            if (json_array_append_new(kept, v))
+                rc = -ENOMEM;
+        } else if (json_object_set_new(ev.unresolvable ? unres : failed, a->nodes[i].name,
+                                       json_string(ev.reason))) {
+            rc = -ENOMEM;
+        }
+    }
+    if (!rc) {
+        if (a->names_mode) {
+            rc = json_object_set(r, "NodeNames", kept) ? -ENOMEM : 0;
+        } else {
+            /* the request's NodeList with items replaced by the passing nodes */
+            json_t *list = a->nodelist ? json_copy(a->nodelist) : json_object();
+            if (list && !a->nodelist && a->n_list_members) {
+                /* scanned: parse the members back ('"k":v' spans) */
+                sbuf b = {0};
+                sb_put(&b, "{", 1);
+                for (size_t i = 0; i < a->n_list_members; i++) {
+                    if (i)
+                        sb_put(&b, ",", 1);
+                    sb_put(&b, a->list_members[i].p, a->list_members[i].n);
+                }
+                sb_put(&b, "}", 1);
+                json_t *m = b.oom ? NULL : json_loadb(b.p, b.len, 0, NULL);
+                free(b.p);
+                if (!m || json_object_update(list, m))
+                    rc = -ENOMEM;
+                json_decref(m);
+            }
+            if (rc || !list || json_object_set(list, "items", kept) ||
+                json_object_set_new(r, "Nodes", list)) {
+                rc = -ENOMEM;
+            } else {
+                drop_items_dupes(list);
+            }
+        }
+    }
+    json_decref(kept);
+    if (rc) {
+        json_decref(r);
+        return rc;
+    }
+    *result = r;
+    return 0;
 }
 
 int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *src,
                            const nf_fit_opts *o, json_t **result)
 {
     *result = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    int rc = nf_extender_prioritize_text(a, src, o, &text, &len);
-    return parse_answer(rc, text, len, result);
+    json_t *arr = json_array();
+    int rc = arr ? 0 : -ENOMEM;
+    node_eval ev;
+    for (size_t i = 0; i < a->n_nodes && !rc; i++) {
+        if ((rc = eval_node(a, src, o, a->nodes[i].name, true, &ev)))
+            break;
+        json_t *hp = json_pack("{s:s, s:I}", "Host", a->nodes[i].name, "Score",
+                               (json_int_t)(ev.passes ? ev.score : 0));
+        if (!hp || json_array_append_new(arr, hp))
+            rc = -ENOMEM;
+    }
+    if (rc) {
+        json_decref(arr);
+        return rc;
+    }
+    *result = arr;
+    return 0;
 }
 
 /* ---- bind ---- */

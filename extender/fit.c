@@ -606,6 +606,44 @@ static nf_fit_lack lack_of(const char *name)
 /* Closest zone for `need` given have[] (smallest sum of missing/needed; ties to lower id) and
  * what it lacks, appended as "; closest numa1: cpu 6/8 free". *lack: the class of the resource
  * with the largest missing/needed share there (ties: the lower nf_fit_lack). */
+/* append(buf, len, "%s%s...", a, b, ...) without the format machinery (reasons are formatted for
+ * every failing node of a request): the strings up to NULL, truncated like snprintf. */
+static void append_s(char *buf, size_t len, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+    va_start(ap, len);
+    for (const char *s; (s = va_arg(ap, const char *));) {
+        size_t n = strlen(s);
+        if (used + 1 >= len)
+            break;
+        if (n > len - 1 - used)
+            n = len - 1 - used;
+        memcpy(buf + used, s, n);
+        used += n;
+    }
+    buf[used] = '\0';
+    va_end(ap);
+}
+
+static const char *int_text(int64_t v, char *buf, size_t len)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    size_t i = 0;
+    while (n && i + 1 < len)
+        buf[i++] = tmp[--n];
+    buf[i] = '\0';
+    return buf;
+}
+
 static void append_closest(char *buf, size_t len, const search *s, const int64_t *have,
                            const int64_t *need, const char *zkind, const char *word,
                            nf_fit_lack *lack)
@@ -626,7 +664,9 @@ static void append_closest(char *buf, size_t len, const search *s, const int64_t
     }
     if (best == SIZE_MAX)
         return;
-    append(buf, len, "; closest %s%d:", zkind, s->zone_ids[best]);
+    char id[24];
+    append_s(buf, len, "; closest ", zkind, int_text(s->zone_ids[best], id, sizeof(id)), ":",
+             (char *)NULL);
     bool first = true;
     double worst = 0;
     for (size_t r = 0; r < s->n_res; r++) {
@@ -642,20 +682,63 @@ static void append_closest(char *buf, size_t len, const search *s, const int64_t
         char a[40], b[40];
         fmt_amount(s->res[r], h > 0 ? h : 0, a, sizeof(a));
         fmt_amount(s->res[r], need[r], b, sizeof(b));
-        append(buf, len, "%s %s %s/%s %s", first ? "" : ",", s->res[r], a, b, word);
+        append_s(buf, len, first ? " " : ", ", s->res[r], " ", a, "/", b, " ", word, (char *)NULL);
         first = false;
     }
 }
 
+/* The last need text this thread formatted: in pod scope every failing node of a request needs
+ * the same text. Keyed by content (names and amounts), so it never answers for another pod. */
+typedef struct need_memo {
+    size_t n;
+    const char *name[8];
+    int64_t value[8];
+    char names[256];
+    char text[200];
+    bool valid;
+} need_memo;
+static _Thread_local need_memo last_need;
+
 static void need_text(const search *s, const int64_t *need, char *buf, size_t len)
 {
-    buf[0] = '\0';
-    nf_amount tmp[64];
+    need_memo *m = &last_need;
     size_t n = 0;
+    bool hit = m->valid && len <= sizeof(m->text) && s->n_res <= 8;
+    for (size_t r = 0; hit && r < s->n_res; r++) {
+        if (need[r] <= 0)
+            continue;
+        if (n >= m->n || m->value[n] != need[r] || strcmp(m->name[n], s->res[r]) != 0)
+            hit = false;
+        n++;
+    }
+    if (hit && n == m->n) {
+        memcpy(buf, m->text, len);
+        buf[len - 1] = '\0';
+        return;
+    }
+    m->valid = false;
+    buf[0] = '\0';
+    nf_amount tmp[64] = {{0}};
+    n = 0;
     for (size_t r = 0; r < s->n_res && n < 64; r++)
         if (need[r] > 0)
             tmp[n++] = (nf_amount){.name = (char *)s->res[r], .value = need[r]};
     nf_amounts_format(tmp, n, buf, len);
+    /* remember it, names copied (the pod they come from may be gone by the next call) */
+    size_t used = 0;
+    for (size_t i = 0; i < n && n <= 8; i++) {
+        size_t l = strlen(tmp[i].name) + 1;
+        if (used + l > sizeof(m->names))
+            return;
+        m->name[i] = memcpy(m->names + used, tmp[i].name, l);
+        m->value[i] = tmp[i].value;
+        used += l;
+    }
+    if (n > 8 || len > sizeof(m->text))
+        return;
+    memcpy(m->text, buf, len);
+    m->n = n;
+    m->valid = true;
 }
 
 static void container_label(const nf_pod_req *pod, const item *it, char *buf, size_t len)
@@ -676,9 +759,8 @@ static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, cha
     need_text(s, it->need, need, sizeof(need));
     size_t aligned_items = s->n_items;
     out[0] = '\0';
-    if (unresolvable)
-        append(out, len, "even when empty, ");
-    append(out, len, "no %s %s %s", zword, unresolvable ? "could hold" : "fits", need);
+    append_s(out, len, unresolvable ? "even when empty, no " : "no ", zword,
+             unresolvable ? " could hold " : " fits ", need, (char *)NULL);
     if (it->container != SIZE_MAX && aligned_items > 1) {
         container_label(s->pod, it, label, sizeof(label));
         append(out, len, " for %s beside the pod's other containers", label);
@@ -827,7 +909,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     /* failed: would it fit on empty zones? */
     char now[NF_FIT_REASON_LEN];
     nf_fit_lack now_lack;
-    build_reason(&s, o, false, now, sizeof(now), &now_lack);
+    now[0] = 0;
+    now_lack = NF_LACK_OTHER;
+    if (!o->no_reason)
+        build_reason(&s, o, false, now, sizeof(now), &now_lack);
     search_load(&s, 1);
     bool empty_ok = dfs(&s, 0);
     if (empty_ok || s.gave_up) {
@@ -836,7 +921,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
         memcpy(out->reason, now, sizeof(now));
     } else {
         out->status = NF_FIT_UNRESOLVABLE;
-        build_reason(&s, o, true, out->reason, sizeof(out->reason), &out->lack);
+        if (!o->no_reason)
+            build_reason(&s, o, true, out->reason, sizeof(out->reason), &out->lack);
+        else
+            out->lack = NF_LACK_OTHER;
     }
     if (out->container_zones)
         for (size_t i = 0; i < out->n_container_zones; i++)

@@ -59,6 +59,10 @@ typedef struct nf_fit_opts {
     bool pass_missing;
     /* Container-scope search budget (placement attempts); 0 = NF_FIT_DEFAULT_STEPS. */
     long max_steps;
+    /* Leave nf_fit_result.reason empty (and lack NF_LACK_OTHER) for nodes that do not fit when
+     * nobody reads it (/prioritize): formatting reasons is most of the cost of a failing node.
+     * Status, zones and scores are unchanged. */
+    bool no_reason;
 } nf_fit_opts;
 
 #define NF_FIT_DEFAULT_STEPS 100000
@@ -148,7 +152,7 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
  * per document (the extender keeps it beside the cached topology, topology_cache.h memo), it makes
  * a fit cost a few comparisons instead of rebuilding zones. nf_fit_node(pod, t, o) is exactly
  * nf_fit_view_new(t, o->align) + nf_fit_node_view + nf_fit_view_free: one code path.
- * The view borrows resource names from t: free it before t. Immutable, so threads may share it. */
+ * The view copies what it needs from t (it may outlive t). Immutable, so threads may share it. */
 typedef struct nf_fit_view nf_fit_view;
 int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out); /* 0 or -ENOMEM */
 void nf_fit_view_free(nf_fit_view *v);

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNUMAFIT_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target numafit-exporter bench >/dev/null
+cmake --build build-bench -j "$(nproc)" --target numafit-exporter numafit-extender bench >/dev/null
 what=${1:-all}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -31,4 +31,50 @@ if [ "$what" = report ] || [ "$what" = all ]; then
   build-bench/bench/bench_report 5000
   echo "== report with the what-if: 1,000 pods of every shape placed first"
   build-bench/bench/bench_report 5000 1000
+fi
+
+if [ "$what" = extender ] || [ "$what" = all ]; then
+  # 5,000 nodes x 8 NUMA nodes x 32 VFs; DPDK pod cpu=4, hugepages-1Gi=4Gi, intel_sriov_dpdk=1
+  nodes=${NF_BENCH_NODES:-5000}
+  echo "== extender: $nodes cached nodes x 8 NUMA nodes, 32 VFs each (targets: /filter NodeNames median <= 2 ms, p99 <= 5 ms; <= 16 KiB per node)"
+  python3 bench/gen_topologies.py "$tmp/cluster" "$nodes" 32
+  echo "-- in process (cache heap per node, per-request phases, HTTP on loopback)"
+  build-bench/bench/bench_extender "$tmp/cluster" --requests 200
+  ext_start() { # DIR PORT -> pid in $ext_pid, waits until ready
+    build-bench/extender/numafit-extender --listen "127.0.0.1:$2" --topology-dir "$1" --log-level warn &
+    ext_pid=$!
+    for _ in $(seq 600); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "extender on port $2 never became ready" >&2; return 1
+  }
+  rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+  mkdir -p "$tmp/one"
+  cp "$tmp/cluster/topo/worker-00000.json" "$tmp/one/"
+  ext_start "$tmp/one" 19752; base=$(rss $ext_pid)
+  kill $ext_pid; wait $ext_pid 2>/dev/null || true
+  ext_start "$tmp/cluster/topo" 19751; pid=$ext_pid
+  loaded=$(rss $pid)
+  echo "-- the numafit-extender binary (--topology-dir, 2 HTTP threads)"
+  build-bench/bench/bench_extender "$tmp/cluster" --connect 19751 --requests 200
+  for kind in names nodelist; do
+    cat >"$tmp/$kind.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$tmp/cluster/$kind.json", "rb"))
+wrk.body = f:read("*a")
+f:close()
+LUA
+  done
+  for verb in filter prioritize; do
+    echo "-- wrk: /$verb with $nodes NodeNames (2 threads, 4 connections, 10 s)"
+    wrk -t2 -c4 -d10s -s "$tmp/names.lua" "http://127.0.0.1:19751/$verb" | grep -E 'Requests/sec|Latency|Non-2xx'
+  done
+  mb=$(awk -v b="$(stat -c %s "$tmp/cluster/nodelist.json")" 'BEGIN{printf "%.1f", b/1048576}')
+  for verb in filter prioritize; do
+    echo "-- wrk: /$verb with a $nodes-node v1.NodeList ($mb MB per request; 2 threads, 2 connections, 10 s)"
+    wrk -t2 -c2 -d10s -s "$tmp/nodelist.lua" "http://127.0.0.1:19751/$verb" | grep -E 'Requests/sec|Latency|Non-2xx' |
+      awk -v mb="$mb" '{print} /Requests\/sec/{printf "  NodeList parsed: %.0f MB/s\n", $2*mb}'
+  done
+  after=$(rss $pid)
+  echo "extender RSS: one node $base KiB; $nodes nodes loaded $loaded KiB ($(awk -v a="$loaded" -v b="$base" -v n="$nodes" 'BEGIN{printf "%.2f", (a-b)/n}') KiB/node); after the runs $after KiB ($(awk -v a="$after" -v b="$base" -v n="$nodes" 'BEGIN{printf "%.2f", (a-b)/n}') KiB/node, fit views included)"
+  kill $pid; wait $pid 2>/dev/null || true
 fi

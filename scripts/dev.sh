@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # numafit developer entry point.
-#   scripts/dev.sh run    install deps, build, run the exporter once on this machine's /sys
+#   scripts/dev.sh run    install deps, build, run exporter + extender on this machine (quickstart.sh)
 #   scripts/dev.sh test   install deps, build with ASan+UBSan, run the whole test suite (ctest)
 #   scripts/dev.sh build  install deps, build a release tree in build/
 set -euo pipefail

@@ -18,7 +18,9 @@ pids=()
 
 die() { echo "quickstart: $*" >&2; exit 1; }
 cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    if kill -TERM "$p" 2>/dev/null; then wait "$p" 2>/dev/null || true; fi
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -46,7 +48,8 @@ sriov=()
 start() {
   local name=$1 log=$2
   shift 2
-  "$@" --listen 127.0.0.1:0 >/dev/null 2>"$log" &
+  : >"$log" # exists before the background redirection does: sed below must never fail
+  "$@" --listen 127.0.0.1:0 >/dev/null 2>>"$log" &
   pids+=($!)
   for _ in $(seq 200); do
     port=$(sed -n 's/.*msg="[^"]*serving".* port=\([0-9]*\).*/\1/p' "$log" | head -n1)

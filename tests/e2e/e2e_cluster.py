@@ -27,8 +27,10 @@ import sys
 import tempfile
 import time
 
-from nfcluster import (GIB, check, exporter, extender, filter_names, filter_nodes, kubeletstate,
-                       load_pod, mkfixture, prioritize_names, summary, wait_until, write)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from nfcluster import (  # noqa: E402
+    check, exporter, extender, filter_names, filter_nodes, kubeletstate,
+    load_pod, mkfixture, prioritize_names, summary, wait_until, write)
 
 POD_A = "0f6c6a8e-1111-4c3b-9d2a-aaaaaaaaaaaa"
 POD_B = "7d1b2c3e-2222-4f00-8e11-bbbbbbbbbbbb"

@@ -19,6 +19,16 @@ static inline char *nf_fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
+/* True when the n bytes at p are all zero (a struct a failed parse must leave untouched/empty). */
+static inline int nf_fuzz_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
 /* A property that must hold for every input: report it and abort, so both libFuzzer and the
  * replay driver stop on the input that broke it. */
 #define NF_FUZZ_CHECK(cond, ...)                                                                   \

@@ -4,6 +4,7 @@
  * 1..4, a policy name, a checksum type exactly when verified, assignments sorted by pod UID then
  * container (V1: no pod UIDs) with CPU ids <= NF_CPU_MAX; nf_cpu_state_allocated is the union of
  * the assignments; parsing the same bytes again gives the same state; free leaves it zeroed. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fuzz_common.h"
@@ -33,12 +34,13 @@ static bool same_state(const nf_cpu_state *a, const nf_cpu_state *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     nf_cpu_state st;
-    memset(&st, 0xa5, sizeof(st));
+    memset(&st, 0, sizeof(st));
     nf_err err = {{0}};
     int rc = nf_cpu_state_parse((const char *)data, size, "fuzz", &st, &err);
     if (rc) {
         NF_FUZZ_CHECK(rc < 0, "rc %d is not a negative errno", rc);
         NF_FUZZ_CHECK(err.msg[0] != '\0', "rc %d without a message", rc);
+        NF_FUZZ_CHECK(nf_fuzz_zero(&st, sizeof(st)), "failed parse left data behind");
         return 0;
     }
     NF_FUZZ_CHECK(st.version >= 1 && st.version <= 4, "version %d", st.version);

@@ -2,12 +2,12 @@
 """e2e_metrics.py - GET /metrics of the real numafit-exporter and numafit-extender.
 
 The exporter runs on the snc2 fixture with kubelet state (pod A holds CPUs 2-5,34-37 and VF
-0000:18:01.1 on numa0); a second one (node worker-gone) runs the DPDK probe (--probe on), is pulled
-and then stopped, so its node goes stale. The extender pulls both exporters, plus an unreachable one, and reads a topology dir
-with two more nodes. Both /metrics bodies must pass `promtool check metrics` with no duplicate
-series, carry the numbers of the JSON documents, and count the /filter decisions by outcome and
-reason. Last, every PromQL expression of deploy/grafana/numafit-dashboard.json must name only metrics
-that these two live outputs contain.
+0000:18:01.1 on numa0); a second one (node worker-gone) runs the DPDK probe (--probe on), is
+pulled and then stopped, so its node goes stale. The extender pulls both exporters, plus an
+unreachable one, and reads a topology dir with two more nodes. Both /metrics bodies must pass
+`promtool check metrics` with no duplicate series, carry the numbers of the JSON documents, and
+count the /filter decisions by outcome and reason. Last, every PromQL expression of
+deploy/grafana/numafit-dashboard.json must name only metrics that the live outputs contain.
 """
 import json
 import os
@@ -263,7 +263,9 @@ def main():
         root, kdir = mu.e2e_exporter.setup(tmp)
         ex = mu.start_exporter(root, kdir, tmp)
         procs.append(ex)
-        gone = mu.start_exporter(root, kdir, tmp, node="worker-gone", extra=["--probe", "on"])
+        # a probe child that hangs is killed after --probe-timeout: keep the wait short
+        gone = mu.start_exporter(root, kdir, tmp, node="worker-gone",
+                                 extra=["--probe", "on", "--probe-timeout", "2s"])
         procs.append(gone)
         exporter_text = test_exporter(ex)
         probed_text = test_probed_exporter(gone)
