@@ -348,6 +348,11 @@ int main(int argc, char **argv)
         printf("%-28s %8s %8s %8s\n", "", "decode", "fit+enc", "free");
         for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
             run_inproc(cache, &kinds[i], n < 50 ? n : 50, v, d, e);
+        malloc_trim(0);
+        struct mallinfo2 m2 = mallinfo2();
+        printf("heap in use with every node's fit view built: %.2f KiB/node (mallinfo2)\n",
+               (double)(m2.uordblks + m2.hblkhd - m0.uordblks - m0.hblkhd) / 1024.0 /
+                   (double)nodes);
         nf_extender_config cfg = {.listen = "127.0.0.1:0", .threads = threads};
         if (nf_extender_http_start(&cfg, cache, &h, &err)) {
             fprintf(stderr, "bench_extender: %s\n", err.msg);

@@ -11,17 +11,24 @@
  * after SECONDS (default 5). Same seed, same inputs. Every input is handed over in a heap buffer
  * of exactly its size, so ASan catches a read one byte past the end.
  *
+ * When an input crashes (a sanitizer report, an abort, a fatal signal), it is written to
+ * ./crash-<target>-<iteration> before the process dies, so it can be replayed and added to the
+ * corpus.
+ *
  * There is no coverage feedback here; this is a regression net, not a replacement for the real
  * libFuzzer run (see tests/fuzz/README.md).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -137,15 +144,66 @@ static void add_path(const char *path)
     free(names);
 }
 
+/* The input being run, for save_crash(); set before and cleared after each run. */
+static const uint8_t *current;
+static size_t current_size;
+static long long current_index;
+static char crash_name[256];
+
+/* Async-signal-safe: open/write/close only, into a name made before any input ran. */
+static void save_crash(void)
+{
+    if (!current)
+        return;
+    char name[300];
+    int n = snprintf(name, sizeof(name), "%s-%lld", crash_name, current_index);
+    if (n <= 0)
+        return;
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return;
+    if (write(fd, current, current_size) >= 0) {
+        static const char msg[] = "fuzz driver: crashing input saved to ./";
+        if (write(2, msg, sizeof(msg) - 1) < 0 || write(2, name, (size_t)n) < 0 ||
+            write(2, "\n", 1) < 0)
+            n = 0;
+    }
+    close(fd);
+    current = NULL;
+}
+
+static void on_fatal_signal(int sig)
+{
+    save_crash();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+static void install_crash_saver(const char *prog)
+{
+    snprintf(crash_name, sizeof(crash_name), "crash-%s", prog);
+    if (__sanitizer_set_death_callback) /* ASan/UBSan reports end in Die(), not a signal */
+        __sanitizer_set_death_callback(save_crash);
+    static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], on_fatal_signal);
+}
+
 /* Runs the target on an exact-size heap copy. */
-static void run_one(const uint8_t *data, size_t size)
+static void run_one(const uint8_t *data, size_t size, long long index)
 {
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy)
         exit(2);
     if (size)
         memcpy(copy, data, size);
+    current = data;
+    current_size = size;
+    current_index = index;
     LLVMFuzzerTestOneInput(copy, size); /* never NULL, as with libFuzzer */
+    current = NULL;
     free(copy);
 }
 
@@ -369,10 +427,11 @@ int main(int argc, char **argv)
     if (!npaths)
         usage(prog);
     rng_state = seed ? seed : 1;
+    install_crash_saver(prog);
 
     double start = now();
     for (size_t i = 0; i < n_corpus; i++)
-        run_one(corpus[i].data, corpus[i].size);
+        run_one(corpus[i].data, corpus[i].size, -1 - (long long)i);
     size_t replayed = n_corpus;
 
     input b = {NULL, 0};
@@ -394,7 +453,7 @@ int main(int argc, char **argv)
         size_t stack = 1 + below(4);
         for (size_t k = 0; k < stack; k++)
             mutate(&b, max);
-        run_one(b.data, b.size);
+        run_one(b.data, b.size, done);
     }
     free(b.data);
     printf("%s: replayed %zu corpus inputs, ran %lld mutated inputs in %.2f s (seed %#llx)\n", prog,
