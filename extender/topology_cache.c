@@ -435,6 +435,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     entry *e = entry_compact(topo);
     if (e) {
         nf_topology_free(topo); /* the entry holds a compact copy */
+        memset(topo, 0, sizeof(*topo));
     } else if ((e = calloc(1, sizeof(*e)))) {
         e->pub.topo = *topo; /* no memory for a copy: keep the document as it is */
         atomic_init(&e->refs, 1);

@@ -6,6 +6,10 @@
  *
  * Unknown numbers are -1 (never a silent 0); a field that could not be read carries an
  * `error` string ("error: ..." / "absent") beside it.
+ *
+ * The extender's cache keeps a compact one-block copy of each document (entry_compact in
+ * extender/topology_cache.c): a new pointer member here must be copied there too
+ * (tests/cache/test_cache_compact.c compares the copy's JSON with the original's).
  */
 #ifndef NUMAFIT_TOPOLOGY_H
 #define NUMAFIT_TOPOLOGY_H

@@ -21,6 +21,7 @@ exporter that stops (stale: rejected / passed per --stale-policy), and --align s
 pod that no single NUMA node can hold.
 """
 import copy
+import json
 import os
 import shutil
 import sys
@@ -28,9 +29,12 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from nfcluster import (  # noqa: E402
-    check, exporter, extender, filter_names, filter_nodes, kubeletstate,
-    load_pod, mkfixture, prioritize_names, summary, wait_until, write)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nftest import (  # noqa: E402
+    check, exporter, extender, filter_names, filter_nodes, kubeletstate, machine,
+    prioritize_names, summary, wait_until, write)
+
+PODS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pods")
 
 POD_A = "0f6c6a8e-1111-4c3b-9d2a-aaaaaaaaaaaa"
 POD_B = "7d1b2c3e-2222-4f00-8e11-bbbbbbbbbbbb"
@@ -40,28 +44,9 @@ DPDK = "intel.com/intel_sriov_dpdk"
 NODES = ["worker-snc2", "worker-single", "worker-vfs1", "worker-full"]
 
 
-def kubelet_config(reserved, scope="pod"):
-    return ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
-            "cpuManagerPolicy: static\ncpuManagerPolicyOptions:\n  full-pcpus-only: \"true\"\n"
-            "reservedSystemCPUs: \"%s\"\ntopologyManagerPolicy: single-numa-node\n"
-            "topologyManagerScope: %s\n" % (reserved, scope))
-
-
-def machine(tmp, node, preset, reserved, cpu_entries=None, default_cpus=None, devices=None,
-            registered=None):
-    """A fixture root + kubelet dir + KubeletConfiguration; returns (root, kdir, config)."""
-    root = mkfixture(preset, os.path.join(tmp, node))
-    kdir = os.path.join(tmp, node + "-kubelet")
-    os.makedirs(os.path.join(kdir, "device-plugins"))
-    cfg = os.path.join(tmp, node + "-kubelet.yaml")
-    write(cfg, kubelet_config(reserved))
-    if cpu_entries is not None:
-        kubeletstate.write_atomic(os.path.join(kdir, "cpu_manager_state"),
-                                  kubeletstate.cpu_manager_state(cpu_entries, default_cpus))
-    if devices is not None:
-        kubeletstate.write_atomic(os.path.join(kdir, "device-plugins", "kubelet_internal_checkpoint"),
-                                  kubeletstate.device_checkpoint(devices, registered))
-    return root, kdir, cfg
+def load_pod(name):
+    with open(os.path.join(PODS, name + ".json")) as f:
+        return json.load(f)
 
 
 def v1_node(name, cpus, hp1g, vfs):

@@ -26,7 +26,8 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from nfcluster import (  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nftest import (  # noqa: E402
     EXPORTER, check, exporter, kubeletstate, mkfixture, summary, wait_until,
     write)
 

@@ -8,49 +8,21 @@ view, generation stability, SIGTERM, and --once on this machine's real /sys.
 """
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import kubeletstate  # noqa: E402
+from nftest import (  # noqa: E402
+    EXPORTER, GIB, MIB, check, exporter, exporter_args, kubeletstate, machine, summary)
 
-BUILD = os.environ["NF_BUILD_DIR"]
-SRC = os.environ["NF_SOURCE_DIR"]
-EXPORTER = os.path.join(BUILD, "exporter", "numafit-exporter")
-GIB = 1 << 30
-MIB = 1 << 20
 POD_A = "0f6c6a8e-1111-4c3b-9d2a-aaaaaaaaaaaa"
 POD_B = "7d1b2c3e-2222-4f00-8e11-bbbbbbbbbbbb"
-
-KUBELET_CONFIG = """\
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-cpuManagerPolicy: static
-cpuManagerPolicyOptions:
-  full-pcpus-only: "true"
-reservedSystemCPUs: "0,32"
-topologyManagerPolicy: single-numa-node
-topologyManagerScope: pod
-"""
-
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
+NODE = "worker-snc2"
 
 
 def numa(doc, nid):
@@ -62,34 +34,17 @@ def res(doc, nid, name):
 
 
 def setup(tmp):
-    root = os.path.join(tmp, "snc2")
-    subprocess.run([sys.executable, os.path.join(SRC, "tests/fixtures/mkfixture.py"), "snc2", root],
-                   check=True, stdout=subprocess.DEVNULL)
-    kdir = os.path.join(tmp, "kubelet")
-    os.makedirs(os.path.join(kdir, "device-plugins"))
-    with open(os.path.join(tmp, "kubelet-config.yaml"), "w") as f:
-        f.write(KUBELET_CONFIG)
-    # pod A holds cores 2-5 of numa0 (CPUs 2-5 + siblings 34-37) and VF 0000:18:01.1
-    kubeletstate.write_atomic(os.path.join(kdir, "cpu_manager_state"),
-                              kubeletstate.cpu_manager_state({POD_A: {"dpdk": "2-5,34-37"}},
-                                                             "0-1,6-29,32-33,38-63"))
-    kubeletstate.write_atomic(
-        os.path.join(kdir, "device-plugins", "kubelet_internal_checkpoint"),
-        kubeletstate.device_checkpoint(
-            [(POD_A, "dpdk", "intel.com/intel_sriov_dpdk", {0: ["0000:18:01.1"]})],
-            {"intel.com/intel_sriov_dpdk": ["0000:18:01.0", "0000:18:01.1", "0000:18:01.2",
-                                            "0000:18:01.3"]}))
-    return root, kdir
+    """The snc2 fixture; pod A holds cores 2-5 of numa0 (CPUs 2-5 + siblings 34-37) and VF
+    0000:18:01.1. Returns (root, kubelet dir, KubeletConfiguration path)."""
+    return machine(tmp, NODE, "snc2", "0,32", {POD_A: {"dpdk": "2-5,34-37"}},
+                   "0-1,6-29,32-33,38-63",
+                   [(POD_A, "dpdk", "intel.com/intel_sriov_dpdk", {0: ["0000:18:01.1"]})],
+                   {"intel.com/intel_sriov_dpdk": ["0000:18:01.0", "0000:18:01.1", "0000:18:01.2",
+                                                   "0000:18:01.3"]})
 
 
-def args(root, kdir, tmp):
-    return ["--sysfs-root", root + "/sys", "--procfs-root", root + "/proc", "--kubelet-dir", kdir,
-            "--kubelet-config", os.path.join(tmp, "kubelet-config.yaml"), "--sriov-config",
-            os.path.join(SRC, "tests/fixtures/sriov-config.json"), "--node-name", "worker-snc2"]
-
-
-def test_once(root, kdir, tmp):
-    out = subprocess.run([EXPORTER, "--once"] + args(root, kdir, tmp), check=True,
+def test_once(root, kdir, cfg):
+    out = subprocess.run([EXPORTER, "--once"] + exporter_args(root, kdir, cfg, NODE), check=True,
                          capture_output=True, text=True).stdout
     doc = json.loads(out)
     check(doc["apiVersion"] == "numafit.io/v1" and doc["kind"] == "NodeTopology", "apiVersion/kind")
@@ -155,37 +110,6 @@ def test_once(root, kdir, tmp):
           "pods on numa0 %r" % pods)
 
 
-class Exporter:
-    def __init__(self, extra):
-        self.proc = subprocess.Popen([EXPORTER, "--listen", "127.0.0.1:0"] + extra,
-                                     stderr=subprocess.PIPE, text=True)
-        self.port = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.port is None:
-            line = self.proc.stderr.readline()
-            m = re.search(r"msg=\"serving\".* port=(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            raise RuntimeError("exporter did not start")
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def get(self, path, headers=None, method="GET", data=None):
-        req = urllib.request.Request(self.url(path), headers=headers or {}, method=method, data=data)
-        try:
-            with urllib.request.urlopen(req, timeout=40) as r:
-                return r.status, dict(r.headers), r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=10)
-
-
 def longpoll(ex, gen, result):
     t0 = time.monotonic()
     status, headers, body = ex.get("/v1/topology?waitForGeneration=%d" % gen)
@@ -206,9 +130,9 @@ def wait_for_change(ex, gen, change):
     return time.monotonic() - t0, result[0][2]
 
 
-def test_server(root, kdir, tmp):
+def test_server(root, kdir, cfg):
     # a long sysfs poll interval proves that kubelet changes arrive by inotify, not by polling
-    ex = Exporter(args(root, kdir, tmp) + ["--poll-interval", "60s"])
+    ex = exporter(root, kdir, cfg, NODE, ["--poll-interval", "60s"])
     try:
         status, h, body = ex.get("/v1/topology")
         doc = json.loads(body)
@@ -266,7 +190,7 @@ def test_server(root, kdir, tmp):
         check(ex.stop() == 0, "SIGTERM -> exit 0")
 
     # sysfs counters are polled: a hugepage taken on numa2 shows up after one poll interval
-    ex = Exporter(args(root, kdir, tmp) + ["--poll-interval", "200ms"])
+    ex = exporter(root, kdir, cfg, NODE, ["--poll-interval", "200ms"])
     try:
         gen = json.loads(ex.get("/v1/topology")[2])["generation"]
         path = root + "/sys/devices/system/node/node2/hugepages/hugepages-1048576kB/free_hugepages"
@@ -311,15 +235,14 @@ def test_real_machine():
 def main():
     tmp = tempfile.mkdtemp(prefix="nf-e2e-exporter-")
     try:
-        root, kdir = setup(tmp)
-        test_once(root, kdir, tmp)
-        test_server(root, kdir, tmp)
+        root, kdir, cfg = setup(tmp)
+        test_once(root, kdir, cfg)
+        test_server(root, kdir, cfg)
         test_bad_usage()
         test_real_machine()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

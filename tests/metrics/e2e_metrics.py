@@ -16,9 +16,7 @@ import sys
 import tempfile
 
 import metricsutil as mu
-
-check = mu.Checker()
-GIB = 1 << 30
+from nftest import GIB, check, free_port, http, summary, wait_for
 
 POD_FITS = {"metadata": {"name": "dpdk", "namespace": "ran", "uid": "u1"},
             "spec": {"containers": [{"name": "c", "resources": {
@@ -47,7 +45,7 @@ def file_node(name, cpu_available, policy="static"):
 
 
 def get_metrics(base, who):
-    status, headers, body = mu.http(base + "/metrics")
+    status, headers, body = http(base + "/metrics")
     text = body.decode()
     check(status == 200, "%s /metrics status %d" % (who, status))
     check(headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
@@ -63,7 +61,7 @@ def get_metrics(base, who):
 
 def test_exporter(ex):
     text, s, types = get_metrics(ex.url(""), "exporter")
-    doc = json.loads(mu.http(ex.url("/v1/topology"))[2])
+    doc = json.loads(http(ex.url("/v1/topology"))[2])
     node = doc["node"]
     V = lambda name, **kw: mu.value(s, name, node=node, **kw)  # noqa: E731
     for n in doc["numaNodes"]:
@@ -130,9 +128,9 @@ def test_probed_exporter(ex):
     """--probe on (the DPDK probe on the fixture's fake VFs: their results depend on the machine,
     so the test checks that the series agree with each other, not what the probe found)."""
     def probed():
-        s = mu.parse(mu.http(ex.url("/metrics"))[2].decode())[0]
+        s = mu.parse(http(ex.url("/metrics"))[2].decode())[0]
         return s if any(n == "numafit_numa_devices_usable" for n, _, _ in s) else None
-    mu.wait_until(probed, 20, "the first probe results")
+    wait_for(probed, 20, "the first probe results")
     text, s, _ = get_metrics(ex.url(""), "exporter --probe on")
     usable = [(l, v) for n, l, v in s if n == "numafit_numa_devices_usable"]
     check(len(usable) == 3, "usable per resource on numa0, numa1, numa2: %r" % usable)
@@ -151,14 +149,14 @@ def test_probed_exporter(ex):
 
 def filter_(ext, pod, nodes):
     body = json.dumps({"Pod": pod, "NodeNames": nodes}).encode()
-    status, _, out = mu.http(ext.url("/filter"), data=body, method="POST")
+    status, _, out = http(ext.url("/filter"), data=body, method="POST")
     check(status == 200, "/filter status %d: %r" % (status, out[:300]))
     return json.loads(out)
 
 
 def test_extender(ext, ex_url, dead_url):
     # every node known before the decisions are counted
-    mu.wait_until(lambda: mu.value(mu.parse(mu.http(ext.url("/metrics"))[2].decode())[0],
+    wait_for(lambda: mu.value(mu.parse(http(ext.url("/metrics"))[2].decode())[0],
                                    "numafit_extender_stale_nodes") == 1, 15,
                   "worker-gone to go stale")
     text0, s0, _ = get_metrics(ext.url(""), "extender (before)")
@@ -174,7 +172,7 @@ def test_extender(ext, ex_url, dead_url):
     check("worker-snc2" in r["FailedAndUnresolvableNodes"], "64Gi of 1Gi pages never fit: %r" % r)
     r = filter_(ext, POD_PLAIN, ["a", "b", "c"])
     check(r["NodeNames"] == ["a", "b", "c"], "a pod needing nothing aligned passes: %r" % r)
-    status, _, _ = mu.http(ext.url("/filter"), data=b"{not json", method="POST")
+    status, _, _ = http(ext.url("/filter"), data=b"{not json", method="POST")
     check(status == 400, "malformed /filter -> 400")
 
     text, s, types = get_metrics(ext.url(""), "extender")
@@ -260,11 +258,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="nf-e2e-metrics-")
     procs = []
     try:
-        root, kdir = mu.e2e_exporter.setup(tmp)
-        ex = mu.start_exporter(root, kdir, tmp)
+        root, kdir, cfg = mu.e2e_exporter.setup(tmp)
+        ex = mu.start_exporter(root, kdir, cfg)
         procs.append(ex)
         # a probe child that hangs is killed after --probe-timeout: keep the wait short
-        gone = mu.start_exporter(root, kdir, tmp, node="worker-gone",
+        gone = mu.start_exporter(root, kdir, cfg, node="worker-gone",
                                  extra=["--probe", "on", "--probe-timeout", "2s"])
         procs.append(gone)
         exporter_text = test_exporter(ex)
@@ -276,11 +274,11 @@ def main():
             with open(os.path.join(tdir, doc["node"] + ".json"), "w") as f:
                 json.dump(doc, f)
         ex_url = "http://127.0.0.1:%d" % ex.port
-        dead_url = "http://127.0.0.1:%d" % mu.free_port()
-        ext = mu.Extender(["--exporter", ex_url, "--exporter", "http://127.0.0.1:%d" % gone.port,
+        dead_url = "http://127.0.0.1:%d" % free_port()
+        ext = mu.start_extender(["--exporter", ex_url, "--exporter", "http://127.0.0.1:%d" % gone.port,
                            "--exporter", dead_url, "--topology-dir", tdir])
         procs.append(ext)
-        mu.wait_until(lambda: mu.value(mu.parse(mu.http(ext.url("/metrics"))[2].decode())[0],
+        wait_for(lambda: mu.value(mu.parse(http(ext.url("/metrics"))[2].decode())[0],
                                        "numafit_extender_cache_nodes") == 4, 10, "4 cached nodes")
         check(gone.stop() == 0, "second exporter stops cleanly")
         extender_text = test_extender(ext, ex_url, dead_url)
@@ -294,7 +292,7 @@ def main():
             except Exception:  # already stopped
                 p.proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    return check.summary()
+    return summary()
 
 
 if __name__ == "__main__":

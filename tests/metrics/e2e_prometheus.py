@@ -7,7 +7,6 @@ temporary directory and is always stopped (SIGTERM, then SIGKILL) before the tes
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,12 +14,11 @@ import time
 import urllib.parse
 
 import metricsutil as mu
-
-check = mu.Checker()
+from nftest import check, free_port, http, summary, terminate, wait_for
 
 
 def query(base, q):
-    status, _, body = mu.http(base + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+    status, _, body = http(base + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
     if status != 200:
         return None
     r = json.loads(body)
@@ -28,7 +26,7 @@ def query(base, q):
 
 
 def start_prometheus(tmp, target):
-    port = mu.free_port()
+    port = free_port()
     cfg = os.path.join(tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
@@ -43,16 +41,6 @@ def start_prometheus(tmp, target):
     return proc, "http://127.0.0.1:%d" % port, log
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def main():
     if not shutil.which("prometheus"):
         print("FAIL: the prometheus binary is missing (scripts/install-deps.sh installs it)")
@@ -61,15 +49,15 @@ def main():
     ex = prom = log = None
     t0 = time.monotonic()
     try:
-        root, kdir = mu.e2e_exporter.setup(tmp)
-        ex = mu.start_exporter(root, kdir, tmp)
-        doc = json.loads(mu.http(ex.url("/v1/topology"))[2])
+        root, kdir, cfg = mu.e2e_exporter.setup(tmp)
+        ex = mu.start_exporter(root, kdir, cfg)
+        doc = json.loads(http(ex.url("/v1/topology"))[2])
         prom, base, log = start_prometheus(tmp, "127.0.0.1:%d" % ex.port)
-        mu.wait_until(lambda: prom.poll() is not None or _ready(base), 15, "prometheus ready")
+        wait_for(lambda: prom.poll() is not None or _ready(base), 15, "prometheus ready")
         check(prom.poll() is None, "prometheus is running")
 
         q = 'numafit_numa_cpus_available{job="numafit-exporter",numa="0"}'
-        res = mu.wait_until(lambda: query(base, q), 15, "a scrape of the exporter")
+        res = wait_for(lambda: query(base, q), 15, "a scrape of the exporter")
         want = next(n for n in doc["numaNodes"] if n["id"] == 0)["resources"]["cpu"]["available"]
         check(len(res) == 1 and res[0]["metric"].get("node") == doc["node"],
               "one numa0 series of node %s: %r" % (doc["node"], res))
@@ -91,7 +79,7 @@ def main():
         check(res and float(res[0]["value"][1]) >= 1, "refresh histogram scraped: %r" % res)
     finally:
         if prom:
-            stop(prom)
+            terminate(prom)
             check(prom.poll() is not None, "prometheus stopped")
         if log:
             log.close()
@@ -100,12 +88,12 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.monotonic() - t0
     check(elapsed < 25, "finished in %.1f s" % elapsed)
-    return check.summary()
+    return summary()
 
 
 def _ready(base):
     try:
-        return mu.http(base + "/-/ready", timeout=1)[0] == 200
+        return http(base + "/-/ready", timeout=1)[0] == 200
     except OSError:
         return False
 

@@ -1,118 +1,34 @@
-"""metricsutil.py - shared by the metrics end-to-end tests: run the real exporter (the set-up of
-tests/exporter/e2e_exporter.py) and extender, parse Prometheus text, run promtool, and pull the
-metric names out of the Grafana dashboard's PromQL expressions.
+"""metricsutil.py - shared by the metrics end-to-end tests: the real exporter on the snc2 fixture
+of tests/exporter/e2e_exporter.py and the extender (processes from tests/nftest.py), parse
+Prometheus text, run promtool, and pull the metric names out of the Grafana dashboard's PromQL
+expressions.
 """
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "exporter"))
-import e2e_exporter  # noqa: E402  (setup(), args(), Exporter: the exporter on snc2 + kubelet dir)
+import e2e_exporter  # noqa: E402  (setup(): the snc2 fixture + kubelet dir)
+import nftest  # noqa: E402
 
-BUILD = os.environ["NF_BUILD_DIR"]
-SRC = os.environ["NF_SOURCE_DIR"]
-EXTENDER = os.path.join(BUILD, "extender", "numafit-extender")
-DASHBOARD = os.path.join(SRC, "deploy", "grafana", "numafit-dashboard.json")
-
-# no proxy for loopback, whatever the environment says
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+DASHBOARD = os.path.join(nftest.SRC, "deploy", "grafana", "numafit-dashboard.json")
 
 
-class Checker:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def __call__(self, cond, what):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL:", what, flush=True)
-        return cond
-
-    def summary(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        return 1 if self.failed else 0
-
-
-def http(url, data=None, method=None, timeout=20):
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with _opener.open(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-def free_port():
-    """A port nothing listens on now (for an exporter that never answers, or a server that
-    cannot be told to pick its own)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(fn, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise RuntimeError("timed out waiting for " + what)
-
-
-def start_exporter(root, kdir, tmp, node=None, extra=()):
-    args = e2e_exporter.args(root, kdir, tmp) + ["--poll-interval", "60s"] + list(extra)
-    if node:
-        args[args.index("--node-name") + 1] = node
-    ex = e2e_exporter.Exporter(args)
-    wait_until(lambda: http(ex.url("/readyz"))[0] == 200, 10, "exporter /readyz")
+def start_exporter(root, kdir, cfg, node=e2e_exporter.NODE, extra=()):
+    """The exporter of e2e_exporter.setup()'s machine, ready (/readyz answers 200)."""
+    ex = nftest.exporter(root, kdir, cfg, node, ["--poll-interval", "60s"] + list(extra))
+    nftest.wait_for(lambda: nftest.http(ex.url("/readyz"), timeout=20)[0] == 200, 10,
+                    "exporter /readyz")
     return ex
 
 
-class Extender:
-    def __init__(self, extra):
-        self.proc = subprocess.Popen([EXTENDER, "--listen", "127.0.0.1:0"] + extra,
-                                     stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, NUMAFIT_LOG_LEVEL="info"))
-        self.port = None
-        deadline = time.time() + 10
-        while time.time() < deadline and self.port is None:
-            line = self.proc.stderr.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            m = re.search(r"serving.* port=(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("extender did not start")
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        return self.proc.wait()
+def start_extender(extra):
+    return nftest.extender(extra=extra, env={"NUMAFIT_LOG_LEVEL": "info"})
 
 
 # ---- Prometheus text ------------------------------------------------------------------------

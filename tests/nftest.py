@@ -1,0 +1,274 @@
+"""nftest.py - what every end-to-end script needs (stdlib only).
+
+  check / summary     the pass/fail counter: check(cond, what) prints "FAIL: what" on a false
+                      cond; summary() prints "N passed, M failed" and returns the exit code
+  Server              a REAL numafit server on 127.0.0.1:0; the port comes from its
+                      `msg="... serving" ... port=N` log line; stderr lines are kept with their
+                      arrival time; stop() is terminate(): SIGTERM (SIGKILL after 10 s) -> exit code
+  exporter/extender   Server for numafit-exporter / numafit-extender; report() runs
+                      numafit-report once
+  mkfixture/machine   a fake machine from tests/fixtures/mkfixture.py, with a kubelet dir, a
+                      KubeletConfiguration and kubelet's state files (tests/kubeletstate.py)
+  http/request        GET/POST on loopback (never through a proxy)
+  wait_until/wait_for bounded polling; free_port() a port nothing listens on
+
+Binaries come from $NF_BUILD_DIR, sources from $NF_SOURCE_DIR (ctest sets both).
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import kubeletstate  # noqa: E402
+
+SRC = os.environ.get("NF_SOURCE_DIR", os.path.dirname(HERE))
+BUILD = os.environ.get("NF_BUILD_DIR", os.path.join(SRC, "build"))
+EXPORTER = os.path.join(BUILD, "exporter", "numafit-exporter")
+EXTENDER = os.path.join(BUILD, "extender", "numafit-extender")
+REPORT = os.path.join(BUILD, "extender", "numafit-report")
+SRIOV_CONFIG = os.path.join(SRC, "tests", "fixtures", "sriov-config.json")
+MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
+GIB = 1 << 30
+MIB = 1 << 20
+
+# ---- pass/fail counter ----------------------------------------------------------------------
+
+
+class Checker:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL:", what, flush=True)
+        return cond
+
+    def summary(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
+check = Checker()
+summary = check.summary
+
+# ---- HTTP on loopback -----------------------------------------------------------------------
+
+# no proxy for loopback, whatever the environment says
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(url, data=None, method=None, headers=None, timeout=40):
+    """(status, headers dict, body bytes); an HTTP error status is an answer, not an exception
+    (a refused connection raises URLError, an OSError)."""
+    h = dict(headers or {})
+    if data is not None:
+        h.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=h)
+    try:
+        with _opener.open(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def request(url, body=None, timeout=10):
+    """GET (body None) or POST body as JSON: (status, decoded JSON, else the text); status 0
+    with the reason when the connection failed (refused, reset)."""
+    data = None if body is None else json.dumps(body).encode()
+    try:
+        st, _, raw = http(url, data=data, method="GET" if data is None else "POST",
+                          timeout=timeout)
+    except (urllib.error.URLError, OSError) as e:
+        return 0, str(e)
+    try:
+        return st, json.loads(raw or b"null")
+    except ValueError:
+        return st, raw.decode(errors="replace")
+
+
+def free_port():
+    """A port nothing listens on now (for a peer that never answers, or a server that cannot be
+    told to pick its own)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(fn, timeout, step=0.01):
+    """Call fn() until it returns a true value or timeout seconds pass; (value, seconds)."""
+    t0 = time.monotonic()
+    while True:
+        v = fn()
+        if v or time.monotonic() - t0 > timeout:
+            return v, time.monotonic() - t0
+        time.sleep(step)
+
+
+def wait_for(fn, timeout, what, step=0.05):
+    """wait_until, but a timeout raises RuntimeError naming `what`; the value otherwise."""
+    v, _ = wait_until(fn, timeout, step)
+    if not v:
+        raise RuntimeError("timed out waiting for " + what)
+    return v
+
+# ---- server processes -----------------------------------------------------------------------
+
+
+_SERVING = re.compile(r'msg="[^"]*serving".* port=(\d+)')
+
+
+class Server:
+    """A real numafit server listening on 127.0.0.1 with a port of its choice."""
+
+    def __init__(self, argv, env=None, name=None, start_timeout=15):
+        self.name = name or os.path.basename(argv[0])
+        self.lines = []  # (time.monotonic() of arrival, line)
+        self.port = None
+        self._started = threading.Event()
+        self.proc = subprocess.Popen(list(argv) + ["--listen", "127.0.0.1:0"],
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     text=True, env=dict(os.environ, **(env or {})))
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._started.wait(start_timeout) or self.port is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("%s did not start: %s" % (self.name,
+                                                        "".join(l for _, l in self.lines)))
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append((time.monotonic(), line))
+            if self.port is None:
+                m = _SERVING.search(line)
+                if m:
+                    self.port = int(m.group(1))
+                    self._started.set()
+        self._started.set()  # exited before serving
+
+    def url(self, path=""):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def get(self, path, headers=None, method="GET", data=None, timeout=40):
+        """(status, headers, body bytes) of one request."""
+        return http(self.url(path), data=data, method=method, headers=headers, timeout=timeout)
+
+    def request(self, path, body=None, timeout=10):
+        """JSON in and out: see request()."""
+        return request(self.url(path), body, timeout)
+
+    def stop(self):
+        return terminate(self.proc)
+
+
+def terminate(proc, timeout=10):
+    """SIGTERM; the exit code, None when it had to be killed after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None
+    return proc.returncode
+
+
+def exporter_args(root, kdir=None, kconfig=None, node=None, sriov_config=SRIOV_CONFIG):
+    """numafit-exporter's flags for a fixture root (the flags of what is None are left out)."""
+    argv = ["--sysfs-root", root + "/sys", "--procfs-root", root + "/proc"]
+    for flag, v in (("--kubelet-dir", kdir), ("--kubelet-config", kconfig),
+                    ("--sriov-config", sriov_config), ("--node-name", node)):
+        if v is not None:
+            argv += [flag, v]
+    return argv
+
+
+def exporter(root, kdir, kconfig, node, extra=(), env=None, binary=EXPORTER, **kw):
+    return Server([binary] + exporter_args(root, kdir, kconfig, node, **kw) + list(extra),
+                  env=env, name=node or "exporter")
+
+
+def extender(exporters=(), extra=(), env=None):
+    """exporters: Server objects or URLs."""
+    argv = [EXTENDER]
+    for e in exporters:
+        argv += ["--exporter", e if isinstance(e, str) else e.url()]
+    return Server(argv + list(extra), env=env, name="extender")
+
+
+def report(args, env=None, timeout=60):
+    """numafit-report ARGS: (exit code, stdout, stderr), with no newline translation (CSV)."""
+    p = subprocess.run([REPORT] + list(args), capture_output=True,
+                       env=dict(os.environ, **(env or {})), timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+# ---- machines -------------------------------------------------------------------------------
+
+
+def mkfixture(preset, root):
+    """A fake sysfs/procfs tree (presets: top of tests/fixtures/mkfixture.py); returns root."""
+    subprocess.run([sys.executable, MKFIXTURE, preset, root], check=True,
+                   stdout=subprocess.DEVNULL)
+    return root
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def kubelet_config(reserved, scope="pod"):
+    """A KubeletConfiguration: static CPU manager (full-pcpus-only), single-numa-node."""
+    return ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+            "cpuManagerPolicy: static\ncpuManagerPolicyOptions:\n  full-pcpus-only: \"true\"\n"
+            "reservedSystemCPUs: \"%s\"\ntopologyManagerPolicy: single-numa-node\n"
+            "topologyManagerScope: %s\n" % (reserved, scope))
+
+
+def machine(tmp, node, preset, reserved, cpu_entries=None, default_cpus=None, devices=None,
+            registered=None):
+    """A fixture root + kubelet dir + KubeletConfiguration (+ kubelet's CPU / device state when
+    given, see kubeletstate.py); returns (root, kdir, config path)."""
+    root = mkfixture(preset, os.path.join(tmp, node))
+    kdir = os.path.join(tmp, node + "-kubelet")
+    os.makedirs(os.path.join(kdir, "device-plugins"))
+    cfg = os.path.join(tmp, node + "-kubelet.yaml")
+    write(cfg, kubelet_config(reserved))
+    if cpu_entries is not None:
+        kubeletstate.write_atomic(os.path.join(kdir, "cpu_manager_state"),
+                                  kubeletstate.cpu_manager_state(cpu_entries, default_cpus))
+    if devices is not None:
+        kubeletstate.write_atomic(os.path.join(kdir, "device-plugins", "kubelet_internal_checkpoint"),
+                                  kubeletstate.device_checkpoint(devices, registered))
+    return root, kdir, cfg
+
+# ---- kube-scheduler's extender calls ----------------------------------------------------------
+
+
+def filter_names(ext, pod, names):
+    """POST /filter as kube-scheduler does with nodeCacheCapable: true."""
+    return ext.request("/filter", {"Pod": pod, "Nodes": None, "NodeNames": names})
+
+
+def filter_nodes(ext, pod, nodelist):
+    """POST /filter as kube-scheduler does with nodeCacheCapable: false (a full v1.NodeList)."""
+    return ext.request("/filter", {"Pod": pod, "Nodes": nodelist, "NodeNames": None})
+
+
+def prioritize_names(ext, pod, names):
+    return ext.request("/prioritize", {"Pod": pod, "Nodes": None, "NodeNames": names})
