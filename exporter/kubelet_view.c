@@ -508,24 +508,6 @@ static int apply_devices(const nf_device_checkpoint *dc, nf_topology *t)
     return rc;
 }
 
-static int amount_rank(const char *name)
-{
-    if (strcmp(name, "cpu") == 0)
-        return 0;
-    if (strcmp(name, "memory") == 0)
-        return 1;
-    if (strncmp(name, "hugepages-", 10) == 0)
-        return 2;
-    return 3;
-}
-
-static int cmp_amount(const void *pa, const void *pb)
-{
-    const nf_amount *a = pa, *b = pb;
-    int ra = amount_rank(a->name), rb = amount_rank(b->name);
-    return ra != rb ? ra - rb : strcmp(a->name, b->name);
-}
-
 static int cmp_pod(const void *pa, const void *pb)
 {
     return strcmp(((const nf_pod_usage *)pa)->pod_uid, ((const nf_pod_usage *)pb)->pod_uid);
@@ -659,7 +641,7 @@ int nf_kubelet_view_apply(const nf_kubelet_view *v, nf_topology *t)
     for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         for (size_t p = 0; p < n->n_pods; p++)
-            qsort(n->pods[p].amounts, n->pods[p].n_amounts, sizeof(nf_amount), cmp_amount);
+            qsort(n->pods[p].amounts, n->pods[p].n_amounts, sizeof(nf_amount), nf_amount_cmp);
         if (n->n_pods)
             qsort(n->pods, n->n_pods, sizeof(*n->pods), cmp_pod);
     }

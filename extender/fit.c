@@ -952,22 +952,10 @@ void nf_node_count_free(nf_node_count *c)
     memset(c, 0, sizeof(*c));
 }
 
-static int group_rank(const char *name)
-{
-    if (strcmp(name, "cpu") == 0)
-        return 0;
-    if (strcmp(name, "memory") == 0)
-        return 1;
-    if (nf_resource_is_hugepages(name))
-        return 2;
-    return 3;
-}
-
 static int need_cmp(const void *a, const void *b)
 {
     const nf_amount *x = *(const nf_amount *const *)a, *y = *(const nf_amount *const *)b;
-    int d = group_rank(x->name) - group_rank(y->name);
-    return d ? d : strcmp(x->name, y->name);
+    return nf_resource_name_cmp(x->name, y->name);
 }
 
 int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,

@@ -549,24 +549,10 @@ int nf_pod_req_from_shape(const char *shape, nf_pod_req *out, nf_err *err)
 
 /* ---- formatting ---- */
 
-static int group_of(const char *name)
-{
-    if (strcmp(name, "cpu") == 0)
-        return 0;
-    if (strcmp(name, "memory") == 0)
-        return 1;
-    if (nf_resource_is_hugepages(name))
-        return 2;
-    return 3;
-}
-
 static int amount_cmp(const void *a, const void *b)
 {
     const nf_amount *x = *(const nf_amount *const *)a, *y = *(const nf_amount *const *)b;
-    int gx = group_of(x->name), gy = group_of(y->name);
-    if (gx != gy)
-        return gx - gy;
-    return strcmp(x->name, y->name);
+    return nf_resource_name_cmp(x->name, y->name);
 }
 
 const char *nf_amounts_format(const nf_amount *a, size_t n, char *buf, size_t len)

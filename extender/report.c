@@ -10,35 +10,15 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-/* cpu, memory, hugepages-*, devices; by name within a group (fit.h's limited_by order). */
-static int res_rank(const char *name)
-{
-    if (strcmp(name, "cpu") == 0)
-        return 0;
-    if (strcmp(name, "memory") == 0)
-        return 1;
-    return nf_resource_is_hugepages(name) ? 2 : 3;
-}
-
-static int res_cmp(const char *a, const char *b)
-{
-    int d = res_rank(a) - res_rank(b);
-    return d ? d : strcmp(a, b);
-}
-
 static int res_name_cmp(const void *a, const void *b)
 {
-    return res_cmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int amount_cmp(const void *a, const void *b)
-{
-    return res_cmp(((const nf_amount *)a)->name, ((const nf_amount *)b)->name);
+    return nf_resource_name_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int total_cmp(const void *a, const void *b)
 {
-    return res_cmp(((const nf_report_total *)a)->name, ((const nf_report_total *)b)->name);
+    return nf_resource_name_cmp(((const nf_report_total *)a)->name,
+                                ((const nf_report_total *)b)->name);
 }
 
 int nf_report_amount_index(const nf_amount *a, size_t n, const char *name)
@@ -165,7 +145,7 @@ int nf_report_add_shape(nf_report *r, const char *label, nf_pod_req *req, nf_err
         shape_free(s, 0);
         return nf_errf(err, rc, "report: %s", nf_strerror(rc));
     }
-    qsort(s->request, s->n_request, sizeof(*s->request), amount_cmp);
+    qsort(s->request, s->n_request, sizeof(*s->request), nf_amount_cmp);
     r->n_shapes++;
     return 0;
 }

@@ -61,6 +61,26 @@ int64_t nf_amount_get(const nf_amount *a, size_t n, const char *name)
     return 0;
 }
 
+static int resource_rank(const char *name)
+{
+    if (strcmp(name, "cpu") == 0)
+        return 0;
+    if (strcmp(name, "memory") == 0)
+        return 1;
+    return strncmp(name, "hugepages-", 10) == 0 ? 2 : 3;
+}
+
+int nf_resource_name_cmp(const char *a, const char *b)
+{
+    int d = resource_rank(a) - resource_rank(b);
+    return d ? d : strcmp(a, b);
+}
+
+int nf_amount_cmp(const void *a, const void *b)
+{
+    return nf_resource_name_cmp(((const nf_amount *)a)->name, ((const nf_amount *)b)->name);
+}
+
 const char *nf_kv_get(const nf_kv *kv, size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++)

@@ -190,6 +190,11 @@ void nf_amount_free_array(nf_amount *a, size_t n);
 int nf_amount_add(nf_amount **a, size_t *n, const char *name, int64_t value);
 int64_t nf_amount_get(const nf_amount *a, size_t n, const char *name); /* 0 when absent */
 
+/* The order numafit lists resources in everywhere (JSON, reasons, reports): cpu, memory,
+ * hugepages-*, then devices; by name within a group. */
+int nf_resource_name_cmp(const char *a, const char *b);
+int nf_amount_cmp(const void *a, const void *b); /* qsort over nf_amount[] in that order */
+
 /* Lookups; NULL when absent. */
 nf_numa_node *nf_topology_numa(const nf_topology *t, int id);
 nf_resource *nf_numa_resource(const nf_numa_node *n, const char *name);
