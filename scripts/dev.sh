@@ -19,7 +19,8 @@ cmd=${1:-}
 case "$cmd" in
 run)
   scripts/install-deps.sh
-  configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$JOBS" --target numafit-exporter numafit-extender numafit-report
   shift
   exec scripts/quickstart.sh build "$@"
   ;;

@@ -9,13 +9,16 @@ PACKAGES=(
   libyaml-dev libcurl4-openssl-dev
   curl bzip2 python3 procps iproute2
   prometheus wrk hyperfine
-  chromium
+  chromium nodejs
 )
+# kubectl is used when present (kustomize rendering in tests/deploy) and skipped otherwise.
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Debian's nodejs ships npm separately (NodeSource's includes it): the deploy tests need npm.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
