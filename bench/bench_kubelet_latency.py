@@ -8,19 +8,25 @@ long-poll answers. Then measures the exporter's CPU time over IDLE_SECONDS of id
 """
 import json
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-import kubeletstate  # noqa: E402
+import nftest  # noqa: E402
+from nftest import kubeletstate  # noqa: E402
+
+
+def get_json(url):
+    status, _, body = nftest.http(url, timeout=60)
+    if status != 200:
+        raise RuntimeError("GET %s: %d %r" % (url, status, body[:200]))
+    return json.loads(body)
 
 
 def main():
@@ -28,30 +34,21 @@ def main():
     changes = int(sys.argv[2]) if len(sys.argv) > 2 else 100
     idle = int(sys.argv[3]) if len(sys.argv) > 3 else 60
     tmp = tempfile.mkdtemp(prefix="nf-bench-kubelet-")
-    proc = None
+    ex = None
     try:
-        root = os.path.join(tmp, "snc2")
-        subprocess.run([sys.executable, os.path.join(HERE, "..", "tests/fixtures/mkfixture.py"),
-                        "snc2", root], check=True, stdout=subprocess.DEVNULL)
+        root = nftest.mkfixture("snc2", os.path.join(tmp, "snc2"))
         kdir = os.path.join(tmp, "kubelet")
         os.makedirs(kdir)
-        proc = subprocess.Popen([exporter, "--listen", "127.0.0.1:0", "--sysfs-root", root + "/sys",
-                                 "--procfs-root", root + "/proc", "--kubelet-dir", kdir,
-                                 "--reserved-cpus", "0,32"],
-                                stderr=subprocess.PIPE, text=True)
-        port = None
-        while port is None:
-            m = re.search(r"port=(\d+)", proc.stderr.readline())
-            port = m and int(m.group(1))
-        threading.Thread(target=proc.stderr.read, daemon=True).start()
-        url = "http://127.0.0.1:%d/v1/topology" % port
-        gen = json.load(urllib.request.urlopen(url))["generation"]
+        ex = nftest.exporter(root, kdir, None, None, ["--reserved-cpus", "0,32"], binary=exporter,
+                             sriov_config=None)
+        proc = ex.proc
+        url = ex.url("/v1/topology")
+        gen = get_json(url)["generation"]
         lat = []
         for i in range(changes):
             done = []
             t = threading.Thread(target=lambda g=gen + 1: done.append(
-                (json.load(urllib.request.urlopen(url + "?waitForGeneration=%d" % g)),
-                 time.monotonic())))
+                (get_json(url + "?waitForGeneration=%d" % g), time.monotonic())))
             t.start()
             time.sleep(0.02)
             cpus = "%d-%d" % (2 + i % 6, 3 + i % 6)
@@ -80,9 +77,8 @@ def main():
         print("exporter RSS: %s" % [l.strip() for l in open("/proc/%d/status" % proc.pid)
                                     if l.startswith(("VmRSS", "VmHWM"))])
     finally:
-        if proc:
-            proc.terminate()
-            proc.wait()
+        if ex:
+            ex.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

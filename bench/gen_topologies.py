@@ -25,16 +25,9 @@ N_NUMA = 8
 CORES = 12  # per NUMA node; 2 threads each
 
 
-def cpulist(ids):
-    ids = sorted(ids)
-    out, i = [], 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        out.append(str(ids[i]) if i == j else "%d-%d" % (ids[i], ids[j]))
-        i = j + 1
-    return ",".join(out)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+from mkfixture import cpulist  # noqa: E402  (CPU ids -> the kernel's list form)
 
 
 def numa_node(rng, node_idx, i, vfs_per_numa, kind):

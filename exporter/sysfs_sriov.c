@@ -32,30 +32,36 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* basename of a symlink's target, or NULL (errno set) */
-static char *link_base(const char *path)
+/* basename of the target of the symlink dirfd/name, or NULL (errno set) */
+static char *link_base(int dirfd, const char *name)
 {
     char buf[PATH_MAX];
-    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-    if (n < 0)
+    int n = nf_readlink_at(dirfd, name, buf, sizeof(buf));
+    if (n < 0) {
+        errno = -n;
         return NULL;
-    buf[n] = '\0';
+    }
     while (n > 1 && buf[n - 1] == '/')
         buf[--n] = '\0';
     char *slash = strrchr(buf, '/');
     return strdup(slash ? slash + 1 : buf);
 }
 
-/* "0x8086\n" -> "8086"; NULL and *error on junk */
-static char *read_hex_id(const char *dir, const char *file, char **error)
+/* dir + "/" + name (as nf_path_join) into a fixed buffer, for messages */
+static const char *at_path(char buf[PATH_MAX], const char *dir, const char *name)
 {
-    char *path = nf_path_join(dir, file, NULL);
-    if (!path)
-        return NULL;
+    size_t n = strlen(dir);
+    snprintf(buf, PATH_MAX, "%s%s%s", dir, n && dir[n - 1] != '/' ? "/" : "", name);
+    return buf;
+}
+
+/* dirfd/file "0x8086\n" -> "8086"; NULL and *error on junk. dir names dirfd in messages. */
+static char *read_hex_id(int dirfd, const char *dir, const char *file, char **error)
+{
     char buf[64];
     nf_err e = {{0}};
     char *out = NULL;
-    if (nf_read_line(path, buf, sizeof(buf), &e) != 0) {
+    if (nf_read_line_at(dirfd, dir, file, buf, sizeof(buf), &e) != 0) {
         set_error(error, nf_strdupf("error: %s", e.msg));
     } else {
         const char *p = buf;
@@ -66,53 +72,60 @@ static char *read_hex_id(const char *dir, const char *file, char **error)
         for (size_t i = 0; i < n && ok; i++)
             ok = isxdigit((unsigned char)p[i]);
         if (!ok) {
-            set_error(error, nf_strdupf("error: %s: not a hex id: \"%.20s\"", path, buf));
+            char path[PATH_MAX];
+            set_error(error, nf_strdupf("error: %s: not a hex id: \"%.20s\"",
+                                        at_path(path, dir, file), buf));
         } else if ((out = strdup(p))) {
             for (char *c = out; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
         }
     }
-    free(path);
     return out;
 }
 
-static long read_class(const char *dir)
+static long read_class(int dirfd)
 {
-    char *path = nf_path_join(dir, "class", NULL);
     int64_t v = -1;
-    if (path && nf_read_int64(path, 0, 0xffffff, &v, NULL) != 0)
+    if (nf_read_int64_at(dirfd, NULL, "class", 0, 0xffffff, &v, NULL) != 0)
         v = -1;
-    free(path);
     return (long)v;
 }
 
-static int read_int_file(const char *dir, const char *file, int64_t min, int64_t max, int *out,
-                         char **error)
+static int read_int_file(int dirfd, const char *dir, const char *file, int64_t min, int64_t max,
+                         int *out, char **error)
 {
-    char *path = nf_path_join(dir, file, NULL);
-    if (!path)
-        return -ENOMEM;
     int64_t v;
     nf_err e = {{0}};
-    int rc = nf_read_int64(path, min, max, &v, &e);
+    int rc = nf_read_int64_at(dirfd, dir, file, min, max, &v, &e);
     if (rc == 0)
         *out = (int)v;
     else {
+        char path[PATH_MAX];
         *out = NF_UNKNOWN;
-        set_error(error,
-                  rc == -ENOENT ? nf_strdupf("absent: %s", path) : nf_strdupf("error: %s", e.msg));
+        set_error(error, rc == -ENOENT ? nf_strdupf("absent: %s", at_path(path, dir, file))
+                                       : nf_strdupf("error: %s", e.msg));
     }
-    free(path);
     return rc;
 }
 
-static char *first_netdev(const char *dir)
+/* opendir(dirfd/name) */
+static DIR *opendir_at(int dirfd, const char *name)
 {
-    char *path = nf_path_join(dir, "net", NULL);
-    if (!path)
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
-    DIR *d = opendir(path);
-    free(path);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return d;
+}
+
+static char *first_netdev(int pfd)
+{
+    DIR *d = opendir_at(pfd, "net");
     if (!d)
         return NULL;
     char *best = NULL;
@@ -129,15 +142,14 @@ static char *first_netdev(const char *dir)
     return best;
 }
 
-static const char *link_type_of(const char *dir, const char *netdev, char *buf, size_t len)
+static const char *link_type_of(int pfd, const char *netdev, char *buf, size_t len)
 {
     if (!netdev)
         return NULL;
-    char *path = nf_path_join(dir, "net", netdev, "type", NULL);
+    char name[PATH_MAX];
     int64_t v;
-    int rc = path ? nf_read_int64(path, 0, 65535, &v, NULL) : -ENOMEM;
-    free(path);
-    if (rc)
+    if (snprintf(name, sizeof(name), "net/%s/type", netdev) >= (int)sizeof(name) ||
+        nf_read_int64_at(pfd, NULL, name, 0, 65535, &v, NULL) != 0)
         return NULL;
     if (v == 1)
         return "ether";
@@ -157,13 +169,11 @@ static int cmp_vf_link(const void *a, const void *b)
     return ((const vf_link *)a)->index - ((const vf_link *)b)->index;
 }
 
-static int list_virtfns(const char *pfdir, vf_link **out, size_t *n)
+/* the virtfnN entries of the PF directory d (not read yet), in N order */
+static int list_virtfns(DIR *d, vf_link **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    DIR *d = opendir(pfdir);
-    if (!d)
-        return 0;
     size_t cap = 0;
     int rc = 0;
     struct dirent *de;
@@ -186,53 +196,63 @@ static int list_virtfns(const char *pfdir, vf_link **out, size_t *n)
         memcpy((*out)[*n].name, de->d_name, strlen(de->d_name) + 1); /* <= 12 bytes */
         (*n)++;
     }
-    closedir(d);
     if (*n)
         qsort(*out, *n, sizeof(vf_link), cmp_vf_link);
     return rc;
 }
 
-static int read_vf(const char *pfdir, const vf_link *l, nf_vf *vf, long *pci_class)
+/* One VF: its directory is opened once (O_PATH) and every attribute read relative to it. The
+ * PCI class only feeds the config's deviceType selector: read only when there is a config. */
+static int read_vf(int pfd, const char *pfdir, const vf_link *l, bool want_class, nf_vf *vf,
+                   long *pci_class)
 {
     memset(vf, 0, sizeof(*vf));
     vf->iommu_group = NF_UNKNOWN;
     vf->probe.max_rx_queues = NF_UNKNOWN;
     *pci_class = -1;
-    char *vfdir = nf_path_join(pfdir, l->name, NULL);
-    if (!vfdir)
-        return -ENOMEM;
-    vf->pci = link_base(vfdir);
-    struct stat st;
-    if (!vf->pci || stat(vfdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        int e = errno;
-        char target[PATH_MAX] = "?";
-        ssize_t n = readlink(vfdir, target, sizeof(target) - 1);
-        if (n >= 0)
-            target[n] = '\0';
+    char vfdir[PATH_MAX];
+    at_path(vfdir, pfdir, l->name);
+    char target[PATH_MAX] = "?";
+    int n = nf_readlink_at(pfd, l->name, target, sizeof(target));
+    int e = n < 0 ? -n : 0;
+    int vfd = -1;
+    if (n >= 0) {
+        char *t = target + n;
+        while (t > target + 1 && t[-1] == '/')
+            t--;
+        char *slash = memrchr(target, '/', (size_t)(t - target));
+        const char *base = slash ? slash + 1 : target;
+        if (!(vf->pci = strndup(base, (size_t)(t - base))))
+            return -ENOMEM;
+        vfd = openat(pfd, l->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (vfd < 0)
+            e = errno;
+    } else {
+        strcpy(target, "?");
+    }
+    if (vfd < 0) {
         set_error(&vf->error, nf_strdupf("error: %s -> %s: points nowhere (%s)", vfdir, target,
                                          strerror(e ? e : ENOTDIR)));
-        free(vfdir);
         return 0;
     }
-    vf->vendor = read_hex_id(vfdir, "vendor", &vf->error);
-    vf->device = read_hex_id(vfdir, "device", &vf->error);
-    char *p = nf_path_join(vfdir, "driver", NULL);
-    if (p)
-        vf->driver = link_base(p); /* NULL: unbound */
-    free(p);
-    p = nf_path_join(vfdir, "iommu_group", NULL);
-    char *g = p ? link_base(p) : NULL;
+    vf->vendor = read_hex_id(vfd, vfdir, "vendor", &vf->error);
+    vf->device = read_hex_id(vfd, vfdir, "device", &vf->error);
+    vf->driver = link_base(vfd, "driver"); /* NULL: unbound */
+    char *g = link_base(vfd, "iommu_group");
     if (g) {
         int64_t v;
-        if (nf_parse_int64(g, 0, INT_MAX, &v) == 0)
+        if (nf_parse_int64(g, 0, INT_MAX, &v) == 0) {
             vf->iommu_group = (int)v;
-        else
-            set_error(&vf->error, nf_strdupf("error: %s -> %s: not an IOMMU group number", p, g));
+        } else {
+            char p[PATH_MAX];
+            set_error(&vf->error, nf_strdupf("error: %s -> %s: not an IOMMU group number",
+                                             at_path(p, vfdir, "iommu_group"), g));
+        }
     }
     free(g);
-    free(p);
-    *pci_class = read_class(vfdir);
-    free(vfdir);
+    if (want_class)
+        *pci_class = read_class(vfd);
+    close(vfd);
     return 0;
 }
 

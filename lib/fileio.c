@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,27 +11,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *err)
+/* The file's name in messages: nf_path_join(dir, name), or name alone when dir is NULL. */
+static const char *where(char buf[PATH_MAX], const char *dir, const char *name)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!dir)
+        return name;
+    size_t n = strlen(dir);
+    snprintf(buf, PATH_MAX, "%s%s%s", dir, n && dir[n - 1] != '/' && *name != '/' ? "/" : "", name);
+    return buf;
+}
+
+static int fail_errno(nf_err *err, int e, const char *dir, const char *name)
+{
+    char buf[PATH_MAX];
+    return nf_errf(err, -e, "%s: %s", where(buf, dir, name), strerror(e));
+}
+
+/* The general reader: read(2) until end of file (at most max bytes). */
+static int read_all(int dirfd, const char *dir, const char *name, size_t max, char **out,
+                    size_t *len, nf_err *err)
+{
+    char wbuf[PATH_MAX];
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nf_errf(err, -errno, "%s: %s", path, strerror(errno));
+        return fail_errno(err, errno, dir, name);
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
         close(fd);
-        return nf_errf(err, -ENOMEM, "%s: out of memory", path);
+        return nf_errf(err, -ENOMEM, "%s: out of memory", where(wbuf, dir, name));
     }
     int rc = 0;
     for (;;) {
         if (n == cap) {
             if (cap > max) {
-                rc = nf_errf(err, -EFBIG, "%s: larger than %zu bytes", path, max);
+                rc = nf_errf(err, -EFBIG, "%s: larger than %zu bytes", where(wbuf, dir, name),
+                             max);
                 break;
             }
             char *nb = realloc(buf, cap * 2 + 1);
             if (!nb) {
-                rc = nf_errf(err, -ENOMEM, "%s: out of memory", path);
+                rc = nf_errf(err, -ENOMEM, "%s: out of memory", where(wbuf, dir, name));
                 break;
             }
             buf = nb;
@@ -40,7 +61,7 @@ int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = nf_errf(err, -errno, "%s: %s", path, strerror(errno));
+            rc = fail_errno(err, errno, dir, name);
             break;
         }
         if (r == 0)
@@ -55,7 +76,7 @@ int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *
     close(fd);
     if (n > max) {
         free(buf);
-        return nf_errf(err, -EFBIG, "%s: larger than %zu bytes", path, max);
+        return nf_errf(err, -EFBIG, "%s: larger than %zu bytes", where(wbuf, dir, name), max);
     }
     buf[n] = '\0';
     *out = buf;
@@ -64,22 +85,103 @@ int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *
     return 0;
 }
 
-int nf_read_line(const char *path, char *buf, size_t len, nf_err *err)
+/* One read() into page (NF_ATTR_PAGE bytes + NUL). 0 with *n bytes, 1 when the page filled (the
+ * file may go on: the caller reads it with read_all), or a negative errno with err filled. */
+static int read_page_at(int dirfd, const char *dir, const char *name, char *page, size_t *n,
+                        nf_err *err)
 {
-    char *text;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno(err, errno, dir, name);
+    ssize_t r;
+    do
+        r = read(fd, page, NF_ATTR_PAGE);
+    while (r < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (r < 0)
+        return fail_errno(err, e, dir, name);
+    if (r == NF_ATTR_PAGE)
+        return 1;
+    page[r] = '\0';
+    *n = (size_t)r;
+    return 0;
+}
+
+int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *err)
+{
+    return read_all(AT_FDCWD, NULL, path, max, out, len, err);
+}
+
+int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, char **out,
+                    size_t *len, nf_err *err)
+{
+    char page[NF_ATTR_PAGE + 1];
     size_t n;
-    int rc = nf_read_file(path, 64 * 1024, &text, &n, err);
+    int rc = read_page_at(dirfd, dir, name, page, &n, err);
+    if (rc == 1)
+        return read_all(dirfd, dir, name, max, out, len, err);
     if (rc)
         return rc;
+    char wbuf[PATH_MAX];
+    if (n > max)
+        return nf_errf(err, -EFBIG, "%s: larger than %zu bytes", where(wbuf, dir, name), max);
+    char *buf = malloc(n + 1);
+    if (!buf)
+        return nf_errf(err, -ENOMEM, "%s: out of memory", where(wbuf, dir, name));
+    memcpy(buf, page, n + 1);
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+/* text (n bytes, NUL-terminated, writable) without trailing white space -> buf */
+static int take_line(char *text, size_t n, char *buf, size_t len, const char *dir,
+                     const char *name, nf_err *err)
+{
     while (n && isspace((unsigned char)text[n - 1]))
         text[--n] = '\0';
     if (n >= len) {
-        free(text);
-        return nf_errf(err, -EFBIG, "%s: line longer than %zu bytes", path, len - 1);
+        char wbuf[PATH_MAX];
+        return nf_errf(err, -EFBIG, "%s: line longer than %zu bytes", where(wbuf, dir, name),
+                       len - 1);
     }
     memcpy(buf, text, n + 1);
-    free(text);
     return 0;
+}
+
+#define MAX_LINE_FILE (64 * 1024)
+
+static int read_line_all(int dirfd, const char *dir, const char *name, char *buf, size_t len,
+                         nf_err *err)
+{
+    char *text;
+    size_t n;
+    int rc = read_all(dirfd, dir, name, MAX_LINE_FILE, &text, &n, err);
+    if (rc)
+        return rc;
+    rc = take_line(text, n, buf, len, dir, name, err);
+    free(text);
+    return rc;
+}
+
+int nf_read_line(const char *path, char *buf, size_t len, nf_err *err)
+{
+    return read_line_all(AT_FDCWD, NULL, path, buf, len, err);
+}
+
+int nf_read_line_at(int dirfd, const char *dir, const char *name, char *buf, size_t len,
+                    nf_err *err)
+{
+    char page[NF_ATTR_PAGE + 1];
+    size_t n;
+    int rc = read_page_at(dirfd, dir, name, page, &n, err);
+    if (rc == 1)
+        return read_line_all(dirfd, dir, name, buf, len, err);
+    if (rc)
+        return rc;
+    return take_line(page, n, buf, len, dir, name, err);
 }
 
 int nf_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -108,19 +210,45 @@ int nf_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+static int take_int64(const char *buf, int64_t min, int64_t max, int64_t *out, const char *dir,
+                      const char *name, nf_err *err)
+{
+    int rc = nf_parse_int64(buf, min, max, out);
+    char wbuf[PATH_MAX];
+    if (rc == -EINVAL)
+        return nf_errf(err, rc, "%s: not a number: \"%.40s\"", where(wbuf, dir, name), buf);
+    if (rc == -ERANGE)
+        return nf_errf(err, rc, "%s: %.40s is out of range [%lld, %lld]", where(wbuf, dir, name),
+                       buf, (long long)min, (long long)max);
+    return 0;
+}
+
 int nf_read_int64(const char *path, int64_t min, int64_t max, int64_t *out, nf_err *err)
 {
     char buf[128];
     int rc = nf_read_line(path, buf, sizeof(buf), err);
-    if (rc)
-        return rc;
-    rc = nf_parse_int64(buf, min, max, out);
-    if (rc == -EINVAL)
-        return nf_errf(err, rc, "%s: not a number: \"%.40s\"", path, buf);
-    if (rc == -ERANGE)
-        return nf_errf(err, rc, "%s: %.40s is out of range [%lld, %lld]", path, buf, (long long)min,
-                       (long long)max);
-    return 0;
+    return rc ? rc : take_int64(buf, min, max, out, NULL, path, err);
+}
+
+int nf_read_int64_at(int dirfd, const char *dir, const char *name, int64_t min, int64_t max,
+                     int64_t *out, nf_err *err)
+{
+    char buf[128];
+    int rc = nf_read_line_at(dirfd, dir, name, buf, sizeof(buf), err);
+    return rc ? rc : take_int64(buf, min, max, out, dir, name, err);
+}
+
+int nf_readlink_at(int dirfd, const char *name, char *buf, size_t len)
+{
+    if (len == 0)
+        return -ENAMETOOLONG;
+    ssize_t n = readlinkat(dirfd, name, buf, len);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    return (int)n;
 }
 
 int nf_write_file_atomic(const char *path, const void *data, size_t len, nf_err *err)

@@ -20,6 +20,23 @@ int nf_read_line(const char *path, char *buf, size_t len, nf_err *err);
 int nf_read_int64(const char *path, int64_t min, int64_t max, int64_t *out, nf_err *err);
 /* Parse the same form from a string. */
 int nf_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* dirfd-relative readers for sysfs attributes (and small regular files): `name` is opened with
+ * openat(dirfd, name) (AT_FDCWD works), so the kernel walks the few components of name instead of
+ * the whole path again. A sysfs attribute is generated whole and is at most one page, so one
+ * read() into a page-sized buffer gets all of it; only a file that fills the page is read on to
+ * its end as the general readers do, which keeps their limits and results. Not for procfs or
+ * pipes, where one short read() need not be the end. `dir` (may be NULL) only names the file in
+ * messages, as nf_path_join(dir, name): they read exactly as those of the general readers. */
+#define NF_ATTR_PAGE 4096
+int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, char **out,
+                    size_t *len, nf_err *err);
+int nf_read_line_at(int dirfd, const char *dir, const char *name, char *buf, size_t len,
+                    nf_err *err);
+int nf_read_int64_at(int dirfd, const char *dir, const char *name, int64_t min, int64_t max,
+                     int64_t *out, nf_err *err);
+/* readlinkat() with a NUL-terminated result: the target's length, or a negative errno
+ * (-ENAMETOOLONG when it does not fit in len - 1 bytes). */
+int nf_readlink_at(int dirfd, const char *name, char *buf, size_t len);
 /* Write data to path atomically (temp file in the same directory + rename), as kubelet does. */
 int nf_write_file_atomic(const char *path, const void *data, size_t len, nf_err *err);
 /* path = a + "/" + b (+ "/" + c ...), NULL-terminated list; returns a heap string or NULL. */

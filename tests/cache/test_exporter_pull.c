@@ -12,14 +12,8 @@
 #include "exporter_pull.h"
 #include "numafit/log.h"
 #include "standin_exporter.h"
+#include "testutil.h"
 #include "topology_cache.h"
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void test_opts(nf_puller_opts *o)
 {
@@ -32,12 +26,19 @@ static void test_opts(nf_puller_opts *o)
     o->dns_interval_ms = 100;
 }
 
+/* A new cache and a puller with options o filling it. */
+static void new_puller(const nf_puller_opts *o, nf_cache **c, nf_puller **p)
+{
+    assert_int_equal(nf_cache_new(c), 0);
+    assert_int_equal(nf_puller_new(*c, o, p), 0);
+}
+
 typedef enum want { W_PRESENT, W_GEN, W_STALE, W_FRESH, W_ABSENT } want;
 
 /* Wait (at most limit_ms) until node is in the wanted state; returns the ms it took, or -1. */
 static int64_t wait_for(nf_cache *c, const char *node, want w, uint64_t gen, int64_t limit_ms)
 {
-    int64_t t0 = mono_ms();
+    int64_t t0 = nft_now_ms();
     for (;;) {
         nf_cache_entry *e = nf_cache_acquire(c, node);
         bool ok = false;
@@ -59,7 +60,7 @@ static int64_t wait_for(nf_cache *c, const char *node, want w, uint64_t gen, int
             break;
         }
         nf_cache_release(e);
-        int64_t took = mono_ms() - t0;
+        int64_t took = nft_now_ms() - t0;
         if (ok)
             return took;
         if (took > limit_ms)
@@ -78,8 +79,7 @@ static void first_fetch_and_change_latency(void **state)
     nf_puller *p;
     nf_puller_opts o;
     test_opts(&o);
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     char with_slash[80];
     snprintf(with_slash, sizeof(with_slash), "%s/", url);
     assert_int_equal(nf_puller_add_exporter(p, with_slash, NULL), 0);
@@ -103,11 +103,11 @@ static void first_fetch_and_change_latency(void **state)
 
     int64_t worst = 0, sum = 0;
     for (uint64_t gen = 2; gen <= 6; gen++) {
-        int64_t t0 = mono_ms();
+        int64_t t0 = nft_now_ms();
         standin_publish(&s, "worker-1", gen, (int)gen);
         int64_t took = wait_for(c, "worker-1", W_GEN, gen, 1000);
         assert_true(took >= 0);
-        took = mono_ms() - t0;
+        took = nft_now_ms() - t0;
         worst = took > worst ? took : worst;
         sum += took;
         usleep(20000);
@@ -132,8 +132,7 @@ static void unchanged_answer_refreshes(void **state)
     nf_puller_opts o;
     test_opts(&o);
     o.min_interval_ms = 50;
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     assert_int_equal(nf_puller_add_exporter(p, url, NULL), 0);
     assert_int_equal(nf_puller_start(p, NULL), 0);
     assert_true(wait_for(c, "worker-2", W_GEN, 7, 2000) >= 0);
@@ -162,8 +161,7 @@ static void exporter_goes_away_and_comes_back(void **state)
     nf_puller *p;
     nf_puller_opts o;
     test_opts(&o);
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     assert_int_equal(nf_puller_add_exporter(p, url, NULL), 0);
     assert_int_equal(nf_puller_start(p, NULL), 0);
     assert_true(wait_for(c, "worker-3", W_GEN, 1, 2000) >= 0);
@@ -216,8 +214,7 @@ static void broken_exporters(void **state)
     nf_puller_opts o;
     test_opts(&o);
     o.max_body = 16000;
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     char url[64];
     standin *all[] = {&a, &b, &cc, &d};
     for (int i = 0; i < 4; i++) {
@@ -294,8 +291,7 @@ static void dns_membership(void **state)
     test_opts(&o);
     o.resolve = fake_resolve;
     o.resolve_ud = &f;
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     assert_int_equal(nf_puller_add_dns(p, "numafit-exporter.kube-system.svc:9750", NULL), 0);
     assert_int_equal(nf_puller_start(p, NULL), 0);
     assert_true(wait_for(c, "dns-a", W_GEN, 1, 2000) >= 0);
@@ -348,8 +344,7 @@ static void real_resolver_and_bad_config(void **state)
     nf_puller *p;
     nf_puller_opts o;
     test_opts(&o);
-    assert_int_equal(nf_cache_new(&c), 0);
-    assert_int_equal(nf_puller_new(c, &o, &p), 0);
+    new_puller(&o, &c, &p);
     char hp[64];
     snprintf(hp, sizeof(hp), "127.0.0.1:%u", s.port);
     assert_int_equal(nf_puller_add_dns(p, hp, NULL), 0);

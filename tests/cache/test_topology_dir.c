@@ -12,9 +12,10 @@
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "test_docs.h"
+#include "testutil.h"
 #include "topology_dir.h"
 
-static char dir[64];
+static char *dir;
 
 static void write_doc(const char *file, const char *node, uint64_t gen)
 {
@@ -26,21 +27,9 @@ static void write_doc(const char *file, const char *node, uint64_t gen)
     free(path);
 }
 
-static void write_raw(const char *file, const char *text)
-{
-    char *path = nf_path_join(dir, file, NULL);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    free(path);
-}
-
 static void rm(const char *file)
 {
-    char *path = nf_path_join(dir, file, NULL);
-    assert_int_equal(unlink(path), 0);
-    free(path);
+    assert_int_equal(unlink(nft_path(dir, file)), 0);
 }
 
 static int64_t gen_of(nf_cache *c, const char *node, bool *stale)
@@ -57,24 +46,23 @@ static int64_t gen_of(nf_cache *c, const char *node, bool *stale)
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof(dir), "/tmp/nf-topodir-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    dir = nft_tmpdir("topodir");
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd);
+    return nft_tmpdir_free(dir);
 }
 
 static void load_and_rescan(void **state)
 {
     write_doc("worker-1.json", "worker-1", 1);
     write_doc("worker-2.json", "worker-2", 4);
-    write_raw("bad.json", "{\"apiVersion\": \"numafit.io/v1\", \"kind\": \"NodeTopology\"}");
-    write_raw("notes.txt", "not a topology");
-    write_raw(".hidden.json", "{");
+    nft_write(nft_path(dir, "bad.json"),
+              "{\"apiVersion\": \"numafit.io/v1\", \"kind\": \"NodeTopology\"}");
+    nft_write(nft_path(dir, "notes.txt"), "not a topology");
+    nft_write(nft_path(dir, ".hidden.json"), "{");
     nf_cache *c;
     nf_topology_dir *d;
     nf_err err;
@@ -105,7 +93,7 @@ static void load_and_rescan(void **state)
     assert_int_equal(gen_of(c, "worker-3", NULL), 1);
     assert_int_equal(gen_of(c, "worker-2", NULL), -1);
 
-    write_raw("worker-1.json", "{ truncated");
+    nft_write(nft_path(dir, "worker-1.json"), "{ truncated");
     assert_int_equal(nf_topology_dir_scan(d), 1);
     bool stale = false;
     assert_int_equal(gen_of(c, "worker-1", &stale), 2); /* last good document, marked stale */
@@ -128,11 +116,9 @@ static void load_and_rescan(void **state)
 
 static int64_t wait_gen(nf_cache *c, const char *node, int64_t gen, int limit_ms)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = nft_now_ms();
     for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        int64_t ms = nft_now_ms() - t0;
         if (gen_of(c, node, NULL) == gen)
             return ms;
         if (ms > limit_ms)
@@ -157,9 +143,7 @@ static void watcher_picks_up_changes(void **state)
     printf("# file change -> cache in %lld ms\n", (long long)ms);
     write_doc("w2.json", "w2", 3);
     assert_true(wait_gen(c, "w2", 3, 1000) >= 0);
-    write_raw("w2.json", "{}"); /* rewritten in place, turned bad */
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nft_write(nft_path(dir, "w2.json"), "{}"); /* rewritten in place, turned bad */
     bool stale = false;
     for (int i = 0; i < 500 && !stale; i++) {
         gen_of(c, "w2", &stale);

@@ -19,21 +19,16 @@ import subprocess
 import sys
 import tempfile
 
-SRC = os.environ.get("NF_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
-BUILD = os.environ.get("NF_BUILD_DIR", os.path.join(SRC, "build"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nftest  # noqa: E402
+from nftest import BUILD, SRC, summary  # noqa: E402
 CDIR = os.path.join(SRC, "deploy/container")
 
-passed = failed = 0
 
 
 def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail != "" else ""))
-    return cond
+    return nftest.check(cond, name + (f": {detail}" if detail != "" else ""))
 
 
 def parse(path):
@@ -184,8 +179,7 @@ def main():
             known = set(re.findall(r"^Package: (\S+)", r.stdout, flags=re.M))
             for p in runtime_pkgs + build_pkgs:
                 check(f"{name}: package {p} exists in Debian 12", p in known)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -11,22 +11,17 @@ import subprocess
 import sys
 import tempfile
 
-SRC = os.environ.get("NF_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
-BUILD = os.environ.get("NF_BUILD_DIR", os.path.join(SRC, "build"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nftest  # noqa: E402
+from nftest import BUILD, SRC, summary  # noqa: E402
 UNIT = os.path.join(SRC, "deploy/systemd/numafit-exporter.service")
 DROPIN = os.path.join(SRC, "deploy/systemd/probe.conf")
 EXPORTER = os.path.join(BUILD, "exporter/numafit-exporter")
-passed = failed = 0
 
 
 def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail != "" else ""))
-    return cond
+    return nftest.check(cond, name + (f": {detail}" if detail != "" else ""))
 
 
 def directives(text):
@@ -89,8 +84,7 @@ def main():
         check("probe drop-in stays below 'exposed' (5.0)", pscore is not None and pscore < 5.0, pscore)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ static void test_config_reserved_list(void **state)
     assert_string_equal(c.cpu_manager_policy_options[0].value, "false");
     assert_string_equal(nf_kv_get(c.cpu_manager_policy_options, 2, "full-pcpus-only"), "true");
     assert_string_equal(c.reserved_system_cpus, "0,8");
-    assert_string_equal(cs_str(&c.reserved_system_cpuset), "0,8");
+    assert_string_equal(nft_cpus_str(&c.reserved_system_cpuset), "0,8");
     assert_int_equal(c.reserved_cpu_milli, 1500);
     assert_string_equal(c.topology_manager_policy, "single-numa-node");
     assert_string_equal(c.topology_manager_scope, "pod");
@@ -147,7 +147,7 @@ static const char *take(const nf_topology *t, const nf_cpuset *avail, int n)
     int rc = nf_kubelet_take_by_topology(t, avail, n, &out, &err);
     if (rc)
         fail_msg("take %d: %d %s", n, rc, err.msg);
-    const char *s = cs_str(&out);
+    const char *s = nft_cpus_str(&out);
     nf_cpuset_free(&out);
     return s;
 }

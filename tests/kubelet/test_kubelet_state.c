@@ -54,11 +54,11 @@ static void test_cpu_examples(void **state)
     assert_true(s.checksum_verified);
     assert_string_equal(s.checksum_type, "state.CPUManagerCheckpoint");
     assert_string_equal(s.policy_name, "static");
-    assert_string_equal(cs_str(&s.default_cpus), "0,2-12,14-23");
+    assert_string_equal(nft_cpus_str(&s.default_cpus), "0,2-12,14-23");
     assert_int_equal(s.n_assignments, 1);
     assert_string_equal(s.assignments[0].pod_uid, "235148fe-393f-47a8-a17d-bd55bc1a836b");
     assert_string_equal(s.assignments[0].container, "cgroup1-0");
-    assert_string_equal(cs_str(&s.assignments[0].cpus), "1,13");
+    assert_string_equal(nft_cpus_str(&s.assignments[0].cpus), "1,13");
     nf_cpu_state_free(&s);
 
     s = cpu_real("cpu_manager_state.example-2-v1era-none.json");
@@ -73,26 +73,26 @@ static void test_cpu_examples(void **state)
     assert_true(s.checksum_verified);
     assert_int_equal(s.n_assignments, 2);
     assert_string_equal(s.assignments[0].pod_uid, "55784671-0e4e-49e2-b4d6-c0377ca14c81");
-    assert_string_equal(cs_str(&s.assignments[0].cpus), "1-12");
+    assert_string_equal(nft_cpus_str(&s.assignments[0].cpus), "1-12");
     assert_string_equal(s.assignments[1].pod_uid, "6c5f3038-adfc-485d-9943-3fd5e825300d");
-    assert_string_equal(cs_str(&s.assignments[1].cpus), "14-27");
+    assert_string_equal(nft_cpus_str(&s.assignments[1].cpus), "14-27");
     nf_cpuset all = {0};
     assert_int_equal(nf_cpu_state_allocated(&s, &all), 0);
-    assert_string_equal(cs_str(&all), "1-12,14-27");
+    assert_string_equal(nft_cpus_str(&all), "1-12,14-27");
     nf_cpuset_free(&all);
     nf_cpu_state_free(&s);
 
     s = cpu_real("cpu_manager_state.example-4-cross-numa.json");
     assert_true(s.checksum_verified);
     assert_int_equal(s.n_assignments, 2);
-    assert_string_equal(cs_str(&s.assignments[0].cpus), "1-13,17-19");
-    assert_string_equal(cs_str(&s.assignments[1].cpus), "14-16");
+    assert_string_equal(nft_cpus_str(&s.assignments[0].cpus), "1-13,17-19");
+    assert_string_equal(nft_cpus_str(&s.assignments[1].cpus), "14-16");
     nf_cpu_state_free(&s);
 
     s = cpu_real("cpu_manager_state.example-5-no-entries.json");
     assert_true(s.checksum_verified);
     assert_int_equal(s.version, 2);
-    assert_string_equal(cs_str(&s.default_cpus), "0-27");
+    assert_string_equal(nft_cpus_str(&s.default_cpus), "0-27");
     assert_int_equal(s.n_assignments, 0);
     nf_cpu_state_free(&s);
 }
@@ -104,11 +104,11 @@ static void test_cpu_fixtures(void **state)
     nf_cpu_state s = cpu_real("cpu_manager_state.fixture-v1.json");
     assert_int_equal(s.version, 1);
     assert_true(s.checksum_verified);
-    assert_string_equal(cs_str(&s.default_cpus), "7-9");
+    assert_string_equal(nft_cpus_str(&s.default_cpus), "7-9");
     assert_int_equal(s.n_assignments, 2);
     assert_null(s.assignments[0].pod_uid);
     assert_string_equal(s.assignments[0].container, "containerID1");
-    assert_string_equal(cs_str(&s.assignments[0].cpus), "4-6");
+    assert_string_equal(nft_cpus_str(&s.assignments[0].cpus), "4-6");
     nf_cpu_state_free(&s);
 
     /* V2 content whose checksum only matches the V3 struct name (with PodEntries) */
@@ -120,7 +120,7 @@ static void test_cpu_fixtures(void **state)
     assert_string_equal(s.assignments[0].pod_uid, "pod");
     assert_string_equal(s.assignments[0].container, "container1");
     assert_string_equal(s.assignments[1].container, "container2");
-    assert_string_equal(cs_str(&s.assignments[1].cpus), "1-3");
+    assert_string_equal(nft_cpus_str(&s.assignments[1].cpus), "1-3");
     nf_cpu_state_free(&s);
 
     /* V4: data wins over the (deliberately wrong) legacy fields */
@@ -129,14 +129,14 @@ static void test_cpu_fixtures(void **state)
     assert_true(s.checksum_verified);
     assert_string_equal(s.checksum_type, "data");
     assert_string_equal(s.policy_name, "static");
-    assert_string_equal(cs_str(&s.default_cpus), "1-3");
+    assert_string_equal(nft_cpus_str(&s.default_cpus), "1-3");
     assert_int_equal(s.n_assignments, 3);
     assert_string_equal(s.assignments[0].container, "container1");
-    assert_string_equal(cs_str(&s.assignments[0].cpus), "4-6");
+    assert_string_equal(nft_cpus_str(&s.assignments[0].cpus), "4-6");
     assert_string_equal(s.assignments[1].container, "container2");
-    assert_string_equal(cs_str(&s.assignments[1].cpus), "7-9");
+    assert_string_equal(nft_cpus_str(&s.assignments[1].cpus), "7-9");
     assert_null(s.assignments[2].container); /* pod-level entry */
-    assert_string_equal(cs_str(&s.assignments[2].cpus), "4-10");
+    assert_string_equal(nft_cpus_str(&s.assignments[2].cpus), "4-10");
     nf_cpu_state_free(&s);
 }
 
@@ -156,7 +156,7 @@ static void test_cpu_own_checksum(void **state)
     assert_true(s.checksum_verified);
     assert_int_equal(s.n_assignments, 3);
     assert_string_equal(s.assignments[2].pod_uid, "bbb");
-    assert_string_equal(cs_str(&s.assignments[2].cpus), "3-4");
+    assert_string_equal(nft_cpus_str(&s.assignments[2].cpus), "3-4");
     nf_cpu_state_free(&s);
 
     /* a V1 dump with the newer V1 type name also verifies */
@@ -259,8 +259,7 @@ static void test_cpu_lenient(void **state)
 static void test_cpu_load(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/nf_kstate_XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char *dir = nft_tmpdir("kstate");
     char *path = nf_path_join(dir, "cpu_manager_state", NULL);
     nf_cpu_state s;
     nf_err err;
@@ -272,8 +271,7 @@ static void test_cpu_load(void **state)
     fputc('}', f);
     fclose(f);
     assert_int_equal(nf_cpu_state_load(path, &s, &err), -EFBIG);
-    unlink(path);
-    rmdir(dir);
+    assert_int_equal(nft_tmpdir_free(dir), 0);
     free(path);
 }
 

@@ -13,7 +13,7 @@
 #define MI (1LL << 20)
 
 typedef struct fx {
-    char dir[64];
+    char *dir;
     char *kdir;
 } fx;
 
@@ -36,13 +36,9 @@ static void del(const char *dir, const char *name)
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/nf_kview_XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    f->dir = nft_tmpdir("kview");
     f->kdir = nf_path_join(f->dir, "kubelet", NULL);
-    char *dp = nf_path_join(f->kdir, "device-plugins", NULL);
-    assert_int_equal(mkdir(f->kdir, 0755), 0);
-    assert_int_equal(mkdir(dp, 0755), 0);
-    free(dp);
+    assert_int_equal(nft_mkdirs(nft_path(f->kdir, "device-plugins")), 0);
     *state = f;
     return 0;
 }
@@ -50,9 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nft_tmpdir_free(f->dir), 0);
     free(f->kdir);
     free(f);
     return 0;
@@ -268,14 +262,14 @@ static void test_full(void **state)
         fail_msg("unexpected error: %s", t.errors[0]);
 
     const nf_numa_node *n0 = &t.numa_nodes[0], *n1 = &t.numa_nodes[1];
-    assert_string_equal(cs_str(&n0->cpus.reserved), "0,8");
-    assert_string_equal(cs_str(&n1->cpus.reserved), "");
-    assert_string_equal(cs_str(&n0->cpus.allocated), "1-3,9-10"); /* stale 11 replaced */
-    assert_string_equal(cs_str(&n1->cpus.allocated), "4-5,7,12-13");
+    assert_string_equal(nft_cpus_str(&n0->cpus.reserved), "0,8");
+    assert_string_equal(nft_cpus_str(&n1->cpus.reserved), "");
+    assert_string_equal(nft_cpus_str(&n0->cpus.allocated), "1-3,9-10"); /* stale 11 replaced */
+    assert_string_equal(nft_cpus_str(&n1->cpus.allocated), "4-5,7,12-13");
 
     assert_int_equal(n0->n_pods, 3);
     const nf_pod_usage *p = pod(n0, 0, "pod-a");
-    assert_string_equal(cs_str(&p->cpus), "1-2,9-10");
+    assert_string_equal(nft_cpus_str(&p->cpus), "1-2,9-10");
     assert_int_equal(p->n_amounts, 4);
     amount(p, 0, "cpu", 4);
     amount(p, 1, "memory", 1 * GI);
@@ -288,19 +282,19 @@ static void test_full(void **state)
     assert_int_equal(p->n_amounts, 1);
     amount(p, 0, "memory", 2 * GI);
     p = pod(n0, 2, "pod-c");
-    assert_string_equal(cs_str(&p->cpus), "3");
+    assert_string_equal(nft_cpus_str(&p->cpus), "3");
     assert_int_equal(p->n_amounts, 1);
     amount(p, 0, "cpu", 1);
 
     assert_int_equal(n1->n_pods, 3);
     p = pod(n1, 0, "pod-b");
-    assert_string_equal(cs_str(&p->cpus), "4-5,12-13");
+    assert_string_equal(nft_cpus_str(&p->cpus), "4-5,12-13");
     assert_int_equal(p->n_amounts, 3);
     amount(p, 0, "cpu", 4);
     amount(p, 1, "memory", 2 * GI);
     amount(p, 2, "intel.com/sriov", 1);
     p = pod(n1, 1, "pod-c");
-    assert_string_equal(cs_str(&p->cpus), "7");
+    assert_string_equal(nft_cpus_str(&p->cpus), "7");
     amount(p, 0, "cpu", 1);
     assert_int_equal(p->n_amounts, 1); /* its VF is unplaced: not counted on a node */
     p = pod(n1, 2, "pod-d");
@@ -359,8 +353,8 @@ static void test_last_good(void **state)
     assert_non_null(strstr(t.kubelet.state_cpu_manager, "error: "));
     assert_non_null(strstr(t.kubelet.state_cpu_manager, "invalid JSON"));
     assert_string_equal(t.kubelet.cpu_manager_policy, "static"); /* from the last good state */
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.allocated), "1-3,9-10");
-    assert_string_equal(cs_str(&t.numa_nodes[1].cpus.allocated), "4-5,7,12-13");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.allocated), "1-3,9-10");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[1].cpus.allocated), "4-5,7,12-13");
     assert_int_equal(t.numa_nodes[0].n_pods, 2);
     nf_topology_free(&t);
 
@@ -370,7 +364,7 @@ static void test_last_good(void **state)
     assert_int_equal(nf_kubelet_view_reload(v), 1);
     t = applied(v);
     assert_non_null(strstr(t.kubelet.state_cpu_manager, "checksum mismatch"));
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.allocated), "1-3,9-10");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.allocated), "1-3,9-10");
     nf_topology_free(&t);
 
     /* corrupt device checkpoint: VFs stay allocated */
@@ -389,11 +383,11 @@ static void test_last_good(void **state)
     assert_int_equal(nf_kubelet_view_reload(v), 1);
     t = applied(v);
     assert_string_equal(t.kubelet.state_cpu_manager, "ok");
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.allocated), "");
-    assert_string_equal(cs_str(&t.numa_nodes[1].cpus.allocated), "6");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.allocated), "");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[1].cpus.allocated), "6");
     assert_int_equal(t.numa_nodes[1].n_pods, 3); /* pod-b (VF), pod-d (GPU), pod-z */
     assert_string_equal(t.numa_nodes[1].pods[2].pod_uid, "pod-z");
-    assert_string_equal(cs_str(&t.numa_nodes[1].pods[2].cpus), "6");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[1].pods[2].cpus), "6");
     nf_topology_free(&t);
 
     /* removed: the manager is absent, its data gone */
@@ -420,8 +414,8 @@ static void test_reserved_sources(void **state)
     assert_string_equal(t.kubelet.topology_manager_policy, "restricted");
     assert_string_equal(t.kubelet.topology_manager_scope, "container");
     assert_string_equal(t.kubelet.memory_manager_policy, "None");
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.reserved), "0,8");
-    assert_string_equal(cs_str(&t.numa_nodes[1].cpus.reserved), "");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.reserved), "0,8");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[1].cpus.reserved), "");
     nf_topology_free(&t);
     nf_kubelet_view_free(v);
 
@@ -480,7 +474,7 @@ static void test_reserved_sources(void **state)
     t = applied(v);
     assert_string_equal(t.kubelet.reserved_cpus, "1-2");
     assert_string_equal(t.kubelet.reserved_cpus_source, "flag");
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.reserved), "1-2");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.reserved), "1-2");
     nf_topology_free(&t);
     nf_kubelet_view_free(v);
 
@@ -514,8 +508,8 @@ static void test_inconsistent(void **state)
     assert_true(has_error(&t, "differs from the KubeletConfiguration"));
     assert_true(has_error(&t, "NUMA node 7"));
     assert_true(has_error(&t, "reservedMemory names NUMA node 3"));
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.allocated), "3");
-    assert_string_equal(cs_str(&t.numa_nodes[0].cpus.reserved), "0");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.allocated), "3");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.reserved), "0");
     nf_topology_free(&t);
     nf_kubelet_view_free(v);
     free(cfg);

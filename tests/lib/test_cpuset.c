@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "numafit/cpuset.h"
+#include "testutil.h"
 
 /* Parse list, format it again and compare with want. */
 static void roundtrip(const char *list, const char *want, size_t count)
@@ -160,16 +161,7 @@ static void test_mask(void **state)
 static void set_of(nf_cpuset *s, const char *list)
 {
     nf_cpuset_free(s);
-    assert_int_equal(nf_cpuset_parse(list, s, NULL), 0);
-}
-
-static void assert_list(const nf_cpuset *s, const char *want)
-{
-    char *out;
-    assert_int_equal(nf_cpuset_format(s, &out), 0);
-    if (strcmp(out, want) != 0)
-        fail_msg("got \"%s\", want \"%s\"", out, want);
-    free(out);
+    nft_cpus(s, list);
 }
 
 static void test_algebra(void **state)
@@ -179,29 +171,29 @@ static void test_algebra(void **state)
     set_of(&a, "0-7,100");
     set_of(&b, "4-11");
     assert_int_equal(nf_cpuset_and(&d, &a, &b), 0);
-    assert_list(&d, "4-7");
+    nft_assert_cpus(&d, "4-7");
     assert_int_equal(nf_cpuset_or(&d, &a, &b), 0);
-    assert_list(&d, "0-11,100");
+    nft_assert_cpus(&d, "0-11,100");
     assert_int_equal(nf_cpuset_andnot(&d, &a, &b), 0);
-    assert_list(&d, "0-3,100");
+    nft_assert_cpus(&d, "0-3,100");
     assert_int_equal(nf_cpuset_andnot(&d, &b, &a), 0);
-    assert_list(&d, "8-11");
+    nft_assert_cpus(&d, "8-11");
 
     /* aliasing: dst == a, dst == b, all three the same */
     assert_int_equal(nf_cpuset_or(&a, &a, &b), 0);
-    assert_list(&a, "0-11,100");
+    nft_assert_cpus(&a, "0-11,100");
     assert_int_equal(nf_cpuset_andnot(&b, &a, &b), 0);
-    assert_list(&b, "0-3,100");
+    nft_assert_cpus(&b, "0-3,100");
     assert_int_equal(nf_cpuset_and(&a, &a, &b), 0);
-    assert_list(&a, "0-3,100");
+    nft_assert_cpus(&a, "0-3,100");
     assert_int_equal(nf_cpuset_andnot(&a, &a, &a), 0);
-    assert_list(&a, "");
+    nft_assert_cpus(&a, "");
     assert_true(nf_cpuset_empty(&a));
 
     /* the zero value is a valid empty operand */
     nf_cpuset z = {0}, z2 = {0};
     assert_int_equal(nf_cpuset_or(&d, &z, &b), 0);
-    assert_list(&d, "0-3,100");
+    nft_assert_cpus(&d, "0-3,100");
     assert_int_equal(nf_cpuset_and(&d, &z, &b), 0);
     assert_true(nf_cpuset_empty(&d));
     assert_int_equal(nf_cpuset_or(&z2, &z, &z), 0);
@@ -249,7 +241,7 @@ static void test_queries(void **state)
     assert_int_equal(nf_cpuset_copy(&t, &s), 0);
     assert_true(nf_cpuset_equal(&s, &t));
     assert_true(nf_cpuset_equal(&t, &s));
-    assert_list(&t, "3,62-66,1000");
+    nft_assert_cpus(&t, "3,62-66,1000");
     nf_cpuset small = {0};
     assert_int_equal(nf_cpuset_set(&small, 1), 0);
     nf_cpuset wide = {0};
@@ -263,9 +255,9 @@ static void test_queries(void **state)
     /* copy over a wider set clears its upper words; copy onto itself is a no-op */
     assert_int_equal(nf_cpuset_set(&wide, 4000), 0);
     assert_int_equal(nf_cpuset_copy(&wide, &small), 0);
-    assert_list(&wide, "1");
+    nft_assert_cpus(&wide, "1");
     assert_int_equal(nf_cpuset_copy(&wide, &wide), 0);
-    assert_list(&wide, "1");
+    nft_assert_cpus(&wide, "1");
     nf_cpuset empty = {0};
     assert_int_equal(nf_cpuset_copy(&wide, &empty), 0);
     assert_true(nf_cpuset_empty(&wide));

@@ -12,25 +12,21 @@
 #include <cmocka.h>
 
 #include "numafit/fileio.h"
+#include "testutil.h"
 
-static char tmpdir[64];
+static char *tmpdir;
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/nf-test-fileio-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    tmpdir = nft_tmpdir("test-fileio");
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char *cmd;
-    if (asprintf(&cmd, "rm -rf '%s'", tmpdir) < 0)
-        return -1;
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
+    return nft_tmpdir_free(tmpdir);
 }
 
 /* Writes data to tmpdir/name with stdio (not with the code under test); returns the path. */
@@ -38,10 +34,7 @@ static char *put(const char *name, const void *data, size_t len)
 {
     char *path = nf_path_join(tmpdir, name, NULL);
     assert_non_null(path);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
+    nft_write_bytes(path, data, len);
     return path;
 }
 
@@ -238,10 +231,7 @@ static void test_write_atomic(void **state)
     assert_int_equal(nf_read_file(p, 1024, &out, &len, &err), 0);
     assert_int_equal(len, 0);
     free(out);
-    char *cmd;
-    assert_true(asprintf(&cmd, "test $(ls -A '%s' | grep -c tmp) -eq 0", tmpdir) > 0);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    assert_int_equal(nft_sh("test $(ls -A '%s' | grep -c tmp) -eq 0", tmpdir), 0);
     free(p);
 
     /* a missing directory is an error naming the path */

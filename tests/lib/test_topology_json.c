@@ -12,17 +12,13 @@
 
 #include "numafit/fileio.h"
 #include "numafit/topology_json.h"
+#include "testutil.h"
 
 static char *xstrdup(const char *s)
 {
     char *c = strdup(s);
     assert_non_null(c);
     return c;
-}
-
-static void cpus(nf_cpuset *s, const char *list)
-{
-    assert_int_equal(nf_cpuset_parse(list, s, NULL), 0);
 }
 
 static nf_kv *kvs(size_t n, ...)
@@ -117,11 +113,11 @@ static void build(nf_topology *t)
     n->socket = 0;
     n->distances = ints(2, 10, 21);
     n->n_distances = 2;
-    cpus(&n->cpus.online, "0-11,48-59");
-    cpus(&n->cpus.reserved, "0,48");
-    cpus(&n->cpus.allocatable, "1-11,49-59");
-    cpus(&n->cpus.allocated, "2-5,50-53");
-    cpus(&n->cpus.free, "1,6-11,49,54-59");
+    nft_cpus(&n->cpus.online, "0-11,48-59");
+    nft_cpus(&n->cpus.reserved, "0,48");
+    nft_cpus(&n->cpus.allocatable, "1-11,49-59");
+    nft_cpus(&n->cpus.allocated, "2-5,50-53");
+    nft_cpus(&n->cpus.free, "1,6-11,49,54-59");
     n->cpus.threads_per_core = 2;
     n->cpus.free_full_cores = 7;
     n->mem_total = INT64_C(101823213568);
@@ -173,7 +169,7 @@ static void build(nf_topology *t)
     n->pods = calloc(1, sizeof(*n->pods));
     assert_non_null(n->pods);
     n->pods[0].pod_uid = xstrdup("6f1c2f7e-0000-4000-8000-000000000001");
-    cpus(&n->pods[0].cpus, "2-5,50-53");
+    nft_cpus(&n->pods[0].cpus, "2-5,50-53");
     assert_int_equal(nf_amount_add(&n->pods[0].amounts, &n->pods[0].n_amounts, "cpu", 8), 0);
     assert_int_equal(nf_amount_add(&n->pods[0].amounts, &n->pods[0].n_amounts, "hugepages-1Gi",
                                    INT64_C(4294967296)),

@@ -15,8 +15,9 @@ import shutil
 import sys
 import tempfile
 
-import metricsutil as mu
-from nftest import GIB, check, free_port, http, summary, wait_for
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import metricsutil as mu  # noqa: E402
+from nftest import GIB, check, free_port, http, summary, wait_for  # noqa: E402
 
 POD_FITS = {"metadata": {"name": "dpdk", "namespace": "ran", "uid": "u1"},
             "spec": {"containers": [{"name": "c", "resources": {

@@ -13,8 +13,9 @@ import tempfile
 import time
 import urllib.parse
 
-import metricsutil as mu
-from nftest import check, free_port, http, summary, terminate, wait_for
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import metricsutil as mu  # noqa: E402
+from nftest import check, free_port, http, summary, terminate, wait_for  # noqa: E402
 
 
 def query(base, q):

@@ -30,28 +30,23 @@ static void test_pci_canon(void **state)
     assert_int_equal(nf_probe_pci_canon(NULL, out), -EINVAL);
 }
 
-static void set(nf_cpuset *s, const char *list)
-{
-    assert_int_equal(nf_cpuset_parse(list, s, NULL), 0);
-}
-
 static void test_pick_lcore(void **state)
 {
     nf_cpuset node_res = {0}, all_res = {0}, online = {0}, allowed = {0};
-    set(&node_res, "24");
-    set(&all_res, "0,24,48");
-    set(&online, "12-23,60-71");
+    nft_cpus(&node_res, "24");
+    nft_cpus(&all_res, "0,24,48");
+    nft_cpus(&online, "12-23,60-71");
     assert_int_equal(nf_probe_pick_lcore(&node_res, &all_res, &online, NULL), 24);
     assert_int_equal(nf_probe_pick_lcore(NULL, &all_res, &online, NULL), 0);
     assert_int_equal(nf_probe_pick_lcore(NULL, NULL, &online, NULL), 12);
     /* the affinity narrows every candidate set */
-    set(&allowed, "1-23,25-47,49-95");
+    nft_cpus(&allowed, "1-23,25-47,49-95");
     assert_int_equal(nf_probe_pick_lcore(&node_res, &all_res, &online, &allowed), 12);
     nf_cpuset_clear(&allowed);
-    set(&allowed, "48");
+    nft_cpus(&allowed, "48");
     assert_int_equal(nf_probe_pick_lcore(&node_res, &all_res, &online, &allowed), 48);
     nf_cpuset_clear(&allowed);
-    set(&allowed, "100");
+    nft_cpus(&allowed, "100");
     assert_int_equal(nf_probe_pick_lcore(&node_res, &all_res, &online, &allowed), -1);
     assert_int_equal(nf_probe_pick_lcore(NULL, NULL, NULL, NULL), -1);
     nf_cpuset_free(&node_res);
@@ -62,8 +57,7 @@ static void test_pick_lcore(void **state)
 
 static void test_precheck_fake_sysfs(void **state)
 {
-    char *root = pt_tmpdir();
-    assert_non_null(root);
+    char *root = nft_tmpdir("probe-test");
     assert_int_equal(pt_fake_vf(root, "0000:18:01.0", "vfio-pci", 112, 0), 0);
     assert_int_equal(pt_fake_vf(root, "0000:18:01.1", "vfio-pci", -1, 0), 0);
     assert_int_equal(pt_fake_vf(root, "0000:18:01.2", "iavf", 113, 0), 0);
@@ -84,31 +78,21 @@ static void test_precheck_fake_sysfs(void **state)
     assert_int_equal(nf_probe_precheck(root, "0000:3b:00.2", why, sizeof(why)), 0);
     /* absent from sysfs: EAL decides (and names its reason) */
     assert_int_equal(nf_probe_precheck(root, "0000:ff:1f.7", why, sizeof(why)), 0);
-    pt_rmrf(root);
-    free(root);
+    assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
 static void test_free_huge_bytes(void **state)
 {
-    char *root = pt_tmpdir();
-    assert_non_null(root);
-    char d[4096], p[4200];
-    snprintf(d, sizeof(d), "%s/devices/system/node/node1/hugepages/hugepages-2048kB", root);
-    assert_int_equal(pt_mkdirs(d), 0);
-    snprintf(p, sizeof(p), "%s/free_hugepages", d);
-    FILE *f = fopen(p, "w");
-    fputs("10\n", f);
-    fclose(f);
-    snprintf(d, sizeof(d), "%s/devices/system/node/node1/hugepages/hugepages-1048576kB", root);
-    assert_int_equal(pt_mkdirs(d), 0);
-    snprintf(p, sizeof(p), "%s/free_hugepages", d);
-    f = fopen(p, "w");
-    fputs("garbage\n", f); /* unreadable counts as none */
-    fclose(f);
+    char *root = nft_tmpdir("probe-test");
+    const char *hp = nft_path(root, "devices/system/node/node1/hugepages");
+    assert_int_equal(nft_mkdirs(nft_path(hp, "hugepages-2048kB")), 0);
+    nft_write(nft_path(hp, "hugepages-2048kB/free_hugepages"), "10\n");
+    assert_int_equal(nft_mkdirs(nft_path(hp, "hugepages-1048576kB")), 0);
+    nft_write(nft_path(hp, "hugepages-1048576kB/free_hugepages"),
+              "garbage\n"); /* unreadable counts as none */
     assert_int_equal(nf_probe_sysfs_free_huge_bytes(root, 1), 10 * 2048 * 1024LL);
     assert_int_equal(nf_probe_sysfs_free_huge_bytes(root, 0), 0);
-    pt_rmrf(root);
-    free(root);
+    assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
 static void expect_argv(char **argv, int argc, const char *const *want)
@@ -210,8 +194,7 @@ static void test_argv_rejects(void **state)
 /* Targets that never reach EAL: allocated, failing pre-checks, not an address. No run. */
 static void test_targets_all_skipped(void **state)
 {
-    char *root = pt_tmpdir();
-    assert_non_null(root);
+    char *root = nft_tmpdir("probe-test");
     assert_int_equal(pt_fake_vf(root, "0000:18:01.0", "vfio-pci", 112, 0), 0);
     assert_int_equal(pt_fake_vf(root, "0000:18:01.1", "vfio-pci", -1, 0), 0);
     assert_int_equal(pt_fake_vf(root, "0000:18:01.2", "iavf", 113, 0), 0);
@@ -234,8 +217,7 @@ static void test_targets_all_skipped(void **state)
     assert_string_equal(b.results[3].status, "failed: not a PCI address");
     assert_true(b.results[0].checked_at > 0);
     nf_probe_batch_free(&b);
-    pt_rmrf(root);
-    free(root);
+    assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
 int main(void)

@@ -20,13 +20,6 @@
 #include "dpdk_probe.h"
 #include "probe_test_util.h"
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void run_vdevs(const char *const *vd, size_t n, bool huge, nf_probe_run *r)
 {
     nf_probe_run_opts o = {
@@ -228,9 +221,9 @@ static void test_hang_timeout(void **state)
         .test_hang = true,
     };
     nf_probe_run r;
-    int64_t t0 = now_ms();
+    int64_t t0 = nft_now_ms();
     assert_int_equal(nf_probe_run_eal(&o, &r, NULL), 0);
-    int64_t took = now_ms() - t0;
+    int64_t took = nft_now_ms() - t0;
     assert_true(took >= 290 && took < 3000);
     assert_string_equal(r.results[0].status, "failed: timeout");
     assert_string_equal(r.results[1].status, "failed: timeout");
@@ -250,9 +243,9 @@ static void test_cancel(void **state)
         .test_hang = true,
     };
     nf_probe_run r;
-    int64_t t0 = now_ms();
+    int64_t t0 = nft_now_ms();
     assert_int_equal(nf_probe_run_eal(&o, &r, NULL), 0);
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(nft_now_ms() - t0 < 3000);
     assert_string_equal(r.results[0].status, "failed: cancelled");
     nf_probe_run_free(&r);
     close(efd);
@@ -261,8 +254,7 @@ static void test_cancel(void **state)
 /* An allocated VF is never in the allow-list; a free one is, alone. */
 static void test_allocated_never_allowed(void **state)
 {
-    char *root = pt_tmpdir();
-    assert_non_null(root);
+    char *root = nft_tmpdir("probe-test");
     assert_int_equal(pt_fake_vf(root, "0000:18:01.0", "vfio-pci", 112, 0), 0);
     assert_int_equal(pt_fake_vf(root, "0000:18:01.1", "vfio-pci", 113, 0), 0);
     nf_probe_target t[] = {
@@ -294,8 +286,7 @@ static void test_allocated_never_allowed(void **state)
     assert_non_null(strstr(b.results[1].status, "Cannot find device (0000:18:01.1)"));
     assert_string_equal(b.results[2].status, "ok");
     nf_probe_batch_free(&b);
-    pt_rmrf(root);
-    free(root);
+    assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
 /* Devices on two NUMA nodes (or lcores) go to two EAL runs, results in the caller's order. */

@@ -18,13 +18,6 @@
 
 #define RES "numafit.io/test_vdev"
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One NUMA node (CPUs 0-1, reserved 0), one device group of `n` VFs named names[i]. */
 static void build(nf_topology *t, const char *const *names, const bool *allocated, size_t n)
 {
@@ -67,7 +60,7 @@ static nf_vf *vf(nf_topology *t, size_t i)
 /* Annotate until every VF has a status other than `not_this`, or the deadline passes. */
 static void wait_results(nf_prober *p, nf_topology *t, const char *not_this, int64_t ms)
 {
-    int64_t deadline = now_ms() + ms;
+    int64_t deadline = nft_now_ms() + ms;
     for (;;) {
         assert_true(nf_prober_annotate(p, t) >= 0);
         bool all = true;
@@ -77,7 +70,7 @@ static void wait_results(nf_prober *p, nf_topology *t, const char *not_this, int
                   (!not_this || strcmp(g->vfs[i].probe.status, not_this) != 0);
         if (all)
             return;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - nft_now_ms();
         if (left <= 0)
             fail_msg("no probe result within %lld ms", (long long)ms);
         struct pollfd pf = {.fd = nf_prober_fd(p), .events = POLLIN};
@@ -91,8 +84,8 @@ static void wait_results(nf_prober *p, nf_topology *t, const char *not_this, int
 
 static void test_prober_results_reach_topology(void **state)
 {
-    char *root = pt_tmpdir(); /* an empty fake sysfs: no hugepage info, vdevs need no pre-check */
-    assert_non_null(root);
+    /* an empty fake sysfs: no hugepage info, vdevs need no pre-check */
+    char *root = nft_tmpdir("probe-test");
     const char *names[] = {"net_null0", "net_ring0", "0000:18:01.2"};
     bool alloc[] = {false, false, true};
     nf_topology t;
@@ -143,8 +136,7 @@ static void test_prober_results_reach_topology(void **state)
     nf_prober_stop(p);
     nf_topology_free(&t);
     nf_topology_free(&t2);
-    pt_rmrf(root);
-    free(root);
+    assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
 static void test_prober_usable_unknown_then_failed(void **state)
@@ -183,17 +175,34 @@ static void test_prober_timeout_and_interval(void **state)
     assert_string_equal(vf(&t, 0)->probe.status, "failed: timeout");
     assert_int_equal(nf_numa_resource(&t.numa_nodes[0], RES)->usable, 0);
     /* the interval brings it back again and again */
-    int64_t deadline = now_ms() + 5000;
+    int64_t deadline = nft_now_ms() + 5000;
     nf_prober_stats st;
     do {
         nf_prober_get_stats(p, &st);
         if (st.timeouts >= 2)
             break;
         usleep(20000);
-    } while (now_ms() < deadline);
+    } while (nft_now_ms() < deadline);
     assert_true(st.timeouts >= 2);
     nf_prober_stop(p);
     nf_topology_free(&t);
+}
+
+/* A prober whose EAL child hangs (60 s timeout), started on t and seen probing (within 5 s). */
+static nf_prober *hanging_prober(const nf_topology *t)
+{
+    nf_prober_opts o = {.timeout_ms = 60000, .allow_vdevs = true, .test_hang = true};
+    nf_prober *p;
+    assert_int_equal(nf_prober_start(&o, &p), 0);
+    assert_int_equal(nf_prober_update(p, t), 0);
+    int64_t deadline = nft_now_ms() + 5000;
+    nf_prober_stats st;
+    do {
+        nf_prober_get_stats(p, &st);
+        usleep(10000);
+    } while (!st.probing && nft_now_ms() < deadline);
+    assert_true(st.probing);
+    return p;
 }
 
 static void test_prober_stop_kills_child(void **state)
@@ -202,20 +211,10 @@ static void test_prober_stop_kills_child(void **state)
     bool alloc[] = {false};
     nf_topology t;
     build(&t, names, alloc, 1);
-    nf_prober_opts o = {.timeout_ms = 60000, .allow_vdevs = true, .test_hang = true};
-    nf_prober *p;
-    assert_int_equal(nf_prober_start(&o, &p), 0);
-    assert_int_equal(nf_prober_update(p, &t), 0);
-    int64_t deadline = now_ms() + 5000;
-    nf_prober_stats st;
-    do {
-        nf_prober_get_stats(p, &st);
-        usleep(10000);
-    } while (!st.probing && now_ms() < deadline);
-    assert_true(st.probing);
-    int64_t t0 = now_ms();
+    nf_prober *p = hanging_prober(&t);
+    int64_t t0 = nft_now_ms();
     nf_prober_stop(p); /* would take 60 s if the child were not killed */
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(nft_now_ms() - t0 < 3000);
     nf_topology_free(&t);
 }
 
@@ -225,29 +224,20 @@ static void test_prober_allocation_cancels_running_probe(void **state)
     bool alloc[] = {false, false};
     nf_topology t;
     build(&t, names, alloc, 2);
-    nf_prober_opts o = {.timeout_ms = 60000, .allow_vdevs = true, .test_hang = true};
-    nf_prober *p;
-    assert_int_equal(nf_prober_start(&o, &p), 0);
-    assert_int_equal(nf_prober_update(p, &t), 0);
-    int64_t deadline = now_ms() + 5000;
-    nf_prober_stats st;
-    do {
-        nf_prober_get_stats(p, &st);
-        usleep(10000);
-    } while (!st.probing && now_ms() < deadline);
-    assert_true(st.probing);
+    nf_prober *p = hanging_prober(&t);
     /* a pod gets net_null0 while it is being probed: the child is killed within moments */
     nf_topology t2;
     bool alloc2[] = {true, false};
     build(&t2, names, alloc2, 2);
-    int64_t t0 = now_ms();
+    int64_t t0 = nft_now_ms();
     assert_int_equal(nf_prober_update(p, &t2), 0);
+    nf_prober_stats st;
     do {
         nf_prober_get_stats(p, &st);
         usleep(10000);
-    } while (st.runs < 1 && now_ms() - t0 < 5000);
+    } while (st.runs < 1 && nft_now_ms() - t0 < 5000);
     assert_true(st.runs >= 1);
-    assert_true(now_ms() - t0 < 3000);
+    assert_true(nft_now_ms() - t0 < 3000);
     nf_prober_annotate(p, &t2);
     assert_string_equal(vf(&t2, 0)->probe.status, "skipped: allocated");
     /* the other VF was a bystander: not "cancelled", just probed again (and hangs again) */

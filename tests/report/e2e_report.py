@@ -15,43 +15,25 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-BUILD = os.environ["NF_BUILD_DIR"]
-SRC = os.environ["NF_SOURCE_DIR"]
-REPORT = os.path.join(BUILD, "extender", "numafit-report")
-EXTENDER = os.path.join(BUILD, "extender", "numafit-extender")
-EXPORTER = os.path.join(BUILD, "exporter", "numafit-exporter")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nftest import (  # noqa: E402
+    EXPORTER, EXTENDER, SRC, Server, check, exporter_args, free_port, mkfixture, summary)
+from nftest import http as fetch  # noqa: E402  (http is the standard module here)
+from nftest import report as run  # noqa: E402
+
 DATA = os.path.join(SRC, "tests", "report", "data")
 SHAPE = "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1"
 GI = 1 << 30
-
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
-
-
-def run(args, env=None, timeout=60):
-    e = dict(os.environ)
-    e.update(env or {})
-    p = subprocess.run([REPORT] + args, capture_output=True, env=e, timeout=timeout)
-    return p.returncode, p.stdout.decode(), p.stderr.decode()  # no newline translation (CSV)
+KUBELET_CONFIG = os.path.join(SRC, "tests", "fixtures", "kubelet", "kubelet-config-computed.yaml")
+HWLOC_ENV = {"HWLOC_COMPONENTS": "-x86"}
 
 
 def fixtures(*names):
@@ -165,71 +147,22 @@ def test_topology_dir():
           "duplicate node skipped")
 
 
-class Proc:
-    """A numafit server started on 127.0.0.1:0; the port is read from its log."""
-
-    def __init__(self, argv, pattern):
-        self.proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, HWLOC_COMPONENTS="-x86"))
-        self.port = None
-        deadline = time.time() + 15
-        while time.time() < deadline and self.port is None:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            m = re.search(pattern, line)
-            if m:
-                self.port = int(m.group(1))
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("%s did not start" % argv[0])
-        threading.Thread(target=self.proc.stderr.read, daemon=True).start()
-
-    def url(self, path=""):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def exporter_args(root, name, tmp):
-    kdir = os.path.join(tmp, "kubelet-" + name)
-    os.makedirs(kdir, exist_ok=True)
-    return ["--sysfs-root", root + "/sys", "--procfs-root", root + "/proc", "--kubelet-dir", kdir,
-            "--kubelet-config", os.path.join(SRC, "tests/fixtures/kubelet/kubelet-config-computed.yaml"),
-            "--sriov-config", os.path.join(SRC, "tests/fixtures/sriov-config.json"),
-            "--node-name", name]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_exporters(tmp):
     shape = "cpu=4,hugepages-1Gi=2Gi,intel.com/intel_sriov_dpdk=1"
-    env = dict(os.environ, HWLOC_COMPONENTS="-x86")
+    env = dict(os.environ, **HWLOC_ENV)
     files, exporters = [], []
     try:
         for preset, name in (("vfs-socket1", "ex-v"), ("single", "ex-s")):
-            root = os.path.join(tmp, preset)
-            subprocess.run([sys.executable, os.path.join(SRC, "tests/fixtures/mkfixture.py"),
-                            preset, root], check=True, stdout=subprocess.DEVNULL)
-            args = exporter_args(root, name, tmp)
+            root = mkfixture(preset, os.path.join(tmp, preset))
+            kdir = os.path.join(tmp, "kubelet-" + name)
+            os.makedirs(kdir, exist_ok=True)
+            args = exporter_args(root, kdir, KUBELET_CONFIG, name)
             once = subprocess.run([EXPORTER, "--once"] + args, check=True, capture_output=True,
                                   env=env).stdout
             path = os.path.join(tmp, name + ".json")
             open(path, "wb").write(once)
             files.append(path)
-            exporters.append(Proc([EXPORTER, "--listen", "127.0.0.1:0"] + args,
-                                  r'msg="serving".* port=(\d+)'))
+            exporters.append(Server([EXPORTER] + args, env=HWLOC_ENV))
         ref_rc, ref, _ = run(["--shape", shape, "--format", "json"] + files)
         doc = json.loads(ref)
         # vfs-socket1: numa0 has no VF (14 CPUs stranded), numa1 holds min(16/4, 8Gi/2Gi, 4) = 4
@@ -286,11 +219,8 @@ def test_progress():
 
 
 def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.headers.get("Content-Type"), r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type"), e.read().decode()
+    status, headers, body = fetch(url, timeout=30)
+    return status, headers.get("Content-Type"), body.decode()
 
 
 def test_extender(tmp):
@@ -298,8 +228,7 @@ def test_extender(tmp):
     os.makedirs(d)
     for n in ("worker-a.json", "worker-b.json", "worker-c-nopolicy.json"):
         shutil.copy(os.path.join(DATA, n), d)
-    ext = Proc([EXTENDER, "--listen", "127.0.0.1:0", "--topology-dir", d, "--log-level", "info"],
-               r'msg="numafit-extender serving".* port=(\d+)')
+    ext = Server([EXTENDER, "--topology-dir", d, "--log-level", "info"], env=HWLOC_ENV)
     try:
         q = urllib.parse.urlencode([("shape", SHAPE), ("shape", "cpu=2")])
         for fmt, ctype in (("json", "application/json"), ("csv", "text/csv"),
@@ -349,8 +278,7 @@ def main():
         test_extender(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

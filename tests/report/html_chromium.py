@@ -20,24 +20,15 @@ import sys
 import tempfile
 import zlib
 
-BUILD = os.environ["NF_BUILD_DIR"]
-SRC = os.environ["NF_SOURCE_DIR"]
-REPORT = os.path.join(BUILD, "extender", "numafit-report")
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from nftest import SRC, check, summary  # noqa: E402
+from nftest import report as run_report  # noqa: E402
+
 DATA = os.path.join(SRC, "tests", "report", "data")
 SHAPE = "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1"
 RESOURCES = ["cpu", "hugepages-1Gi", "intel.com/sriov"]
 GI = 1 << 30
-
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, flush=True)
 
 
 def chromium_bin():
@@ -138,10 +129,9 @@ def report_html(tmp, name, files, extra=()):
     page = os.path.join(tmp, name + ".html")
     jsn = os.path.join(tmp, name + ".json")
     for fmt, out in (("html", page), ("json", jsn)):
-        p = subprocess.run([REPORT, "--shape", SHAPE, "--format", fmt, "-o", out] + list(extra) +
-                           files, capture_output=True, text=True)
-        if p.returncode:
-            raise RuntimeError("numafit-report: " + p.stderr)
+        rc, _, err = run_report(["--shape", SHAPE, "--format", fmt, "-o", out] + list(extra) + files)
+        if rc:
+            raise RuntimeError("numafit-report: " + err)
     return page, json.load(open(jsn))
 
 
@@ -241,9 +231,8 @@ def test_console_detector(tmp, page):
 
 def main():
     if not chromium_bin():
-        print("FAIL: chromium is not installed (scripts/install-deps.sh installs it)")
-        print("0 passed, 1 failed")
-        sys.exit(1)
+        check(False, "chromium is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(summary())
     tmp = tempfile.mkdtemp(prefix="nf-report-html-")
     try:
         small = [os.path.join(DATA, n) for n in ("worker-a.json", "worker-b.json",
@@ -256,8 +245,7 @@ def main():
         check_page(tmp, "cluster", page, report, big)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include "numafit/topology_json.h"
 #include "report.h"
 #include "report_render.h"
+#include "testutil.h"
 
 #define GI ((int64_t)1 << 30)
 #define SHAPE "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1"
@@ -25,12 +26,10 @@ static nf_topology topo_a, topo_b, topo_c;
 
 static void load(const char *name, nf_topology *t)
 {
-    char path[1024], *text;
+    const char *path = nft_path(NF_SOURCE_DIR "/tests/report/data", name);
     size_t len;
     nf_err err = {{0}};
-    snprintf(path, sizeof(path), "%s/tests/report/data/%s", NF_SOURCE_DIR, name);
-    if (nf_read_file(path, 1 << 20, &text, &len, &err))
-        fail_msg("%s", err.msg);
+    char *text = nft_read(path, &len);
     if (nf_topology_parse(text, len, t, &err))
         fail_msg("%s: %s", path, err.msg);
     free(text);

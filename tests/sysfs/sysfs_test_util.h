@@ -1,70 +1,38 @@
-/* sysfs_test_util.h - temp dirs and fixture trees for the sysfs reader tests (header-only). */
+/* sysfs_test_util.h - a fixture machine for the sysfs reader tests: a mkfixture.py tree in a
+ * temporary directory, opened with nf_machine_open() and read once (header-only). */
 #ifndef NUMAFIT_SYSFS_TEST_UTIL_H
 #define NUMAFIT_SYSFS_TEST_UTIL_H
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "sysfs_numa.h"
+#include "testutil.h"
 
-/* rm -rf dir (symlinks are not followed) */
-static inline void tu_rmtree(const char *dir)
+typedef struct fx {
+    char *dir;
+    char sys[512], proc[512]; /* <dir>/sys, <dir>/proc */
+    nf_machine *m;
+    nf_topology t;
+} fx;
+
+/* mkfixture.py PRESET [flag], opened and read into f->t. */
+static inline void fx_open(fx *f, const char *preset, const char *flag)
 {
-    if (!dir || !*dir || strchr(dir, '\''))
-        return;
-    char *cmd;
-    if (asprintf(&cmd, "rm -rf -- '%s'", dir) < 0)
-        return;
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    free(cmd);
+    memset(f, 0, sizeof(*f));
+    f->dir = nft_tmpdir("sysfs");
+    assert_int_equal(nft_mkfixture(preset, f->dir, flag), 0);
+    snprintf(f->sys, sizeof(f->sys), "%s/sys", f->dir);
+    snprintf(f->proc, sizeof(f->proc), "%s/proc", f->dir);
+    nf_err err = {{0}};
+    int rc = nf_machine_open(f->sys, f->proc, &f->m, &err);
+    if (rc)
+        fail_msg("nf_machine_open(%s): %s", preset, err.msg);
+    assert_int_equal(nf_machine_read(f->m, &f->t), 0);
 }
 
-/* A new empty directory under $TMPDIR, else /dev/shm (tmpfs: unpacking thousands of small sysfs
- * files there is 10x faster than on this disk), else /tmp; the caller tu_rmtree()s and frees
- * it. */
-static inline char *tu_mkdtemp(void)
+static inline void fx_close(fx *f)
 {
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !*tmp)
-        tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
-    char *tpl;
-    if (asprintf(&tpl, "%s/nf-sysfs-XXXXXX", tmp) < 0)
-        return NULL;
-    if (!mkdtemp(tpl)) {
-        free(tpl);
-        return NULL;
-    }
-    return tpl;
-}
-
-/* Run tests/fixtures/mkfixture.py PRESET DIR [flag]; 0 on success. */
-static inline int tu_mkfixture(const char *preset, const char *dir, const char *flag)
-{
-    char *cmd;
-    if (asprintf(&cmd, "python3 '%s/tests/fixtures/mkfixture.py' '%s' '%s' %s", NF_SOURCE_DIR,
-                 preset, dir, flag ? flag : "") < 0)
-        return -1;
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
-
-/* dir + "/" + rel in a static buffer (one at a time) */
-static inline const char *tu_path(const char *dir, const char *rel)
-{
-    static char buf[4096];
-    snprintf(buf, sizeof(buf), "%s/%s", dir, rel);
-    return buf;
-}
-
-static inline void tu_write(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    nf_topology_free(&f->t);
+    nf_machine_free(f->m);
+    assert_int_equal(nft_tmpdir_free(f->dir), 0);
 }
 
 #endif

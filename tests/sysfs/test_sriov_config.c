@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "sriov_config.h"
-#include "sysfs_test_util.h"
+#include "testutil.h"
 
 #define DP NF_REALDATA_DIR "/sriov-dp/k8snetworkplumbingwg-sriov-network-device-plugin/"
 
@@ -232,17 +232,16 @@ static void test_bad_configs(void **state)
     nf_err err = {{0}};
     assert_int_equal(nf_sriov_config_load("/nonexistent/config.json", &c, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "/nonexistent/config.json"));
-    char *dir = tu_mkdtemp();
-    const char *big = tu_path(dir, "big.json");
-    FILE *f = fopen(big, "w");
-    assert_non_null(f);
-    for (int i = 0; i < 300000; i++)
-        fputs("    ", f);
-    fclose(f);
+    char *dir = nft_tmpdir("sriov-config");
+    const char *big = nft_path(dir, "big.json");
+    char *spaces = malloc(1200000);
+    assert_non_null(spaces);
+    memset(spaces, ' ', 1200000);
+    nft_write_bytes(big, spaces, 1200000);
+    free(spaces);
     assert_int_equal(nf_sriov_config_load(big, &c, &err), -EFBIG);
     assert_null(c);
-    tu_rmtree(dir);
-    free(dir);
+    assert_int_equal(nft_tmpdir_free(dir), 0);
 }
 
 int main(void)

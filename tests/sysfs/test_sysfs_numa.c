@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -13,14 +14,6 @@
 #define KB 1024LL
 #define GIB (1024LL * 1024 * 1024)
 #define MIB2 (2LL * 1024 * 1024)
-
-static void assert_cpus(const nf_cpuset *s, const char *want)
-{
-    char *got = NULL;
-    assert_int_equal(nf_cpuset_format(s, &got), 0);
-    assert_string_equal(got, want);
-    free(got);
-}
 
 static void assert_distances(const nf_numa_node *n, const int *want, size_t count)
 {
@@ -40,38 +33,6 @@ static void assert_hp(const nf_hugepages *h, const char *name, uint64_t bytes, i
     assert_null(h->error);
 }
 
-typedef struct fx {
-    char *dir;
-    nf_machine *m;
-    nf_topology t;
-} fx;
-
-static void fx_open(fx *f, const char *preset, const char *flag)
-{
-    memset(f, 0, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    assert_int_equal(tu_mkfixture(preset, f->dir, flag), 0);
-    char *sys = NULL, *proc = NULL;
-    assert_true(asprintf(&sys, "%s/sys", f->dir) > 0);
-    assert_true(asprintf(&proc, "%s/proc", f->dir) > 0);
-    nf_err err = {{0}};
-    int rc = nf_machine_open(sys, proc, &f->m, &err);
-    if (rc)
-        fail_msg("nf_machine_open(%s): %s", preset, err.msg);
-    free(sys);
-    free(proc);
-    assert_int_equal(nf_machine_read(f->m, &f->t), 0);
-}
-
-static void fx_close(fx *f)
-{
-    nf_topology_free(&f->t);
-    nf_machine_free(f->m);
-    tu_rmtree(f->dir);
-    free(f->dir);
-}
-
 /* every core of a node is {c, c + sibling_offset} for the listed first CPUs */
 static void assert_smt2_cores(const nf_numa_node *n, int first, int count, int offset)
 {
@@ -79,7 +40,7 @@ static void assert_smt2_cores(const nf_numa_node *n, int first, int count, int o
     for (int i = 0; i < count; i++) {
         char want[32];
         snprintf(want, sizeof(want), "%d,%d", first + i, first + i + offset);
-        assert_cpus(&n->cpus.cores[i], want);
+        nft_assert_cpus(&n->cpus.cores[i], want);
     }
     assert_int_equal(n->cpus.threads_per_core, 2);
 }
@@ -96,7 +57,7 @@ static void test_snc2(void **state)
     assert_int_equal(info.packages, 2);
     assert_int_equal(info.numa_nodes, 5);
     assert_int_equal(info.pus, 62);
-    assert_cpus(info.online, "0-29,32-63");
+    nft_assert_cpus(info.online, "0-29,32-63");
 
     /* sockets */
     assert_int_equal(t->n_sockets, 2);
@@ -130,7 +91,7 @@ static void test_snc2(void **state)
         assert_int_equal(n->id, i);
         assert_int_equal(n->socket, socket[i]);
         assert_distances(n, dist[i], 5);
-        assert_cpus(&n->cpus.online, online[i]);
+        nft_assert_cpus(&n->cpus.online, online[i]);
         assert_int_equal(n->mem_total, (i == 4 ? 16777216 : 65536000) * KB);
         assert_int_equal(n->mem_free, mem_free_kb[i] * KB);
         assert_null(n->mem_error);
@@ -148,10 +109,10 @@ static void test_snc2(void **state)
     for (int i = 0; i < 6; i++) {
         char want[32];
         snprintf(want, sizeof(want), "%d,%d", 24 + i, 56 + i);
-        assert_cpus(&n3->cpus.cores[i], want);
+        nft_assert_cpus(&n3->cpus.cores[i], want);
     }
-    assert_cpus(&n3->cpus.cores[6], "62");
-    assert_cpus(&n3->cpus.cores[7], "63");
+    nft_assert_cpus(&n3->cpus.cores[6], "62");
+    nft_assert_cpus(&n3->cpus.cores[7], "63");
     assert_int_equal(n3->cpus.threads_per_core, 2);
     /* memory-only node 4 */
     assert_int_equal(t->numa_nodes[4].cpus.n_cores, 0);
@@ -176,7 +137,7 @@ static void test_single(void **state)
     assert_int_equal(n->socket, 0);
     static const int d[] = {10};
     assert_distances(n, d, 1);
-    assert_cpus(&n->cpus.online, "0-15");
+    nft_assert_cpus(&n->cpus.online, "0-15");
     assert_smt2_cores(n, 0, 8, 8);
     assert_int_equal(n->mem_total, 32768000 * KB);
     assert_int_equal(n->mem_free, 20000000 * KB);
@@ -204,7 +165,7 @@ static void test_vfs_socket1(void **state)
         assert_int_equal(n->id, i);
         assert_int_equal(n->socket, i);
         assert_distances(n, d[i], 2);
-        assert_cpus(&n->cpus.online, online[i]);
+        nft_assert_cpus(&n->cpus.online, online[i]);
         assert_smt2_cores(n, 8 * i, 8, 16);
         assert_int_equal(n->mem_total, 65536000 * KB);
         assert_int_equal(n->mem_free, 40000000 * KB);
@@ -241,11 +202,11 @@ static void test_refresh_in_place(void **state)
     fx f;
     fx_open(&f, "snc2", NULL);
     f.t.numa_nodes[0].cpus.threads_per_core = 99; /* static: must be left alone */
-    tu_write(tu_path(f.dir, "sys/devices/system/node/node0/hugepages/hugepages-1048576kB/"
-                            "free_hugepages"),
-             "3\n");
-    tu_write(tu_path(f.dir, "sys/devices/system/node/node2/meminfo"),
-             "Node 2 MemTotal:       65536000 kB\nNode 2 MemFree:        1000 kB\n");
+    nft_write(nft_path(f.dir, "sys/devices/system/node/node0/hugepages/hugepages-1048576kB/"
+                              "free_hugepages"),
+              "3\n");
+    nft_write(nft_path(f.dir, "sys/devices/system/node/node2/meminfo"),
+              "Node 2 MemTotal:       65536000 kB\nNode 2 MemFree:        1000 kB\n");
     assert_int_equal(nf_machine_read(f.m, &f.t), 0);
     assert_int_equal(f.t.numa_nodes[0].cpus.threads_per_core, 99);
     assert_int_equal(f.t.numa_nodes[0].hugepages[1].free, 3);
@@ -312,7 +273,7 @@ static void test_garbage(void **state)
     assert_true(has_error(t, "NUMA node 4: distances unknown"));
     /* the rest of the topology is still whole */
     assert_int_equal(t->numa_nodes[0].n_distances, 5);
-    assert_cpus(&t->numa_nodes[3].cpus.online, "24-29,56-63");
+    nft_assert_cpus(&t->numa_nodes[3].cpus.online, "24-29,56-63");
     fx_close(&f);
 }
 
@@ -320,19 +281,18 @@ static void test_garbage(void **state)
 static void test_more_garbage(void **state)
 {
     (void)state;
-    char *dir = tu_mkdtemp();
-    assert_non_null(dir);
-    assert_int_equal(tu_mkfixture("single", dir, NULL), 0);
+    char *dir = nft_tmpdir("sysfs");
+    assert_int_equal(nft_mkfixture("single", dir, NULL), 0);
     const char *hp = "sys/devices/system/node/node0/hugepages";
+    const char *sizes[] = {"hugepages-99999999999999999999kB", "hugepages-0kB", "hugepages-xkB"};
     char p[512];
-    snprintf(p, sizeof(p),
-             "mkdir -p '%s/%s/hugepages-99999999999999999999kB' "
-             "'%s/%s/hugepages-0kB' '%s/%s/hugepages-xkB'",
-             dir, hp, dir, hp, dir, hp);
-    assert_int_equal(system(p), 0);
-    tu_write(tu_path(dir, "sys/devices/system/node/node0/cpulist"), "0-3,zzz\n");
-    tu_write(tu_path(dir, "sys/devices/system/node/node0/meminfo"),
-             "Node 0 MemTotal: 99999999999999999 kB\nNode 0 MemFree: 5 kB\n");
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s/%s", hp, sizes[i]);
+        assert_int_equal(nft_mkdirs(nft_path(dir, p)), 0);
+    }
+    nft_write(nft_path(dir, "sys/devices/system/node/node0/cpulist"), "0-3,zzz\n");
+    nft_write(nft_path(dir, "sys/devices/system/node/node0/meminfo"),
+              "Node 0 MemTotal: 99999999999999999 kB\nNode 0 MemFree: 5 kB\n");
     nf_machine *m = NULL;
     nf_err err = {{0}};
     char sys[256], proc[256];
@@ -343,7 +303,7 @@ static void test_more_garbage(void **state)
     assert_int_equal(nf_machine_read(m, &t), 0);
     assert_int_equal(t.n_numa_nodes, 1);
     /* cpulist junk: cpumap is used instead, and the problem is said */
-    assert_cpus(&t.numa_nodes[0].cpus.online, "0-15");
+    nft_assert_cpus(&t.numa_nodes[0].cpus.online, "0-15");
     assert_true(has_error(&t, "cpulist"));
     /* absurd page sizes are not hugepage sizes */
     assert_int_equal(t.numa_nodes[0].n_hugepages, 1);
@@ -354,22 +314,20 @@ static void test_more_garbage(void **state)
     nf_machine_free(m);
 
     /* no NUMA directories at all: one node 0 from /proc/meminfo */
-    snprintf(p, sizeof(p), "rm -rf '%s/sys/devices/system/node'", dir);
-    assert_int_equal(system(p), 0);
+    assert_int_equal(nft_rmtree(nft_path(dir, "sys/devices/system/node")), 0);
     assert_int_equal(nf_machine_open(sys, proc, &m, &err), 0);
     memset(&t, 0, sizeof(t));
     assert_int_equal(nf_machine_read(m, &t), 0);
     assert_int_equal(t.n_numa_nodes, 1);
     assert_int_equal(t.numa_nodes[0].id, 0);
-    assert_cpus(&t.numa_nodes[0].cpus.online, "0-15");
+    nft_assert_cpus(&t.numa_nodes[0].cpus.online, "0-15");
     assert_int_equal(t.numa_nodes[0].mem_total, 32768000 * KB);
     assert_int_equal(t.numa_nodes[0].n_hugepages, 1);
     assert_int_equal(t.numa_nodes[0].hugepages[0].total, 512);
     assert_true(has_error(&t, "no nodeN directories"));
     nf_topology_free(&t);
     nf_machine_free(m);
-    tu_rmtree(dir);
-    free(dir);
+    assert_int_equal(nft_tmpdir_free(dir), 0);
 }
 
 static void test_bad_roots(void **state)
@@ -377,7 +335,7 @@ static void test_bad_roots(void **state)
     (void)state;
     nf_machine *m = (nf_machine *)1;
     nf_err err = {{0}};
-    char *dir = tu_mkdtemp();
+    char *dir = nft_tmpdir("sysfs");
     char a[256], b[256];
     snprintf(a, sizeof(a), "%s/nothere/sys", dir);
     snprintf(b, sizeof(b), "%s/nothere/proc", dir);
@@ -385,9 +343,8 @@ static void test_bad_roots(void **state)
     assert_null(m);
     snprintf(a, sizeof(a), "%s/x/sys", dir);
     snprintf(b, sizeof(b), "%s/y/proc", dir);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s'", a, b);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nft_mkdirs(a), 0);
+    assert_int_equal(nft_mkdirs(b), 0);
     assert_int_equal(nf_machine_open(a, b, &m, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "do not share one parent"));
     snprintf(a, sizeof(a), "%s/x/sysfs", dir);
@@ -396,8 +353,7 @@ static void test_bad_roots(void **state)
     /* an empty root: hwloc still loads; no node dirs -> one node, said in errors */
     snprintf(a, sizeof(a), "%s/x/sys/", dir);
     snprintf(b, sizeof(b), "%s/x/proc", dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", b);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nft_mkdirs(b), 0);
     assert_int_equal(nf_machine_open(a, b, &m, &err), 0);
     nf_topology t = {0};
     assert_int_equal(nf_machine_read(m, &t), 0);
@@ -409,8 +365,7 @@ static void test_bad_roots(void **state)
     /* environment restored */
     assert_null(getenv("HWLOC_FSROOT"));
     assert_null(getenv("HWLOC_COMPONENTS"));
-    tu_rmtree(dir);
-    free(dir);
+    assert_int_equal(nft_tmpdir_free(dir), 0);
 }
 
 static void test_real_machine(void **state)

@@ -14,7 +14,7 @@
 #include "numafit/fileio.h"
 #include "sysfs_numa.h"
 #include "sysfs_sriov.h"
-#include "sysfs_test_util.h"
+#include "testutil.h"
 
 #define HW NF_REALDATA_DIR "/hwloc-linux/"
 
@@ -27,13 +27,7 @@ typedef struct counts {
 static counts expected_counts(const char *file)
 {
     counts c = {-1, -1, -1};
-    char *text = NULL;
-    size_t len;
-    nf_err err = {{0}};
-    char path[512];
-    snprintf(path, sizeof(path), HW "%s", file);
-    if (nf_read_file(path, 1 << 20, &text, &len, &err) != 0)
-        fail_msg("%s", err.msg);
+    char *text = nft_read(nft_path(HW, file), NULL);
     bool xml = strstr(file, ".xml") != NULL;
     static const char *const types[] = {"Package", "NUMANode", "PU"};
     int *dst[] = {&c.packages, &c.numa, &c.pus};
@@ -118,11 +112,8 @@ static const rcase cases[] = {
 
 static char *unpack(const char *tarball, char **top)
 {
-    char *dir = tu_mkdtemp();
-    assert_non_null(dir);
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "tar -xjf '" HW "%s' -C '%s'", tarball, dir);
-    assert_int_equal(system(cmd), 0);
+    char *dir = nft_tmpdir("sysfs");
+    assert_int_equal(nft_sh("tar -xjf '" HW "%s' -C '%s'", tarball, dir), 0);
     /* the one top-level directory (its name is not always the tarball's) */
     DIR *d = opendir(dir);
     assert_non_null(d);
@@ -247,8 +238,7 @@ static void run_case(const rcase *rc)
     nf_topology_free(&t);
     nf_machine_free(m);
     free(top);
-    tu_rmtree(dir);
-    free(dir);
+    assert_int_equal(nft_tmpdir_free(dir), 0);
 }
 
 static void test_every_tree(void **state)

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -14,36 +15,6 @@
 
 #define DPDK "intel.com/intel_sriov_dpdk"
 #define NETDEV "intel.com/intel_sriov_netdevice"
-
-typedef struct fx {
-    char *dir;
-    char sys[512];
-    nf_machine *m;
-    nf_topology t;
-} fx;
-
-static void fx_open(fx *f, const char *preset)
-{
-    memset(f, 0, sizeof(*f));
-    f->dir = tu_mkdtemp();
-    assert_non_null(f->dir);
-    assert_int_equal(tu_mkfixture(preset, f->dir, NULL), 0);
-    char proc[512];
-    snprintf(f->sys, sizeof(f->sys), "%s/sys", f->dir);
-    snprintf(proc, sizeof(proc), "%s/proc", f->dir);
-    nf_err err = {{0}};
-    if (nf_machine_open(f->sys, proc, &f->m, &err) != 0)
-        fail_msg("%s", err.msg);
-    assert_int_equal(nf_machine_read(f->m, &f->t), 0);
-}
-
-static void fx_close(fx *f)
-{
-    nf_topology_free(&f->t);
-    nf_machine_free(f->m);
-    tu_rmtree(f->dir);
-    free(f->dir);
-}
 
 static nf_sriov_config *load_cfg_text(const char *text)
 {
@@ -144,7 +115,7 @@ static void test_snc2_with_config(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "snc2");
+    fx_open(&f, "snc2", NULL);
     nf_sriov_config *cfg = load_fixture_cfg();
     assert_int_equal(nf_sriov_scan(f.sys, cfg, &f.t), 0);
     check_snc2(&f.t, true);
@@ -163,7 +134,7 @@ static void test_snc2_without_config(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "snc2");
+    fx_open(&f, "snc2", NULL);
     assert_int_equal(nf_sriov_scan(f.sys, NULL, &f.t), 0);
     check_snc2(&f.t, false);
     fx_close(&f);
@@ -174,7 +145,7 @@ static void test_snc2_selectors(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "snc2");
+    fx_open(&f, "snc2", NULL);
     nf_sriov_config *cfg = load_cfg_text(
         "{\"resourceList\": ["
         " {\"resourceName\": \"low\", \"selectors\": {\"pfNames\": [\"ens1f0#0-1\"]}},"
@@ -222,7 +193,7 @@ static void test_single_and_socket1(void **state)
     (void)state;
     nf_sriov_config *cfg = load_fixture_cfg();
     fx f;
-    fx_open(&f, "single");
+    fx_open(&f, "single", NULL);
     assert_int_equal(nf_sriov_scan(f.sys, cfg, &f.t), 0);
     assert_int_equal(f.t.numa_nodes[0].n_devices, 1);
     const nf_device_group *g = &f.t.numa_nodes[0].devices[0];
@@ -232,7 +203,7 @@ static void test_single_and_socket1(void **state)
     assert_int_equal(f.t.n_unplaced_devices, 0);
     fx_close(&f);
 
-    fx_open(&f, "vfs-socket1");
+    fx_open(&f, "vfs-socket1", NULL);
     assert_int_equal(nf_sriov_scan(f.sys, cfg, &f.t), 0);
     assert_int_equal(f.t.numa_nodes[0].n_devices, 0);
     assert_int_equal(f.t.numa_nodes[1].n_devices, 1);
@@ -249,7 +220,7 @@ static void test_bench_vfs(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "bench");
+    fx_open(&f, "bench", NULL);
     nf_sriov_config *cfg = load_fixture_cfg();
     assert_int_equal(nf_sriov_scan(f.sys, cfg, &f.t), 0);
     size_t vfs = 0;
@@ -267,7 +238,7 @@ static void test_garbage(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "garbage");
+    fx_open(&f, "garbage", NULL);
     nf_sriov_config *cfg = load_fixture_cfg();
     assert_int_equal(nf_sriov_scan(f.sys, cfg, &f.t), 0);
     /* 18:00.0: VF0 vendor "0xZZZZ", VF3 dangling: both published with errors, no resource */
@@ -310,20 +281,18 @@ static void test_more_garbage(void **state)
 {
     (void)state;
     fx f;
-    fx_open(&f, "single");
+    fx_open(&f, "single", NULL);
     const char *pf = "sys/devices/pci0000:3b/0000:3b:00.0";
     char p[512];
     snprintf(p, sizeof(p), "%s/numa_node", pf);
-    tu_write(tu_path(f.dir, p), "7\n");
+    nft_write(nft_path(f.dir, p), "7\n");
     snprintf(p, sizeof(p), "%s/sriov_totalvfs", pf);
-    tu_write(tu_path(f.dir, p), "18446744073709551616\n");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p '%s/sys/devices/pci0000:00/0000:00:03.0' && "
-             "touch '%s/sys/devices/pci0000:00/0000:00:03.0/sriov_totalvfs' && "
-             "ln -s ../../../devices/pci0000:00/0000:00:03.0 '%s/sys/bus/pci/devices/0000:00:03.0'",
-             f.dir, f.dir, f.dir);
-    assert_int_equal(system(cmd), 0);
+    nft_write(nft_path(f.dir, p), "18446744073709551616\n");
+    assert_int_equal(nft_mkdirs(nft_path(f.dir, "sys/devices/pci0000:00/0000:00:03.0")), 0);
+    nft_write(nft_path(f.dir, "sys/devices/pci0000:00/0000:00:03.0/sriov_totalvfs"), "");
+    assert_int_equal(symlink("../../../devices/pci0000:00/0000:00:03.0",
+                             nft_path(f.dir, "sys/bus/pci/devices/0000:00:03.0")),
+                     0);
     assert_int_equal(nf_sriov_scan(f.sys, NULL, &f.t), 0);
     assert_int_equal(f.t.numa_nodes[0].n_devices, 0);
     assert_int_equal(f.t.n_unplaced_devices, 2);
@@ -344,8 +313,7 @@ static void test_more_garbage(void **state)
     assert_int_equal(g->n_vfs, 4);
     nf_sriov_clear(&f.t);
     /* no bus/pci at all: no PFs, no error */
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s/sys/bus/pci'", f.dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nft_rmtree(nft_path(f.dir, "sys/bus/pci")), 0);
     assert_int_equal(nf_sriov_scan(f.sys, NULL, &f.t), 0);
     assert_int_equal(f.t.n_unplaced_devices, 0);
     assert_int_equal(f.t.n_errors, 0);
