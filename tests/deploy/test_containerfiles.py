@@ -96,8 +96,10 @@ def top_level_subdirs():
 
 
 IMAGES = {
-    "Containerfile.exporter": {"binary": "numafit-exporter", "dir": "exporter", "port": "9750", "nonroot": False},
-    "Containerfile.extender": {"binary": "numafit-extender", "dir": "extender", "port": "9751", "nonroot": True},
+    # binaries[0] is the ENTRYPOINT; the others ride along (numafit-report beside the extender)
+    "Containerfile.exporter": {"binaries": ["numafit-exporter"], "dir": "exporter", "port": "9750", "nonroot": False},
+    "Containerfile.extender": {"binaries": ["numafit-extender", "numafit-report"], "dir": "extender", "port": "9751",
+                               "nonroot": True},
 }
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1"}  # in every Debian image
 
@@ -133,11 +135,12 @@ def main():
         rest = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
         i = next(k for k, w in enumerate(rest) if w.endswith("build.sh"))
         src_dir, build_dir, targets = rest[i + 1], rest[i + 2], rest[i + 3:]
-        check(f"{name}: build.sh builds {img['binary']}", targets == [img["binary"]], targets)
+        check(f"{name}: build.sh builds {img['binaries']}", targets == img["binaries"], targets)
         cf = [rest.split() for kw, rest in run["instrs"] if kw == "COPY"]
-        want_src = f"{build_dir}/{img['dir']}/{img['binary']}"
-        check(f"{name}: runtime copies {want_src} from the build stage",
-              any(c[0] == "--from=build" and c[1] == want_src for c in cf), cf)
+        for b in img["binaries"]:
+            want_src = f"{build_dir}/{img['dir']}/{b}"
+            check(f"{name}: runtime copies {want_src} from the build stage",
+                  any(c[0] == "--from=build" and c[1] == want_src for c in cf), cf)
         ep = [rest for kw, rest in run["instrs"] if kw == "ENTRYPOINT"]
         try:
             epj = json.loads(ep[-1]) if ep else None
@@ -157,20 +160,21 @@ def main():
         check(f"{name}: runtime stage installs no -dev package or compiler",
               not [p for p in runtime_pkgs if p.endswith("-dev") or p in ("build-essential", "cmake", "gcc")], runtime_pkgs)
         # Run the build step as the image would, into a build dir of this test.
-        out = os.path.join(BUILD, "container-build", img["binary"])
+        out = os.path.join(BUILD, "container-build", img["binaries"][0])
         r = subprocess.run([os.path.join(CDIR, "build.sh"), SRC, out] + targets,
                            env={**os.environ, **env}, capture_output=True, text=True)
         if not check(f"{name}: build.sh builds on this Debian 12 machine", r.returncode == 0, r.stderr[-2000:]):
             continue
-        binary = os.path.join(out, img["dir"], img["binary"])
-        v = subprocess.run([binary, "--version"], capture_output=True, text=True)
-        check(f"{name}: the built {img['binary']} runs --version", v.returncode == 0 and v.stdout.strip() != "", v.stderr)
-        sym = subprocess.run(["readelf", "-S", binary], capture_output=True, text=True).stdout
-        check(f"{name}: debug info stripped", ".debug_info" not in sym)
-        need = needed_packages(binary) - BASE_IMAGE_PACKAGES
-        missing = sorted(need - set(runtime_pkgs))
-        check(f"{name}: runtime stage installs the package of every NEEDED library", not missing, missing)
-        if img["binary"] == "numafit-exporter":
+        for b in img["binaries"]:
+            binary = os.path.join(out, img["dir"], b)
+            v = subprocess.run([binary, "--version"], capture_output=True, text=True)
+            check(f"{name}: the built {b} runs --version", v.returncode == 0 and v.stdout.strip() != "", v.stderr)
+            sym = subprocess.run(["readelf", "-S", binary], capture_output=True, text=True).stdout
+            check(f"{name}: {b}: debug info stripped", ".debug_info" not in sym)
+            need = needed_packages(binary) - BASE_IMAGE_PACKAGES
+            missing = sorted(need - set(runtime_pkgs))
+            check(f"{name}: runtime stage installs the package of every library {b} NEEDs", not missing, missing)
+        if img["binaries"][0] == "numafit-exporter":
             check(f"{name}: DPDK mempool driver and VF PMDs for the probe",
                   {"librte-mempool-ring23", "librte-bus-pci23", "librte-net-iavf23"} <= set(runtime_pkgs))
         if have_apt:  # one apt-cache call (each costs about a second)
