@@ -26,6 +26,9 @@ struct nf_collector {
     nf_kubelet_view *kubelet;
     nf_prober *prober; /* NULL when the probe is off */
     json_t *last;      /* the previous document without its timestamps */
+    char *pub;         /* the last published text, */
+    size_t pub_len;
+    size_t pub_at; /* and where its observedAt value starts (0: not known) */
     uint64_t generation;
     char **watch_dirs;
     size_t n_watch_dirs;
@@ -129,6 +132,7 @@ void nf_collector_free(nf_collector *c)
     nf_sriov_config_free(c->sriov);
     nf_machine_free(c->machine);
     json_decref(c->last);
+    free(c->pub);
     for (size_t i = 0; i < c->n_watch_dirs; i++)
         free(c->watch_dirs[i]);
     free(c->watch_dirs);
@@ -154,10 +158,12 @@ int nf_collector_probe_fd(const nf_collector *c)
     return c->prober ? nf_prober_fd(c->prober) : -1;
 }
 
-/* Timestamps are not published numbers: blank them for the generation comparison. */
-static void clear_timestamps(nf_topology *t, int64_t *saved, size_t cap, bool restore)
+/* Timestamps are not published numbers: blank them for the generation comparison. Returns
+ * whether any was set. */
+static bool clear_timestamps(nf_topology *t, int64_t *saved, size_t cap, bool restore)
 {
     size_t k = 0;
+    bool any = false;
     for (size_t i = 0; i < t->n_numa_nodes; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         for (size_t g = 0; g < n->n_devices; g++) {
@@ -167,11 +173,13 @@ static void clear_timestamps(nf_topology *t, int64_t *saved, size_t cap, bool re
                     *at = saved[k];
                 } else {
                     saved[k] = *at;
+                    any |= *at != 0;
                     *at = 0;
                 }
             }
         }
     }
+    return any;
 }
 
 static size_t count_vfs(const nf_topology *t)
@@ -205,6 +213,87 @@ static int build(nf_collector *c, nf_topology *t)
     return 0;
 }
 
+/* observedAt as nf_topology_to_json encodes it (RFC 3339 string, null for 0), as JSON text */
+static const char *stamp_text(int64_t observed_at, char buf[40])
+{
+    if (observed_at <= 0)
+        return "null";
+    char when[32];
+    nf_format_rfc3339(observed_at, when);
+    snprintf(buf, 40, "\"%s\"", when);
+    return buf;
+}
+
+/* Set the top-level generation and observedAt of an encoded document. Replacing a key keeps its
+ * place. -ENOENT when the document does not have them. */
+static int set_stamps(json_t *doc, uint64_t generation, int64_t observed_at)
+{
+    if (!json_object_get(doc, "generation") || !json_object_get(doc, "observedAt"))
+        return -ENOENT;
+    json_t *when = json_null();
+    if (observed_at > 0) {
+        char buf[32];
+        nf_format_rfc3339(observed_at, buf);
+        when = json_string(buf);
+    }
+    if (json_object_set_new(doc, "generation", json_integer((json_int_t)generation)) != 0 ||
+        json_object_set_new(doc, "observedAt", when) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
+/* Where the top-level observedAt value starts in compact text, or 0. Its key follows only
+ * scalars (apiVersion, kind, node, generation), and `,"` cannot occur inside a JSON string (a
+ * quote there is escaped), so the first `,"observedAt":` is the top-level one. */
+static size_t find_stamp(const char *text)
+{
+    static const char key[] = ",\"observedAt\":";
+    const char *p = strstr(text, key);
+    return p ? (size_t)(p - text) + sizeof(key) - 1 : 0;
+}
+
+/* Keep the published text for the next unchanged refresh (NULL: forget it). */
+static void keep_pub(nf_collector *c, const char *doc, size_t len)
+{
+    free(c->pub);
+    c->pub = NULL;
+    c->pub_len = c->pub_at = 0;
+    if (doc && (c->pub = malloc(len + 1))) {
+        memcpy(c->pub, doc, len + 1);
+        c->pub_len = len;
+        c->pub_at = find_stamp(c->pub);
+    }
+}
+
+/* The previous text with a new observedAt put in place (same generation, same numbers), or
+ * NULL when that cannot be done (unknown place, value of another length). */
+static char *restamp_pub(nf_collector *c, int64_t observed_at)
+{
+    if (!c->pub || !c->pub_at)
+        return NULL;
+    char buf[40];
+    const char *v = stamp_text(observed_at, buf);
+    size_t vl = strlen(v);
+    if (c->pub_at + vl > c->pub_len)
+        return NULL;
+    const char *old = c->pub + c->pub_at, *end = NULL;
+    if (*old == '"')
+        end = strchr(old + 1, '"');
+    else if (strncmp(old, "null", 4) == 0)
+        end = old + 3;
+    if (!end || (size_t)(end - old) + 1 != vl) /* "..." or null, as long as the new value */
+        return NULL;
+    memcpy(c->pub + c->pub_at, v, vl);
+    char *doc = malloc(c->pub_len + 1);
+    if (doc)
+        memcpy(doc, c->pub, c->pub_len + 1);
+    return doc;
+}
+
+/* One refresh costs one encode: the document is encoded without timestamps and compared with
+ * the previous one; when it is equal, the previous text is published again with the new
+ * observedAt; otherwise its stamps are set and it is written out. Probe times sit inside the
+ * VFs: with any of them, the document is encoded again with them. */
 int nf_collector_refresh(nf_collector *c, char **doc, size_t *len, uint64_t *generation,
                          bool *changed)
 {
@@ -221,30 +310,48 @@ int nf_collector_refresh(nf_collector *c, char **doc, size_t *len, uint64_t *gen
         nf_topology_free(&t);
         return -ENOMEM;
     }
-    clear_timestamps(&t, saved, nvf, false);
-    json_t *cmp = nf_topology_to_json(&t);
+    bool probe_times = clear_timestamps(&t, saved, nvf, false);
+    json_t *cmp = nf_topology_to_json(&t); /* generation 0, observedAt null */
     clear_timestamps(&t, saved, nvf, true);
     free(saved);
 
     *changed = !c->last || !cmp || !json_equal(cmp, c->last);
-    if (*changed) {
+    if (*changed)
         c->generation++;
+    t.generation = c->generation;
+    t.observed_at = (int64_t)time(NULL);
+    *doc = NULL;
+    if (!*changed && !probe_times && (*doc = restamp_pub(c, t.observed_at))) {
+        *len = c->pub_len;
+    } else {
+        if (cmp && !probe_times && set_stamps(cmp, t.generation, t.observed_at) == 0) {
+            *doc = json_dumps(cmp, JSON_COMPACT);
+            if (set_stamps(cmp, 0, 0) != 0) {
+                json_decref(cmp); /* not a valid reference any more */
+                cmp = NULL;
+            }
+        } else {
+            json_t *pub = nf_topology_to_json(&t);
+            *doc = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
+            json_decref(pub);
+        }
+        if (*doc)
+            *len = strlen(*doc);
+        keep_pub(c, probe_times ? NULL : *doc, *doc ? *len : 0);
+    }
+    nf_topology_free(&t);
+    if (*changed && cmp) {
         json_decref(c->last);
         c->last = cmp;
     } else {
         json_decref(cmp);
+        if (*changed) { /* no reference: the next refresh counts as a change */
+            json_decref(c->last);
+            c->last = NULL;
+        }
     }
-    t.generation = c->generation;
-    t.observed_at = (int64_t)time(NULL);
-    json_t *pub = nf_topology_to_json(&t);
-    nf_topology_free(&t);
-    if (!pub)
-        return -ENOMEM;
-    *doc = json_dumps(pub, JSON_COMPACT);
-    json_decref(pub);
     if (!*doc)
         return -ENOMEM;
-    *len = strlen(*doc);
     *generation = c->generation;
     return 0;
 }

@@ -154,6 +154,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     nf_exporter_http *h = cls;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (get && !*ctx) {
+        /* Answer on the next call, once the request is complete: libmicrohttpd 0.9.7x closes a
+         * connection answered in the first call, so every GET would cost a new connection. */
+        *ctx = &first_call_marker;
+        return MHD_YES;
+    }
 
     if (strcmp(url, "/v1/topology") == 0) {
         if (!get)

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <hwloc.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -786,14 +787,18 @@ static void read_memory(const machine_node *mn, nf_numa_node *nn)
     nn->mem_total = nn->mem_free = NF_UNKNOWN;
     nf_err e = {{0}};
     char *text = NULL;
-    if (nf_read_file(mn->meminfo, 1024 * 1024, &text, NULL, &e) != 0) {
+    /* nodeN/meminfo is a sysfs attribute (one read() gets it); /proc/meminfo is not */
+    int rc = mn->meminfo_global
+                 ? nf_read_file(mn->meminfo, 1024 * 1024, &text, NULL, &e)
+                 : nf_read_file_at(AT_FDCWD, NULL, mn->meminfo, 1024 * 1024, &text, NULL, &e);
+    if (rc != 0) {
         nn->mem_error = nf_strdupf("error: %s", e.msg);
         return;
     }
     static const char *const keys[] = {"MemTotal", "MemFree"};
     int64_t *dst[] = {&nn->mem_total, &nn->mem_free};
     for (int k = 0; k < 2; k++) {
-        int rc = meminfo_value(text, keys[k], mn->meminfo_global, dst[k]);
+        rc = meminfo_value(text, keys[k], mn->meminfo_global, dst[k]);
         if (rc && !nn->mem_error)
             nn->mem_error =
                 nf_strdupf("error: %s: %s %s", mn->meminfo, keys[k],
@@ -849,36 +854,42 @@ static int read_hugepages(const machine_node *mn, nf_numa_node *nn)
         snprintf(dirs[n].name, sizeof(dirs[n].name), "hugepages-%llukB", kb);
         n++;
     }
-    closedir(d);
-    if (!n)
+    if (!n) {
+        closedir(d);
         return 0;
+    }
     qsort(dirs, n, sizeof(dirs[0]), cmp_hp);
     nn->hugepages = calloc(n, sizeof(*nn->hugepages));
-    if (!nn->hugepages)
+    if (!nn->hugepages) {
+        closedir(d);
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
+    }
+    int rc = 0;
+    /* the counters are read relative to the open hugepages directory */
+    int hfd = dirfd(d);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         nf_hugepages *h = &nn->hugepages[i];
         nn->n_hugepages++;
         h->page_bytes = dirs[i].kb * 1024;
         char rname[64];
         nf_hugepage_resource_name(h->page_bytes, rname, sizeof(rname));
-        if (!(h->name = strdup(rname)))
-            return -ENOMEM;
+        if (!(h->name = strdup(rname))) {
+            rc = -ENOMEM;
+            break;
+        }
         static const char *const files[] = {"nr_hugepages", "free_hugepages", "surplus_hugepages"};
         int64_t *dst[] = {&h->total, &h->free, &h->surplus};
         int64_t max = INT64_MAX / (int64_t)h->page_bytes; /* count * page size fits in bytes */
         for (int f = 0; f < 3; f++) {
             *dst[f] = NF_UNKNOWN;
-            char *path = nf_path_join(mn->hugepages, dirs[i].name, files[f], NULL);
-            if (!path)
-                return -ENOMEM;
+            char name[sizeof(dirs[i].name) + 32];
+            snprintf(name, sizeof(name), "%s/%s", dirs[i].name, files[f]);
             nf_err e = {{0}};
-            if (nf_read_int64(path, 0, max, dst[f], &e) != 0) {
+            if (nf_read_int64_at(hfd, mn->hugepages, name, 0, max, dst[f], &e) != 0) {
                 *dst[f] = NF_UNKNOWN;
                 if (!h->error)
                     h->error = nf_strdupf("error: %s", e.msg);
             }
-            free(path);
         }
         if (!h->error && h->free > h->total) {
             h->error =
@@ -887,7 +898,8 @@ static int read_hugepages(const machine_node *mn, nf_numa_node *nn)
             h->free = NF_UNKNOWN;
         }
     }
-    return 0;
+    closedir(d);
+    return rc;
 }
 
 /* ---------- nf_machine_read ---------- */

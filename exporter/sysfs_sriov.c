@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,42 +52,49 @@ static char *link_base(int dirfd, const char *name)
 static const char *at_path(char buf[PATH_MAX], const char *dir, const char *name)
 {
     size_t n = strlen(dir);
-    snprintf(buf, PATH_MAX, "%s%s%s", dir, n && dir[n - 1] != '/' ? "/" : "", name);
+    if (snprintf(buf, PATH_MAX, "%s%s%s", dir, n && dir[n - 1] != '/' ? "/" : "", name) >= PATH_MAX)
+        memcpy(buf + PATH_MAX - 4, "...", 4); /* a message only */
     return buf;
 }
 
-/* dirfd/file "0x8086\n" -> "8086"; NULL and *error on junk. dir names dirfd in messages. */
+/* "0x8086" -> heap "8086"; NULL when it is no hex id (*junk) or memory runs out */
+static char *hex_id(const char *buf, bool *junk)
+{
+    const char *p = buf;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        p += 2;
+    size_t n = strlen(p);
+    bool ok = n > 0 && n <= 8;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = isxdigit((unsigned char)p[i]);
+    *junk = !ok;
+    char *out = ok ? strdup(p) : NULL;
+    for (char *c = out; c && *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return out;
+}
+
+/* dirfd/file "0x8086\n" -> "8086"; NULL and *error on junk (dir names dirfd in messages) */
 static char *read_hex_id(int dirfd, const char *dir, const char *file, char **error)
 {
     char buf[64];
     nf_err e = {{0}};
     char *out = NULL;
+    bool junk;
     if (nf_read_line_at(dirfd, dir, file, buf, sizeof(buf), &e) != 0) {
         set_error(error, nf_strdupf("error: %s", e.msg));
-    } else {
-        const char *p = buf;
-        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-            p += 2;
-        size_t n = strlen(p);
-        bool ok = n > 0 && n <= 8;
-        for (size_t i = 0; i < n && ok; i++)
-            ok = isxdigit((unsigned char)p[i]);
-        if (!ok) {
-            char path[PATH_MAX];
-            set_error(error, nf_strdupf("error: %s: not a hex id: \"%.20s\"",
-                                        at_path(path, dir, file), buf));
-        } else if ((out = strdup(p))) {
-            for (char *c = out; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
-        }
+    } else if (!(out = hex_id(buf, &junk)) && junk) {
+        char path[PATH_MAX];
+        set_error(error,
+                  nf_strdupf("error: %s: not a hex id: \"%.20s\"", at_path(path, dir, file), buf));
     }
     return out;
 }
 
-static long read_class(int dirfd)
+static long read_class(int dirfd, const char *name)
 {
     int64_t v = -1;
-    if (nf_read_int64_at(dirfd, NULL, "class", 0, 0xffffff, &v, NULL) != 0)
+    if (nf_read_int64_at(dirfd, NULL, name, 0, 0xffffff, &v, NULL) != 0)
         v = -1;
     return (long)v;
 }
@@ -201,17 +209,52 @@ static int list_virtfns(DIR *d, vf_link **out, size_t *n)
     return rc;
 }
 
-/* One VF: its directory is opened once (O_PATH) and every attribute read relative to it. The
- * PCI class only feeds the config's deviceType selector: read only when there is a config. */
-static int read_vf(int pfd, const char *pfdir, const vf_link *l, bool want_class, nf_vf *vf,
-                   long *pci_class)
+/* The common case, a VF whose link is "../NAME" as the kernel makes them: its attributes are
+ * read as NAME/... relative to the PF's parent directory (parentfd), without opening the VF's
+ * own directory. Returns 1, with vf's fields set so far, when anything is missing or wrong: the
+ * caller then reads the VF the careful way (read_vf), which words the problems. */
+static int read_vf_fast(int parentfd, const char *name, bool want_class, nf_vf *vf, long *pci_class)
 {
+    char path[NAME_MAX + 32], buf[64];
+    bool junk;
+    snprintf(path, sizeof(path), "%s/vendor", name);
+    if (nf_read_line_at(parentfd, NULL, path, buf, sizeof(buf), NULL) != 0 ||
+        !(vf->vendor = hex_id(buf, &junk)))
+        return 1;
+    snprintf(path, sizeof(path), "%s/device", name);
+    if (nf_read_line_at(parentfd, NULL, path, buf, sizeof(buf), NULL) != 0 ||
+        !(vf->device = hex_id(buf, &junk)))
+        return 1;
+    snprintf(path, sizeof(path), "%s/driver", name);
+    vf->driver = link_base(parentfd, path); /* NULL: unbound */
+    snprintf(path, sizeof(path), "%s/iommu_group", name);
+    char *g = link_base(parentfd, path);
+    if (g) {
+        int64_t v;
+        int rc = nf_parse_int64(g, 0, INT_MAX, &v);
+        free(g);
+        if (rc != 0)
+            return 1;
+        vf->iommu_group = (int)v;
+    }
+    if (want_class) {
+        snprintf(path, sizeof(path), "%s/class", name);
+        *pci_class = read_class(parentfd, path);
+    }
+    return 0;
+}
+
+/* One VF, from the PF's virtfnN link (pfd: the PF's directory, parentfd: its parent or -1). The
+ * PCI class only feeds the config's deviceType selector: read only when there is a config.
+ * *is_dir tells whether the link leads to a directory. */
+static int read_vf(int pfd, int parentfd, const char *pfdir, const vf_link *l, bool want_class,
+                   nf_vf *vf, long *pci_class, bool *is_dir)
+{
+    *is_dir = false;
     memset(vf, 0, sizeof(*vf));
     vf->iommu_group = NF_UNKNOWN;
     vf->probe.max_rx_queues = NF_UNKNOWN;
     *pci_class = -1;
-    char vfdir[PATH_MAX];
-    at_path(vfdir, pfdir, l->name);
     char target[PATH_MAX] = "?";
     int n = nf_readlink_at(pfd, l->name, target, sizeof(target));
     int e = n < 0 ? -n : 0;
@@ -224,12 +267,28 @@ static int read_vf(int pfd, const char *pfdir, const vf_link *l, bool want_class
         const char *base = slash ? slash + 1 : target;
         if (!(vf->pci = strndup(base, (size_t)(t - base))))
             return -ENOMEM;
+        if (parentfd >= 0 && base == target + 3 && t == target + n && *base &&
+            strncmp(target, "../", 3) == 0 && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+            if (read_vf_fast(parentfd, vf->pci, want_class, vf, pci_class) == 0) {
+                *is_dir = true;
+                return 0;
+            }
+            free(vf->vendor);
+            free(vf->device);
+            free(vf->driver);
+            vf->vendor = vf->device = vf->driver = NULL;
+            vf->iommu_group = NF_UNKNOWN;
+            *pci_class = -1;
+        }
         vfd = openat(pfd, l->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (vfd < 0)
             e = errno;
     } else {
         strcpy(target, "?");
     }
+    /* the careful way: the VF's directory opened through the link, problems worded */
+    char vfdir[PATH_MAX];
+    at_path(vfdir, pfdir, l->name);
     if (vfd < 0) {
         set_error(&vf->error, nf_strdupf("error: %s -> %s: points nowhere (%s)", vfdir, target,
                                          strerror(e ? e : ENOTDIR)));
@@ -251,8 +310,9 @@ static int read_vf(int pfd, const char *pfdir, const vf_link *l, bool want_class
     }
     free(g);
     if (want_class)
-        *pci_class = read_class(vfd);
+        *pci_class = read_class(vfd, "class");
     close(vfd);
+    *is_dir = true;
     return 0;
 }
 
@@ -282,7 +342,23 @@ static bool same_resource(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *cfg, nf_topology *t)
+/* The sorted names of <sysfs>/bus/pci/devices; vf[i] once a scanned PF's virtfn link led to
+ * names[i] (a VF has no SR-IOV capability, so it need not be probed for sriov_totalvfs). */
+typedef struct pci_names {
+    char **names;
+    bool *vf;
+    size_t n;
+} pci_names;
+
+static void mark_vf(pci_names *pn, const char *pci)
+{
+    char **hit = bsearch(&pci, pn->names, pn->n, sizeof(char *), cmp_str);
+    if (hit)
+        pn->vf[hit - pn->names] = true;
+}
+
+static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sriov_config *cfg,
+                   nf_topology *t, pci_names *pn)
 {
     int rc = 0;
     char *pfdir = nf_path_join(devdir, name, NULL);
@@ -293,20 +369,35 @@ static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *
     size_t n_links = 0;
     nf_vf *vfs = NULL;
     const char **res = NULL;
+    /* the PF directory, opened once: listed for virtfnN links and every attribute read relative
+     * to it (an unreadable directory is still searched, as it was by full paths) */
+    DIR *pdir = opendir_at(devfd, name);
+    int pfd = pdir ? dirfd(pdir) : openat(devfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int pfd_errno = errno, parentfd = -1;
     if (!(pf.pci = strdup(name))) {
         rc = -ENOMEM;
         goto out;
     }
-    pf.vendor = read_hex_id(pfdir, "vendor", &pf.error);
-    pf.device = read_hex_id(pfdir, "device", &pf.error);
-    char *p = nf_path_join(pfdir, "driver", NULL);
-    if (p)
-        pf.driver = link_base(p);
-    free(p);
-    pf.netdev = first_netdev(pfdir);
+    if (pfd < 0) { /* gone since it was listed */
+        char *numa_err = nf_strdupf("error: %s: %s", pfdir, strerror(pfd_errno));
+        if (!numa_err) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        set_error(&pf.error, numa_err);
+        pf.numa_node = pf.total_vfs = pf.num_vfs = NF_UNKNOWN;
+        nf_device_group *g = append_group(&t->unplaced_devices, &t->n_unplaced_devices);
+        if (!g || pf_copy(&g->pf, &pf) != 0)
+            rc = -ENOMEM;
+        goto out;
+    }
+    pf.vendor = read_hex_id(pfd, pfdir, "vendor", &pf.error);
+    pf.device = read_hex_id(pfd, pfdir, "device", &pf.error);
+    pf.driver = link_base(pfd, "driver");
+    pf.netdev = first_netdev(pfd);
     char *numa_err = NULL;
     int numa;
-    rc = read_int_file(pfdir, "numa_node", -1, 65535, &numa, &numa_err);
+    rc = read_int_file(pfd, pfdir, "numa_node", -1, 65535, &numa, &numa_err);
     if (rc == -ENOMEM)
         goto out;
     rc = 0;
@@ -322,14 +413,20 @@ static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *
         set_error(&pf.error, numa_err);
     }
 
-    if ((rc = read_int_file(pfdir, "sriov_totalvfs", 0, 65535, &pf.total_vfs, &pf.error)) ==
+    if ((rc = read_int_file(pfd, pfdir, "sriov_totalvfs", 0, 65535, &pf.total_vfs, &pf.error)) ==
             -ENOMEM ||
-        (rc = read_int_file(pfdir, "sriov_numvfs", 0, 65535, &pf.num_vfs, &pf.error)) == -ENOMEM)
+        (rc = read_int_file(pfd, pfdir, "sriov_numvfs", 0, 65535, &pf.num_vfs, &pf.error)) ==
+            -ENOMEM)
         goto out;
+    rc = 0;
+    /* the link type only feeds the config's selectors */
     char ltbuf[16];
-    const char *link_type = link_type_of(pfdir, pf.netdev, ltbuf, sizeof(ltbuf));
-    if ((rc = list_virtfns(pfdir, &links, &n_links)) != 0)
+    const char *link_type = cfg ? link_type_of(pfd, pf.netdev, ltbuf, sizeof(ltbuf)) : NULL;
+    if (pdir && (rc = list_virtfns(pdir, &links, &n_links)) != 0)
         goto out;
+    /* the VFs are the PF's siblings (virtfnN -> ../<VF>): read them through the parent */
+    if (n_links)
+        parentfd = openat(pfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (n_links) {
         vfs = calloc(n_links, sizeof(*vfs));
         res = calloc(n_links, sizeof(*res));
@@ -340,10 +437,14 @@ static int scan_pf(const char *devdir, const char *name, const nf_sriov_config *
     }
     for (size_t i = 0; i < n_links; i++) {
         long cls;
-        if ((rc = read_vf(pfdir, &links[i], &vfs[i], &cls)) != 0) {
+        bool is_dir;
+        if ((rc = read_vf(pfd, parentfd, pfdir, &links[i], cfg != NULL, &vfs[i], &cls, &is_dir)) !=
+            0) {
             n_links = i + 1;
             goto out;
         }
+        if (is_dir)
+            mark_vf(pn, vfs[i].pci);
         nf_sriov_dev d = {.pci = vfs[i].pci,
                           .vendor = vfs[i].vendor,
                           .device = vfs[i].device,
@@ -421,6 +522,12 @@ out:
     free(res);
     free(links);
     nf_pf_free(&pf);
+    if (parentfd >= 0)
+        close(parentfd);
+    if (pdir)
+        closedir(pdir);
+    else if (pfd >= 0)
+        close(pfd);
     free(pfdir);
     return rc;
 }
@@ -439,45 +546,48 @@ int nf_sriov_scan(const char *sysfs_root, const nf_sriov_config *cfg, nf_topolog
         free(devdir);
         return rc == -ENOMEM ? rc : 0;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
+    pci_names pn = {0};
+    size_t cap = 0;
     int rc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
-        char *probe = nf_path_join(devdir, de->d_name, "sriov_totalvfs", NULL);
-        if (!probe) {
-            rc = -ENOMEM;
-            break;
-        }
-        bool is_pf = access(probe, F_OK) == 0;
-        free(probe);
-        if (!is_pf)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof(*nn));
+        if (pn.n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(pn.names, cap * sizeof(*nn));
             if (!nn) {
                 rc = -ENOMEM;
                 break;
             }
-            names = nn;
+            pn.names = nn;
         }
-        if (!(names[n] = strdup(de->d_name))) {
+        if (!(pn.names[pn.n] = strdup(de->d_name))) {
             rc = -ENOMEM;
             break;
         }
-        n++;
+        pn.n++;
+    }
+    if (rc == 0 && !(pn.vf = calloc(pn.n ? pn.n : 1, sizeof(bool))))
+        rc = -ENOMEM;
+    if (rc == 0 && pn.n)
+        qsort(pn.names, pn.n, sizeof(*pn.names), cmp_str);
+    /* PFs in address order; a VF's address is above its PF's (routing ID = PF's + offset), so
+     * the VFs are usually known, and skipped, before their turn comes */
+    int devfd = dirfd(d);
+    char probe[NAME_MAX + sizeof("/sriov_totalvfs")];
+    for (size_t i = 0; i < pn.n && rc == 0; i++) {
+        if (pn.vf[i] ||
+            snprintf(probe, sizeof(probe), "%s/sriov_totalvfs", pn.names[i]) >= (int)sizeof(probe))
+            continue;
+        if (faccessat(devfd, probe, F_OK, 0) == 0)
+            rc = scan_pf(devfd, devdir, pn.names[i], cfg, t, &pn);
     }
     closedir(d);
-    if (n)
-        qsort(names, n, sizeof(*names), cmp_str);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = scan_pf(devdir, names[i], cfg, t);
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < pn.n; i++)
+        free(pn.names[i]);
+    free(pn.names);
+    free(pn.vf);
     free(devdir);
     return rc;
 }

@@ -1,6 +1,8 @@
 /* sysfs_sriov.h - SR-IOV physical functions and their virtual functions, from sysfs.
  *
- * A PF is every <sysfs>/bus/pci/devices/<BDF> with an sriov_totalvfs file. Per PF (nf_pf):
+ * A PF is every <sysfs>/bus/pci/devices/<BDF> with an sriov_totalvfs file, except the VFs of PFs
+ * scanned before (a VF has no SR-IOV capability; PFs are scanned in address order and a VF's
+ * address is above its PF's, so the VFs need not be probed). Per PF (nf_pf):
  *   pci, vendor/device (hex without 0x, from the vendor/device files), driver (basename of the
  *   driver link; NULL when unbound), netdev (first entry of net/; NULL when none),
  *   total_vfs/num_vfs (sriov_totalvfs/sriov_numvfs, 0..65535, NF_UNKNOWN when unreadable),
@@ -11,6 +13,11 @@
  *   there is none); error when the link points nowhere ("error: virtfn3 -> ../0000:18:01.3:
  *   No such file or directory") - such a VF is published with what could be read.
  *   allocated=false, pod_uid=NULL, probe never run (the kubelet and probe readers fill those).
+ *
+ * Cost: every directory is opened once and its files read relative to it (openat/readlinkat,
+ * one read() per attribute); a VF's files are read as <VF>/... relative to the PF's parent
+ * directory when its link is "../<VF>" as the kernel makes it, else (and to word any problem)
+ * through its virtfnN link.
  *
  * Grouping: the VFs of one PF are split into one nf_device_group per resource name (in order of
  * first VF), resource from nf_sriov_config_match(). A PF with no VF gives one group with no VFs

@@ -45,8 +45,7 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, ch
     for (;;) {
         if (n == cap) {
             if (cap > max) {
-                rc = nf_errf(err, -EFBIG, "%s: larger than %zu bytes", where(wbuf, dir, name),
-                             max);
+                rc = nf_errf(err, -EFBIG, "%s: larger than %zu bytes", where(wbuf, dir, name), max);
                 break;
             }
             char *nb = realloc(buf, cap * 2 + 1);
@@ -137,8 +136,8 @@ int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, ch
 }
 
 /* text (n bytes, NUL-terminated, writable) without trailing white space -> buf */
-static int take_line(char *text, size_t n, char *buf, size_t len, const char *dir,
-                     const char *name, nf_err *err)
+static int take_line(char *text, size_t n, char *buf, size_t len, const char *dir, const char *name,
+                     nf_err *err)
 {
     while (n && isspace((unsigned char)text[n - 1]))
         text[--n] = '\0';

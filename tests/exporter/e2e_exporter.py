@@ -140,6 +140,19 @@ def test_server(root, kdir, cfg):
         check(h.get("ETag") == '"%d"' % doc["generation"], "ETag is the generation")
         status, h2, body2 = ex.get("/v1/topology", {"If-None-Match": h["ETag"]})
         check(status == 304 and body2 == b"", "If-None-Match -> 304")
+        # GETs keep the connection open (HTTP/1.1 keep-alive): two answers on one socket
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", ex.port, timeout=10)
+        answers = []
+        for _ in range(2):
+            conn.request("GET", "/v1/topology")
+            r = conn.getresponse()
+            answers.append((r.status, r.getheader("Connection"), r.read(), conn.sock))
+        conn.close()
+        check(all(a[0] == 200 and json.loads(a[2])["generation"] == doc["generation"]
+                  for a in answers) and answers[0][1] != "close" and
+              answers[0][3] is not None and answers[0][3] is answers[1][3],
+              "keep-alive: two GETs on one connection (%r)" % [a[1] for a in answers])
         check(ex.get("/healthz")[0] == 200 and ex.get("/readyz")[0] == 200, "healthz/readyz")
         st, _, b = ex.get("/nope")
         check(st == 404 and b"no such path" in b, "404 with a reason")
