@@ -22,7 +22,9 @@ int main(int argc, char **argv)
     snprintf(sys, sizeof(sys), "%s/sys", argv[1]);
     snprintf(proc, sizeof(proc), "%s/proc", argv[1]);
     int iters = argc > 3 ? atoi(argv[3]) : 500;
-    nf_collector_opts o = {.node_name = "bench", .sysfs_root = sys, .procfs_root = proc,
+    nf_collector_opts o = {.node_name = "bench",
+                           .sysfs_root = sys,
+                           .procfs_root = proc,
                            .kubelet_dir = argc > 2 ? argv[2] : "/nonexistent"};
     nf_collector *c;
     nf_err err;

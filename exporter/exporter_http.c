@@ -58,8 +58,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 }
 
 /* Queue the current document, or 304 when the client already has this generation. */
-static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c,
-                                      bool allow_304)
+static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c, bool allow_304)
 {
     pthread_mutex_lock(&h->lock);
     struct MHD_Response *r = h->doc;
@@ -70,7 +69,8 @@ static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection
         return nf_httpd_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
                                     "no topology yet: the first scan has not finished");
     }
-    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (allow_304 && inm && strcmp(inm, etag) == 0) {
         pthread_mutex_unlock(&h->lock);
         struct MHD_Response *nm = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -153,7 +153,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_size, void **ctx)
 {
     nf_exporter_http *h = cls;
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (get && !*ctx) {
         /* Answer on the next call, once the request is complete: libmicrohttpd 0.9.7x closes a
          * connection answered in the first call, so every GET would cost a new connection. */
@@ -189,14 +190,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         char *text = fn(fcls, &len);
         if (!text)
             return MHD_NO;
-        enum MHD_Result r = nf_httpd_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                                           text, len);
+        enum MHD_Result r =
+            nf_httpd_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
         free(text);
         return r;
     }
-    return nf_httpd_reply_error(c, MHD_HTTP_NOT_FOUND, 0,
-                                "no such path: %.200s (try /v1/topology, /metrics, /healthz, /readyz)",
-                                url);
+    return nf_httpd_reply_error(
+        c, MHD_HTTP_NOT_FOUND, 0,
+        "no such path: %.200s (try /v1/topology, /metrics, /healthz, /readyz)", url);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,

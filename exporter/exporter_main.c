@@ -7,16 +7,17 @@
 
 #include "collector.h"
 #include "exporter_daemon.h"
-#include "probe_cli.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/log.h"
+#include "probe_cli.h"
 
 #define EXIT_USAGE 2
 
 static const char usage[] =
     "usage: numafit-exporter [options]\n"
-    "       numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] [--no-huge]\n"
+    "       numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] "
+    "[--no-huge]\n"
     "\n"
     "Publishes this node's per-NUMA free exclusive CPUs, hugepages, memory and SR-IOV VFs\n"
     "(numafit.io/v1 NodeTopology) for numafit-extender.\n"
@@ -75,15 +76,33 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'l': d->listen = optarg; break;
-        case 'o': *once = 1; break;
-        case 'n': co->node_name = optarg; break;
-        case 's': co->sysfs_root = optarg; break;
-        case 'p': co->procfs_root = optarg; break;
-        case 'k': co->kubelet_dir = optarg; break;
-        case 'c': co->kubelet_config = optarg; break;
-        case 'r': co->reserved_cpus = optarg; break;
-        case 'S': co->sriov_config = optarg; break;
+        case 'l':
+            d->listen = optarg;
+            break;
+        case 'o':
+            *once = 1;
+            break;
+        case 'n':
+            co->node_name = optarg;
+            break;
+        case 's':
+            co->sysfs_root = optarg;
+            break;
+        case 'p':
+            co->procfs_root = optarg;
+            break;
+        case 'k':
+            co->kubelet_dir = optarg;
+            break;
+        case 'c':
+            co->kubelet_config = optarg;
+            break;
+        case 'r':
+            co->reserved_cpus = optarg;
+            break;
+        case 'S':
+            co->sriov_config = optarg;
+            break;
         case 'i':
             if (parse_duration("poll-interval", optarg, &d->poll_interval_ms))
                 return EXIT_USAGE;
@@ -110,9 +129,15 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             }
             nf_log_set_level(level);
             break;
-        case 'h': fputs(usage, stdout); exit(0);
-        case 'V': printf("numafit-exporter %s\n", NUMAFIT_VERSION); exit(0);
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        case 'V':
+            printf("numafit-exporter %s\n", NUMAFIT_VERSION);
+            exit(0);
+        default:
+            fputs(usage, stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {

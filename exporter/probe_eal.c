@@ -2,8 +2,8 @@
  * (DPDK's cflags, `-include rte_config.h -march=corei7`, stay private to it; see probe.cmake).
  *
  * Runs in a fresh process (the program re-executed with NF_PROBE_CHILD_ENV set, entered from the
- * constructor at the end of this file): EAL init with the argv nf_probe_build_eal_argv() built, then
- * for every requested device: find its ethdev port, read PMD name / MAC / max rx queues,
+ * constructor at the end of this file): EAL init with the argv nf_probe_build_eal_argv() built,
+ * then for every requested device: find its ethdev port, read PMD name / MAC / max rx queues,
  * configure 1 rx + 1 tx queue with a mempool on the device's socket, start, read the link
  * without waiting, stop, close. One JSON object per line goes to out_fd:
  *   {"eal":"ok"} | {"eal":"failed","error":"..."}

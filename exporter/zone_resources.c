@@ -60,7 +60,8 @@ static int compute_memory(nf_numa_node *n, bool mm_static)
 {
     if (n->mem_total == NF_UNKNOWN)
         return 0;
-    int64_t alloc = n->mem_total - nf_amount_get(n->kubelet_reserved, n->n_kubelet_reserved, "memory");
+    int64_t alloc =
+        n->mem_total - nf_amount_get(n->kubelet_reserved, n->n_kubelet_reserved, "memory");
     int64_t avail;
     if (mm_static)
         avail = alloc - assigned(n, "memory");

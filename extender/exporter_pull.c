@@ -518,7 +518,10 @@ static void apply_dns(nf_puller *p)
                      d->host);
             nf_warn("exporter left DNS; its nodes are stale", "exporter=%s dns=%s node=%s", s->base,
                     d->host, s->node ? s->node : "");
-            nf_cache_mark_stale(p->cache, s->base, reason);
+            /* forget the exporter first, so that whoever sees its nodes stale also sees it gone */
+            char *base = strdup(s->base);
+            if (!base) /* out of memory: stale first rather than never */
+                nf_cache_mark_stale(p->cache, s->base, reason);
             if (s->failing)
                 atomic_fetch_sub(&p->n_failing, 1);
             pthread_mutex_lock(&p->stats_mu);
@@ -526,6 +529,9 @@ static void apply_dns(nf_puller *p)
             p->src[i] = p->src[--p->n_src];
             pthread_mutex_unlock(&p->stats_mu);
             atomic_store(&p->n_exporters, p->n_src);
+            if (base)
+                nf_cache_mark_stale(p->cache, base, reason);
+            free(base);
         }
         for (size_t i = 0; i < n; i++) {
             size_t before = p->n_src;

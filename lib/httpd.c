@@ -57,8 +57,8 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, completed,
+        completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!d)
         return nf_errf(err, -EADDRINUSE, "cannot listen on %s (address in use, or not local?)",
@@ -97,8 +97,8 @@ enum MHD_Result nf_httpd_reply_error(struct MHD_Connection *c, unsigned status, 
     json_t *o = json_pack("{s:s}", extender_style ? "Error" : "error", msg);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    enum MHD_Result ret = nf_httpd_reply(c, status, "application/json", body ? body : "{}",
-                                         body ? strlen(body) : 2);
+    enum MHD_Result ret =
+        nf_httpd_reply(c, status, "application/json", body ? body : "{}", body ? strlen(body) : 2);
     free(body);
     return ret;
 }

@@ -32,10 +32,12 @@ static void build(nf_topology *t)
     n->cpus.threads_per_core = 2;
     n->hugepages = calloc(2, sizeof(*n->hugepages));
     n->n_hugepages = 2;
-    n->hugepages[0] = (nf_hugepages){.name = strdup("hugepages-1Gi"), .page_bytes = GIB,
-                                     .total = 8, .free = 6, .surplus = 0};
-    n->hugepages[1] = (nf_hugepages){.name = strdup("hugepages-2Mi"), .page_bytes = 2 * MIB,
-                                     .total = NF_UNKNOWN, .free = NF_UNKNOWN,
+    n->hugepages[0] = (nf_hugepages){
+        .name = strdup("hugepages-1Gi"), .page_bytes = GIB, .total = 8, .free = 6, .surplus = 0};
+    n->hugepages[1] = (nf_hugepages){.name = strdup("hugepages-2Mi"),
+                                     .page_bytes = 2 * MIB,
+                                     .total = NF_UNKNOWN,
+                                     .free = NF_UNKNOWN,
                                      .error = strdup("error: unreadable")};
     n->devices = calloc(2, sizeof(*n->devices));
     n->n_devices = 2;
