@@ -12,7 +12,7 @@
 #include "numafit/log.h"
 #include "probe_cli.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE NF_CLI_USAGE
 
 static const char usage[] =
     "usage: numafit-exporter [options]\n"
@@ -60,20 +60,20 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+static const nf_cli_prog prog = {.name = "numafit-exporter", .usage = usage};
 
 static int parse_duration(const char *flag, const char *v, int64_t *out)
 {
     nf_err e;
     if (nf_duration_parse_ms(v, out, &e) == 0 && *out > 0)
         return 0;
-    fprintf(stderr, "numafit-exporter: --%s: %s\n", flag, *out <= 0 ? "must be positive" : e.msg);
+    nf_cli_usage_error(&prog, "--%s: %s", flag, *out <= 0 ? "must be positive" : e.msg);
     return -EINVAL;
 }
 
 static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once)
 {
-    nf_log_level level;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'l':
@@ -108,10 +108,8 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
                 return EXIT_USAGE;
             break;
         case 'P':
-            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-                fprintf(stderr, "numafit-exporter: --probe takes on or off\n");
-                return EXIT_USAGE;
-            }
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                return nf_cli_usage_error(&prog, "--probe takes on or off");
             co->probe = strcmp(optarg, "on") == 0;
             break;
         case 'I':
@@ -122,22 +120,9 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             if (parse_duration("probe-timeout", optarg, &co->probe_timeout_ms))
                 return EXIT_USAGE;
             break;
-        case 'L':
-            if (nf_log_level_parse(optarg, &level)) {
-                fprintf(stderr, "numafit-exporter: --log-level takes debug|info|warn|error\n");
-                return EXIT_USAGE;
-            }
-            nf_log_set_level(level);
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        case 'V':
-            printf("numafit-exporter %s\n", NUMAFIT_VERSION);
-            exit(0);
-        default:
-            fputs(usage, stderr);
-            return EXIT_USAGE;
+        default: /* --log-level, --help, --version, unknown */
+            if ((rc = nf_cli_common_option(&prog, c, optarg)))
+                return rc;
         }
     }
     if (optind < argc) {
@@ -196,5 +181,5 @@ int main(int argc, char **argv)
         nf_collector_free(c);
     }
     nf_cli_free_argv(eargc, eargv);
-    return rc;
+    return rc == NF_CLI_EXIT ? 0 : rc;
 }

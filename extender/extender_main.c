@@ -16,8 +16,7 @@
 #include "topology_cache.h"
 #include "topology_dir.h"
 
-#define EXIT_USAGE 2
-#define EXIT_DONE (-1) /* --help / --version: stop with 0 */
+#define EXIT_USAGE NF_CLI_USAGE
 
 static const char usage[] =
     "usage: numafit-extender [options]\n"
@@ -62,6 +61,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 static const char *const repeatable[] = {"exporter", "exporter-dns", NULL};
+static const nf_cli_prog prog = {.name = "numafit-extender", .usage = usage, .see_help = true};
 
 typedef struct options {
     nf_extender_config http;
@@ -69,14 +69,6 @@ typedef struct options {
     size_t n_exporters, n_dns;
     const char *dir;
 } options;
-
-static int usage_error(const char *fmt, const char *a, const char *b)
-{
-    fputs("numafit-extender: ", stderr);
-    fprintf(stderr, fmt, a, b);
-    fputs("\n(see numafit-extender --help)\n", stderr);
-    return EXIT_USAGE;
-}
 
 static int append(const char ***v, size_t *n, const char *s)
 {
@@ -92,7 +84,6 @@ static int parse_option(options *o, int c, const char *arg)
 {
     nf_err e = {{0}};
     int64_t v;
-    nf_log_level level;
     switch (c) {
     case 'l':
         o->http.listen = arg;
@@ -105,50 +96,34 @@ static int parse_option(options *o, int c, const char *arg)
         o->dir = arg;
         return 0;
     case 'a':
-        return nf_align_parse(arg, &o->http.fit.align)
-                   ? usage_error("--align takes numa or socket, not \"%s\"%s", arg, "")
-                   : 0;
+        return nf_fit_opts_cli(&prog, "align", arg, &o->http.fit);
     case 's':
-        return nf_strategy_parse(arg, &o->http.fit.strategy)
-                   ? usage_error("--strategy takes most-allocated, least-allocated or balanced, "
-                                 "not \"%s\"%s",
-                                 arg, "")
-                   : 0;
+        return nf_fit_opts_cli(&prog, "strategy", arg, &o->http.fit);
     case 'A':
         if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
-            return usage_error("--stale-after: %s%s", e.msg[0] ? e.msg : "must not be negative",
-                               "");
+            return nf_cli_usage_error(&prog, "--stale-after: %s",
+                                      e.msg[0] ? e.msg : "must not be negative");
         o->http.stale_after_ms = v;
         return 0;
     case 'P':
         if (strcmp(arg, "reject") && strcmp(arg, "ignore"))
-            return usage_error("--stale-policy takes reject or ignore, not \"%s\"%s", arg, "");
+            return nf_cli_usage_error(&prog, "--stale-policy takes reject or ignore, not \"%s\"",
+                                      arg);
         o->http.fit.pass_missing = strcmp(arg, "ignore") == 0;
         return 0;
     case 'm':
         if (nf_quantity_parse(arg, &v, &e) || v <= 0 || (uint64_t)v > SIZE_MAX / 2)
-            return usage_error("--max-body: %s%s", e.msg[0] ? e.msg : "must be positive", "");
+            return nf_cli_usage_error(&prog, "--max-body: %s",
+                                      e.msg[0] ? e.msg : "must be positive");
         o->http.max_body = (size_t)v;
         return 0;
     case 'T':
         if (nf_quantity_parse(arg, &v, &e) || v <= 0 || v > 256)
-            return usage_error("--threads takes 1..256, not \"%s\"%s", arg, "");
+            return nf_cli_usage_error(&prog, "--threads takes 1..256, not \"%s\"", arg);
         o->http.threads = (unsigned)v;
         return 0;
-    case 'L':
-        if (nf_log_level_parse(arg, &level))
-            return usage_error("--log-level takes debug|info|warn|error, not \"%s\"%s", arg, "");
-        nf_log_set_level(level);
-        return 0;
-    case 'h':
-        fputs(usage, stdout);
-        return EXIT_DONE;
-    case 'V':
-        printf("numafit-extender %s\n", NUMAFIT_VERSION);
-        return EXIT_DONE;
-    default:
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+    default: /* --log-level, --help, --version, unknown */
+        return nf_cli_common_option(&prog, c, arg);
     }
 }
 
@@ -159,11 +134,10 @@ static int parse_args(int argc, char **argv, options *o)
         if ((rc = parse_option(o, c, optarg)))
             return rc;
     if (optind < argc)
-        return usage_error("unexpected argument \"%s\"%s", argv[optind], "");
+        return nf_cli_usage_error(&prog, "unexpected argument \"%s\"", argv[optind]);
     if (!o->n_exporters && !o->n_dns && !o->dir)
-        return usage_error("no topology source: give --exporter, --exporter-dns or "
-                           "--topology-dir%s%s",
-                           "", "");
+        return nf_cli_usage_error(&prog, "no topology source: give --exporter, --exporter-dns or "
+                                         "--topology-dir");
     return 0;
 }
 
@@ -255,5 +229,5 @@ int main(int argc, char **argv)
     free(o.exporters);
     free(o.dns);
     nf_cli_free_argv(eargc, eargv);
-    return rc == EXIT_DONE ? 0 : rc;
+    return rc == NF_CLI_EXIT ? 0 : rc;
 }

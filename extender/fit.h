@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "numafit/cli.h"
 #include "numafit/error.h"
 #include "numafit/topology.h"
 #include "pod_requirements.h"
@@ -73,6 +74,10 @@ const char *nf_align_name(nf_align a);
 int nf_align_parse(const char *s, nf_align *out);
 const char *nf_strategy_name(nf_strategy s);
 int nf_strategy_parse(const char *s, nf_strategy *out);
+
+/* --align ARG (flag "align") or --strategy ARG (flag "strategy") into o, as numafit-extender and
+ * numafit-report take them: 0, or NF_CLI_USAGE after a usage error naming the bad value. */
+int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o);
 
 /* One resource of one zone (name borrowed from the topology, or a static string). */
 typedef struct nf_zone_res {

@@ -22,8 +22,7 @@
 #include "topology_dir.h"
 
 #define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-#define EXIT_DONE (-1) /* --help / --version: stop with 0 */
+#define EXIT_USAGE NF_CLI_USAGE
 #define EXTENDER_MAX_BODY ((size_t)2 << 30)
 
 static const char usage[] =
@@ -83,6 +82,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 static const char *const repeatable[] = {"shape", "pod", "exporter", NULL};
+static const nf_cli_prog prog = {.name = "numafit-report", .usage = usage, .see_help = true};
 
 typedef enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
 
@@ -100,14 +100,6 @@ typedef struct options {
     progress_mode progress;
 } options;
 
-static int usage_error(const char *fmt, const char *a)
-{
-    fputs("numafit-report: ", stderr);
-    fprintf(stderr, fmt, a);
-    fputs("\n(see numafit-report --help)\n", stderr);
-    return EXIT_USAGE;
-}
-
 static int strv_add(strv *s, const char *v)
 {
     const char **nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
@@ -122,7 +114,6 @@ static int parse_option(options *o, int c, const char *arg)
 {
     nf_err e = {{0}};
     int64_t v;
-    nf_log_level level;
     switch (c) {
     case 's':
         return strv_add(&o->shapes, arg);
@@ -140,27 +131,24 @@ static int parse_option(options *o, int c, const char *arg)
         o->output = arg;
         return 0;
     case 'a':
-        return nf_align_parse(arg, &o->report.fit.align)
-                   ? usage_error("--align takes numa or socket, not \"%s\"", arg)
-                   : 0;
+        return nf_fit_opts_cli(&prog, "align", arg, &o->report.fit);
     case 'S':
-        return nf_strategy_parse(arg, &o->report.fit.strategy)
-                   ? usage_error("--strategy takes most-allocated, least-allocated or balanced, "
-                                 "not \"%s\"",
-                                 arg)
-                   : 0;
+        return nf_fit_opts_cli(&prog, "strategy", arg, &o->report.fit);
     case 'f':
         return nf_report_format_parse(arg, &o->format)
-                   ? usage_error("--format takes table, csv, json or html, not \"%s\"", arg)
+                   ? nf_cli_usage_error(&prog,
+                                        "--format takes table, csv, json or html, not \"%s\"", arg)
                    : 0;
     case 'n':
         if (nf_parse_int64(arg, 0, NF_REPORT_MAX_ADD_PODS, &v))
-            return usage_error("--add-pods takes a whole number 0..1000000, not \"%s\"", arg);
+            return nf_cli_usage_error(
+                &prog, "--add-pods takes a whole number 0..1000000, not \"%s\"", arg);
         o->report.add_pods = v;
         return 0;
     case 't':
         if (nf_duration_parse_ms(arg, &v, &e) || v <= 0)
-            return usage_error("--timeout: %s", e.msg[0] ? e.msg : "must be positive");
+            return nf_cli_usage_error(&prog, "--timeout: %s",
+                                      e.msg[0] ? e.msg : "must be positive");
         o->timeout_ms = v;
         return 0;
     case 'P':
@@ -171,22 +159,11 @@ static int parse_option(options *o, int c, const char *arg)
         else if (strcmp(arg, "never") == 0)
             o->progress = PROGRESS_NEVER;
         else
-            return usage_error("--progress takes auto, always or never, not \"%s\"", arg);
+            return nf_cli_usage_error(&prog, "--progress takes auto, always or never, not \"%s\"",
+                                      arg);
         return 0;
-    case 'L':
-        if (nf_log_level_parse(arg, &level))
-            return usage_error("--log-level takes debug|info|warn|error, not \"%s\"", arg);
-        nf_log_set_level(level);
-        return 0;
-    case 'h':
-        fputs(usage, stdout);
-        return EXIT_DONE;
-    case 'V':
-        printf("numafit-report %s\n", NUMAFIT_VERSION);
-        return EXIT_DONE;
-    default:
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+    default: /* --log-level, --help, --version, unknown */
+        return nf_cli_common_option(&prog, c, arg);
     }
 }
 
@@ -200,13 +177,13 @@ static int parse_args(int argc, char **argv, options *o)
         if ((rc = strv_add(&o->files, argv[i])))
             return rc;
     if (!o->shapes.n && !o->pods.n)
-        return usage_error("no shape: give --shape 'cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1' "
-                           "or --pod FILE%s",
-                           "");
+        return nf_cli_usage_error(
+            &prog, "no shape: give --shape 'cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1' "
+                   "or --pod FILE");
     if (!o->files.n && !o->dir && !o->extender && !o->exporters.n)
-        return usage_error("no topology source: give FILE..., --topology-dir, --extender or "
-                           "--exporter%s",
-                           "");
+        return nf_cli_usage_error(&prog,
+                                  "no topology source: give FILE..., --topology-dir, --extender or "
+                                  "--exporter");
     return 0;
 }
 
@@ -637,5 +614,5 @@ int main(int argc, char **argv)
     free(o.exporters.v);
     free(o.files.v);
     nf_cli_free_argv(eargc, eargv);
-    return rc == EXIT_DONE ? 0 : rc;
+    return rc == NF_CLI_EXIT ? 0 : rc;
 }

@@ -3,11 +3,18 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "numafit/log.h"
+
+#ifndef NUMAFIT_VERSION
+#define NUMAFIT_VERSION "unknown"
+#endif
 
 const char *nf_cli_env_name(const char *flag, char *buf, size_t len)
 {
@@ -79,4 +86,43 @@ void nf_cli_free_argv(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         free(argv[i]);
     free(argv);
+}
+
+int nf_cli_usage_error(const nf_cli_prog *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (prog->see_help)
+        fprintf(stderr, "(see %s --help)\n", prog->name);
+    return NF_CLI_USAGE;
+}
+
+int nf_cli_common_option(const nf_cli_prog *prog, int c, const char *arg)
+{
+    nf_log_level level;
+    switch (c) {
+    case NF_CLI_OPT_LOG_LEVEL:
+        if (nf_log_level_parse(arg, &level))
+            return prog->see_help
+                       ? nf_cli_usage_error(prog,
+                                            "--log-level takes debug|info|warn|error, "
+                                            "not \"%s\"",
+                                            arg)
+                       : nf_cli_usage_error(prog, "--log-level takes debug|info|warn|error");
+        nf_log_set_level(level);
+        return 0;
+    case NF_CLI_OPT_HELP:
+        fputs(prog->usage, stdout);
+        return NF_CLI_EXIT;
+    case NF_CLI_OPT_VERSION:
+        printf("%s %s\n", prog->name, NUMAFIT_VERSION);
+        return NF_CLI_EXIT;
+    default:
+        fputs(prog->usage, stderr);
+        return NF_CLI_USAGE;
+    }
 }

@@ -8,6 +8,7 @@
 #define NUMAFIT_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Build argv = argv[0] + options from the environment + argv[1..]. Free with nf_cli_free_argv. */
@@ -17,5 +18,31 @@ void nf_cli_free_argv(int argc, char **argv);
 
 /* "NUMAFIT_SOME_FLAG" for "some-flag" into buf. */
 const char *nf_cli_env_name(const char *flag, char *buf, size_t len);
+
+/* ---- the options every program has: --log-level, --help, --version ---- */
+
+/* getopt_long values of the common options; give them these in longopts. */
+#define NF_CLI_OPT_LOG_LEVEL 'L'
+#define NF_CLI_OPT_HELP 'h'
+#define NF_CLI_OPT_VERSION 'V'
+
+#define NF_CLI_EXIT (-1) /* --help / --version printed: stop with exit code 0 */
+#define NF_CLI_USAGE 2   /* bad usage: stop with exit code 2 */
+
+typedef struct nf_cli_prog {
+    const char *name;  /* "numafit-extender": prefix of messages, --version */
+    const char *usage; /* the --help text */
+    bool see_help;     /* usage errors end with "(see NAME --help)" and quote a bad value */
+} nf_cli_prog;
+
+/* What the default branch of a program's option switch does with getopt_long's value c:
+ * --log-level ARG sets the log level (0); --help prints usage to stdout and --version
+ * "NAME VERSION" (NF_CLI_EXIT); a bad level (message on stderr) or any other c, i.e. an unknown
+ * option or a missing argument (usage on stderr), is NF_CLI_USAGE. */
+int nf_cli_common_option(const nf_cli_prog *prog, int c, const char *arg);
+
+/* "NAME: <message>\n" on stderr, plus "(see NAME --help)\n" when prog->see_help; NF_CLI_USAGE. */
+int nf_cli_usage_error(const nf_cli_prog *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

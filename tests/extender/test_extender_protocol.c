@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "extender_protocol.h"
+#include "extender_test_util.h"
 #include "numafit/yaml_json.h"
-#include "topo_builder.h"
 
 /* ---- a topology source over an array, counting lookups ---- */
 
@@ -41,40 +41,21 @@ static void rel(void *ctx, void *handle)
     c->released++;
 }
 
+static void src_free(src_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        tb_free(c->t[i]);
+}
+
 /* numa0 / numa1 with the given free CPUs, 8 VFs each, 16Gi of 1Gi pages each */
 static nf_topology *node(const char *name, int a0, int a1, int alloc)
 {
     zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = alloc,
-         .cpu_avail = a0,
-         .hp_alloc = 16,
-         .hp_avail = 16,
-         .vf_alloc = 8,
-         .vf_avail = 8,
-         .vf_usable = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .cpu_alloc = alloc,
-         .cpu_avail = a1,
-         .hp_alloc = 16,
-         .hp_avail = 16,
-         .vf_alloc = 8,
-         .vf_avail = 8,
-         .vf_usable = -1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, alloc, a0, 16, 16, 8, 8, -1),
+        tb_zone(1, 0, alloc, a1, 16, 16, 8, 8, -1),
     };
     kspec k = {.cpu_policy = "static", .scope = "pod"};
     return tb_topo(name, k, z, 2);
-}
-
-static char *sq(const char *text) /* ' -> " */
-{
-    char *s = strdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    return s;
 }
 
 #define DPDK_POD                                                                                   \
@@ -83,21 +64,10 @@ static char *sq(const char *text) /* ' -> " */
 
 static int decode(const char *text, nf_extender_args *a, nf_err *err)
 {
-    char *s = sq(text);
+    char *s = tb_sq(text);
     int rc = nf_extender_args_decode(s, strlen(s), a, err);
     free(s);
     return rc;
-}
-
-static json_t *J(const char *text)
-{
-    char *s = sq(text);
-    json_error_t je;
-    json_t *v = json_loads(s, JSON_DECODE_ANY, &je);
-    if (!v)
-        fail_msg("test JSON: %s", je.text);
-    free(s);
-    return v;
 }
 
 static void test_filter_names_mode(void **state)
@@ -124,14 +94,14 @@ static void test_filter_names_mode(void **state)
     nf_fit_opts o = {.align = NF_ALIGN_NUMA};
     json_t *r;
     assert_int_equal(nf_extender_filter(&a, &src, &o, &r), 0);
-    json_t *want =
-        J("{'Nodes':null,'NodeNames':['fits'],"
-          "'FailedNodes':{'busy':'numafit: no NUMA node fits cpu=8 hugepages-1Gi=4Gi " VF
-          "=1; closest numa0: cpu 6/8 free',"
-          "'gone':'numafit: no topology from the exporter of gone'},"
-          "'FailedAndUnresolvableNodes':{'small':'numafit: even when empty, no NUMA "
-          "node could hold cpu=8 hugepages-1Gi=4Gi " VF "=1; closest numa0: cpu 6/8 allocatable'},"
-          "'Error':''}");
+    json_t *want = tb_json(
+        "{'Nodes':null,'NodeNames':['fits'],"
+        "'FailedNodes':{'busy':'numafit: no NUMA node fits cpu=8 hugepages-1Gi=4Gi " VF
+        "=1; closest numa0: cpu 6/8 free',"
+        "'gone':'numafit: no topology from the exporter of gone'},"
+        "'FailedAndUnresolvableNodes':{'small':'numafit: even when empty, no NUMA "
+        "node could hold cpu=8 hugepages-1Gi=4Gi " VF "=1; closest numa0: cpu 6/8 allocatable'},"
+        "'Error':''}");
     if (!json_equal(r, want)) {
         char *d = json_dumps(r, JSON_SORT_KEYS);
         fail_msg("filter answer: %s", d);
@@ -156,8 +126,8 @@ static void test_filter_names_mode(void **state)
     assert_int_equal(nf_extender_prioritize(&a, &src, &o, &r), 0);
     assert_true(json_is_array(r));
     assert_int_equal(json_array_size(r), 4);
-    json_t *want_p = J("[{'Host':'small','Score':0},{'Host':'fits','Score':4},"
-                       "{'Host':'busy','Score':0},{'Host':'gone','Score':0}]");
+    json_t *want_p = tb_json("[{'Host':'small','Score':0},{'Host':'fits','Score':4},"
+                             "{'Host':'busy','Score':0},{'Host':'gone','Score':0}]");
     if (!json_equal(r, want_p)) {
         char *d = json_dumps(r, 0);
         fail_msg("prioritize answer: %s", d);
@@ -165,8 +135,7 @@ static void test_filter_names_mode(void **state)
     json_decref(want_p);
     json_decref(r);
     nf_extender_args_free(&a);
-    for (size_t i = 0; i < c.n; i++)
-        tb_free(c.t[i]);
+    src_free(&c);
 }
 
 static void test_filter_nodelist_mode_lowercase(void **state)
@@ -222,8 +191,7 @@ static void test_filter_nodelist_mode_lowercase(void **state)
     assert_int_equal(json_array_size(json_object_get(nodes, "items")), 1);
     json_decref(r);
     nf_extender_args_free(&a);
-    for (size_t i = 0; i < c.n; i++)
-        tb_free(c.t[i]);
+    src_free(&c);
 }
 
 static void test_unaligned_pod_needs_no_lookup(void **state)
@@ -293,8 +261,7 @@ static void test_realdata_pod_payload(void **state)
     free(body);
     json_decref(args);
     json_decref(docs);
-    for (size_t i = 0; i < c.n; i++)
-        tb_free(c.t[i]);
+    src_free(&c);
 }
 
 static void expect_error(const char *body, const char *msg)
@@ -350,8 +317,9 @@ static void test_errors(void **state)
     nf_extender_args_free(NULL);
 
     json_t *e = nf_extender_filter_error("ExtenderArgs: Pod is missing");
-    json_t *want = J("{'Nodes':null,'NodeNames':null,'FailedNodes':{},"
-                     "'FailedAndUnresolvableNodes':{},'Error':'ExtenderArgs: Pod is missing'}");
+    json_t *want =
+        tb_json("{'Nodes':null,'NodeNames':null,'FailedNodes':{},"
+                "'FailedAndUnresolvableNodes':{},'Error':'ExtenderArgs: Pod is missing'}");
     assert_true(json_equal(e, want));
     json_decref(e);
     json_decref(want);
@@ -366,7 +334,7 @@ static void test_bind(void **state)
     (void)state;
     nf_extender_binding b;
     nf_err err;
-    char *s = sq("{'podname':'dpdk','PodNamespace':'ns','PODUID':'u1','Node':'w1'}");
+    char *s = tb_sq("{'podname':'dpdk','PodNamespace':'ns','PODUID':'u1','Node':'w1'}");
     assert_int_equal(nf_extender_binding_decode(s, strlen(s), &b, &err), 0);
     free(s);
     assert_string_equal(b.pod_name, "dpdk");
@@ -374,7 +342,7 @@ static void test_bind(void **state)
     assert_string_equal(b.pod_uid, "u1");
     assert_string_equal(b.node, "w1");
     nf_extender_binding_free(&b);
-    s = sq("{'PodName':'p','Node':'n'}");
+    s = tb_sq("{'PodName':'p','Node':'n'}");
     assert_int_equal(nf_extender_binding_decode(s, strlen(s), &b, &err), 0);
     assert_string_equal(b.pod_namespace, "");
     nf_extender_binding_free(&b);
@@ -392,7 +360,7 @@ static void test_bind(void **state)
         {"{'PodName':'p','PodUID':[],'Node':'n'}", "PodUID must be a string"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        s = sq(bad[i].body);
+        s = tb_sq(bad[i].body);
         memset(&b, 0x5a, sizeof(b));
         assert_int_equal(nf_extender_binding_decode(s, strlen(s), &b, &err), -EINVAL);
         assert_null(b.pod_name);
@@ -412,11 +380,12 @@ static void test_bind(void **state)
 static void test_garbage(void **state)
 {
     (void)state;
-    char *body = sq("{'Pod':{'metadata':{'name':'p'},'spec':{'initContainers':[{'name':'i',"
-                    "'restartPolicy':'Always','resources':{'limits':{'cpu':'2','memory':'1Gi'}}}],"
-                    "'overhead':{'memory':'1Mi'},'containers':[{'name':'t','resources':{'limits':"
-                    "{'cpu':'8','memory':'1Gi','hugepages-1Gi':'4Gi','" VF "':'1'}}}]}},"
-                    "'NodeNames':['n1','n2']}");
+    char *body =
+        tb_sq("{'Pod':{'metadata':{'name':'p'},'spec':{'initContainers':[{'name':'i',"
+              "'restartPolicy':'Always','resources':{'limits':{'cpu':'2','memory':'1Gi'}}}],"
+              "'overhead':{'memory':'1Mi'},'containers':[{'name':'t','resources':{'limits':"
+              "{'cpu':'8','memory':'1Gi','hugepages-1Gi':'4Gi','" VF "':'1'}}}]}},"
+              "'NodeNames':['n1','n2']}");
     size_t len = strlen(body);
     src_ctx c = {.n = 1};
     c.t[0] = node("n1", 10, 10, 22);

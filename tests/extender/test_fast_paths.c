@@ -10,9 +10,9 @@
 #include <cmocka.h>
 
 #include "extender_protocol.h"
+#include "extender_test_util.h"
 #include "fit.h"
 #include "score.h"
-#include "topo_builder.h"
 
 static const kspec KS[] = {
     {.cpu_policy = "static", .scope = "pod", .mm_policy = "None"},
@@ -31,25 +31,6 @@ static nf_topology *topo(const char *name, kspec k, int variant)
         {3, 1, 24, 24 - variant, 2, 12 - variant / 2, 8, 8, 4, 2, 1, 64, 64},
     };
     return tb_topo(name, k, z, 4);
-}
-
-static nf_pod_req pod_json(const char *text)
-{
-    char *s = strdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t je;
-    json_t *doc = json_loads(s, 0, &je);
-    if (!doc)
-        fail_msg("test JSON: %s", je.text);
-    nf_pod_req r;
-    nf_err err;
-    if (nf_pod_req_from_json(doc, &r, &err))
-        fail_msg("%s", err.msg);
-    json_decref(doc);
-    free(s);
-    return r;
 }
 
 #define CT(name, cpu, extra)                                                                       \
@@ -107,7 +88,7 @@ static void test_view_matches_zones_and_fit(void **state)
                 }
                 nf_zones_free(zones, nz);
                 for (size_t p = 0; p < sizeof(PODS) / sizeof(PODS[0]); p++) {
-                    nf_pod_req pod = pod_json(PODS[p]);
+                    nf_pod_req pod = tb_pod(PODS[p]);
                     nf_fit_result a, b, c;
                     assert_int_equal(nf_fit_node(&pod, t, &o, &a), 0);
                     assert_int_equal(nf_fit_node_view(&pod, t, v, &o, &b), 0);

@@ -8,9 +8,9 @@
 
 #include <math.h>
 
+#include "extender_test_util.h"
 #include "fit.h"
 #include "score.h"
-#include "topo_builder.h"
 
 static const nf_fit_opts NUMA = {.align = NF_ALIGN_NUMA};
 static const nf_fit_opts SOCKET = {.align = NF_ALIGN_SOCKET};
@@ -28,26 +28,6 @@ static nf_pod_req shape(const char *s)
     return r;
 }
 
-/* JSON with ' for ". */
-static nf_pod_req pod(const char *text)
-{
-    char *s = strdup(text);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t je;
-    json_t *doc = json_loads(s, 0, &je);
-    if (!doc)
-        fail_msg("test JSON: %s", je.text);
-    nf_pod_req r;
-    nf_err err;
-    if (nf_pod_req_from_json(doc, &r, &err))
-        fail_msg("%s", err.msg);
-    json_decref(doc);
-    free(s);
-    return r;
-}
-
 #define GC(name, cpu, extra)                                                                       \
     "{'name':'" name "','resources':{'limits':{'cpu':'" cpu "','memory':'1Gi'" extra "}}}"
 
@@ -62,26 +42,8 @@ static nf_fit_result fit(const nf_pod_req *p, const nf_topology *t, const nf_fit
 static nf_topology *two_numa(kspec k, int avail0, int avail1)
 {
     zspec z[] = {
-        {.id = 0,
-         .socket = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = avail0,
-         .hp_alloc = 16,
-         .hp_avail = 12,
-         .vf_alloc = 8,
-         .vf_avail = 6,
-         .vf_usable = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .socket = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = avail1,
-         .hp_alloc = 16,
-         .hp_avail = 16,
-         .vf_alloc = 8,
-         .vf_avail = 8,
-         .vf_usable = -1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, 22, avail0, 16, 12, 8, 6, -1),
+        tb_zone(1, 0, 22, avail1, 16, 16, 8, 8, -1),
     };
     return tb_topo("w1", k, z, 2);
 }
@@ -188,24 +150,10 @@ static void test_full_pcpus_only(void **state)
 {
     (void)state;
     /* numa0: 14 free CPUs but only 3 whole cores (6 CPUs); numa1: 12 free, 6 whole cores */
-    zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = 14,
-         .tpc = 2,
-         .ffc = 3,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .cpu_alloc = 22,
-         .cpu_avail = 12,
-         .tpc = 2,
-         .ffc = 6,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = -1},
-    };
+    zspec z[] = {tb_zone(0, 0, 22, 14, -1, 0, -1, 0, 0), tb_zone(1, 0, 22, 12, -1, 0, -1, 0, 0)};
+    z[0].tpc = z[1].tpc = 2;
+    z[0].ffc = 3;
+    z[1].ffc = 6;
     kspec fpo = {.cpu_policy = "static", .scope = "pod", .fpo = true};
     nf_topology *t = tb_topo("smt", fpo, z, 2);
     nf_topology *plain = tb_topo("nosmt", POD_SCOPE, z, 2);
@@ -256,22 +204,10 @@ static void test_full_pcpus_only(void **state)
 static void test_memory_manager(void **state)
 {
     (void)state;
-    zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = 14,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = 96,
-         .mem_avail = 32},
-        {.id = 1,
-         .cpu_alloc = 22,
-         .cpu_avail = 14,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = 96,
-         .mem_avail = 40},
-    };
+    zspec z[] = {tb_zone(0, 0, 22, 14, -1, 0, -1, 0, 0), tb_zone(1, 0, 22, 14, -1, 0, -1, 0, 0)};
+    z[0].mem_alloc = z[1].mem_alloc = 96;
+    z[0].mem_avail = 32;
+    z[1].mem_avail = 40;
     kspec st = {.cpu_policy = "static", .scope = "pod", .mm_policy = "Static"};
     kspec none = {.cpu_policy = "static", .scope = "pod", .mm_policy = "None"};
     nf_topology *ts = tb_topo("mm", st, z, 2), *tn = tb_topo("nomm", none, z, 2);
@@ -311,7 +247,7 @@ static void test_unaligned_pod(void **state)
 {
     (void)state;
     nf_pod_req p =
-        pod("{'spec':{'containers':[{'name':'web','resources':{'requests':{'cpu':'1'}}}]}}");
+        tb_pod("{'spec':{'containers':[{'name':'web','resources':{'requests':{'cpu':'1'}}}]}}");
     assert_false(p.aligned);
     nf_topology *t = two_numa(POD_SCOPE, 0, 0);
     nf_fit_result r = fit(&p, t, &NUMA);
@@ -330,18 +266,8 @@ static void test_unaligned_pod(void **state)
 static nf_topology *cpu_zones_alloc(kspec k, int alloc, int a0, int a1)
 {
     zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = alloc,
-         .cpu_avail = a0,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .cpu_alloc = alloc,
-         .cpu_avail = a1,
-         .hp_alloc = -1,
-         .vf_alloc = -1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, alloc, a0, -1, 0, -1, 0, 0),
+        tb_zone(1, 0, alloc, a1, -1, 0, -1, 0, 0),
     };
     return tb_topo("c", k, z, 2);
 }
@@ -356,7 +282,7 @@ static void test_container_scope(void **state)
     (void)state;
     /* two 8-CPU containers, 10 free per NUMA node: container scope places them apart, pod scope
      * needs 16 in one node */
-    nf_pod_req p = pod("{'spec':{'containers':[" GC("a", "8", "") "," GC("b", "8", "") "]}}");
+    nf_pod_req p = tb_pod("{'spec':{'containers':[" GC("a", "8", "") "," GC("b", "8", "") "]}}");
     nf_topology *tc = cpu_zones(CONTAINER_SCOPE, 10, 10);
     nf_topology *tp = cpu_zones(POD_SCOPE, 10, 10);
     nf_fit_result r = fit(&p, tc, &NUMA);
@@ -386,7 +312,7 @@ static void test_container_scope(void **state)
     tb_free(td);
 
     /* a third container that does not fit beside the others names itself */
-    nf_pod_req p3 = pod(
+    nf_pod_req p3 = tb_pod(
         "{'spec':{'containers':[" GC("a", "8", "") "," GC("b", "8", "") "," GC("c", "4", "") "]}}");
     nf_topology *t12 = cpu_zones_alloc(CONTAINER_SCOPE, 12, 10, 10);
     r = fit(&p3, tc, &NUMA); /* 10 + 10 allocatable: could never hold 8 + 8 + 4 */
@@ -402,7 +328,7 @@ static void test_container_scope(void **state)
 
     /* init container of 10 runs first and is reused: fits in container scope; pod scope needs
      * max(10, 16) */
-    nf_pod_req pi = pod("{'spec':{'initContainers':[" GC("init", "10", "") "],'containers':[" GC(
+    nf_pod_req pi = tb_pod("{'spec':{'initContainers':[" GC("init", "10", "") "],'containers':[" GC(
         "a", "8", "") "," GC("b", "8", "") "]}}");
     r = fit(&pi, tc, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
@@ -413,8 +339,8 @@ static void test_container_scope(void **state)
     assert_int_equal(nf_score_node(&pi, tc, &NUMA, &r), 8);
     nf_fit_result_free(&r);
     /* an init container bigger than any zone */
-    nf_pod_req pbig = pod("{'spec':{'initContainers':[" GC("prep", "11", "") "],'containers':[" GC(
-        "a", "1", "") "]}}");
+    nf_pod_req pbig = tb_pod("{'spec':{'initContainers':[" GC(
+        "prep", "11", "") "],'containers':[" GC("a", "1", "") "]}}");
     r = fit(&pbig, tc, &NUMA);
     assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
     assert_string_equal(r.reason, "even when empty, no NUMA node could hold cpu=11 for init "
@@ -423,9 +349,9 @@ static void test_container_scope(void **state)
     nf_fit_result_free(&r);
 
     /* a sidecar keeps its CPUs: the init container after it must fit beside it */
-    nf_pod_req ps = pod("{'spec':{'initContainers':[{'name':'side','restartPolicy':'Always',"
-                        "'resources':{'limits':{'cpu':'4','memory':'1Gi'}}}," GC(
-                            "init", "8", "") "],'containers':[" GC("a", "6", "") "]}}");
+    nf_pod_req ps = tb_pod("{'spec':{'initContainers':[{'name':'side','restartPolicy':'Always',"
+                           "'resources':{'limits':{'cpu':'4','memory':'1Gi'}}}," GC(
+                               "init", "8", "") "],'containers':[" GC("a", "6", "") "]}}");
     r = fit(&ps, tc, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
     assert_int_equal(r.container_zones[0], 0); /* side: numa0, 6 left */
@@ -455,25 +381,11 @@ static void test_backtracking(void **state)
      * puts a (2) on numa0, b (8) on numa1, then c finds no CPU beside the VF; the search moves a
      * to numa1. */
     zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = 8,
-         .cpu_avail = 8,
-         .hp_alloc = -1,
-         .vf_alloc = 0,
-         .vf_avail = 0,
-         .vf_usable = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .cpu_alloc = 8,
-         .cpu_avail = 8,
-         .hp_alloc = -1,
-         .vf_alloc = 1,
-         .vf_avail = 1,
-         .vf_usable = -1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, 8, 8, -1, 0, 0, 0, -1),
+        tb_zone(1, 0, 8, 8, -1, 0, 1, 1, -1),
     };
     nf_topology *t = tb_topo("bt", CONTAINER_SCOPE, z, 2);
-    nf_pod_req p = pod("{'spec':{'containers':[" GC("a", "2", "") "," GC("b", "8", "") "," GC(
+    nf_pod_req p = tb_pod("{'spec':{'containers':[" GC("a", "2", "") "," GC("b", "8", "") "," GC(
         "c", "1", ",'intel.com/sriov':'1'") "]}}");
     nf_fit_result r = fit(&p, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
@@ -502,7 +414,7 @@ static void test_backtracking(void **state)
                         .vf_alloc = -1,
                         .mem_alloc = -1};
     nf_topology *t8 = tb_topo("eight", CONTAINER_SCOPE, z8, 8);
-    nf_pod_req p9 = pod(
+    nf_pod_req p9 = tb_pod(
         "{'spec':{'containers':[" GC("a", "3", "") "," GC("b", "3", "") "," GC("c", "3", "") "," GC(
             "d", "3", "") "," GC("e", "3", "") "," GC("f", "3",
                                                       "") "," GC("g", "3",
@@ -530,22 +442,8 @@ static void test_usable_devices(void **state)
 {
     (void)state;
     zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = 8,
-         .cpu_avail = 8,
-         .hp_alloc = -1,
-         .vf_alloc = 4,
-         .vf_avail = 2,
-         .vf_usable = 0,
-         .mem_alloc = -1},
-        {.id = 1,
-         .cpu_alloc = 8,
-         .cpu_avail = 8,
-         .hp_alloc = -1,
-         .vf_alloc = 4,
-         .vf_avail = 1,
-         .vf_usable = 1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, 8, 8, -1, 0, 4, 2, 0),
+        tb_zone(1, 0, 8, 8, -1, 0, 4, 1, 1),
     };
     nf_topology *t = tb_topo("probe", POD_SCOPE, z, 2);
     nf_pod_req p = shape("cpu=1,intel.com/sriov=1");
@@ -596,25 +494,8 @@ static void test_count(void **state)
     /* numa0: 14 CPUs, 12Gi, 6 VFs -> min(3, 3, 6) = 3 (cpu before hugepages on a tie);
      * numa1: 20 CPUs, 16Gi, 0 VFs -> 0, limited by the VF */
     zspec z[] = {
-        {.id = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = 14,
-         .hp_alloc = 16,
-         .hp_avail = 12,
-         .vf_alloc = 8,
-         .vf_avail = 6,
-         .vf_usable = -1,
-         .mem_alloc = -1},
-        {.id = 1,
-         .socket = 0,
-         .cpu_alloc = 22,
-         .cpu_avail = 20,
-         .hp_alloc = 16,
-         .hp_avail = 16,
-         .vf_alloc = 0,
-         .vf_avail = 0,
-         .vf_usable = -1,
-         .mem_alloc = -1},
+        tb_zone(0, 0, 22, 14, 16, 12, 8, 6, -1),
+        tb_zone(1, 0, 22, 20, 16, 16, 0, 0, -1),
     };
     nf_topology *t = tb_topo("count", POD_SCOPE, z, 2);
     nf_pod_req p = shape("cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1");
@@ -659,14 +540,9 @@ static void test_count(void **state)
     nf_pod_req_free(&p);
 
     /* SMT misalignment */
-    zspec s[] = {{.id = 0,
-                  .cpu_alloc = 8,
-                  .cpu_avail = 8,
-                  .tpc = 2,
-                  .ffc = 4,
-                  .hp_alloc = -1,
-                  .vf_alloc = -1,
-                  .mem_alloc = -1}};
+    zspec s[] = {tb_zone(0, 0, 8, 8, -1, 0, -1, 0, 0)};
+    s[0].tpc = 2;
+    s[0].ffc = 4;
     kspec fpo = {.cpu_policy = "static", .fpo = true};
     t = tb_topo("smt", fpo, s, 1);
     nf_pod_req p3 = shape("cpu=3");
@@ -688,20 +564,8 @@ static void test_scores(void **state)
     (void)state;
     /* the example of score.h: cpu alloc 20 avail 10, hugepages alloc 16Gi avail 8Gi, cpu=4 + 4Gi:
      * used 0.7 and 0.75 */
-    zspec busy[] = {{.id = 0,
-                     .cpu_alloc = 20,
-                     .cpu_avail = 10,
-                     .hp_alloc = 16,
-                     .hp_avail = 8,
-                     .vf_alloc = -1,
-                     .mem_alloc = -1}};
-    zspec idle[] = {{.id = 0,
-                     .cpu_alloc = 20,
-                     .cpu_avail = 20,
-                     .hp_alloc = 16,
-                     .hp_avail = 16,
-                     .vf_alloc = -1,
-                     .mem_alloc = -1}};
+    zspec busy[] = {tb_zone(0, 0, 20, 10, 16, 8, -1, 0, 0)};
+    zspec idle[] = {tb_zone(0, 0, 20, 20, 16, 16, -1, 0, 0)};
     nf_topology *tb = tb_topo("busy", POD_SCOPE, busy, 1),
                 *ti = tb_topo("idle", POD_SCOPE, idle, 1);
     nf_pod_req p = shape("cpu=4,hugepages-1Gi=4Gi");
@@ -733,12 +597,7 @@ static void test_scores(void **state)
     nf_fit_result_free(&rf);
 
     /* clamp: available above allocatable (a stale document) never scores below 0 */
-    zspec odd[] = {{.id = 0,
-                    .cpu_alloc = 4,
-                    .cpu_avail = 40,
-                    .hp_alloc = -1,
-                    .vf_alloc = -1,
-                    .mem_alloc = -1}};
+    zspec odd[] = {tb_zone(0, 0, 4, 40, -1, 0, -1, 0, 0)};
     nf_topology *to = tb_topo("odd", POD_SCOPE, odd, 1);
     nf_pod_req p1 = shape("cpu=1");
     nf_fit_result ro = fit(&p1, to, &NUMA);

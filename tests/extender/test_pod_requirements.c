@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "extender_test_util.h"
 #include "numafit/fileio.h"
 #include "numafit/yaml_json.h"
 #include "pod_requirements.h"
 
-#define GI ((int64_t)1 << 30)
 #define MI ((int64_t)1 << 20)
 
 static int64_t eff(const nf_pod_req *r, const char *name)
@@ -172,36 +172,9 @@ static void test_realdata_pods(void **state)
     }
 }
 
-/* JSON written with ' for " so the tests stay readable. */
-static json_t *J(const char *text)
-{
-    char *s = strdup(text);
-    assert_non_null(s);
-    for (char *p = s; *p; p++)
-        if (*p == '\'')
-            *p = '"';
-    json_error_t je;
-    json_t *doc = json_loads(s, JSON_DECODE_ANY, &je);
-    if (!doc)
-        fail_msg("test JSON %s: %s", s, je.text);
-    free(s);
-    return doc;
-}
-
-static nf_pod_req parse_ok(const char *text)
-{
-    json_t *doc = J(text);
-    nf_pod_req r;
-    nf_err err;
-    if (nf_pod_req_from_json(doc, &r, &err))
-        fail_msg("%s", err.msg);
-    json_decref(doc);
-    return r;
-}
-
 static int parse_err(const char *text, nf_err *err)
 {
-    json_t *doc = J(text);
+    json_t *doc = tb_json(text);
     nf_pod_req r;
     memset(&r, 0xab, sizeof(r));
     int rc = nf_pod_req_from_json(doc, &r, err);
@@ -220,7 +193,7 @@ static void test_init_sidecar_overhead(void **state)
     /* cpu: init-a 6; sidecar s 2 then init-b 5 -> 7; app 3 + 1 + sidecar 2 = 6 -> effective 7.
      * hugepages: init-a 8Gi; app 2Gi + sidecar 1Gi = 3Gi -> 8Gi, + overhead 1Gi = 9Gi.
      * memory: init-a 1Gi; s 1 + init-b 1 = 2Gi; app 2 + 1 + s 1 = 4Gi; + overhead 120Mi. */
-    nf_pod_req r = parse_ok(
+    nf_pod_req r = tb_pod(
         "{'metadata':{'name':'p','uid':'u-1'},'spec':{"
         "'overhead':{'cpu':'250m','memory':'120Mi','hugepages-1Gi':'1Gi'},"
         "'initContainers':["
@@ -275,7 +248,7 @@ static void test_init_sidecar_overhead(void **state)
     nf_pod_req_free(&r);
 
     /* the init container dominates */
-    r = parse_ok("{'spec':{'initContainers':[{'name':'i','resources':" G(
+    r = tb_pod("{'spec':{'initContainers':[{'name':'i','resources':" G(
         "{'cpu':'8','memory':'1Gi'}") "}],'containers':[{'name':'a','resources':" G("{'cpu':'2','"
                                                                                     "memory':'1Gi'"
                                                                                     "}") "}]}}");
@@ -288,8 +261,8 @@ static void test_qos(void **state)
 {
     (void)state;
     /* only limits: requests default to them -> Guaranteed, exclusive */
-    nf_pod_req r = parse_ok("{'spec':{'containers':[{'name':'a','resources':{'limits':"
-                            "{'cpu':4,'memory':'1G','hugepages-2Mi':'64Mi'}}}]}}");
+    nf_pod_req r = tb_pod("{'spec':{'containers':[{'name':'a','resources':{'limits':"
+                          "{'cpu':4,'memory':'1G','hugepages-2Mi':'64Mi'}}}]}}");
     assert_int_equal(r.qos, NF_QOS_GUARANTEED);
     assert_int_equal(eff(&r, "cpu"), 4);
     assert_int_equal(eff(&r, "memory"), 1000000000);
@@ -297,7 +270,7 @@ static void test_qos(void **state)
     nf_pod_req_free(&r);
 
     /* fractional cpu in a Guaranteed pod: shared pool */
-    r = parse_ok(
+    r = tb_pod(
         "{'spec':{'containers':[{'name':'a','resources':" G("{'cpu':'1.5','memory':'1Gi'}") "}]}}");
     assert_int_equal(r.qos, NF_QOS_GUARANTEED);
     assert_int_equal(r.containers[0].cpu_milli, 1500);
@@ -308,7 +281,7 @@ static void test_qos(void **state)
     nf_pod_req_free(&r);
 
     /* one container without a memory limit makes the pod Burstable: nothing exclusive */
-    r = parse_ok("{'spec':{'containers':[{'name':'a','resources':" G(
+    r = tb_pod("{'spec':{'containers':[{'name':'a','resources':" G(
         "{'cpu':'2','memory':'1Gi'}") "},{'name':'b','resources':{'limits':{'cpu':'1'}}}]}}");
     assert_int_equal(r.qos, NF_QOS_BURSTABLE);
     assert_false(has_eff(&r, "cpu"));
@@ -316,7 +289,7 @@ static void test_qos(void **state)
     nf_pod_req_free(&r);
 
     /* nothing at all: BestEffort, passes untouched */
-    r = parse_ok("{'spec':{'containers':[{'name':'nginx','image':'nginx'}]}}");
+    r = tb_pod("{'spec':{'containers':[{'name':'nginx','image':'nginx'}]}}");
     assert_int_equal(r.qos, NF_QOS_BEST_EFFORT);
     assert_false(r.aligned);
     assert_int_equal(r.n_effective, 0);
@@ -324,9 +297,8 @@ static void test_qos(void **state)
     nf_pod_req_free(&r);
 
     /* an init container without limits also breaks Guaranteed */
-    r = parse_ok(
-        "{'spec':{'initContainers':[{'name':'i'}],'containers':[{'name':'a','resources':" G(
-            "{'cpu':'2','memory':'1Gi'}") "}]}}");
+    r = tb_pod("{'spec':{'initContainers':[{'name':'i'}],'containers':[{'name':'a','resources':" G(
+        "{'cpu':'2','memory':'1Gi'}") "}]}}");
     assert_int_equal(r.qos, NF_QOS_BURSTABLE);
     nf_pod_req_free(&r);
 }
@@ -335,7 +307,7 @@ static void test_quantity_forms_and_case(void **state)
 {
     (void)state;
     /* every legal form; keys in any letter case (Go's decoder); resource names exact */
-    nf_pod_req r = parse_ok(
+    nf_pod_req r = tb_pod(
         "{'METADATA':{'Name':'x'},'Spec':{'Overhead':{'memory':'1e3'},'CONTAINERS':[{'NAME':'a',"
         "'Resources':{'Requests':{'cpu':'4000m','memory':'0.5Gi','hugepages-1Gi':'2Gi',"
         "'example.com/dev':'1e1'},'LIMITS':{'cpu':'4','memory':'512Mi','hugepages-1Gi':'2Gi',"
@@ -348,8 +320,8 @@ static void test_quantity_forms_and_case(void **state)
     nf_pod_req_free(&r);
 
     /* non-aligned resources are ignored; kubernetes.io names are not devices */
-    r = parse_ok("{'spec':{'containers':[{'resources':{'requests':{'ephemeral-storage':'1Gi',"
-                 "'kubernetes.io/batch-cpu':'1','foo.kubernetes.io/x':'1'}}}]}}");
+    r = tb_pod("{'spec':{'containers':[{'resources':{'requests':{'ephemeral-storage':'1Gi',"
+               "'kubernetes.io/batch-cpu':'1','foo.kubernetes.io/x':'1'}}}]}}");
     assert_false(r.aligned);
     nf_pod_req_free(&r);
     assert_true(nf_resource_is_device("intel.com/sriov"));
@@ -360,7 +332,7 @@ static void test_quantity_forms_and_case(void **state)
     assert_false(nf_resource_is_hugepages("hugepages-"));
 
     /* Deployment: spec.template */
-    r = parse_ok(
+    r = tb_pod(
         "{'kind':'Deployment','spec':{'replicas':2,'template':{'metadata':{'name':'t'},"
         "'spec':{'containers':[{'name':'c','resources':{'limits':{'intel.com/sriov':'2'}}}]}}}}");
     assert_string_equal(r.name, "t");
@@ -492,12 +464,12 @@ static void test_shapes(void **state)
 static void test_json_iget(void **state)
 {
     (void)state;
-    json_t *o = J("{'pod':1,'Pod':2,'NodeNames':3}");
+    json_t *o = tb_json("{'pod':1,'Pod':2,'NodeNames':3}");
     assert_int_equal(json_integer_value(nf_json_iget(o, "pod")), 2); /* the last one, as Go */
     assert_int_equal(json_integer_value(nf_json_iget(o, "Pod")), 2);
     assert_int_equal(json_integer_value(nf_json_iget(o, "nodenames")), 3);
     assert_null(nf_json_iget(o, "Nodes"));
-    json_t *a = J("[1]");
+    json_t *a = tb_json("[1]");
     assert_null(nf_json_iget(json_array_get(a, 0), "x"));
     assert_null(nf_json_iget(a, "x"));
     json_decref(a);

@@ -34,6 +34,23 @@ typedef struct kspec {
 
 #define VF "intel.com/sriov"
 
+/* The usual NUMA node of these tests: CPUs, 1Gi hugepages (GiB) and VFs, no memory and no `cpus`
+ * block. hp_alloc or vf_alloc < 0 leaves that resource out; vf_usable < 0 leaves `usable` out. */
+static inline zspec tb_zone(int id, int socket, int cpu_alloc, int cpu_avail, int64_t hp_alloc,
+                            int64_t hp_avail, int vf_alloc, int vf_avail, int vf_usable)
+{
+    return (zspec){.id = id,
+                   .socket = socket,
+                   .cpu_alloc = cpu_alloc,
+                   .cpu_avail = cpu_avail,
+                   .hp_alloc = hp_alloc,
+                   .hp_avail = hp_avail,
+                   .vf_alloc = vf_alloc,
+                   .vf_avail = vf_avail,
+                   .vf_usable = vf_usable,
+                   .mem_alloc = -1};
+}
+
 static inline void tb_res(json_t *res, const char *name, int64_t alloc, int64_t avail,
                           int64_t usable)
 {
