@@ -246,7 +246,8 @@ uint16_t nf_exporter_http_port(nf_exporter_http *h)
     return nf_httpd_port(h->daemon);
 }
 
-/* Resume the waiters that `done` selects; called with the lock held. */
+/* Resume every waiter (all), or those whose generation arrived or whose deadline passed; called
+ * with the lock held. */
 static void resume_where(nf_exporter_http *h, bool all, int64_t now)
 {
     for (waiter **p = &h->waiters; *p;) {
