@@ -1,6 +1,6 @@
 /* bench_extender.c - numafit-extender figures on a generated cluster (bench/gen_topologies.py).
  *
- * usage: bench_extender GENDIR [--requests N] [--connect PORT] [--threads N]
+ * usage: bench_extender GENDIR [--requests N] [--connect PORT] [--threads N] [--reservations N]
  *
  * Without --connect: loads GENDIR/topo into a cache in this process (heap per node from
  * mallinfo2, RSS delta from /proc/self/status), times the pure per-request work (decode, filter /
@@ -9,6 +9,9 @@
  * Either way it sends N (default 200) POSTs of each kind over one keep-alive connection and
  * prints median / p99 latency: /filter and /prioritize with every node in NodeNames
  * (GENDIR/names.json) and with a full v1.NodeList (GENDIR/nodelist.json, with MB/s parsed).
+ * --reservations N (in process only): then serves the same cache again with N live reservations
+ * (binder.h; 2 CPUs + 1 of each device resource on a NUMA node, spread over the nodes) and
+ * prints /filter NodeNames with and without them side by side.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binder.h"
 #include "extender_http.h"
 #include "extender_protocol.h"
 #include "numafit/fileio.h"
@@ -271,12 +275,80 @@ static void run_inproc(nf_cache *cache, const kind *k, int n, double *v, double 
     printf("%-28s %8.3f %8.3f %8.3f\n", k->label, sd.median, sv.median, se.median);
 }
 
+/* n reservations spread over the cached nodes: 2 CPUs and 1 of each device resource of the
+ * node's first NUMA node that has them, on that NUMA node. */
+static int add_reservations(nf_cache *cache, nf_reservations *rs, int n)
+{
+    nf_cache_entry **all;
+    size_t nn;
+    if (nf_cache_acquire_all(cache, &all, &nn) || !nn)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        const nf_topology *t = &all[(size_t)i % nn]->topo;
+        const nf_numa_node *z = &t->numa_nodes[(size_t)i % (t->n_numa_nodes ? t->n_numa_nodes : 1)];
+        nf_placed *p = calloc(8, sizeof(*p));
+        size_t k = 0;
+        p[k++] = (nf_placed){.numa = z->id, .resource = strdup("cpu"), .amount = 2, .tracked = 1};
+        for (size_t r = 0; r < z->n_resources && k < 8; r++)
+            if (strchr(z->resources[r].name, '/'))
+                p[k++] = (nf_placed){.numa = z->id,
+                                     .resource = strdup(z->resources[r].name),
+                                     .amount = 1,
+                                     .tracked = 1};
+        char uid[32];
+        snprintf(uid, sizeof(uid), "bench-%d", i);
+        nf_reservation res = {.uid = strdup(uid),
+                              .node = strdup(t->node),
+                              .placed = p,
+                              .n_placed = k,
+                              .numa = z->id,
+                              .created_ms = 0};
+        if (nf_reservations_add(rs, &res))
+            return -1;
+    }
+    nf_cache_release_all(all, nn);
+    return 0;
+}
+
+/* /filter NodeNames over HTTP without and with n_resv live reservations, side by side. */
+static void bench_reservations(nf_cache *cache, unsigned threads, const kind *k, int n, int n_resv,
+                               double *v)
+{
+    nf_binder *b;
+    nf_err err;
+    nf_binder_opts bo = {.ttl_ms = 0};
+    if (nf_binder_new(cache, &bo, &b, &err) ||
+        add_reservations(cache, nf_binder_reservations(b), n_resv)) {
+        fprintf(stderr, "bench_extender: reservations: %s\n", err.msg);
+        return;
+    }
+    printf("\n/filter NodeNames over HTTP, %d requests, without and with %d reservations\n", n,
+           n_resv);
+    printf("%-28s %8s %8s %8s %9s\n", "", "median", "p99", "max", "req/s(1)");
+    for (int pass = 0; pass < 2; pass++) {
+        nf_extender_config cfg = {.listen = "127.0.0.1:0", .threads = threads};
+        if (pass)
+            cfg.binder = b;
+        nf_extender_http *h;
+        if (nf_extender_http_start(&cfg, cache, &h, &err)) {
+            fprintf(stderr, "bench_extender: %s\n", err.msg);
+            break;
+        }
+        kind kk = *k;
+        kk.label = pass ? "  with reservations" : "  without";
+        run_http(nf_extender_http_port(h), &kk, n, v);
+        nf_extender_http_stop(h, 1000);
+    }
+    nf_binder_free(b);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
     int n = 200;
     unsigned port = 0, threads = 0;
     int loop = 0; /* --loop N: only N in-process /filter NodeNames (for perf record) */
+    int n_resv = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);
@@ -286,6 +358,8 @@ int main(int argc, char **argv)
             loop = atoi(argv[++i]);
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             threads = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--reservations") == 0 && i + 1 < argc)
+            n_resv = atoi(argv[++i]);
         else if (!dir && argv[i][0] != '-')
             dir = argv[i];
         else
@@ -293,7 +367,7 @@ int main(int argc, char **argv)
     }
     if (!dir || n < 1) {
         fprintf(stderr, "usage: bench_extender GENDIR [--requests N] [--connect PORT] "
-                        "[--threads N]\n");
+                        "[--threads N] [--reservations N]\n");
         return 2;
     }
     nf_log_set_level(NF_LOG_WARN);
@@ -365,6 +439,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
         run_http(port, &kinds[i], n, v);
     nf_extender_http_stop(h, 1000);
+    if (n_resv > 0 && cache)
+        bench_reservations(cache, threads, &kinds[0], n, n_resv, v);
     nf_topology_dir_free(td);
     nf_cache_free(cache);
     free(names);

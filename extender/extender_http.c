@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binder.h"
 #include "extender_metrics.h"
 #include "extender_protocol.h"
 #include "numafit/fileio.h"
@@ -55,6 +56,12 @@ typedef struct req {
     bool too_big;
     struct timespec start;
     unsigned status; /* of the answer queued, 0 before */
+    /* /filter and /prioritize: the decoded request, kept while a /filter is held (suspended)
+     * until the previous pod's /bind is in (binder.h) */
+    nf_extender_args args;
+    bool have_args;
+    struct MHD_Connection *conn;
+    nf_bind_waiter waiter;
 } req;
 
 /* The status of the answer send_buf queued during the current handler call (see on_request). */
@@ -161,6 +168,13 @@ typedef struct lookup {
     /* per-node filter decisions, added to the shared metrics once per request (thousands of
      * atomic adds on one cache line would make the worker threads contend) */
     uint64_t counts[NF_FIT_UNRESOLVABLE + 1][NF_REASON_COUNT];
+    size_t n_fit; /* nodes the pod fits (aligned fits only) */
+    /* The reservations when the request started (taken before any document, so a reservation a
+     * newer document confirmed is either still here or that document is what we read), and the
+     * fit views with them deducted, freed at the end of the request. */
+    nf_resv_snapshot *resv;
+    nf_fit_view **adjusted;
+    size_t n_adjusted, cap_adjusted;
 } lookup;
 
 static void count_filter(lookup *l, nf_fit_status outcome, nf_filter_reason r)
@@ -235,9 +249,8 @@ static void view_free(void *v)
     nf_fit_view_free(v);
 }
 
-static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+static const nf_fit_view *base_view(void *handle, const nf_topology *t, nf_align align)
 {
-    (void)ctx;
     unsigned slot = align == NF_ALIGN_SOCKET ? 1 : 0;
     nf_fit_view *v = nf_cache_memo_get(handle, slot);
     if (v || nf_fit_view_new(t, align, &v))
@@ -245,28 +258,97 @@ static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *
     return nf_cache_memo_set(handle, slot, v, view_free);
 }
 
+/* The view with the node's reservations deducted (kept until the request ends), or NULL. */
+static nf_fit_view *reserved_view(lookup *l, const nf_fit_view *base, const nf_topology *t)
+{
+    nf_deduction *d;
+    size_t n;
+    nf_fit_view *v = NULL;
+    if (nf_resv_snapshot_deductions(l->resv, t, &d, &n) || !n)
+        return NULL;
+    if (l->n_adjusted == l->cap_adjusted) {
+        size_t cap = l->cap_adjusted ? l->cap_adjusted * 2 : 16;
+        nf_fit_view **na = realloc(l->adjusted, cap * sizeof(*na));
+        if (!na) {
+            free(d);
+            return NULL;
+        }
+        l->adjusted = na;
+        l->cap_adjusted = cap;
+    }
+    if (nf_fit_view_deduct(base, t, d, n, &v) == 0)
+        l->adjusted[l->n_adjusted++] = v;
+    free(d);
+    return v;
+}
+
+static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+{
+    lookup *l = ctx;
+    const nf_fit_view *v = base_view(handle, t, align);
+    if (!v || !l->resv || !nf_resv_snapshot_has_node(l->resv, t->node))
+        return v;
+    nf_fit_view *adj = reserved_view(l, v, t); /* NULL: nothing left to deduct */
+    return adj ? adj : v;
+}
+
 static void topo_fitted(void *ctx, const char *node, const nf_fit_result *fit)
 {
     lookup *l = ctx;
+    if (fit->status == NF_FIT_OK && fit->aligned)
+        l->n_fit++;
     if (l->filter)
         count_filter(l, fit->status, nf_filter_reason_of(fit));
 }
 
 /* ---- handlers ----------------------------------------------------------------------------- */
 
+static void held_suspend(void *arg)
+{
+    req *r = arg;
+    MHD_suspend_connection(r->conn);
+}
+
+static void held_wake(void *arg)
+{
+    req *r = arg;
+    MHD_resume_connection(r->conn);
+}
+
 static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c, req *r)
 {
-    nf_extender_args a;
     nf_err err = {{0}};
-    int rc = nf_extender_args_scan(r->body ? r->body : "", r->len, &a, &err);
-    if (rc) {
-        nf_debug("bad extender request", "path=%s error=\"%s\"",
-                 r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
-        json_t *e =
-            r->r == R_FILTER ? nf_extender_filter_error(err.msg) : nf_extender_error(err.msg);
-        return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST, e, NULL);
+    nf_binder *b = h->cfg.binder;
+    int rc;
+    if (!r->have_args) {
+        rc = nf_extender_args_scan(r->body ? r->body : "", r->len, &r->args, &err);
+        if (rc) {
+            nf_debug("bad extender request", "path=%s error=\"%s\"",
+                     r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
+            json_t *e =
+                r->r == R_FILTER ? nf_extender_filter_error(err.msg) : nf_extender_error(err.msg);
+            return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST, e, NULL);
+        }
+        r->have_args = true;
+        const char *why = NULL;
+        if (b && r->args.req.aligned && !nf_binder_ready(b, &why)) {
+            /* before the reservations are back a fit would overbook: kube-scheduler retries */
+            json_t *e = r->r == R_FILTER ? nf_extender_filter_error(why) : nf_extender_error(why);
+            return send_json(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, e, NULL);
+        }
+        if (b && r->args.req.aligned) {
+            nf_binder_remember(b, &r->args.req, r->args.pod);
+            /* wait (suspended, no thread blocked) until the previous pod's /bind is in */
+            r->conn = c;
+            r->waiter = (nf_bind_waiter){.suspend = held_suspend, .wake = held_wake, .arg = r};
+            if (r->r == R_FILTER && nf_binder_hold(b, r->args.req.uid, &r->waiter))
+                return MHD_YES; /* called again when resumed */
+        }
     }
+    nf_extender_args a = r->args; /* freed with the request */
     lookup l = {.h = h, .now = wall_ms(), .filter = r->r == R_FILTER};
+    if (b && a.req.aligned)
+        l.resv = nf_reservations_snapshot(nf_binder_reservations(b));
     nf_topology_source src = {.acquire = topo_acquire,
                               .release = topo_release,
                               .fitted = topo_fitted,
@@ -294,9 +376,14 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     else
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
     nf_cache_release_all(l.pre, l.n_pre); /* what was not taken; frees the array */
+    for (size_t i = 0; i < l.n_adjusted; i++)
+        nf_fit_view_free(l.adjusted[i]);
+    free(l.adjusted);
+    nf_resv_snapshot_release(l.resv);
+    if (b && !rc && l.filter && l.n_fit > 0)
+        nf_binder_expect(b, a.req.uid);
     flush_counts(&l);
     free(l.pre_names);
-    nf_extender_args_free(&a);
     if (rc)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
                           nf_strerror(rc));
@@ -311,14 +398,13 @@ static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, re
     if (rc)
         return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
                          nf_extender_error(err.msg), NULL);
-    nf_info("bind refused: numafit does not bind", "pod=%s/%s node=%s", b.pod_namespace, b.pod_name,
-            b.node);
+    if (!h->cfg.binder)
+        nf_info("bind refused: numafit does not bind", "pod=%s/%s node=%s", b.pod_namespace,
+                b.pod_name, b.node);
+    rc = nf_binder_bind(h->cfg.binder, b.pod_namespace, b.pod_name, b.pod_uid, b.node, &err);
     nf_extender_binding_free(&b);
-    return send_json(h, c, MHD_HTTP_OK,
-                     nf_extender_binding_result(
-                         "numafit-extender does not bind pods: remove bindVerb from the "
-                         "scheduler's extender configuration so that kube-scheduler binds"),
-                     NULL);
+    /* kube-scheduler reads Error from a 200 answer: a failed bind is not an HTTP error */
+    return send_json(h, c, MHD_HTTP_OK, nf_extender_binding_result(rc ? err.msg : NULL), NULL);
 }
 
 /* The cached document with its "cache" metadata. */
@@ -365,12 +451,22 @@ static enum MHD_Result do_nodes(nf_extender_http *h, struct MHD_Connection *c)
 
 static enum MHD_Result do_node(nf_extender_http *h, struct MHD_Connection *c, const char *node)
 {
+    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
     nf_cache_entry *e = nf_cache_acquire(h->cache, node);
-    if (!e)
+    if (!e) {
+        nf_resv_snapshot_release(resv);
         return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL, "no topology cached for node \"%.200s\"",
                           node);
-    json_t *doc = entry_json(h, e, wall_ms());
+    }
+    int64_t now = wall_ms();
+    json_t *doc = entry_json(h, e, now);
     nf_cache_release(e);
+    if (doc && h->cfg.binder &&
+        json_object_set_new(doc, "reservations", nf_resv_snapshot_node_json(resv, node, now))) {
+        json_decref(doc);
+        doc = NULL;
+    }
+    nf_resv_snapshot_release(resv);
     return send_json(h, c, MHD_HTTP_OK, doc, NULL);
 }
 
@@ -383,8 +479,8 @@ static bool metrics_unusable(void *ctx, const nf_cache_entry *e, int64_t now_ms)
 static enum MHD_Result do_metrics(nf_extender_http *h, struct MHD_Connection *c)
 {
     size_t len = 0;
-    char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, metrics_unusable,
-                                            h, wall_ms(), &len);
+    char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, h->cfg.binder,
+                                            metrics_unusable, h, wall_ms(), &len);
     if (!text)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                           "numafit-extender: out of memory");
@@ -395,9 +491,14 @@ static enum MHD_Result do_readyz(nf_extender_http *h, struct MHD_Connection *c)
 {
     size_t n = nf_cache_size(h->cache), stale = nf_cache_stale_count(h->cache);
     char text[128];
+    const char *why = NULL;
     if (n == 0)
         return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                          "not ready: no node topology cached yet\n");
+    if (!nf_binder_ready(h->cfg.binder, &why)) {
+        snprintf(text, sizeof(text), "%s\n", why);
+        return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+    }
     snprintf(text, sizeof(text), "ready: %zu nodes cached, %zu stale\n", n, stale);
     return send_text(h, c, MHD_HTTP_OK, text);
 }
@@ -468,14 +569,20 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
     }
     nf_cache_entry **v = NULL;
     size_t n = 0;
+    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
     int rc = nf_cache_acquire_all(h->cache, &v, &n);
     int64_t now = wall_ms();
     for (size_t i = 0; !rc && i < n; i++) {
         char why[512];
-        rc = entry_unusable(h, v[i], now, why, sizeof(why))
-                 ? nf_report_add_skipped(rep, v[i]->topo.node, why)
-                 : nf_report_add_node(rep, &v[i]->topo);
+        nf_deduction *d = NULL;
+        size_t nd = 0;
+        if (entry_unusable(h, v[i], now, why, sizeof(why)))
+            rc = nf_report_add_skipped(rep, v[i]->topo.node, why);
+        else if (!(rc = nf_resv_snapshot_deductions(resv, &v[i]->topo, &d, &nd)))
+            rc = nf_report_add_node_deducted(rep, &v[i]->topo, d, nd);
+        free(d);
     }
+    nf_resv_snapshot_release(resv);
     char *out = NULL;
     size_t len = 0;
     if (rc)
@@ -695,6 +802,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     uint64_t ns =
         (uint64_t)((end.tv_sec - r->start.tv_sec) * 1000000000L + (end.tv_nsec - r->start.tv_nsec));
     nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
+    if (r->have_args)
+        nf_extender_args_free(&r->args);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -745,6 +854,7 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
     if (!h)
         return;
     atomic_store(&h->closing, true);
+    nf_binder_shutdown(h->cfg.binder); /* held /filters answer now */
     MHD_quiesce_daemon(h->d);
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);

@@ -2,10 +2,13 @@
  * and extender_protocol.h / topology_cache.h.
  *
  *   POST /filter, /prioritize    kube-scheduler extender protocol (extender_protocol.h)
- *   POST /bind                   answers {"Error": "..."}: numafit does not bind (kube-scheduler's
- *                                default binder does; leave bindVerb unset)
+ *   POST /bind                   with a binder (an API server client): reserve where kubelet will
+ *                                put the pod and create the Binding (binder.h); without one,
+ *                                {"Error": "..."}: leave bindVerb unset
+ *                                /filter of an aligned pod waits for the previous pod's /bind
+ *                                (bounded), and every fit subtracts the live reservations
  *   GET  /v1/nodes               {"apiVersion", "kind": "NodeTopologyList", "items": [doc...]}
- *   GET  /v1/nodes/{name}        one NodeTopology document
+ *   GET  /v1/nodes/{name}        one NodeTopology document (+ "reservations" with a binder)
  *                                every document carries an extra "cache" object:
  *                                {"source", "receivedAt", "ageMs", "stale", "staleReason"}
  *   GET  /healthz                200 while serving; /readyz 200 once the cache holds a node,
@@ -33,12 +36,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binder.h"
 #include "exporter_pull.h"
 #include "fit.h"
 #include "numafit/error.h"
 #include "topology_cache.h"
 
 #define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
+/* With binding enabled /bind can move pods: by default only the scheduler beside it may call. */
+#define NF_EXTENDER_BINDING_LISTEN "127.0.0.1:9751"
 #define NF_EXTENDER_DEFAULT_MAX_BODY (64u << 20)
 
 typedef struct nf_extender_config {
@@ -49,6 +55,7 @@ typedef struct nf_extender_config {
     size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
+    nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

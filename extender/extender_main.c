@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "binder.h"
 #include "exporter_pull.h"
 #include "extender_http.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
+#include "numafit/kube.h"
 #include "numafit/log.h"
 #include "numafit/quantity.h"
 #include "topology_cache.h"
@@ -24,7 +26,8 @@ static const char usage[] =
     "kube-scheduler HTTP extender: filter and prioritize pods whose exclusive CPUs, hugepages and\n"
     "SR-IOV VFs must share one NUMA node (or socket), from numafit-exporter topologies.\n"
     "\n"
-    "  --listen ADDR:PORT        serve HTTP here (default 0.0.0.0:9751)\n"
+    "  --listen ADDR:PORT        serve HTTP here (default 0.0.0.0:9751; 127.0.0.1:9751 when\n"
+    "                            binding is enabled: the extender runs beside its scheduler)\n"
     "  --exporter URL            pull this exporter, e.g. http://10.0.0.5:9750 (repeatable)\n"
     "  --exporter-dns HOST:PORT  headless Service: every A/AAAA record is an exporter "
     "(repeatable)\n"
@@ -37,6 +40,19 @@ static const char usage[] =
     "                            or passes untouched (default reject)\n"
     "  --max-body SIZE           largest request body, e.g. 64Mi (default 64Mi)\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
+    "\n"
+    "Binding (bindVerb: bind): reserve what each bound pod takes on the NUMA node kubelet will\n"
+    "use, create the Binding through the API server, keep reservations until kubelet's state\n"
+    "shows the pod:\n"
+    "  --kubeconfig FILE         API server access from a kubeconfig; default: in-cluster\n"
+    "                            (KUBERNETES_SERVICE_HOST/PORT + service account) when there;\n"
+    "                            'none': no API server, /bind refuses\n"
+    "  --reservation-ttl DUR     a reservation nothing confirmed ends then (default 2m)\n"
+    "  --bind-wait DUR           hold an aligned pod's /filter at most this long for the\n"
+    "                            previous pod's /bind (default 200ms; 0s: never hold)\n"
+    "  --requeue-rejected-pods   delete controller-owned pods kubelet rejected at admission\n"
+    "                            (TopologyAffinityError, SMTAlignmentError,\n"
+    "                            UnexpectedAdmissionError) so that they are recreated\n"
     "  --log-level LEVEL         debug|info|warn|error (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -55,6 +71,10 @@ static const struct option longopts[] = {
     {"stale-policy", required_argument, NULL, 'P'},
     {"max-body", required_argument, NULL, 'm'},
     {"threads", required_argument, NULL, 'T'},
+    {"kubeconfig", required_argument, NULL, 'k'},
+    {"reservation-ttl", required_argument, NULL, 'R'},
+    {"bind-wait", required_argument, NULL, 'W'},
+    {"requeue-rejected-pods", no_argument, NULL, 'Q'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -68,6 +88,9 @@ typedef struct options {
     const char **exporters, **dns; /* borrowed from argv */
     size_t n_exporters, n_dns;
     const char *dir;
+    const char *kubeconfig; /* NULL: in-cluster when there; "none": no API server */
+    bool listen_given;
+    nf_binder_opts bind;
 } options;
 
 static int append(const char ***v, size_t *n, const char *s)
@@ -87,6 +110,7 @@ static int parse_option(options *o, int c, const char *arg)
     switch (c) {
     case 'l':
         o->http.listen = arg;
+        o->listen_given = true;
         return 0;
     case 'e':
         return append(&o->exporters, &o->n_exporters, arg);
@@ -122,6 +146,24 @@ static int parse_option(options *o, int c, const char *arg)
             return nf_cli_usage_error(&prog, "--threads takes 1..256, not \"%s\"", arg);
         o->http.threads = (unsigned)v;
         return 0;
+    case 'k':
+        o->kubeconfig = arg;
+        return 0;
+    case 'R':
+        if (nf_duration_parse_ms(arg, &v, &e) || v <= 0)
+            return nf_cli_usage_error(&prog, "--reservation-ttl: %s",
+                                      e.msg[0] ? e.msg : "must be positive");
+        o->bind.ttl_ms = v;
+        return 0;
+    case 'W':
+        if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
+            return nf_cli_usage_error(&prog, "--bind-wait: %s",
+                                      e.msg[0] ? e.msg : "must not be negative");
+        o->bind.bind_wait_ms = v ? v : -1;
+        return 0;
+    case 'Q':
+        o->bind.requeue_rejected = true;
+        return 0;
     default: /* --log-level, --help, --version, unknown */
         return nf_cli_common_option(&prog, c, arg);
     }
@@ -155,11 +197,34 @@ typedef struct parts {
     nf_cache *cache;
     nf_topology_dir *dir;
     nf_puller *pull;
+    nf_kube *kube;
+    nf_binder *binder;
     nf_extender_http *http;
 } parts;
 
+/* The API server client: --kubeconfig FILE, else in-cluster when there, else none (*out NULL).
+ * Returns 0, 1 (runtime) or 2 (bad usage). */
+static int api_client(const options *o, nf_kube **out, nf_err *err)
+{
+    *out = NULL;
+    if (o->kubeconfig && strcmp(o->kubeconfig, "none") == 0)
+        return 0;
+    nf_kube_config kc = {0};
+    int rc = o->kubeconfig ? nf_kube_config_load(o->kubeconfig, &kc, err)
+                           : nf_kube_config_in_cluster(NULL, &kc, err);
+    if (rc == -ENOENT && !o->kubeconfig)
+        return 0; /* not in a cluster: /bind refuses */
+    if (rc)
+        return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : 1;
+    rc = nf_kube_new(&kc, NULL, out, err);
+    if (rc == 0)
+        nf_info("API server client", "server=%s from=\"%s\"", kc.server, kc.source);
+    nf_kube_config_free(&kc);
+    return rc ? 1 : 0;
+}
+
 /* Build the cache, its sources and the server. Returns 0, 1 (runtime) or 2 (bad usage). */
-static int build(const options *o, parts *p, nf_err *err)
+static int build(options *o, parts *p, nf_err *err)
 {
     int rc;
     if ((rc = nf_cache_new(&p->cache)))
@@ -179,8 +244,20 @@ static int build(const options *o, parts *p, nf_err *err)
         if (nf_puller_start(p->pull, err))
             return 1;
     }
+    if ((rc = api_client(o, &p->kube, err)))
+        return rc;
     nf_extender_config cfg = o->http;
     cfg.puller = p->pull; /* per-exporter pull counters in /metrics */
+    if (p->kube) {
+        nf_binder_opts bo = o->bind;
+        bo.kube = p->kube;
+        bo.stale_after_ms = o->http.stale_after_ms;
+        if (nf_binder_new(p->cache, &bo, &p->binder, err) || nf_binder_start(p->binder, err))
+            return 1;
+        cfg.binder = p->binder;
+        if (!o->listen_given)
+            cfg.listen = o->http.listen = NF_EXTENDER_BINDING_LISTEN;
+    }
     if ((rc = nf_extender_http_start(&cfg, p->cache, &p->http, err)))
         return rc == -EINVAL ? EXIT_USAGE : 1;
     return 0;
@@ -189,6 +266,8 @@ static int build(const options *o, parts *p, nf_err *err)
 static void teardown(parts *p)
 {
     nf_extender_http_stop(p->http, 10000); /* in-flight requests finish first */
+    nf_binder_free(p->binder);
+    nf_kube_free(p->kube);
     nf_puller_free(p->pull);
     nf_topology_dir_free(p->dir);
     nf_cache_free(p->cache);
@@ -216,11 +295,11 @@ int main(int argc, char **argv)
         } else {
             nf_info("numafit-extender serving",
                     "listen=%s port=%u align=%s strategy=%s stale_after_ms=%lld stale_policy=%s "
-                    "exporters=%zu exporter_dns=%zu topology_dir=%s",
+                    "exporters=%zu exporter_dns=%zu topology_dir=%s binding=%s",
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
                     nf_strategy_name(o.http.fit.strategy), (long long)o.http.stale_after_ms,
                     o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
-                    o.dir ? o.dir : "none");
+                    o.dir ? o.dir : "none", p.binder ? "on" : "off");
             sigwait(&stop, &sig);
             nf_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         }

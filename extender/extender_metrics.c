@@ -237,8 +237,8 @@ static void puller_series(nf_prom *p, nf_puller *puller)
 }
 
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
-                                 nf_entry_unusable_fn unusable, void *ctx, int64_t now_ms,
-                                 size_t *len)
+                                 nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
+                                 int64_t now_ms, size_t *len)
 {
     nf_prom p;
     nf_prom_init(&p);
@@ -246,6 +246,7 @@ char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_pul
     if (cache)
         cache_series(&p, cache, unusable, ctx, now_ms);
     puller_series(&p, puller);
+    nf_binder_metrics(binder, &p);
     nf_prom_build_info(&p, "numafit_extender_build_info", "numafit-extender");
     return nf_prom_finish(&p, len);
 }

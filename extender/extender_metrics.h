@@ -21,6 +21,15 @@
  *   numafit_extender_exporter_up{exporter}                  0 while the exporter is failing
  *   numafit_extender_exporter_pulls_total{exporter}         answers taken
  *   numafit_extender_exporter_pull_errors_total{exporter}   failed pulls
+ *   numafit_extender_reservations                           live reservations (binder.h)
+ *   numafit_extender_reservations_total{outcome}            added | confirmed | expired | dropped
+ *   numafit_extender_reservations_restored_total            rebuilt from the API server
+ *   numafit_extender_binds_total{result}                    bound | refused | failed
+ *   numafit_extender_filter_holds_total, ..._filter_hold_seconds_total,
+ *   numafit_extender_filter_hold_timeouts_total             /filter held for an earlier /bind
+ *   numafit_extender_requeued_pods_total                    rejected pods deleted for requeue
+ *   numafit_extender_apiserver_{lists,watches,errors}_total the pod reflector
+ *   (the binding series appear only with an API server: --kubeconfig or in-cluster)
  *   numafit_extender_build_info{program,version,compiler}    1
  */
 #ifndef NUMAFIT_EXTENDER_METRICS_H
@@ -30,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binder.h"
 #include "exporter_pull.h"
 #include "fit.h"
 #include "topology_cache.h"
@@ -83,7 +93,7 @@ typedef bool (*nf_entry_unusable_fn)(void *ctx, const nf_cache_entry *e, int64_t
 /* The /metrics body: counters + the cache (and the puller when not NULL). NULL on out of
  * memory. now_ms is CLOCK_REALTIME ms (entries' received_ms clock). */
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
-                                 nf_entry_unusable_fn unusable, void *ctx, int64_t now_ms,
-                                 size_t *len);
+                                 nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
+                                 int64_t now_ms, size_t *len);
 
 #endif

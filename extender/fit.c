@@ -270,6 +270,7 @@ struct nf_fit_view {
     int build_rc; /* 0, or -ERANGE: amounts overflow when summed per zone (no zones then) */
     bool cpu_static, fpo, mm_static, scope_pod;
     int tpc;            /* node_threads_per_core */
+    size_t size;        /* of the one allocation (nf_fit_view_deduct copies it) */
     size_t n_zones;     /* ascending id */
     size_t n_names;     /* distinct resource names over all zones */
     int *zone_ids;      /* [n_zones] */
@@ -312,6 +313,7 @@ int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
         nf_zones_free(zones, nz);
         return -ENOMEM;
     }
+    v->size = sz;
     v->align = align;
     v->build_rc = rc;
     v->cpu_static = cpu_static(t);
@@ -350,6 +352,54 @@ int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
 void nf_fit_view_free(nf_fit_view *v)
 {
     free(v);
+}
+
+int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_deduction *d,
+                       size_t n, nf_fit_view **out)
+{
+    nf_fit_view *v = malloc(base->size);
+    if (!v) {
+        *out = NULL;
+        return -ENOMEM;
+    }
+    memcpy(v, base, base->size);
+    /* the copy's inner pointers still point into base: move them by the same offset */
+    ptrdiff_t off = (char *)v - (const char *)base;
+    v->amt = (int64_t *)((char *)base->amt + off);
+    v->names = (const char **)((char *)base->names + off);
+    v->zone_ids = (int *)((char *)base->zone_ids + off);
+    for (size_t k = 0; k < v->n_names; k++)
+        v->names[k] = base->names[k] + off;
+    for (size_t i = 0; i < n; i++) {
+        int zid = d[i].numa;
+        if (v->align != NF_ALIGN_NUMA) {
+            const nf_numa_node *nn = NULL;
+            for (size_t k = 0; k < t->n_numa_nodes && !nn; k++)
+                if (t->numa_nodes[k].id == d[i].numa)
+                    nn = &t->numa_nodes[k];
+            zid = nn ? nf_numa_zone_id(t, nn, v->align) : -1;
+        }
+        size_t zi = nf__fit_view_zone_index(v, zid);
+        int col = nf__fit_view_col(v, d[i].resource);
+        if (zi == SIZE_MAX || col < 0 || d[i].amount <= 0)
+            continue;
+        int64_t *avail = &v->amt[(zi * v->n_names + (size_t)col) * 2];
+        *avail = *avail > d[i].amount ? *avail - d[i].amount : 0;
+    }
+    *out = v;
+    return 0;
+}
+
+void nf__fit_view_policy(const nf_fit_view *v, bool *cpu_static, bool *mm_static, bool *scope_pod)
+{
+    *cpu_static = v->cpu_static;
+    *mm_static = v->mm_static;
+    *scope_pod = v->scope_pod;
+}
+
+int nf__fit_view_zone_id(const nf_fit_view *v, size_t zi)
+{
+    return zi < v->n_zones ? v->zone_ids[zi] : -1;
 }
 
 nf_align nf_fit_view_align(const nf_fit_view *v)

@@ -173,6 +173,24 @@ int nf__fit_view_col(const nf_fit_view *v, const char *name);
 int64_t nf__fit_view_get(const nf_fit_view *v, size_t zi, int col, int which);
 size_t nf__fit_view_zone_index(const nf_fit_view *v, int id);
 bool nf__fit_view_checks(const nf_fit_view *v, const char *name);
+/* The policy flags the view was built with, and the id of zone index zi (-1 out of range). */
+void nf__fit_view_policy(const nf_fit_view *v, bool *cpu_static, bool *mm_static, bool *scope_pod);
+int nf__fit_view_zone_id(const nf_fit_view *v, size_t zi);
+
+/* An amount of a resource already spoken for on one NUMA node that the node's document does not
+ * show yet (the extender's reservations, reservations.h). */
+typedef struct nf_deduction {
+    int numa;
+    const char *resource; /* borrowed */
+    int64_t amount;
+} nf_deduction;
+
+/* A copy of base (built from t) with each deduction taken from the available amount of the zone
+ * holding its NUMA node (never below 0; allocatable unchanged; unknown NUMA nodes and resources
+ * the view lacks are skipped). Free with nf_fit_view_free. 0 or -ENOMEM. */
+int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_deduction *d,
+                       size_t n, nf_fit_view **out);
+
 void nf_fit_result_free(nf_fit_result *r);
 const char *nf_fit_status_name(nf_fit_status s); /* "fits" | "failed" | "unresolvable" */
 

@@ -176,6 +176,23 @@ int nf_report_add_node(nf_report *r, const nf_topology *t)
     return 0;
 }
 
+/* take() is below, with the what-if placement that shares it */
+static int view_make(nf_report_node *n);
+static void take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount);
+
+int nf_report_add_node_deducted(nf_report *r, const nf_topology *t, const nf_deduction *d, size_t n)
+{
+    int rc = nf_report_add_node(r, t);
+    if (rc || !n)
+        return rc;
+    nf_report_node *node = &r->nodes[r->n_nodes - 1];
+    if ((rc = view_make(node)))
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        take(node->view, NF_ALIGN_NUMA, d[i].numa, d[i].resource, d[i].amount);
+    return 0;
+}
+
 int nf_report_add_skipped(nf_report *r, const char *node, const char *reason)
 {
     if (grow((void **)&r->skipped, r->n_skipped, sizeof(*r->skipped)))

@@ -132,6 +132,10 @@ int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err);
  * ("duplicate node"), the first one counts. */
 int nf_report_add_node(nf_report *r, const nf_topology *t);
 /* Record an input that is not counted. */
+/* The same, less what is already spoken for on its NUMA nodes (the extender's reservations,
+ * reservations.h): the report counts what is still free. */
+int nf_report_add_node_deducted(nf_report *r, const nf_topology *t, const nf_deduction *d,
+                                size_t n);
 int nf_report_add_skipped(nf_report *r, const char *node, const char *reason);
 
 /* Place the what-if pods, count every shape on every node, sum. Call once, after the adds.

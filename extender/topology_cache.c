@@ -37,6 +37,8 @@ struct nf_cache {
     size_t n;
     size_t n_stale;
     _Atomic uint64_t version;
+    nf_cache_put_fn on_put; /* set before any writer starts */
+    void *on_put_ctx;
 };
 
 static entry *from_pub(nf_cache_entry *p)
@@ -468,9 +470,21 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
             atomic_fetch_add(&c->version, 1);
         }
     }
+    if (rc == 0 && c->on_put)
+        atomic_fetch_add(&e->refs, 1); /* kept alive for the observer */
     pthread_rwlock_unlock(&c->lock);
     entry_unref(rc ? e : old);
+    if (rc == 0 && c->on_put) {
+        c->on_put(c->on_put_ctx, &e->pub.topo);
+        entry_unref(e);
+    }
     return rc;
+}
+
+void nf_cache_on_put(nf_cache *c, nf_cache_put_fn fn, void *ctx)
+{
+    c->on_put = fn;
+    c->on_put_ctx = ctx;
 }
 
 static bool same_source(const entry *e, const char *source)

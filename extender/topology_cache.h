@@ -29,6 +29,11 @@ void nf_cache_free(nf_cache *c);
 
 /* Publish a document; takes ownership of *topo (zeroed on return, success or not). */
 int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now_ms);
+/* Observer of new documents (the extender's reservations reconcile against them): called after
+ * every successful nf_cache_put, on the writer's thread, outside the cache's lock, with the
+ * document now cached (borrowed for the call). Set it before any writer starts. */
+typedef void (*nf_cache_put_fn)(void *ctx, const nf_topology *t);
+void nf_cache_on_put(nf_cache *c, nf_cache_put_fn fn, void *ctx);
 /* Mark every node from `source` stale (its exporter went away); entries stay readable. Returns
  * the number of entries newly marked, or a negative errno. */
 int nf_cache_mark_stale(nf_cache *c, const char *source, const char *reason);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures (not part of the test suite).
-#   scripts/bench.sh [exporter|extender|report|all]
+#   scripts/bench.sh [exporter|extender|report|burst|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -39,7 +39,7 @@ if [ "$what" = extender ] || [ "$what" = all ]; then
   echo "== extender: $nodes cached nodes x 8 NUMA nodes, 32 VFs each (targets: /filter NodeNames median <= 2 ms, p99 <= 5 ms; <= 16 KiB per node)"
   python3 bench/gen_topologies.py "$tmp/cluster" "$nodes" 32
   echo "-- in process (cache heap per node, per-request phases, HTTP on loopback)"
-  build-bench/bench/bench_extender "$tmp/cluster" --requests 200
+  build-bench/bench/bench_extender "$tmp/cluster" --requests 200 --reservations 1000
   ext_start() { # DIR PORT -> pid in $ext_pid, waits until ready
     build-bench/extender/numafit-extender --listen "127.0.0.1:$2" --topology-dir "$1" --log-level warn &
     ext_pid=$!
@@ -85,4 +85,24 @@ LUA
     "with fit views, after the NodeNames runs $views ($(pernode "$views")/node);" \
     "after the 13 MB NodeList runs $after (request buffers kept by malloc's per-thread arenas)"
   kill $pid; wait $pid 2>/dev/null || true
+fi
+
+if [ "$what" = burst ] || [ "$what" = all ]; then
+  # bench/burst/README.md: real exporters + extender, fake kube-apiserver, emulated scheduler and
+  # kubelets; TopologyAffinityErrors with and without /bind, placed vs capacity, latencies
+  export NF_BUILD_DIR=build-bench NF_SOURCE_DIR=$PWD
+  for mode in nobind bind; do
+    echo "== burst: 24 nodes, 120 DPDK pods (room for 84), $mode"
+    python3 tests/burst/burst_sim.py --nodes 24 --pods 120 --mode "$mode"
+  done
+  echo "== burst: the same, bind, extender SIGKILLed after 40 binds"
+  python3 tests/burst/burst_sim.py --nodes 24 --pods 120 --mode bind --kill-extender-at 40
+  if [ "$(cat /proc/sys/fs/inotify/max_user_instances)" -ge 400 ]; then
+    for mode in nobind bind; do
+      echo "== burst: 200 nodes, 1,000 pods (room for 700), $mode"
+      python3 tests/burst/burst_sim.py --nodes 200 --pods 1000 --mode "$mode" --deadline 120
+    done
+  else
+    echo "== burst: 200 nodes skipped: one exporter per node needs fs.inotify.max_user_instances >= 400"
+  fi
 fi

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   libmicrohttpd-dev libjansson-dev libhwloc-dev libnuma-dev libdpdk-dev libcmocka-dev
   libyaml-dev libcurl4-openssl-dev
-  curl bzip2 python3 procps iproute2
+  curl bzip2 python3 procps iproute2 openssl
   prometheus wrk hyperfine
   chromium nodejs
 )

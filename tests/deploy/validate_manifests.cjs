@@ -2,14 +2,24 @@
 // validate_manifests.cjs MODE - offline validation of deploy/kubernetes.
 //
 //   objects    every YAML document parses (js-yaml); every kustomize entry point renders
-//              (`kubectl kustomize`, client only); every rendered object validates against
+//              (`kubectl kustomize`, client only), and so do the requeue component on top of
+//              both variants (temporary kustomizations); every rendered object validates against
 //              its Kubernetes schema (npm kubernetes-models: types, required fields, formats;
 //              it does not flag unknown fields); and the fields the programs rely on are
 //              checked against the programs themselves (`--help`, ports, probe paths,
 //              NODE_NAME, read-only host mounts, Service selectors, RBAC, the probe component).
+//              The binding extender: one per scheduler (a sidecar of the numafit-scheduler
+//              Deployment, replicas 1; a hostNetwork control-plane DaemonSet for the default
+//              scheduler), never a Deployment/Service; --listen=127.0.0.1:9751 = the scheduler
+//              config's urlPrefix; no probe kubelet could not reach; RBAC exactly ClusterRole
+//              numafit-extender-binder (pods get/list/watch, pods/binding create) plus, with
+//              ../requeue, numafit-extender-requeue (pods delete), bound to its ServiceAccount.
 //              Then the real binaries are started with the manifests' own args (host paths
-//              mapped onto a fake sysfs tree, addresses onto 127.0.0.1) and answer the probe
-//              paths and the scheduler's URLs (urlPrefix + verbs).
+//              mapped onto a fake sysfs tree, addresses onto 127.0.0.1, the API server a fake
+//              one, tests/fakes/fake_apiserver.py): they answer the probe paths and the
+//              scheduler's URLs (urlPrefix + filter/prioritize/bind verbs), the Binding is
+//              created, a rejected controller-owned pod is deleted with requeue, and every API
+//              request the extender made is allowed by the variant's own ClusterRoles.
 //   scheduler  KubeSchedulerConfiguration (both variants) checked STRUCTURALLY against the
 //              kubescheduler.config.k8s.io/v1 types (field names and types, strict like
 //              kube-scheduler's decoder) and kube-scheduler's own validation rules for
@@ -65,22 +75,47 @@ function yamlFiles(dir) {
 function parseAll(text, where) {
   return yaml.loadAll(text).filter((d) => d !== null && d !== undefined);
 }
-const ENTRY_POINTS = ['.', 'with-probe', 'default-scheduler'];
-function render(entry) {
-  const r = spawnSync('kubectl', ['kustomize', path.join(K8S, entry)], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`kubectl kustomize ${entry}: ${r.error || r.stderr}`);
-  return parseAll(r.stdout, entry);
+// Entry points and the compositions a user makes with the requeue component (rendered from a
+// temporary kustomization; kustomize wants relative paths).
+const VARIANTS = [
+  { name: '.', dir: '.', second: true, probe: false, requeue: false },
+  { name: 'with-probe', dir: 'with-probe', second: true, probe: true, requeue: false },
+  { name: 'default-scheduler', dir: 'default-scheduler', second: false, probe: false, requeue: false },
+  { name: '.+requeue', second: true, probe: false, requeue: true,
+    compose: { resources: ['base'], components: ['second-scheduler', 'requeue', 'images'] } },
+  { name: 'default-scheduler+requeue', second: false, probe: false, requeue: true,
+    compose: { resources: ['default-scheduler'], components: ['requeue'] } },
+];
+function kustomize(dir) {
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${r.error || r.stderr}`);
+  return parseAll(r.stdout);
+}
+function render(v) {
+  if (!v.compose) return kustomize(path.join(K8S, v.dir));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-kustomize-'));
+  try {
+    const rel = (p) => path.relative(tmp, path.join(K8S, p));
+    fs.writeFileSync(path.join(tmp, 'kustomization.yaml'), JSON.stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',
+      resources: v.compose.resources.map(rel), components: v.compose.components.map(rel) }));
+    return kustomize(tmp);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 const find = (objs, kind, name) => objs.find((o) => o.kind === kind && o.metadata && o.metadata.name === name);
 const findAll = (objs, kind) => objs.filter((o) => o.kind === kind);
 
 // ---- the programs' own flags -------------------------------------------------------------
 
+// Flags of `bin --help`: name -> true when it takes a value ("--name VALUE" with one space),
+// false for a switch ("--name   description").
 function helpFlags(bin) {
   const r = spawnSync(bin, ['--help'], { encoding: 'utf8' });
   const text = (r.stdout || '') + (r.stderr || '');
-  const flags = new Set();
-  for (const m of text.matchAll(/--([a-z][a-z0-9-]*)/g)) flags.add(m[1]);
+  const flags = new Map();
+  for (const m of text.matchAll(/--([a-z][a-z0-9-]*)( \S)?/g)) flags.set(m[1], flags.get(m[1]) || !!m[2]);
   return flags;
 }
 function argFlag(a) {
@@ -97,8 +132,9 @@ function argValue(args, name) {
 function checkFlags(what, container, flags) {
   for (const a of container.args || []) {
     const f = argFlag(a);
-    check(`${what}: arg ${a} is --flag=value`, f && f.value !== undefined);
-    if (f) check(`${what}: ${a} is a flag of the program (--help)`, flags.has(f.name));
+    if (!check(`${what}: ${a} is a flag of the program (--help)`, f && flags.has(f.name))) continue;
+    if (flags.get(f.name)) check(`${what}: arg ${a} is --flag=value`, f.value !== undefined);
+    else check(`${what}: switch ${a} has no value`, f.value === undefined);
   }
   for (const e of container.env || []) {
     if (!e.name.startsWith('NUMAFIT_')) continue;
@@ -239,45 +275,176 @@ function checkExporter(entry, objs, flags, probe) {
   return ds;
 }
 
-function checkExtender(entry, objs, flags) {
-  const dep = find(objs, 'Deployment', 'numafit-extender');
-  const svc = find(objs, 'Service', 'numafit-extender');
-  const esvc = find(objs, 'Service', 'numafit-exporter');
-  if (!check(`${entry}: Deployment and Service numafit-extender exist`, dep && svc)) return;
-  const spec = dep.spec.template.spec, c = spec.containers[0], args = c.args || [];
-  const w = `${entry}: extender`;
+// ---- RBAC ---------------------------------------------------------------------------------
+
+const EXTENDER_LISTEN = '127.0.0.1:9751';
+const BINDER_ROLE = 'numafit-extender-binder';
+const REQUEUE_ROLE = 'numafit-extender-requeue';
+const BINDER_RULES = ['|pods|get', '|pods|list', '|pods|watch', '|pods/binding|create'];
+const REQUEUE_RULES = ['|pods|delete'];
+
+// A role's rules as "group|resource|verb" strings; null when a rule is not a plain
+// resource rule (resourceNames, nonResourceURLs, wildcards), which the extender never needs.
+function ruleSet(role) {
+  if (!role || role.aggregationRule) return null;
+  const out = new Set();
+  for (const r of role.rules || []) {
+    if (r.resourceNames || r.nonResourceURLs) return null;
+    for (const g of r.apiGroups || []) for (const res of r.resources || []) for (const v of r.verbs || []) {
+      if (g === '*' || res === '*' || v === '*') return null;
+      out.add(`${g}|${res}|${v}`);
+    }
+  }
+  return out;
+}
+const sameSet = (set, list) => set !== null && set.size === list.length && list.every((x) => set.has(x));
+// Bindings (ClusterRoleBinding/RoleBinding) in the rendering whose subjects include the SA.
+function bindingsOf(objs, sa, ns) {
+  return objs.filter((o) => /^(Cluster)?RoleBinding$/.test(o.kind) && (o.subjects || []).some((s) =>
+    s.kind === 'ServiceAccount' && s.name === sa && s.namespace === ns));
+}
+// The rules of the numafit-extender-* ClusterRoles of the rendering bound to the SA.
+function extenderRules(objs, sa, ns) {
+  const out = new Set();
+  for (const b of bindingsOf(objs, sa, ns)) {
+    if (b.kind !== 'ClusterRoleBinding' || b.roleRef.kind !== 'ClusterRole' || !/^numafit-extender-/.test(b.roleRef.name)) continue;
+    for (const x of ruleSet(find(objs, 'ClusterRole', b.roleRef.name)) || []) out.add(x);
+  }
+  return out;
+}
+// "group|resource|verb" of an API request (the fake serves the core pod API only).
+function rbacOfRequest(r) {
+  const m = /^\/api\/v1(?:\/namespaces\/[^/]+)?\/pods(?:\/([^/]+)(?:\/([^/]+))?)?$/.exec(r.path);
+  if (!m) return `nonResourceURL ${r.path}`;
+  const resource = m[2] ? `pods/${m[2]}` : 'pods';
+  const watch = ((r.query || {}).watch || [])[0];
+  const verb = { GET: m[1] ? 'get' : (watch === 'true' || watch === '1' ? 'watch' : 'list'), POST: 'create',
+    PUT: 'update', PATCH: 'patch', DELETE: m[1] ? 'delete' : 'deletecollection' }[r.method] || r.method;
+  return `|${resource}|${verb}`;
+}
+
+// ---- the binding extender -------------------------------------------------------------------
+
+// The extender's pod spec and container in this variant: the sidecar named "extender" of the
+// numafit-scheduler Deployment, or the container of the numafit-extender DaemonSet.
+function extenderOf(v, objs) {
+  const w = v.second ? find(objs, 'Deployment', 'numafit-scheduler') : find(objs, 'DaemonSet', 'numafit-extender');
+  const spec = w && w.spec.template.spec;
+  const c = spec && spec.containers.find((x) => x.name === 'extender');
+  return c ? { w, spec, c } : null;
+}
+function isExtenderImage(c) {
+  return /\/numafit-extender(:|@|$)/.test(c.image || '');
+}
+
+function checkExtender(v, objs, flags) {
+  const e = v.name, w = `${e}: extender`;
+  check(`${e}: no extender Deployment/Service/PodDisruptionBudget (a binding extender is never replicated behind a Service)`,
+    !find(objs, 'Deployment', 'numafit-extender') && !find(objs, 'Service', 'numafit-extender') &&
+    !find(objs, 'PodDisruptionBudget', 'numafit-extender'));
+  const x = extenderOf(v, objs);
+  if (!check(`${w}: container "extender" in the ${v.second ? 'numafit-scheduler Deployment' : 'numafit-extender DaemonSet'}`, x)) return null;
+  const { w: wl, spec, c } = x;
+  const workloads = objs.filter((o) => o.spec && o.spec.template && o.spec.template.spec &&
+    o.spec.template.spec.containers.some(isExtenderImage));
+  check(`${w}: exactly one workload runs the extender image, in one container`, workloads.length === 1 &&
+    workloads[0] === wl && spec.containers.filter(isExtenderImage).length === 1 && isExtenderImage(c));
+  const labels = wl.spec.template.metadata.labels;
+  const svcs = findAll(objs, 'Service').filter((s) => s.spec.selector && Object.keys(s.spec.selector).length &&
+    selectorMatches(s.spec.selector, labels));
+  check(`${w}: no Service selects the extender's pods`, svcs.length === 0, svcs.map((s) => s.metadata.name).join(','));
+  const args = c.args || [];
   checkFlags(w, c, flags);
-  check(`${w}: --listen on 9751`, argValue(args, 'listen') === '0.0.0.0:9751');
-  check(`${w}: containerPort 9751`, portOf(c, 'http') === 9751);
-  check(`${w}: liveness /healthz, readiness /readyz`,
-    c.livenessProbe.httpGet.path === '/healthz' && c.readinessProbe.httpGet.path === '/readyz' &&
-    portOf(c, c.livenessProbe.httpGet.port) === 9751 && portOf(c, c.readinessProbe.httpGet.port) === 9751);
+  check(`${w}: --listen=${EXTENDER_LISTEN} (loopback only)`, argValue(args, 'listen') === EXTENDER_LISTEN, argValue(args, 'listen'));
+  const esvc = find(objs, 'Service', 'numafit-exporter');
   const dns = argValue(args, 'exporter-dns');
   check(`${w}: --exporter-dns is the headless exporter Service FQDN:9750`,
     esvc && dns === `${esvc.metadata.name}.${esvc.metadata.namespace}.svc.cluster.local:9750`, dns);
-  check(`${w}: 2 replicas`, dep.spec.replicas === 2);
-  check(`${w}: Service selector matches the pods`, selectorMatches(svc.spec.selector, dep.spec.template.metadata.labels) &&
-    Object.keys(svc.spec.selector).length > 0);
-  check(`${w}: Service port 9751 -> container 9751`, svc.spec.ports[0].port === 9751 && portOf(c, svc.spec.ports[0].targetPort) === 9751);
-  const psc = spec.securityContext || {}, sc = c.securityContext || {};
-  check(`${w}: non-root, read-only /, no capabilities, no escalation`, psc.runAsNonRoot === true && psc.runAsUser > 0 &&
-    sc.readOnlyRootFilesystem === true && sc.allowPrivilegeEscalation === false &&
-    JSON.stringify(sc.capabilities.drop) === '["ALL"]');
-  const sa = spec.serviceAccountName;
-  check(`${w}: own ServiceAccount without token`, sa && find(objs, 'ServiceAccount', sa) && spec.automountServiceAccountToken === false &&
-    find(objs, 'ServiceAccount', sa).automountServiceAccountToken === false);
-  const bound = objs.filter((o) => /RoleBinding$/.test(o.kind) && (o.subjects || []).some((s) => s.name === sa));
-  check(`${w}: no RBAC at all (it calls no API)`, bound.length === 0, bound.map((b) => b.metadata.name).join(','));
-  const pdb = find(objs, 'PodDisruptionBudget', 'numafit-extender');
-  check(`${w}: PodDisruptionBudget keeps one replica`, pdb && pdb.spec.minAvailable === 1 &&
-    selectorMatches(pdb.spec.selector.matchLabels, dep.spec.template.metadata.labels));
-  return { dep, svc };
+  const ttl = argValue(args, 'reservation-ttl');
+  check(`${w}: --reservation-ttl=2m`, ttl === '2m', ttl);
+  check(`${w}: no --kubeconfig (in-cluster config from the ServiceAccount)`, argValue(args, 'kubeconfig') === undefined &&
+    !args.includes('--kubeconfig'));
+  check(`${w}: --requeue-rejected-pods ${v.requeue ? 'in' : 'not in'} this variant`, args.includes('--requeue-rejected-pods') === v.requeue);
+  check(`${w}: no containerPort (nothing listens on the pod IP)`, !(c.ports || []).length);
+  const ann = wl.spec.template.metadata.annotations || {};
+  check(`${w}: no Prometheus scrape of the loopback port`, ann['prometheus.io/port'] !== '9751');
+
+  // hardening, as the extender Deployment had it
+  const psc = spec.securityContext || {}, sc = c.securityContext || {}, res = c.resources || {};
+  check(`${w}: non-root, read-only /, no capabilities, no escalation, not privileged`, psc.runAsNonRoot === true &&
+    psc.runAsUser > 0 && sc.readOnlyRootFilesystem === true && sc.allowPrivilegeEscalation === false &&
+    sc.privileged !== true && sc.capabilities && JSON.stringify(sc.capabilities.drop) === '["ALL"]' && !sc.capabilities.add);
+  check(`${w}: seccomp RuntimeDefault`, psc.seccompProfile && psc.seccompProfile.type === 'RuntimeDefault');
+  check(`${w}: cpu/memory requests and a memory limit`, res.requests && res.requests.cpu && res.requests.memory &&
+    res.limits && res.limits.memory);
+  check(`${w}: not Guaranteed with integer CPUs (never takes exclusive CPUs)`, !isGuaranteedIntegerCpu(c));
+
+  // network namespace and probes
+  const probes = ['livenessProbe', 'readinessProbe', 'startupProbe'].filter((p) => c[p]);
+  for (const p of probes) {
+    const pr = c[p], net = pr.httpGet || pr.tcpSocket || pr.grpc;
+    check(`${w}: ${p} reaches the loopback listener (hostNetwork + host 127.0.0.1 + port 9751)`, !net ||
+      (spec.hostNetwork === true && net.host === '127.0.0.1' && Number(net.port) === 9751 && !pr.grpc));
+    check(`${w}: ${p} is not an exec probe (the image has no HTTP client)`, !pr.exec);
+  }
+  if (v.second) {
+    check(`${w}: shares the scheduler pod's network namespace, not the host's`, spec.hostNetwork !== true);
+    check(`${w}: sidecar has no probe (kubelet probes the pod IP; nothing listens there)`, probes.length === 0, probes.join(','));
+    check(`${w}: beside kube-scheduler in the same pod`, spec.containers.some((k) => k.name === 'kube-scheduler'));
+  } else {
+    check(`${w}: hostNetwork with dnsPolicy ClusterFirstWithHostNet`, spec.hostNetwork === true &&
+      spec.dnsPolicy === 'ClusterFirstWithHostNet');
+    check(`${w}: liveness /healthz and readiness /readyz on 127.0.0.1:9751`,
+      c.livenessProbe && c.livenessProbe.httpGet && c.livenessProbe.httpGet.path === '/healthz' &&
+      c.readinessProbe && c.readinessProbe.httpGet && c.readinessProbe.httpGet.path === '/readyz');
+    check(`${w}: only on control-plane nodes`, spec.nodeSelector && spec.nodeSelector['node-role.kubernetes.io/control-plane'] === '' &&
+      Object.keys(spec.nodeSelector).length === 1);
+    const tol = spec.tolerations || [];
+    check(`${w}: tolerates the control-plane taint, nothing broader`,
+      tol.some((t) => t.key === 'node-role.kubernetes.io/control-plane' && t.operator === 'Exists' && t.effect === 'NoSchedule') &&
+      tol.every((t) => t.key));
+  }
+
+  // API access and RBAC
+  const sa = spec.serviceAccountName, ns = wl.metadata.namespace;
+  const saObj = find(objs, 'ServiceAccount', sa);
+  check(`${w}: ServiceAccount ${sa} exists and its token is mounted (in-cluster config)`, saObj &&
+    saObj.automountServiceAccountToken !== false && spec.automountServiceAccountToken !== false);
+  const binder = find(objs, 'ClusterRole', BINDER_ROLE);
+  check(`${e}: ClusterRole ${BINDER_ROLE} grants exactly pods get/list/watch + pods/binding create`,
+    binder && sameSet(ruleSet(binder), BINDER_RULES), binder && JSON.stringify(binder.rules));
+  const requeue = find(objs, 'ClusterRole', REQUEUE_ROLE);
+  if (v.requeue)
+    check(`${e}: ClusterRole ${REQUEUE_ROLE} grants exactly pods delete`, requeue && sameSet(ruleSet(requeue), REQUEUE_RULES),
+      requeue && JSON.stringify(requeue.rules));
+  else check(`${e}: no ${REQUEUE_ROLE} without the requeue component`, !requeue);
+  const bound = bindingsOf(objs, sa, ns);
+  const boundTo = (role) => bound.some((b) => b.kind === 'ClusterRoleBinding' && b.roleRef.kind === 'ClusterRole' &&
+    b.roleRef.name === role && b.roleRef.apiGroup === 'rbac.authorization.k8s.io');
+  check(`${w}: ${BINDER_ROLE} bound to ServiceAccount ${ns}/${sa}`, boundTo(BINDER_ROLE));
+  if (v.requeue) check(`${w}: ${REQUEUE_ROLE} bound to ServiceAccount ${ns}/${sa}`, boundTo(REQUEUE_ROLE));
+  check(`${w}: its numafit ClusterRoles add up to exactly ${v.requeue ? 'binder + delete' : 'the binder rules'}`,
+    sameSet(extenderRules(objs, sa, ns), v.requeue ? BINDER_RULES.concat(REQUEUE_RULES) : BINDER_RULES),
+    [...extenderRules(objs, sa, ns)].join(' '));
+  for (const b of findAll(objs, 'ClusterRoleBinding').filter((b) => /^numafit-extender-/.test(b.roleRef.name)))
+    check(`${e}: ClusterRoleBinding ${b.metadata.name} binds only the extender's ServiceAccount`,
+      b.subjects.length === 1 && b.subjects[0].kind === 'ServiceAccount' && b.subjects[0].name === sa && b.subjects[0].namespace === ns,
+      JSON.stringify(b.subjects));
+  const roles = bound.map((b) => `${b.roleRef.kind}/${b.roleRef.name}`).sort();
+  const want = (v.second ? ['ClusterRole/system:kube-scheduler', 'ClusterRole/system:volume-scheduler',
+    'Role/extension-apiserver-authentication-reader', 'Role/numafit-scheduler-lease'] : [])
+    .concat([`ClusterRole/${BINDER_ROLE}`], v.requeue ? [`ClusterRole/${REQUEUE_ROLE}`] : []).sort();
+  check(`${w}: ServiceAccount ${sa} is bound to exactly ${v.second ? "kube-scheduler's roles + " : ''}the extender's`,
+    JSON.stringify(roles) === JSON.stringify(want), roles.join(','));
+  return { ...x, sa, ns };
 }
 
 function checkSecondScheduler(entry, objs) {
   const dep = find(objs, 'Deployment', 'numafit-scheduler');
   if (!check(`${entry}: Deployment numafit-scheduler exists`, dep)) return null;
-  const spec = dep.spec.template.spec, c = spec.containers[0];
+  check(`${entry}: numafit-scheduler has replicas: 1 (one scheduler, one binding extender)`, dep.spec.replicas === 1, dep.spec.replicas);
+  const spec = dep.spec.template.spec, c = spec.containers.find((x) => x.name === 'kube-scheduler');
+  if (!check(`${entry}: container kube-scheduler`, c)) return null;
   const cfgArg = (c.command || []).concat(c.args || []).find((a) => a.startsWith('--config='));
   const cfgPath = cfgArg && cfgArg.slice('--config='.length);
   const m = (c.volumeMounts || []).find((x) => cfgPath && cfgPath.startsWith(x.mountPath + '/'));
@@ -309,20 +476,23 @@ function checkSecondScheduler(entry, objs) {
   return cfg;
 }
 
-// The scheduler config's extender entry points at the extender Service, port and verbs.
-function checkExtenderRef(what, cfg, objs) {
-  const svc = find(objs, 'Service', 'numafit-extender');
+// The scheduler config's extender entry: the loopback extender (its --listen when known), verbs
+// filter/prioritize/bind.
+function checkExtenderRef(what, cfg, listen) {
   const ext = (cfg.extenders || [])[0];
   if (!check(`${what}: one extender entry`, cfg.extenders && cfg.extenders.length === 1)) return;
-  const u = new URL(ext.urlPrefix);
-  check(`${what}: urlPrefix host is the extender Service FQDN`,
-    svc && u.hostname === `${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`, u.hostname);
-  check(`${what}: urlPrefix port is the extender Service port`, svc && Number(u.port) === svc.spec.ports[0].port, u.port);
-  check(`${what}: plain http with enableHTTPS false`, u.protocol === 'http:' && ext.enableHTTPS === false);
-  check(`${what}: verbs filter/prioritize, no bind`, ext.filterVerb === 'filter' && ext.prioritizeVerb === 'prioritize' && !ext.bindVerb);
+  check(`${what}: urlPrefix http://${EXTENDER_LISTEN}`, ext.urlPrefix === `http://${EXTENDER_LISTEN}`, ext.urlPrefix);
+  if (listen !== undefined) {
+    const u = new URL(ext.urlPrefix);
+    check(`${what}: urlPrefix is the extender's --listen`, `${u.hostname}:${u.port}` === listen, `${u.host} vs ${listen}`);
+  }
+  check(`${what}: plain http with enableHTTPS false`, ext.enableHTTPS === false && /^http:/.test(ext.urlPrefix));
+  check(`${what}: verbs filter/prioritize and bindVerb: bind`, ext.filterVerb === 'filter' && ext.prioritizeVerb === 'prioritize' &&
+    ext.bindVerb === 'bind');
   check(`${what}: nodeCacheCapable, not ignorable, weight > 0`, ext.nodeCacheCapable === true && ext.ignorable === false && ext.weight > 0);
   check(`${what}: managedResources listed with ignoredByScheduler false`, (ext.managedResources || []).length > 0 &&
     ext.managedResources.every((r) => r.ignoredByScheduler === false));
+  check(`${what}: leader election on (only the leader's extender binds)`, cfg.leaderElection && cfg.leaderElection.leaderElect === true);
 }
 
 // ---- KubeSchedulerConfiguration v1, structurally ------------------------------------------
@@ -422,13 +592,12 @@ function schedulerConfigErrors(cfg) {
 function runSchedulerMode() {
   const second = parseAll(fs.readFileSync(path.join(K8S, 'second-scheduler/numafit-scheduler-config.yaml'), 'utf8'));
   const dflt = parseAll(fs.readFileSync(path.join(K8S, 'default-scheduler/kube-scheduler-config.yaml'), 'utf8'));
-  const base = parseAll(yamlFiles(path.join(K8S, 'base')).map((f) => fs.readFileSync(f, 'utf8')).join('\n---\n'));
   for (const [what, docs] of [['second-scheduler config', second], ['default-scheduler config', dflt]]) {
     if (!check(`${what}: one document`, docs.length === 1)) continue;
     const cfg = docs[0];
     const errs = schedulerConfigErrors(cfg);
     check(`${what}: structurally valid kubescheduler.config.k8s.io/v1`, errs.length === 0, errs.join('; '));
-    checkExtenderRef(what, cfg, base);
+    checkExtenderRef(what, cfg);
     check(`${what}: httpTimeout set explicitly`, T.duration(cfg.extenders[0].httpTimeout));
   }
   const d = dflt[0];
@@ -443,6 +612,9 @@ function runSchedulerMode() {
   check('structural check refuses a non-duration httpTimeout', mutate((c) => { c.extenders[0].httpTimeout = 5; }));
   check('structural check refuses weight 0 with prioritize', mutate((c) => { c.extenders[0].weight = 0; }));
   check('structural check refuses a string boolean', mutate((c) => { c.extenders[0].nodeCacheCapable = 'true'; }));
+  check('structural check refuses a second binding extender', mutate((c) => {
+    c.extenders.push({ urlPrefix: 'http://127.0.0.1:9752', bindVerb: 'bind' });
+  }));
 }
 
 // ---- run the real binaries with the manifests' args -------------------------------------------
@@ -450,7 +622,7 @@ function runSchedulerMode() {
 function get(port, p, method = 'GET', body = null) {
   return new Promise((resolve) => {
     const r = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000,
-      headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      headers: body ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {} }, (res) => {
       let data = '';
       res.on('data', (d) => (data += d));
       res.on('end', () => resolve({ status: res.statusCode, body: data }));
@@ -493,11 +665,119 @@ function stop(s) {
   });
 }
 
-async function runLive(objs, schedCfg) {
+function api(port, method, p, body) {
+  return get(port, p, method, body === undefined ? null : JSON.stringify(body)).then((r) => {
+    let doc = null;
+    try { doc = JSON.parse(r.body); } catch (x) { /* not JSON */ }
+    return { status: r.status, doc, body: r.body };
+  });
+}
+async function waitFor(fn, ms) {
+  const end = Date.now() + ms;
+  do {
+    if (await fn()) return true;
+    await new Promise((ok) => setTimeout(ok, 100));
+  } while (Date.now() < end);
+  return false;
+}
+const TOKEN = 'deploy-test-token';
+function writeKubeconfig(file, port) {
+  fs.writeFileSync(file, yaml.dump({ apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
+    clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${port}` } }],
+    users: [{ name: 'numafit', user: { token: TOKEN } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'numafit' } }] }));
+}
+const guaranteed = { cpu: '2', memory: '1Gi' };
+function testPod(name, extra = {}) {
+  return { metadata: { name, namespace: 'default', ...(extra.metadata || {}) },
+    spec: { schedulerName: 'numafit-scheduler', ...(extra.spec || {}),
+      containers: [{ name: 'c', image: 'dpdk', resources: { requests: guaranteed, limits: guaranteed } }] } };
+}
+
+// One extender run with a variant's args against the fake API server: probe paths, the
+// scheduler's verbs (bind creates the Binding), requeue when enabled, and the RBAC of every
+// request it made, checked against each variant that renders these args.
+async function liveExtender(group, exp, apiPort, kcfg, n) {
+  const { v, x, cfg } = group[0];
+  const w = `live ${group.map((g) => g.v.name).join(' / ')}`;
+  const xargs = x.c.args.map((a) => {
+    const f = argFlag(a);
+    if (f.name === 'listen') return '--listen=127.0.0.1:0';
+    if (f.name === 'exporter-dns') return `--exporter-dns=localhost:${exp.port}`;
+    return a;
+  }).concat([`--kubeconfig=${kcfg}`]);
+  await api(apiPort, 'DELETE', '/fake/requests');
+  const ext = await startServer(EXTENDER, xargs, { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '' });
+  if (!check(`${w}: extender starts with the manifest's args (+ --kubeconfig of the fake API server)`, ext.port > 0, ext.log)) {
+    await stop(ext);
+    return;
+  }
+  check(`${w}: binding is on`, /binding=on/.test(ext.log), ext.log.slice(-300));
+  const live = (x.c.livenessProbe && x.c.livenessProbe.httpGet.path) || '/healthz';
+  const ready = (x.c.readinessProbe && x.c.readinessProbe.httpGet.path) || '/readyz';
+  const lz = await get(ext.port, live);
+  check(`${w}: ${live} answers 200`, lz.status === 200, lz.status);
+  const ry = await waitStatus(ext.port, ready, 200, 20000);
+  check(`${w}: ${ready} turns 200 (exporter cached, pod list read, reservations restored)`, ry.status === 200, `${ry.status} ${ry.body}`);
+
+  const e = cfg.extenders[0];
+  const prefix = new URL(e.urlPrefix).pathname.replace(/\/$/, '');
+  const created = await api(apiPort, 'POST', '/fake/pods', testPod(`bind-${n}`));
+  const pod = created.doc;
+  if (!check(`${w}: fake API server took the pod`, created.status === 201, created.body)) { await stop(ext); return; }
+  const args = JSON.stringify({ Pod: pod, Nodes: null, NodeNames: ['deploy-test-node'] });
+  const f = await get(ext.port, `${prefix}/${e.filterVerb}`, 'POST', args);
+  let fr = {};
+  try { fr = JSON.parse(f.body); } catch (q) { /* checked below */ }
+  check(`${w}: POST urlPrefix/${e.filterVerb} (nodeCacheCapable: names only) answers 200 with NodeNames`,
+    f.status === 200 && Array.isArray(fr.NodeNames), `${f.status} ${f.body.slice(0, 200)}`);
+  const p = await get(ext.port, `${prefix}/${e.prioritizeVerb}`, 'POST', args);
+  let pr = null;
+  try { pr = JSON.parse(p.body); } catch (q) { /* checked below */ }
+  check(`${w}: POST urlPrefix/${e.prioritizeVerb} answers 200 with a host priority list`,
+    p.status === 200 && Array.isArray(pr) && pr.every((h) => h.Host === 'deploy-test-node' && h.Score >= 0 && h.Score <= 10),
+    `${p.status} ${p.body.slice(0, 200)}`);
+  const b = await api(ext.port, 'POST', `${prefix}/${e.bindVerb}`, { PodName: pod.metadata.name,
+    PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: 'deploy-test-node' });
+  check(`${w}: POST urlPrefix/${e.bindVerb} answers 200 without Error`, b.status === 200 && b.doc && !b.doc.Error,
+    `${b.status} ${b.body.slice(0, 300)}`);
+  const bound = await api(apiPort, 'GET', `/fake/pods/default/${pod.metadata.name}`);
+  check(`${w}: the Binding was created (pod on deploy-test-node)`, bound.doc && bound.doc.spec.nodeName === 'deploy-test-node',
+    bound.body.slice(0, 200));
+
+  if (v.requeue) {
+    const owner = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true };
+    for (const [name, meta] of [[`owned-${n}`, { ownerReferences: [owner] }], [`bare-${n}`, {}]]) {
+      await api(apiPort, 'POST', '/fake/pods', testPod(name, { metadata: meta, spec: { nodeName: 'deploy-test-node' } }));
+      await api(apiPort, 'PATCH', `/fake/pods/default/${name}/status`, { phase: 'Failed', reason: 'TopologyAffinityError',
+        message: 'Resources cannot be allocated with Topology locality' });
+    }
+    const gone = await waitFor(async () => (await api(apiPort, 'GET', `/fake/pods/default/owned-${n}`)).status === 404, 10000);
+    check(`${w}: --requeue-rejected-pods deletes a controller-owned pod rejected with TopologyAffinityError`, gone);
+    await new Promise((ok) => setTimeout(ok, 300));
+    check(`${w}: a rejected pod without a controller is left alone`,
+      (await api(apiPort, 'GET', `/fake/pods/default/bare-${n}`)).status === 200);
+  }
+  check(`${w}: extender stops cleanly on SIGTERM`, (await stop(ext)) === 0);
+
+  const reqs = ((await api(apiPort, 'GET', '/fake/requests')).doc || []);
+  check(`${w}: every API request carried the token`, reqs.length > 0 && reqs.every((r) => r.auth), reqs.length);
+  const used = new Set(reqs.map(rbacOfRequest));
+  for (const want of ['|pods|list', '|pods|watch', '|pods/binding|create'].concat(v.requeue ? ['|pods|delete'] : []))
+    check(`${w}: the extender used ${want}`, used.has(want), [...used].join(' '));
+  for (const g of group) {
+    const allowed = extenderRules(g.objs, g.x.sa, g.x.ns);
+    const denied = [...used].filter((u) => !allowed.has(u));
+    check(`${g.v.name}: every API request of the extender is allowed by its own ClusterRoles`, denied.length === 0, denied.join(' '));
+  }
+}
+
+async function runLive(rendered, cases) {
+  const objs = rendered['.'] || rendered.base;
   const ds = find(objs, 'DaemonSet', 'numafit-exporter');
-  const dep = find(objs, 'Deployment', 'numafit-extender');
   if (!check('live: built programs exist', fs.existsSync(EXPORTER) && fs.existsSync(EXTENDER))) return;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nf-deploy-'));
+  let exp = null, fake = null;
   try {
     const mk = spawnSync('python3', [path.join(SRC, 'tests/fixtures/mkfixture.py'), 'single', path.join(tmp, 'host')]);
     if (!check('live: fake host tree built', mk.status === 0, String(mk.stderr))) return;
@@ -511,8 +791,8 @@ async function runLive(objs, schedCfg) {
       if (f.name === 'listen') return '--listen=127.0.0.1:0';
       return `--${f.name}=${mapPath(f.value)}`;
     });
-    const exp = await startServer(EXPORTER, eargs, { NODE_NAME: 'deploy-test-node', HWLOC_COMPONENTS: '-x86' });
-    if (!check('live: exporter starts with the DaemonSet args', exp.port > 0, exp.log)) { await stop(exp); return; }
+    exp = await startServer(EXPORTER, eargs, { NODE_NAME: 'deploy-test-node', HWLOC_COMPONENTS: '-x86' });
+    if (!check('live: exporter starts with the DaemonSet args', exp.port > 0, exp.log)) return;
     const hz = await get(exp.port, c.livenessProbe.httpGet.path);
     check(`live: exporter liveness path ${c.livenessProbe.httpGet.path} answers 200`, hz.status === 200, hz.status);
     const rz = await waitStatus(exp.port, c.readinessProbe.httpGet.path, 200, 10000);
@@ -522,43 +802,24 @@ async function runLive(objs, schedCfg) {
     try { doc = JSON.parse(topo.body); } catch (e) { /* checked below */ }
     check('live: exporter publishes the NODE_NAME of the downward API', doc.node === 'deploy-test-node', doc.node);
 
-    const d = dep.spec.template.spec.containers[0];
-    const xargs = d.args.map((a) => {
-      const f = argFlag(a);
-      if (f.name === 'listen') return '--listen=127.0.0.1:0';
-      if (f.name === 'exporter-dns') return `--exporter-dns=localhost:${exp.port}`;
-      return a;
-    });
-    const ext = await startServer(EXTENDER, xargs, {});
-    if (check('live: extender starts with the Deployment args', ext.port > 0, ext.log)) {
-      const lz = await get(ext.port, d.livenessProbe.httpGet.path);
-      check(`live: extender liveness ${d.livenessProbe.httpGet.path} answers 200`, lz.status === 200, lz.status);
-      const ry = await waitStatus(ext.port, d.readinessProbe.httpGet.path, 200, 15000);
-      check(`live: extender readiness ${d.readinessProbe.httpGet.path} turns 200 once the exporter found by DNS is cached`, ry.status === 200, ry.status);
-      if (schedCfg) {
-        const e = schedCfg.extenders[0];
-        const prefix = new URL(e.urlPrefix).pathname.replace(/\/$/, '');
-        const pod = { metadata: { name: 'p', namespace: 'default', uid: 'u1' },
-          spec: { containers: [{ name: 'c', resources: { requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '2', memory: '1Gi' } } }] } };
-        const args = JSON.stringify({ Pod: pod, Nodes: null, NodeNames: ['deploy-test-node'] });
-        const f = await get(ext.port, `${prefix}/${e.filterVerb}`, 'POST', args);
-        let fr = {};
-        try { fr = JSON.parse(f.body); } catch (x) { /* checked below */ }
-        check(`live: POST urlPrefix/${e.filterVerb} (nodeCacheCapable: names only) answers 200 with NodeNames`,
-          f.status === 200 && Array.isArray(fr.NodeNames), `${f.status} ${f.body.slice(0, 200)}`);
-        const p = await get(ext.port, `${prefix}/${e.prioritizeVerb}`, 'POST', args);
-        let pr = null;
-        try { pr = JSON.parse(p.body); } catch (x) { /* checked below */ }
-        check(`live: POST urlPrefix/${e.prioritizeVerb} answers 200 with a host priority list`,
-          p.status === 200 && Array.isArray(pr) && pr.every((h) => h.Host === 'deploy-test-node' && h.Score >= 0 && h.Score <= 10),
-          `${p.status} ${p.body.slice(0, 200)}`);
-      }
-      check('live: extender stops cleanly on SIGTERM', (await stop(ext)) === 0);
-    } else {
-      await stop(ext);
+    fake = await startServer('python3', [path.join(SRC, 'tests/fakes/fake_apiserver.py'), '--listen', '127.0.0.1:0',
+      '--token', TOKEN, '--bookmark-interval', '1'], {});
+    if (!check('live: fake API server starts', fake.port > 0, fake.log)) return;
+    const kcfg = path.join(tmp, 'kubeconfig');
+    writeKubeconfig(kcfg, fake.port);
+    // one run per distinct extender command line; its requests are checked against every
+    // variant that renders it
+    const groups = new Map();
+    for (const k of cases) {
+      const key = JSON.stringify(k.x.c.args);
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(k);
     }
-    check('live: exporter stops cleanly on SIGTERM', (await stop(exp)) === 0);
+    let n = 0;
+    for (const group of groups.values()) await liveExtender(group, exp, fake.port, kcfg, n++);
   } finally {
+    if (fake) check('live: fake API server stops', (await stop(fake)) !== null);
+    if (exp) check('live: exporter stops cleanly on SIGTERM', (await stop(exp)) === 0);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -577,45 +838,52 @@ async function runObjectsMode() {
   }
   const expFlags = helpFlags(EXPORTER), extFlags = helpFlags(EXTENDER);
   check('exporter --help lists its flags', expFlags.has('sysfs-root') && expFlags.has('probe'));
-  check('extender --help lists its flags', extFlags.has('exporter-dns'));
+  check('extender --help lists its flags', extFlags.get('exporter-dns') === true && extFlags.get('reservation-ttl') === true &&
+    extFlags.get('requeue-rejected-pods') === false);
 
   // 2. render the kustomize entry points (kubectl is a client: no API server needed)
   const haveKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
   const rendered = {};
   if (!haveKubectl) {
-    console.log('NOTE kubectl not found: kustomize entry points not rendered; checking base/ as written');
+    console.log('NOTE kubectl not found: kustomize entry points not rendered; checking base/ as written (no extender checks)');
     rendered.base = parseAll(yamlFiles(path.join(K8S, 'base')).filter((f) => !f.endsWith('kustomization.yaml'))
       .map((f) => fs.readFileSync(f, 'utf8')).join('\n---\n'));
   } else {
-    for (const e of ENTRY_POINTS) {
+    for (const v of VARIANTS) {
       try {
-        rendered[e] = render(e);
-        check(`kustomize ${e} renders`, rendered[e].length > 0);
+        rendered[v.name] = render(v);
+        check(`kustomize ${v.name} renders`, rendered[v.name].length > 0);
       } catch (x) {
-        check(`kustomize ${e} renders`, false, x.message);
+        check(`kustomize ${v.name} renders`, false, x.message);
       }
     }
   }
   // 3. schema + field checks on each rendering
-  let schedCfg = null;
+  const dfltCfg = parseAll(fs.readFileSync(path.join(K8S, 'default-scheduler/kube-scheduler-config.yaml'), 'utf8'))[0];
+  const cases = [];
   for (const [e, objs] of Object.entries(rendered)) {
     validateObjects(e, objs);
     check(`${e}: every namespaced object is in numafit (or kube-system RBAC)`, objs.every((o) =>
       ['Namespace', 'ClusterRoleBinding', 'ClusterRole'].includes(o.kind) ||
       o.metadata.namespace === 'numafit' || (o.metadata.namespace === 'kube-system' && o.kind === 'RoleBinding')));
-    checkExporter(e, objs, expFlags, e === 'with-probe');
-    checkExtender(e, objs, extFlags);
-    if (e === 'default-scheduler') {
+    const v = VARIANTS.find((x) => x.name === e);
+    checkExporter(e, objs, expFlags, !!(v && v.probe));
+    if (!v) continue;
+    const images = objs.flatMap((o) => (o.spec && o.spec.template ? o.spec.template.spec.containers : []).map((c) => c.image))
+      .filter((i) => /numafit/.test(i));
+    check(`${e}: numafit images come from the images component's registry`, images.length >= 2 &&
+      images.every((i) => i.startsWith('registry.example.com/numafit/')), images.join(','));
+    const x = checkExtender(v, objs, extFlags);
+    let cfg = null;
+    if (!v.second) {
       check(`${e}: no second scheduler`, !find(objs, 'Deployment', 'numafit-scheduler'));
-    } else if (e !== 'base') {
-      const cfg = checkSecondScheduler(e, objs);
-      if (cfg) {
-        checkExtenderRef(`${e}: scheduler config`, cfg, objs);
-        schedCfg = schedCfg || cfg;
-      }
+      cfg = dfltCfg;
+    } else {
+      cfg = checkSecondScheduler(e, objs);
     }
+    if (cfg) checkExtenderRef(`${e}: scheduler config`, cfg, x ? argValue(x.c.args || [], 'listen') : undefined);
+    if (x && cfg) cases.push({ v, x, cfg, objs });
   }
-  if (!schedCfg) schedCfg = parseAll(fs.readFileSync(path.join(K8S, 'second-scheduler/numafit-scheduler-config.yaml'), 'utf8'))[0];
   // 4. the schema validator can fail
   const DaemonSet = req('kubernetes-models/apps/v1').DaemonSet;
   let threw = false;
@@ -627,9 +895,18 @@ async function runObjectsMode() {
     threw = true;
   }
   check('schema validator refuses a string containerPort', threw);
+  // ... and so can the RBAC check: a wildcard or an extra verb is not "exactly"
+  const binder = cases.length && find(cases[0].objs, 'ClusterRole', BINDER_ROLE);
+  if (binder) {
+    const mut = (f) => { const r = JSON.parse(JSON.stringify(binder)); f(r); return sameSet(ruleSet(r), BINDER_RULES); };
+    check('RBAC check refuses an extra verb', !mut((r) => r.rules[0].verbs.push('delete')));
+    check('RBAC check refuses a wildcard resource', !mut((r) => { r.rules[0].resources = ['*']; }));
+    check('RBAC check refuses resourceNames', !mut((r) => { r.rules[1].resourceNames = ['x']; }));
+  }
   // 5. the real programs with these args
-  await runLive(rendered['.'] || rendered.base, schedCfg);
+  if (cases.length || rendered.base) await runLive(rendered, cases);
 }
+
 
 (async () => {
   const mode = process.argv[2] || 'objects';

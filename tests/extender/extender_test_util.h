@@ -48,4 +48,14 @@ static inline nf_pod_req tb_pod(const char *text)
     return r;
 }
 
+/* The requirements of a shape ("cpu=4,hugepages-1Gi=2Gi,..."; free with nf_pod_req_free). */
+static inline nf_pod_req tb_shape(const char *shape)
+{
+    nf_pod_req r;
+    nf_err err;
+    if (nf_pod_req_from_shape(shape, &r, &err))
+        fail_msg("%s", err.msg);
+    return r;
+}
+
 #endif

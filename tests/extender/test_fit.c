@@ -19,15 +19,6 @@ static const kspec CONTAINER_SCOPE = {.cpu_policy = "static", .scope = "containe
 
 #define SHAPE "cpu=8,hugepages-1Gi=4Gi,intel.com/sriov=1"
 
-static nf_pod_req shape(const char *s)
-{
-    nf_pod_req r;
-    nf_err err;
-    if (nf_pod_req_from_shape(s, &r, &err))
-        fail_msg("%s", err.msg);
-    return r;
-}
-
 #define GC(name, cpu, extra)                                                                       \
     "{'name':'" name "','resources':{'limits':{'cpu':'" cpu "','memory':'1Gi'" extra "}}}"
 
@@ -51,7 +42,7 @@ static nf_topology *two_numa(kspec k, int avail0, int avail1)
 static void test_pod_scope_reasons(void **state)
 {
     (void)state;
-    nf_pod_req p = shape(SHAPE);
+    nf_pod_req p = tb_shape(SHAPE);
     nf_topology *t = two_numa(POD_SCOPE, 14, 6);
     nf_fit_result r = fit(&p, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
@@ -78,7 +69,7 @@ static void test_pod_scope_reasons(void **state)
     tb_free(t);
 
     /* too big for any empty NUMA node: unresolvable; ties go to the lower id */
-    nf_pod_req big = shape("cpu=30,hugepages-1Gi=4Gi,intel.com/sriov=1");
+    nf_pod_req big = tb_shape("cpu=30,hugepages-1Gi=4Gi,intel.com/sriov=1");
     t = two_numa(POD_SCOPE, 22, 22);
     r = fit(&big, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
@@ -100,7 +91,7 @@ static void test_pod_scope_reasons(void **state)
     tb_free(t);
 
     /* several lacking resources, bytes in short form */
-    nf_pod_req p2 = shape("cpu=8,hugepages-1Gi=20Gi,intel.com/sriov=9");
+    nf_pod_req p2 = tb_shape("cpu=8,hugepages-1Gi=20Gi,intel.com/sriov=9");
     t = two_numa(POD_SCOPE, 4, 6);
     r = fit(&p2, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
@@ -118,8 +109,8 @@ static void test_pod_scope_reasons(void **state)
 static void test_cpu_policy(void **state)
 {
     (void)state;
-    nf_pod_req p = shape(SHAPE);
-    nf_pod_req hp = shape("hugepages-1Gi=4Gi,intel.com/sriov=1");
+    nf_pod_req p = tb_shape(SHAPE);
+    nf_pod_req hp = tb_shape("hugepages-1Gi=4Gi,intel.com/sriov=1");
     hp.qos = NF_QOS_BURSTABLE;
     kspec none = {.cpu_policy = "none", .scope = "pod"};
     nf_topology *t = two_numa(none, 14, 14);
@@ -157,7 +148,7 @@ static void test_full_pcpus_only(void **state)
     kspec fpo = {.cpu_policy = "static", .scope = "pod", .fpo = true};
     nf_topology *t = tb_topo("smt", fpo, z, 2);
     nf_topology *plain = tb_topo("nosmt", POD_SCOPE, z, 2);
-    nf_pod_req p8 = shape("cpu=8"), p3 = shape("cpu=3"), p6 = shape("cpu=6");
+    nf_pod_req p8 = tb_shape("cpu=8"), p3 = tb_shape("cpu=3"), p6 = tb_shape("cpu=6");
 
     nf_fit_result r = fit(&p8, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
@@ -181,12 +172,12 @@ static void test_full_pcpus_only(void **state)
     nf_fit_result_free(&r);
 
     /* whole cores only: 14 needs 7 free cores, neither zone has them */
-    nf_pod_req p14 = shape("cpu=14");
+    nf_pod_req p14 = tb_shape("cpu=14");
     r = fit(&p14, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
     assert_non_null(strstr(r.reason, "closest numa1: cpu 12/14 free"));
     nf_fit_result_free(&r);
-    nf_pod_req p24 = shape("cpu=24");
+    nf_pod_req p24 = tb_shape("cpu=24");
     r = fit(&p24, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
     assert_non_null(strstr(r.reason, "cpu 22/24 allocatable"));
@@ -211,12 +202,12 @@ static void test_memory_manager(void **state)
     kspec st = {.cpu_policy = "static", .scope = "pod", .mm_policy = "Static"};
     kspec none = {.cpu_policy = "static", .scope = "pod", .mm_policy = "None"};
     nf_topology *ts = tb_topo("mm", st, z, 2), *tn = tb_topo("nomm", none, z, 2);
-    nf_pod_req p = shape("cpu=2,memory=36Gi");
+    nf_pod_req p = tb_shape("cpu=2,memory=36Gi");
     nf_fit_result r = fit(&p, ts, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
     assert_int_equal(r.zone, 1);
     nf_fit_result_free(&r);
-    nf_pod_req p2 = shape("cpu=2,memory=64Gi");
+    nf_pod_req p2 = tb_shape("cpu=2,memory=64Gi");
     r = fit(&p2, ts, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
     assert_string_equal(
@@ -227,7 +218,7 @@ static void test_memory_manager(void **state)
     assert_int_equal(r.zone, 0);
     nf_fit_result_free(&r);
     /* memory alone: aligned only where the Memory Manager is Static */
-    nf_pod_req m = shape("memory=8Gi");
+    nf_pod_req m = tb_shape("memory=8Gi");
     r = fit(&m, tn, &NUMA);
     assert_int_equal(r.status, NF_FIT_OK);
     assert_false(r.aligned);
@@ -446,11 +437,11 @@ static void test_usable_devices(void **state)
         tb_zone(1, 0, 8, 8, -1, 0, 4, 1, 1),
     };
     nf_topology *t = tb_topo("probe", POD_SCOPE, z, 2);
-    nf_pod_req p = shape("cpu=1,intel.com/sriov=1");
+    nf_pod_req p = tb_shape("cpu=1,intel.com/sriov=1");
     nf_fit_result r = fit(&p, t, &NUMA);
     assert_int_equal(r.zone, 1); /* numa0's free VFs failed their probe */
     nf_fit_result_free(&r);
-    nf_pod_req p2 = shape("cpu=1,intel.com/sriov=2");
+    nf_pod_req p2 = tb_shape("cpu=1,intel.com/sriov=2");
     r = fit(&p2, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
     assert_string_equal(r.reason, "no NUMA node fits cpu=1 intel.com/sriov=2; closest numa1: "
@@ -470,7 +461,7 @@ static void test_usable_devices(void **state)
 
     /* a node without NUMA nodes */
     nf_topology *empty = tb_topo("empty", POD_SCOPE, NULL, 0);
-    nf_pod_req p3 = shape("cpu=1");
+    nf_pod_req p3 = tb_shape("cpu=1");
     r = fit(&p3, empty, &NUMA);
     assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
     assert_string_equal(r.reason, "node topology lists no NUMA node");
@@ -498,7 +489,7 @@ static void test_count(void **state)
         tb_zone(1, 0, 22, 20, 16, 16, 0, 0, -1),
     };
     nf_topology *t = tb_topo("count", POD_SCOPE, z, 2);
-    nf_pod_req p = shape("cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1");
+    nf_pod_req p = tb_shape("cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1");
     nf_node_count c;
     nf_err err;
     assert_int_equal(nf_fit_count(&p, t, &NUMA, &c, &err), 0);
@@ -545,12 +536,12 @@ static void test_count(void **state)
     s[0].ffc = 4;
     kspec fpo = {.cpu_policy = "static", .fpo = true};
     t = tb_topo("smt", fpo, s, 1);
-    nf_pod_req p3 = shape("cpu=3");
+    nf_pod_req p3 = tb_shape("cpu=3");
     assert_int_equal(nf_fit_count(&p3, t, &NUMA, &c, &err), 0);
     assert_int_equal(c.fits, 0);
     assert_string_equal(c.zones[0].limited_by, "full-pcpus-only");
     nf_node_count_free(&c);
-    nf_pod_req p2 = shape("cpu=2");
+    nf_pod_req p2 = tb_shape("cpu=2");
     assert_int_equal(nf_fit_count(&p2, t, &NUMA, &c, &err), 0);
     assert_int_equal(c.fits, 4);
     nf_node_count_free(&c);
@@ -568,7 +559,7 @@ static void test_scores(void **state)
     zspec idle[] = {tb_zone(0, 0, 20, 20, 16, 16, -1, 0, 0)};
     nf_topology *tb = tb_topo("busy", POD_SCOPE, busy, 1),
                 *ti = tb_topo("idle", POD_SCOPE, idle, 1);
-    nf_pod_req p = shape("cpu=4,hugepages-1Gi=4Gi");
+    nf_pod_req p = tb_shape("cpu=4,hugepages-1Gi=4Gi");
     nf_fit_result rb = fit(&p, tb, &NUMA), ri = fit(&p, ti, &NUMA);
     nf_fit_opts o = NUMA;
     o.strategy = NF_STRATEGY_MOST_ALLOCATED;
@@ -582,14 +573,14 @@ static void test_scores(void **state)
     o.strategy = NF_STRATEGY_BALANCED;
     assert_true(fabs(nf_score_node_raw(&p, tb, &o, &rb) - 9.75) < 1e-9);
     assert_int_equal(nf_score_node(&p, tb, &o, &rb), 10);
-    nf_pod_req pc = shape("cpu=10,hugepages-1Gi=1Gi"); /* idle: 0.5 and 1/16 -> sd 0.21875 */
+    nf_pod_req pc = tb_shape("cpu=10,hugepages-1Gi=1Gi"); /* idle: 0.5 and 1/16 -> sd 0.21875 */
     nf_fit_result rc = fit(&pc, ti, &NUMA);
     assert_true(fabs(nf_score_node_raw(&pc, ti, &o, &rc) - 7.8125) < 1e-9);
     assert_int_equal(nf_score_node(&pc, ti, &o, &rc), 8);
     nf_fit_result_free(&rc);
 
     /* a failed fit scores 0 */
-    nf_pod_req huge = shape("cpu=40");
+    nf_pod_req huge = tb_shape("cpu=40");
     nf_fit_result rf = fit(&huge, tb, &NUMA);
     assert_int_equal(rf.status, NF_FIT_UNRESOLVABLE);
     o.strategy = NF_STRATEGY_LEAST_ALLOCATED;
@@ -599,7 +590,7 @@ static void test_scores(void **state)
     /* clamp: available above allocatable (a stale document) never scores below 0 */
     zspec odd[] = {tb_zone(0, 0, 4, 40, -1, 0, -1, 0, 0)};
     nf_topology *to = tb_topo("odd", POD_SCOPE, odd, 1);
-    nf_pod_req p1 = shape("cpu=1");
+    nf_pod_req p1 = tb_shape("cpu=1");
     nf_fit_result ro = fit(&p1, to, &NUMA);
     o.strategy = NF_STRATEGY_MOST_ALLOCATED;
     assert_int_equal(nf_score_node(&p1, to, &o, &ro), 0);

@@ -108,18 +108,24 @@ static inline json_t *tb_doc(const char *node, kspec k, const zspec *z, size_t n
                      sockets, "numaNodes", numa);
 }
 
-/* A decoded topology (heap; free with tb_free). Aborts the test program on a codec error. */
-static inline nf_topology *tb_topo(const char *node, kspec k, const zspec *z, size_t n)
+/* doc decoded (heap; free with tb_free); takes the reference. Aborts the test program on a codec
+ * error. */
+static inline nf_topology *tb_decode(json_t *doc)
 {
-    json_t *doc = tb_doc(node, k, z, n);
     nf_topology *t = calloc(1, sizeof(*t));
-    nf_err err;
+    nf_err err = {{0}};
     if (!doc || !t || nf_topology_from_json(doc, t, &err)) {
-        fprintf(stderr, "tb_topo: %s\n", err.msg);
+        fprintf(stderr, "tb_decode: %s\n", err.msg);
         abort();
     }
     json_decref(doc);
     return t;
+}
+
+/* A decoded topology (heap; free with tb_free). */
+static inline nf_topology *tb_topo(const char *node, kspec k, const zspec *z, size_t n)
+{
+    return tb_decode(tb_doc(node, k, z, n));
 }
 
 static inline void tb_free(nf_topology *t)

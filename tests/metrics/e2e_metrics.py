@@ -17,7 +17,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import metricsutil as mu  # noqa: E402
-from nftest import GIB, check, free_port, http, summary, wait_for  # noqa: E402
+from nftest import GIB, check, free_port, http, summary, wait_for, wait_until  # noqa: E402
 
 POD_FITS = {"metadata": {"name": "dpdk", "namespace": "ran", "uid": "u1"},
             "spec": {"containers": [{"name": "c", "resources": {
@@ -176,6 +176,11 @@ def test_extender(ext, ex_url, dead_url):
     status, _, _ = http(ext.url("/filter"), data=b"{not json", method="POST")
     check(status == 400, "malformed /filter -> 400")
 
+    # a request is counted when libmicrohttpd reports it complete, just after the client has
+    # read the answer: wait for the 4th before reading every counter
+    wait_until(lambda: mu.value(mu.parse(http(ext.url("/metrics"))[2].decode())[0],
+                                "numafit_extender_request_duration_seconds_count",
+                                verb="filter") == 4, 5)
     text, s, types = get_metrics(ext.url(""), "extender")
     want = {("fit", "none"): 1, ("failed", "cpu"): 1, ("unresolvable", "policy"): 1,
             ("failed", "missing"): 1, ("failed", "stale"): 1, ("unresolvable", "hugepages"): 1,
