@@ -258,14 +258,11 @@ bool nf_binder_hold(nf_binder *b, const char *uid, nf_bind_waiter *w)
 
 /* ---- prediction + reservation ---- */
 
-/* Is t's node usable for a prediction now? */
+/* Is the node's document usable for a prediction now? (the HTTP glue's staleness rule) */
 static bool doc_fresh(const nf_binder *b, const nf_cache_entry *e)
 {
-    if (e->stale)
-        return false;
-    if (b->o.stale_after_ms <= 0 || strncmp(e->source, "file:", 5) == 0)
-        return true;
-    return nf_wall_ms() - e->received_ms <= b->o.stale_after_ms;
+    char why[8];
+    return !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, why, sizeof(why));
 }
 
 /* The first NUMA node t lists pod uid on (kubelet's choice, seen), or -1. */
@@ -420,17 +417,8 @@ int nf_binder_bind(nf_binder *b, const char *ns, const char *name, const char *u
     }
     nf_err e = {{0}};
     long http = 0;
+    /* bound to this node already (a retried bind whose answer was lost) is a success there */
     rc = nf_kube_bind_pod(b->o.kube, ns, name, puid, node, &http, &e);
-    if (rc == -EEXIST) { /* a retry of a bind that went through: bound here is success */
-        json_t *pod = NULL;
-        if (nf_kube_get_pod(b->o.kube, ns, name, &pod, &(nf_err){{0}}) == 0) {
-            const char *on = str_at(pod, "spec", "nodeName");
-            const char *u = str_at(pod, "metadata", "uid");
-            if (on && strcmp(on, node) == 0 && (!puid || (u && strcmp(u, puid) == 0)))
-                rc = 0;
-            json_decref(pod);
-        }
-    }
     if (rc) {
         if (reserved)
             nf_reservations_drop(b->rs, puid);
@@ -690,16 +678,9 @@ static int req_of_reservation(const nf_reservation *r, const nf_fit_view *v, nf_
     bool cpu_static, mm_static, scope_pod, untracked_pages = false;
     nf__fit_view_policy(v, &cpu_static, &mm_static, &scope_pod);
     int rc = 0;
-    for (size_t i = 0; !rc && i < r->n_placed; i++) {
+    for (size_t i = 0; !rc && i < r->n_placed; i++) { /* nf_amount_add sums per name */
         const nf_placed *p = &r->placed[i];
-        bool merged = false;
-        for (size_t k = 0; k < out->n_effective && !merged; k++)
-            if (strcmp(out->effective[k].name, p->resource) == 0) {
-                out->effective[k].value += p->amount;
-                merged = true;
-            }
-        if (!merged)
-            rc = nf_amount_add(&out->effective, &out->n_effective, p->resource, p->amount);
+        rc = nf_amount_add(&out->effective, &out->n_effective, p->resource, p->amount);
         untracked_pages |= nf_resource_is_hugepages(p->resource) && !p->tracked;
     }
     out->qos = mm_static && untracked_pages ? NF_QOS_BURSTABLE : NF_QOS_GUARANTEED;
@@ -803,8 +784,14 @@ out:
 static void on_put(void *ctx, const nf_topology *t)
 {
     nf_binder *b = ctx;
-    nf_reservations_reconcile(b->rs, t, log_end, b);
-    replan(b, t);
+    /* most documents are of nodes without reservations: one hash lookup, not a scan of all */
+    nf_resv_snapshot *snap = nf_reservations_snapshot(b->rs);
+    bool mine = nf_resv_snapshot_has_node(snap, t->node);
+    nf_resv_snapshot_release(snap);
+    if (mine) {
+        nf_reservations_reconcile(b->rs, t, log_end, b);
+        replan(b, t);
+    }
     if (!atomic_load(&b->restored) && atomic_load(&b->listed))
         sweep_now(b); /* a node the restore waits for may have arrived */
 }
@@ -995,11 +982,6 @@ void nf_binder_free(nf_binder *b)
     pthread_mutex_destroy(&b->stop_mu);
     pthread_cond_destroy(&b->stop_cv);
     free(b);
-}
-
-bool nf_binder_enabled(const nf_binder *b)
-{
-    return b && b->o.kube;
 }
 
 bool nf_binder_ready(nf_binder *b, const char **why)

@@ -58,7 +58,6 @@ int nf_binder_start(nf_binder *b, nf_err *err);
 void nf_binder_shutdown(nf_binder *b);
 void nf_binder_free(nf_binder *b);
 
-bool nf_binder_enabled(const nf_binder *b);
 /* Binding disabled, or the pod list was read and reservations restored. why: what is missing. */
 bool nf_binder_ready(nf_binder *b, const char **why);
 nf_reservations *nf_binder_reservations(nf_binder *b);

@@ -17,6 +17,7 @@
 #include "binder.h"
 #include "extender_metrics.h"
 #include "extender_protocol.h"
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
 #include "numafit/log.h"
@@ -66,13 +67,6 @@ typedef struct req {
 
 /* The status of the answer send_buf queued during the current handler call (see on_request). */
 static _Thread_local unsigned tls_status;
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
@@ -133,27 +127,11 @@ static enum MHD_Result send_text(nf_extender_http *h, struct MHD_Connection *c, 
 
 /* ---- node topologies for the protocol module -------------------------------------------- */
 
-static bool file_source(const nf_cache_entry *e)
-{
-    return strncmp(e->source, "file:", 5) == 0;
-}
-
 /* Why the entry cannot be used now (written into why), or false when it is fresh. */
 static bool entry_unusable(const nf_extender_http *h, const nf_cache_entry *e, int64_t now,
                            char *why, size_t len)
 {
-    if (e->stale) {
-        snprintf(why, len, "topology is stale: %s",
-                 e->stale_reason ? e->stale_reason : "its source stopped answering");
-        return true;
-    }
-    int64_t age = now - e->received_ms;
-    if (h->cfg.stale_after_ms > 0 && !file_source(e) && age > h->cfg.stale_after_ms) {
-        snprintf(why, len, "topology is %" PRId64 "s old (--stale-after %" PRId64 "s) from %s",
-                 age / 1000, h->cfg.stale_after_ms / 1000, e->source);
-        return true;
-    }
-    return false;
+    return nf_cache_entry_unusable(e, now, h->cfg.stale_after_ms, why, len);
 }
 
 typedef struct lookup {
@@ -286,7 +264,7 @@ static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *
 {
     lookup *l = ctx;
     const nf_fit_view *v = base_view(handle, t, align);
-    if (!v || !l->resv || !nf_resv_snapshot_has_node(l->resv, t->node))
+    if (!v || !l->resv)
         return v;
     nf_fit_view *adj = reserved_view(l, v, t); /* NULL: nothing left to deduct */
     return adj ? adj : v;
@@ -346,7 +324,7 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         }
     }
     nf_extender_args a = r->args; /* freed with the request */
-    lookup l = {.h = h, .now = wall_ms(), .filter = r->r == R_FILTER};
+    lookup l = {.h = h, .now = nf_wall_ms(), .filter = r->r == R_FILTER};
     if (b && a.req.aligned)
         l.resv = nf_reservations_snapshot(nf_binder_reservations(b));
     nf_topology_source src = {.acquire = topo_acquire,
@@ -432,7 +410,7 @@ static enum MHD_Result do_nodes(nf_extender_http *h, struct MHD_Connection *c)
     size_t n;
     if (nf_cache_acquire_all(h->cache, &v, &n))
         return send_error(h, c, 500, NULL, "numafit-extender: out of memory");
-    int64_t now = wall_ms();
+    int64_t now = nf_wall_ms();
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++) {
         if (json_array_append_new(items, entry_json(h, v[i], now))) {
@@ -458,7 +436,7 @@ static enum MHD_Result do_node(nf_extender_http *h, struct MHD_Connection *c, co
         return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL, "no topology cached for node \"%.200s\"",
                           node);
     }
-    int64_t now = wall_ms();
+    int64_t now = nf_wall_ms();
     json_t *doc = entry_json(h, e, now);
     nf_cache_release(e);
     if (doc && h->cfg.binder &&
@@ -480,7 +458,7 @@ static enum MHD_Result do_metrics(nf_extender_http *h, struct MHD_Connection *c)
 {
     size_t len = 0;
     char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, h->cfg.binder,
-                                            metrics_unusable, h, wall_ms(), &len);
+                                            metrics_unusable, h, nf_wall_ms(), &len);
     if (!text)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                           "numafit-extender: out of memory");
@@ -571,7 +549,7 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
     size_t n = 0;
     nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
     int rc = nf_cache_acquire_all(h->cache, &v, &n);
-    int64_t now = wall_ms();
+    int64_t now = nf_wall_ms();
     for (size_t i = 0; !rc && i < n; i++) {
         char why[512];
         nf_deduction *d = NULL;

@@ -38,13 +38,6 @@ static bool provider(bool cpu_static, bool mm_static, const nf_pod_req *pod, con
     return false;
 }
 
-bool nf_kubelet_tracks(const nf_fit_view *v, const nf_pod_req *pod, const char *resource)
-{
-    bool cpu_static, mm_static, scope_pod;
-    nf__fit_view_policy(v, &cpu_static, &mm_static, &scope_pod);
-    return provider(cpu_static, mm_static, pod, resource);
-}
-
 /* The prediction's working state: resources as columns, zones as rows. */
 typedef struct state {
     const nf_fit_view *v;

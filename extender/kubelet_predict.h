@@ -59,7 +59,4 @@ void nf_kubelet_choice_free(nf_kubelet_choice *c);
 int nf_kubelet_placed_on(const nf_pod_req *pod, const nf_fit_view *numa_view, int numa,
                          nf_kubelet_choice *out);
 
-/* Does kubelet's document account `resource` per pod on this node (nf_placed.tracked)? */
-bool nf_kubelet_tracks(const nf_fit_view *v, const nf_pod_req *pod, const char *resource);
-
 #endif

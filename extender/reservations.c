@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "topology_cache.h"
+
 struct nf_resv_snapshot {
     atomic_uint refs;
     nf_reservation *v; /* deep copies, sorted by node, then age */
@@ -376,14 +378,6 @@ size_t nf_reservations_expire(nf_reservations *rs, int64_t now_ms, nf_resv_end_f
 
 /* ---- snapshots ---- */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static int by_node_then_age(const void *a, const void *b)
 {
     const nf_reservation *x = a, *y = b;
@@ -435,7 +429,7 @@ static nf_resv_snapshot *snapshot_build(const nf_reservations *rs)
     for (size_t i = 0; i < s->n; i++) {
         if (i && strcmp(s->v[i].node, s->v[i - 1].node) == 0)
             continue; /* the slot names the node's first reservation */
-        size_t k = hash_str(s->v[i].node) & (s->cap - 1);
+        size_t k = nf_hash_name(s->v[i].node) & (s->cap - 1);
         while (s->slots[k] != SIZE_MAX)
             k = (k + 1) & (s->cap - 1);
         s->slots[k] = i;
@@ -462,7 +456,7 @@ static size_t first_of(const nf_resv_snapshot *s, const char *node)
 {
     if (!s || !node)
         return SIZE_MAX;
-    for (size_t k = hash_str(node) & (s->cap - 1); s->slots[k] != SIZE_MAX;
+    for (size_t k = nf_hash_name(node) & (s->cap - 1); s->slots[k] != SIZE_MAX;
          k = (k + 1) & (s->cap - 1))
         if (strcmp(s->v[s->slots[k]].node, node) == 0)
             return s->slots[k];

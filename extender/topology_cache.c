@@ -10,8 +10,10 @@
 #include "topology_cache.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +48,7 @@ static entry *from_pub(nf_cache_entry *p)
     return (entry *)p; /* pub is the first member */
 }
 
-static uint64_t hash_name(const char *s)
+uint64_t nf_hash_name(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
     for (; *s; s++) {
@@ -125,7 +127,7 @@ static char *ar_str(arena *a, const char *s)
     size_t len = strlen(s);
     istr *hit = NULL;
     if (a->tab && a->tab_n * 2 < a->tab_cap) {
-        uint64_t h = hash_name(s);
+        uint64_t h = nf_hash_name(s);
         size_t i = (size_t)h & (a->tab_cap - 1);
         while (a->tab[i].src) {
             if (a->tab[i].h == h && strcmp(a->tab[i].src, s) == 0)
@@ -371,7 +373,7 @@ static size_t find_slot(const nf_cache *c, const char *name, uint64_t h)
 
 static entry *lookup(const nf_cache *c, const char *name)
 {
-    slot s = c->slots[find_slot(c, name, hash_name(name))];
+    slot s = c->slots[find_slot(c, name, nf_hash_name(name))];
     return s.e;
 }
 
@@ -453,7 +455,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     memset(topo, 0, sizeof(*topo));
     e->pub.received_ms = now_ms;
 
-    uint64_t h = hash_name(e->pub.topo.node);
+    uint64_t h = nf_hash_name(e->pub.topo.node);
     entry *old = NULL;
     int rc = 0;
     pthread_rwlock_wrlock(&c->lock);
@@ -479,6 +481,23 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
         entry_unref(e);
     }
     return rc;
+}
+
+bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
+                             char *why, size_t len)
+{
+    if (e->stale) {
+        snprintf(why, len, "topology is stale: %s",
+                 e->stale_reason ? e->stale_reason : "its source stopped answering");
+        return true;
+    }
+    int64_t age = now_ms - e->received_ms;
+    if (stale_after_ms > 0 && strncmp(e->source, "file:", 5) != 0 && age > stale_after_ms) {
+        snprintf(why, len, "topology is %" PRId64 "s old (--stale-after %" PRId64 "s) from %s",
+                 age / 1000, stale_after_ms / 1000, e->source);
+        return true;
+    }
+    return false;
 }
 
 void nf_cache_on_put(nf_cache *c, nf_cache_put_fn fn, void *ctx)
@@ -516,7 +535,7 @@ int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, 
 {
     int rc = -ENOENT;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_name(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         rc = 0;
@@ -536,7 +555,7 @@ int nf_cache_touch(nf_cache *c, const char *node, const char *source, int64_t no
 {
     int rc = -ENOENT;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_name(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         entry *ne = entry_derive(e, now_ms, false, NULL);
@@ -552,7 +571,7 @@ int nf_cache_remove_from(nf_cache *c, const char *node, const char *source)
 {
     entry *old = NULL;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_name(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         old = e;

@@ -61,6 +61,12 @@ int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, 
  * exporter published under the same name). -ENOENT when it did not. */
 int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
 
+/* The extender's staleness rule: an entry is unusable when its source went stale, or when it came
+ * from an exporter more than stale_after_ms (> 0) before now_ms (file sources do not age: their
+ * watcher keeps them current). Writes why (NUL-terminated, at most len bytes) when unusable. */
+bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
+                             char *why, size_t len);
+
 /* Derived data kept with a document, e.g. the extender's precomputed fit views (fit.h): a few
  * slots per document, shared by every entry carrying the same document (touch and stale marks keep
  * it), freed with the document. Readers fill them lazily: get returns NULL until set; set installs
@@ -70,6 +76,9 @@ int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
 #define NF_CACHE_MEMO_SLOTS 2
 void *nf_cache_memo_get(const nf_cache_entry *e, unsigned slot);
 void *nf_cache_memo_set(nf_cache_entry *e, unsigned slot, void *v, void (*free_fn)(void *));
+
+/* The hash of a node name (FNV-1a 64) the cache indexes by; the reservations' node index too. */
+uint64_t nf_hash_name(const char *s);
 
 size_t nf_cache_size(nf_cache *c);
 size_t nf_cache_stale_count(nf_cache *c);

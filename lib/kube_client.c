@@ -10,8 +10,9 @@
  * received) are retried up to opts.retries times, after Retry-After when the server sent one
  * (capped at MAX_RETRY_AFTER_MS) or else after an exponential backoff with jitter (capped at
  * MAX_BACKOFF_MS). A write that may have reached the server before it failed (5xx, reset) makes
- * the next attempt's "already done" answer a success: binding -> 409 "already assigned to node
- * <the same node>", delete -> 404.
+ * the next attempt's "already done" answer a success: delete -> 404. A binding is idempotent
+ * whatever made it: 409 "already assigned to node <the same node>" is a success (an earlier
+ * attempt, or an earlier call whose answer was lost to its caller).
  */
 #include "numafit/kube.h"
 
@@ -772,8 +773,9 @@ int nf_kube_bind_pod(nf_kube *k, const char *ns, const char *name, const char *u
     }
     call c = {.method = "POST", .path = path, .body = body, .ctype = "application/json"};
     int rc = do_call(k, &c, err);
-    if (rc == -EEXIST && c.ambiguous) {
-        /* An earlier attempt may have bound it: the same node answered as "already assigned". */
+    if (rc == -EEXIST) {
+        /* Bound to this very node already (the uid precondition is checked before this): an
+         * earlier attempt or call did it. */
         const char *msg = json_string_value(json_object_get(c.err_status, "message"));
         char want[300];
         snprintf(want, sizeof(want), "already assigned to node \"%s\"", node);

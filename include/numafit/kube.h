@@ -88,7 +88,8 @@ int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **ite
                             char **resource_version, atomic_bool *stop, nf_err *err);
 
 /* POST /api/v1/namespaces/{ns}/pods/{name}/binding with metadata.uid = uid as precondition
- * (uid may be NULL) and target node. 0 on 201/200. */
+ * (uid may be NULL) and target node. 0 on 201/200, and on 409 "already assigned to node <node>"
+ * (the same node: binding is idempotent); -EEXIST when bound elsewhere or the uid differs. */
 int nf_kube_bind_pod(nf_kube *k, const char *ns, const char *name, const char *uid,
                      const char *node, long *http_status, nf_err *err);
 
