@@ -397,6 +397,8 @@ int nf_binder_bind(nf_binder *b, const char *ns, const char *name, const char *u
         nf_cache_entry *e = nf_cache_acquire(b->cache, node);
         if (e && doc_fresh(b, e)) {
             pthread_mutex_lock(&b->bind_mu);
+            /* a retried bind: the pod must not be predicted against its own reservation */
+            nf_reservations_drop(b->rs, puid);
             rc = reserve(b, &req, &e->topo, ns, name, puid, nf_wall_ms(),
                          atomic_fetch_add(&b->seq, 1), -1, &numa, &reserved, err);
             pthread_mutex_unlock(&b->bind_mu);

@@ -161,6 +161,11 @@ def test_bind_reserve_reconcile(env):
     check(r["NodeNames"] == ["w1"], "p2 still fits w1 (numa1): %r" % r)
     check(env.bind(p2, "w1") == "", "p2 bound")
     check(env.reservations("w1")[p2["metadata"]["uid"]]["zone"] == 1, "p2 reserved on numa1")
+    # kube-scheduler retries a bind whose answer it lost: the same node is a success, and the pod
+    # is not predicted against its own reservation (numa0 stays its zone)
+    check(env.bind(p1, "w1") == "", "a retried bind of p1 to the same node succeeds")
+    check(env.reservations("w1")[p1["metadata"]["uid"]]["zone"] == 0,
+          "the retried bind keeps p1 on numa0: %r" % env.reservations("w1"))
     st, r = env.filter(p3, ["w1"])
     check(r["NodeNames"] == [] and "w1" in r["FailedNodes"],
           "p3: both VFs reserved, w1 fails: %r" % r)
