@@ -139,29 +139,35 @@ static void pend_remove_at(nf_binder *b, size_t i)
     b->pend[i] = b->pend[--b->n_pend];
 }
 
-/* Under gate_mu: must a /filter of uid wait now? Forgets expected binds that are late. */
-static bool must_wait(nf_binder *b, const char *uid, int64_t now)
+/* Under gate_mu: forget the expected binds that did not come in time. */
+static void expire_late(nf_binder *b, int64_t now)
 {
-    bool wait = false;
     for (size_t i = 0; i < b->n_pend;) {
-        if (b->pend[i].since_ms + b->o.bind_wait_ms <= now) { /* it did not bind in time */
+        if (b->pend[i].since_ms + b->o.bind_wait_ms <= now) {
             pend_remove_at(b, i);
             atomic_fetch_add(&b->hold_timeouts, 1);
-            continue;
+        } else {
+            i++;
         }
-        if (!uid || strcmp(b->pend[i].uid, uid) != 0)
-            wait = true;
-        i++;
     }
-    return wait;
+}
+
+/* Under gate_mu, after expire_late: must a /filter of uid wait now? */
+static bool must_wait(const nf_binder *b, const char *uid)
+{
+    for (size_t i = 0; i < b->n_pend; i++)
+        if (!uid || strcmp(b->pend[i].uid, uid) != 0)
+            return true;
+    return false;
 }
 
 /* Under gate_mu: wake the held /filters that may go on. */
 static void wake_free(nf_binder *b, int64_t now)
 {
+    expire_late(b, now); /* also when nobody waits: a late bind must not keep the gate awake */
     for (nf_bind_waiter **p = &b->waiters; *p;) {
         nf_bind_waiter *w = *p;
-        if (b->stop || now >= w->deadline_ms || !must_wait(b, w->uid, now)) {
+        if (b->stop || now >= w->deadline_ms || !must_wait(b, w->uid)) {
             *p = w->next;
             w->queued = false;
             atomic_fetch_add(&b->hold_ms, (uint64_t)(now - w->since_ms));
@@ -240,7 +246,8 @@ bool nf_binder_hold(nf_binder *b, const char *uid, nf_bind_waiter *w)
         return false;
     int64_t now = nf_mono_ms();
     pthread_mutex_lock(&b->gate_mu);
-    bool wait = !b->stop && must_wait(b, uid, now);
+    expire_late(b, now);
+    bool wait = !b->stop && must_wait(b, uid);
     if (wait) {
         w->uid = uid;
         w->since_ms = now;

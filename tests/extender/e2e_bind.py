@@ -82,6 +82,17 @@ def kubeconfig(path, url):
           % (url, TOKEN))
 
 
+def cpu_seconds(pid, during):
+    """CPU time (user + system) pid spends over the next `during` seconds."""
+    def ticks():
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    t0 = ticks()
+    time.sleep(during)
+    return (ticks() - t0) / os.sysconf("SC_CLK_TCK")
+
+
 class Env:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="nf-e2e-bind-")
@@ -274,6 +285,12 @@ def test_hold(env):
     t0 = time.monotonic()
     env.filter(c, ["w1"])
     check(time.monotonic() - t0 < 1, "a pod's /filter never waits for its own bind")
+    # c never binds either: once its expected bind is late, the gate thread goes back to sleep
+    time.sleep(3.3)
+    check(env.metric("numafit_extender_filter_hold_timeouts_total") == 2,
+          "c's missing bind counted without any /filter waiting for it")
+    busy = cpu_seconds(env.ext.proc.pid, 1.0)
+    check(busy < 0.3, "an idle extender with a late bind does not spin: %.2f CPU s in 1 s" % busy)
     env.ext.stop()
     env.ext = None
 
