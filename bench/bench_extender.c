@@ -28,6 +28,7 @@
 #include "binder.h"
 #include "extender_http.h"
 #include "extender_protocol.h"
+#include "node_view.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "topology_cache.h"
@@ -226,19 +227,13 @@ static void rel(void *ctx, void *handle)
     nf_cache_release(handle);
 }
 
-static void view_free(void *v)
-{
-    nf_fit_view_free(v);
-}
-
-/* as the server does: the fit view memoized in the cache entry */
-static const nf_fit_view *view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+/* as the server does: the fit view and answer memo kept with the cache entry */
+static const nf_fit_view *view(void *ctx, void *handle, const nf_topology *t, nf_align align,
+                               nf_fit_memo **memo)
 {
     (void)ctx;
-    nf_fit_view *v = nf_cache_memo_get(handle, (unsigned)align);
-    if (v || nf_fit_view_new(t, align, &v))
-        return v;
-    return nf_cache_memo_set(handle, (unsigned)align, v, view_free);
+    (void)t;
+    return nf_node_view(handle, align, memo);
 }
 
 static void run_inproc(nf_cache *cache, const kind *k, int n, double *v, double *dec, double *enc)

@@ -17,6 +17,7 @@
 #include "binder.h"
 #include "extender_metrics.h"
 #include "extender_protocol.h"
+#include "node_view.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
@@ -183,7 +184,7 @@ static nf_cache_entry *take_prefetched(lookup *l, const char *node, bool *found)
     if (l->cur + 4 < l->n_pre && l->pre[l->cur + 4])
         __builtin_prefetch(l->pre[l->cur + 4]);
     if (l->cur + 2 < l->n_pre && l->pre[l->cur + 2]) {
-        const void *v = nf_cache_memo_get(l->pre[l->cur + 2], 0);
+        const void *v = nf_node_view_peek(l->pre[l->cur + 2], l->h->cfg.fit.align);
         if (v)
             __builtin_prefetch(v);
     }
@@ -220,22 +221,6 @@ static void topo_release(void *ctx, void *handle)
     nf_cache_release(handle);
 }
 
-/* The entry's fit view for `align`, built on first use and kept with the document (cache memo),
- * so a request costs lookups and comparisons, not zone building. */
-static void view_free(void *v)
-{
-    nf_fit_view_free(v);
-}
-
-static const nf_fit_view *base_view(void *handle, const nf_topology *t, nf_align align)
-{
-    unsigned slot = align == NF_ALIGN_SOCKET ? 1 : 0;
-    nf_fit_view *v = nf_cache_memo_get(handle, slot);
-    if (v || nf_fit_view_new(t, align, &v))
-        return v; /* NULL on -ENOMEM: the fit builds its own */
-    return nf_cache_memo_set(handle, slot, v, view_free);
-}
-
 /* The view with the node's reservations deducted (kept until the request ends), or NULL. */
 static nf_fit_view *reserved_view(lookup *l, const nf_fit_view *base, const nf_topology *t)
 {
@@ -260,23 +245,24 @@ static nf_fit_view *reserved_view(lookup *l, const nf_fit_view *base, const nf_t
     return v;
 }
 
-static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align,
+                                    nf_fit_memo **memo)
 {
     lookup *l = ctx;
-    const nf_fit_view *v = base_view(handle, t, align);
-    if (!v || !l->resv)
-        return v;
-    nf_fit_view *adj = reserved_view(l, v, t); /* NULL: nothing left to deduct */
+    const nf_fit_view *v = nf_node_view(handle, align, memo);
+    nf_fit_view *adj = v && l->resv ? reserved_view(l, v, t) : NULL; /* NULL: nothing deducted */
+    if (adj)
+        *memo = NULL; /* this request's own view */
     return adj ? adj : v;
 }
 
-static void topo_fitted(void *ctx, const char *node, const nf_fit_result *fit)
+static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)
 {
     lookup *l = ctx;
-    if (fit->status == NF_FIT_OK && fit->aligned)
+    if (a->status == NF_FIT_OK && a->aligned)
         l->n_fit++;
     if (l->filter)
-        count_filter(l, fit->status, nf_filter_reason_of(fit));
+        count_filter(l, a->status, nf_filter_reason_of(a->status, a->aligned, a->lack));
 }
 
 /* ---- handlers ----------------------------------------------------------------------------- */

@@ -34,11 +34,11 @@ const char *nf_filter_reason_name(nf_filter_reason r)
     return (unsigned)r < NF_REASON_COUNT ? names[r] : "other";
 }
 
-nf_filter_reason nf_filter_reason_of(const nf_fit_result *fit)
+nf_filter_reason nf_filter_reason_of(nf_fit_status status, bool aligned, nf_fit_lack lack)
 {
-    if (fit->status == NF_FIT_OK)
-        return fit->aligned ? NF_REASON_NONE : NF_REASON_NOT_ALIGNED;
-    switch (fit->lack) {
+    if (status == NF_FIT_OK)
+        return aligned ? NF_REASON_NONE : NF_REASON_NOT_ALIGNED;
+    switch (lack) {
     case NF_LACK_CPU:
         return NF_REASON_CPU;
     case NF_LACK_MEMORY:

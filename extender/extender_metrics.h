@@ -73,7 +73,7 @@ typedef enum nf_filter_reason {
 const char *nf_verb_name(nf_verb v);
 const char *nf_filter_reason_name(nf_filter_reason r);
 /* The reason of a fit result (NF_REASON_NONE when it fits). */
-nf_filter_reason nf_filter_reason_of(const nf_fit_result *fit);
+nf_filter_reason nf_filter_reason_of(nf_fit_status status, bool aligned, nf_fit_lack lack);
 
 typedef struct nf_extender_metrics nf_extender_metrics;
 

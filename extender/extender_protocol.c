@@ -719,30 +719,67 @@ static int sb_finish(sbuf *b, char **out, size_t *len)
     return 0;
 }
 
-/* One node's fit, with the lookup. */
+/* One node's answer, with the lookup. */
 typedef struct node_eval {
     bool passes;
     bool unresolvable;
-    char reason[NF_FIT_REASON_LEN + 64];
     int score;
+    const char *reason; /* in reason_buf */
+    size_t reason_len;
+    char reason_buf[NF_FIT_REASON_LEN + 64];
 } node_eval;
 
-static void set_reason(node_eval *ev, const char *text)
+static void set_reason(node_eval *ev, const char *text, size_t n)
 {
     static const char pre[] = "numafit: ";
-    size_t n = strlen(text);
-    if (n > sizeof(ev->reason) - sizeof(pre))
-        n = sizeof(ev->reason) - sizeof(pre);
-    memcpy(ev->reason, pre, sizeof(pre) - 1);
-    memcpy(ev->reason + sizeof(pre) - 1, text, n);
-    ev->reason[sizeof(pre) - 1 + n] = 0;
+    if (n > sizeof(ev->reason_buf) - sizeof(pre))
+        n = sizeof(ev->reason_buf) - sizeof(pre);
+    memcpy(ev->reason_buf, pre, sizeof(pre) - 1);
+    memcpy(ev->reason_buf + sizeof(pre) - 1, text, n);
+    ev->reason_buf[sizeof(pre) - 1 + n] = 0;
+    ev->reason = ev->reason_buf;
+    ev->reason_len = sizeof(pre) - 1 + n;
 }
 
+/* Fit (and score when `score`) the pod on t into *ans, its reason in ev (when `reasons`). */
+static int fit_answer(const nf_extender_args *a, const nf_topology *t, const nf_fit_view *v,
+                      const nf_fit_opts *o, bool reasons, bool score, node_eval *ev,
+                      nf_fit_answer *ans)
+{
+    nf_fit_result fit;
+    nf_fit_opts fo = *o;
+    fo.no_reason = o->no_reason || !reasons;
+    int rc = v ? nf_fit_node_view(&a->req, t, v, &fo, &fit) : nf_fit_node(&a->req, t, &fo, &fit);
+    if (rc)
+        return rc;
+    *ans = (nf_fit_answer){.status = fit.status,
+                           .lack = fit.lack,
+                           .aligned = fit.aligned,
+                           .reason = "",
+                           .reason_len = 0};
+    if (fit.status != NF_FIT_OK && reasons) {
+        set_reason(ev, fit.reason, strlen(fit.reason));
+        ans->reason = ev->reason;
+        ans->reason_len = ev->reason_len;
+    }
+    if (score && fit.status == NF_FIT_OK) {
+        int s = v ? nf_score_node_view(&a->req, t, v, o, &fit) : nf_score_node(&a->req, t, o, &fit);
+        if (s < 0)
+            rc = s;
+        else
+            ans->score = s;
+    }
+    nf_fit_result_free(&fit);
+    return rc;
+}
+
+/* shape: the pod's shape key when the source may remember answers (NULL: it may not). */
 static int eval_node(const nf_extender_args *a, const nf_topology_source *src, const nf_fit_opts *o,
-                     const char *name, bool want_score, node_eval *ev)
+                     const nf_fit_shape *shape, const char *name, bool want_score, node_eval *ev)
 {
     ev->passes = ev->unresolvable = false;
-    ev->reason[0] = 0;
+    ev->reason = "";
+    ev->reason_len = 0;
     ev->score = 0;
     if (!a->req.aligned) {
         ev->passes = true;
@@ -754,33 +791,56 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
         ev->passes = o->pass_missing;
-        set_reason(ev, *why ? why : "no topology for this node");
+        if (!*why)
+            snprintf(why, sizeof(why), "no topology for this node");
+        set_reason(ev, why, strlen(why));
         return 0;
     }
-    const nf_fit_view *v = src->view ? src->view(src->ctx, handle, t, o->align) : NULL;
-    nf_fit_result fit;
-    nf_fit_opts fo = *o;
-    fo.no_reason = o->no_reason || want_score; /* prioritize shows no reasons */
-    int rc = v ? nf_fit_node_view(&a->req, t, v, &fo, &fit) : nf_fit_node(&a->req, t, &fo, &fit);
+    nf_fit_memo *memo = NULL;
+    const nf_fit_view *v = src->view ? src->view(src->ctx, handle, t, o->align, &memo) : NULL;
+    if (!shape)
+        memo = NULL;
+    const nf_fit_answer *ans = memo ? nf_fit_memo_find(memo, shape) : NULL;
+    nf_fit_answer own;
+    int rc = 0;
+    if (!ans) { /* a remembered answer serves /filter and /prioritize: it has both */
+        rc = fit_answer(a, t, v, o, memo || !want_score, memo || want_score, ev, &own);
+        if (!rc && memo)
+            ans = nf_fit_memo_add(memo, shape, &own);
+        if (!ans)
+            ans = &own;
+    }
     if (!rc) {
         if (src->fitted)
-            src->fitted(src->ctx, name, &fit);
-        ev->passes = fit.status == NF_FIT_OK;
-        ev->unresolvable = fit.status == NF_FIT_UNRESOLVABLE;
-        if (!ev->passes)
-            set_reason(ev, fit.reason);
-        if (want_score && ev->passes) {
-            int s =
-                v ? nf_score_node_view(&a->req, t, v, o, &fit) : nf_score_node(&a->req, t, o, &fit);
-            if (s < 0)
-                rc = s;
-            else
-                ev->score = s;
+            src->fitted(src->ctx, name, ans);
+        ev->passes = ans->status == NF_FIT_OK;
+        ev->unresolvable = ans->status == NF_FIT_UNRESOLVABLE;
+        ev->score = ans->score;
+        if (!ev->passes && ans->reason != ev->reason_buf) { /* copy: the memo dies with t */
+            size_t n = ans->reason_len < sizeof(ev->reason_buf) - 1 ? ans->reason_len
+                                                                    : sizeof(ev->reason_buf) - 1;
+            memcpy(ev->reason_buf, ans->reason, n);
+            ev->reason_buf[n] = 0;
+            ev->reason = ev->reason_buf;
+            ev->reason_len = n;
         }
-        nf_fit_result_free(&fit);
     }
     if (src->release)
         src->release(src->ctx, handle);
+    return rc;
+}
+
+/* The pod's shape key when src may remember answers; *shape zeroed otherwise. */
+static int shape_for(const nf_extender_args *a, const nf_topology_source *src, const nf_fit_opts *o,
+                     nf_fit_shape *shape, const nf_fit_shape **use)
+{
+    memset(shape, 0, sizeof(*shape));
+    *use = NULL;
+    if (!a->req.aligned || !src || !src->view)
+        return 0;
+    int rc = nf_fit_shape_of(&a->req, o, shape);
+    if (!rc)
+        *use = shape;
     return rc;
 }
 
@@ -851,8 +911,12 @@ int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source 
     bool *pass = calloc(a->n_nodes ? a->n_nodes : 1, sizeof(*pass));
     int rc = pass ? 0 : -ENOMEM;
     node_eval ev;
+    nf_fit_shape shape = {0};
+    const nf_fit_shape *use = NULL;
+    if (!rc)
+        rc = shape_for(a, src, o, &shape, &use);
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, false, &ev)))
+        if ((rc = eval_node(a, src, o, use, a->nodes[i].name, false, &ev)))
             break;
         pass[i] = ev.passes;
         if (ev.passes) {
@@ -870,6 +934,7 @@ int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source 
             sb_str(m, ev.reason);
         }
     }
+    nf_fit_shape_free(&shape);
     if (!rc) {
         SB_LIT(&r, "{\"Nodes\":");
         if (a->names_mode)
@@ -912,8 +977,12 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
     sb_put(&r, "[", 1);
     int rc = 0;
     node_eval ev;
+    nf_fit_shape shape = {0};
+    const nf_fit_shape *use = NULL;
+    if (!rc)
+        rc = shape_for(a, src, o, &shape, &use);
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, true, &ev)))
+        if ((rc = eval_node(a, src, o, use, a->nodes[i].name, true, &ev)))
             break;
         if (i) /* not one SB_LIT(cond ? a : b): sizeof would be a pointer's */
             SB_LIT(&r, ",");
@@ -923,6 +992,7 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
         int n = snprintf(num, sizeof(num), ",\"Score\":%d}", ev.passes ? ev.score : 0);
         sb_put(&r, num, (size_t)n);
     }
+    nf_fit_shape_free(&shape);
     sb_put(&r, "]", 1);
     if (rc) {
         free(r.p);
@@ -943,8 +1013,12 @@ int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
     json_t *unres = r ? json_object_get(r, "FailedAndUnresolvableNodes") : NULL;
     int rc = (!r || !kept) ? -ENOMEM : 0;
     node_eval ev;
+    nf_fit_shape shape = {0};
+    const nf_fit_shape *use = NULL;
+    if (!rc)
+        rc = shape_for(a, src, o, &shape, &use);
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, false, &ev)))
+        if ((rc = eval_node(a, src, o, use, a->nodes[i].name, false, &ev)))
             break;
         if (ev.passes) {
             json_t *v = a->names_mode ? json_string(a->nodes[i].name)
@@ -958,6 +1032,7 @@ int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
             rc = -ENOMEM;
         }
     }
+    nf_fit_shape_free(&shape);
     if (!rc) {
         if (a->names_mode) {
             rc = json_object_set(r, "NodeNames", kept) ? -ENOMEM : 0;
@@ -1004,14 +1079,19 @@ int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *
     json_t *arr = json_array();
     int rc = arr ? 0 : -ENOMEM;
     node_eval ev;
+    nf_fit_shape shape = {0};
+    const nf_fit_shape *use = NULL;
+    if (!rc)
+        rc = shape_for(a, src, o, &shape, &use);
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
-        if ((rc = eval_node(a, src, o, a->nodes[i].name, true, &ev)))
+        if ((rc = eval_node(a, src, o, use, a->nodes[i].name, true, &ev)))
             break;
         json_t *hp = json_pack("{s:s, s:I}", "Host", a->nodes[i].name, "Score",
                                (json_int_t)(ev.passes ? ev.score : 0));
         if (!hp || json_array_append_new(arr, hp))
             rc = -ENOMEM;
     }
+    nf_fit_shape_free(&shape);
     if (rc) {
         json_decref(arr);
         return rc;

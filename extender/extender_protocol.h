@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "fit.h"
+#include "fit_memo.h"
 #include "numafit/error.h"
 #include "numafit/topology.h"
 #include "pod_requirements.h"
@@ -84,12 +85,16 @@ typedef struct nf_topology_source {
                                   size_t why_len);
     void (*release)(void *ctx, void *handle);
     void *ctx;
-    /* Optional (may be NULL): told every fit made for the request, before release (metrics). */
-    void (*fitted)(void *ctx, const char *node, const nf_fit_result *fit);
+    /* Optional (may be NULL): told every node's answer for the request, before release
+     * (metrics). */
+    void (*fitted)(void *ctx, const char *node, const nf_fit_answer *answer);
     /* Optional (may be NULL, or return NULL): a prebuilt fit view of the acquired topology for
-     * `align` (fit.h), e.g. memoized in the cache entry; valid until release. Without one, each
-     * fit builds its own (same results, slower). */
-    const nf_fit_view *(*view)(void *ctx, void *handle, const nf_topology *t, nf_align align);
+     * `align` (fit.h), e.g. memoized in the cache entry, and where that view's answers are
+     * remembered per pod shape (fit_memo.h; *memo NULL: nowhere); both valid until release.
+     * Without a view each fit builds its own, without a memo each node is fitted (same answers,
+     * slower). */
+    const nf_fit_view *(*view)(void *ctx, void *handle, const nf_topology *t, nf_align align,
+                               nf_fit_memo **memo);
 } nf_topology_source;
 
 /* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node

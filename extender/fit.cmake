@@ -4,6 +4,7 @@
 add_library(nf_fit STATIC
   ${CMAKE_CURRENT_LIST_DIR}/pod_requirements.c
   ${CMAKE_CURRENT_LIST_DIR}/fit.c
+  ${CMAKE_CURRENT_LIST_DIR}/fit_memo.c
   ${CMAKE_CURRENT_LIST_DIR}/score.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_predict.c
   ${CMAKE_CURRENT_LIST_DIR}/extender_protocol.c

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numafit/hash.h"
 #include "topology_cache.h"
 
 struct nf_resv_snapshot {
@@ -429,7 +430,7 @@ static nf_resv_snapshot *snapshot_build(const nf_reservations *rs)
     for (size_t i = 0; i < s->n; i++) {
         if (i && strcmp(s->v[i].node, s->v[i - 1].node) == 0)
             continue; /* the slot names the node's first reservation */
-        size_t k = nf_hash_name(s->v[i].node) & (s->cap - 1);
+        size_t k = nf_hash_str(s->v[i].node) & (s->cap - 1);
         while (s->slots[k] != SIZE_MAX)
             k = (k + 1) & (s->cap - 1);
         s->slots[k] = i;
@@ -456,7 +457,7 @@ static size_t first_of(const nf_resv_snapshot *s, const char *node)
 {
     if (!s || !node)
         return SIZE_MAX;
-    for (size_t k = nf_hash_name(node) & (s->cap - 1); s->slots[k] != SIZE_MAX;
+    for (size_t k = nf_hash_str(node) & (s->cap - 1); s->slots[k] != SIZE_MAX;
          k = (k + 1) & (s->cap - 1))
         if (strcmp(s->v[s->slots[k]].node, node) == 0)
             return s->slots[k];

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numafit/hash.h"
+
 typedef struct entry {
     nf_cache_entry pub; /* first: readers get &e->pub */
     atomic_uint refs;
@@ -46,16 +48,6 @@ struct nf_cache {
 static entry *from_pub(nf_cache_entry *p)
 {
     return (entry *)p; /* pub is the first member */
-}
-
-uint64_t nf_hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h ? h : 1;
 }
 
 static void entry_unref(entry *e)
@@ -127,7 +119,7 @@ static char *ar_str(arena *a, const char *s)
     size_t len = strlen(s);
     istr *hit = NULL;
     if (a->tab && a->tab_n * 2 < a->tab_cap) {
-        uint64_t h = nf_hash_name(s);
+        uint64_t h = nf_hash_str(s);
         size_t i = (size_t)h & (a->tab_cap - 1);
         while (a->tab[i].src) {
             if (a->tab[i].h == h && strcmp(a->tab[i].src, s) == 0)
@@ -373,7 +365,7 @@ static size_t find_slot(const nf_cache *c, const char *name, uint64_t h)
 
 static entry *lookup(const nf_cache *c, const char *name)
 {
-    slot s = c->slots[find_slot(c, name, nf_hash_name(name))];
+    slot s = c->slots[find_slot(c, name, nf_hash_str(name))];
     return s.e;
 }
 
@@ -455,7 +447,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     memset(topo, 0, sizeof(*topo));
     e->pub.received_ms = now_ms;
 
-    uint64_t h = nf_hash_name(e->pub.topo.node);
+    uint64_t h = nf_hash_str(e->pub.topo.node);
     entry *old = NULL;
     int rc = 0;
     pthread_rwlock_wrlock(&c->lock);
@@ -535,7 +527,7 @@ int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, 
 {
     int rc = -ENOENT;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, nf_hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_str(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         rc = 0;
@@ -555,7 +547,7 @@ int nf_cache_touch(nf_cache *c, const char *node, const char *source, int64_t no
 {
     int rc = -ENOENT;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, nf_hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_str(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         entry *ne = entry_derive(e, now_ms, false, NULL);
@@ -571,7 +563,7 @@ int nf_cache_remove_from(nf_cache *c, const char *node, const char *source)
 {
     entry *old = NULL;
     pthread_rwlock_wrlock(&c->lock);
-    size_t i = find_slot(c, node, nf_hash_name(node));
+    size_t i = find_slot(c, node, nf_hash_str(node));
     entry *e = c->slots[i].e;
     if (e && same_source(e, source)) {
         old = e;

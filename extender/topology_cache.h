@@ -77,9 +77,6 @@ bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t st
 void *nf_cache_memo_get(const nf_cache_entry *e, unsigned slot);
 void *nf_cache_memo_set(nf_cache_entry *e, unsigned slot, void *v, void (*free_fn)(void *));
 
-/* The hash of a node name (FNV-1a 64) the cache indexes by; the reservations' node index too. */
-uint64_t nf_hash_name(const char *s);
-
 size_t nf_cache_size(nf_cache *c);
 size_t nf_cache_stale_count(nf_cache *c);
 /* Grows on every put (and every touch, stale mark and removal), so a long-poll reader (/v1/report)

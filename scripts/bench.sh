@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures (not part of the test suite).
 #   scripts/bench.sh [exporter|extender|report|burst|all]
+#   scripts/bench.sh vs-go    numafit-extender against the Go baseline (bench/go-extender), side by
+#                             side; on demand only (not in "all"); installs golang-go when go is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -105,4 +107,127 @@ if [ "$what" = burst ] || [ "$what" = all ]; then
   else
     echo "== burst: 200 nodes skipped: one exporter per node needs fs.inotify.max_user_instances >= 400"
   fi
+fi
+
+if [ "$what" = vs-go ]; then
+  # The same cluster, pod and requests against numafit-extender and bench/go-extender (net/http +
+  # encoding/json, the same fit): each server is measured alone, the other one idle.
+  nodes=${NF_BENCH_NODES:-5000}
+  secs=${NF_BENCH_SECS:-10}
+  if ! command -v go >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "vs-go: installing golang-go" >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go >/dev/null
+  fi
+  # built into the temp dir with its own cache: stdlib only, never the network
+  (cd bench/go-extender && GOCACHE="$tmp/gocache" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+    go build -o "$tmp/goextender" .)
+  echo "== vs-go: $nodes nodes x 8 NUMA nodes, 32 VFs each; $(go version | awk '{print $3}'), GOMAXPROCS default, $(nproc) cores"
+  python3 bench/gen_topologies.py "$tmp/cluster" "$nodes" 32
+  wait_ready() { # NAME PORT PID
+    for _ in $(seq 600); do
+      curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
+      kill -0 "$3" 2>/dev/null || break
+      sleep 0.1
+    done
+    echo "vs-go: $1 on port $2 never became ready" >&2
+    exit 1
+  }
+  # stderr to files, shown after the table (libmicrohttpd logs every upload wrk cuts off at the end)
+  build-bench/extender/numafit-extender --listen 127.0.0.1:19753 --topology-dir "$tmp/cluster/topo" \
+    --log-level warn 2>"$tmp/numafit-extender.log" &
+  nf_pid=$!
+  "$tmp/goextender" -listen 127.0.0.1:19754 -topology-dir "$tmp/cluster/topo" 2>"$tmp/goextender.log" &
+  go_pid=$!
+  wait_ready numafit-extender 19753 $nf_pid
+  wait_ready goextender 19754 $go_pid
+  for kind in names nodelist; do
+    cat >"$tmp/$kind.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$tmp/cluster/$kind.json", "rb"))
+wrk.body = f:read("*a")
+f:close()
+LUA
+  done
+  post() { # PORT VERB KIND OUT
+    curl -fsS -o "$4" -H 'Content-Type: application/json' --data-binary "@$tmp/cluster/$3.json" \
+      "http://127.0.0.1:$1/$2"
+  }
+  # warm-up (numafit builds its fit views on first use, Go grows its heap), then the answers
+  for port in 19753 19754; do
+    for _ in 1 2 3; do post $port filter names /dev/null; post $port prioritize names /dev/null; done
+    post $port filter nodelist /dev/null
+    wrk -t1 -c1 -d2s -s "$tmp/names.lua" "http://127.0.0.1:$port/filter" >/dev/null
+  done
+  post 19753 filter names "$tmp/nf-filter.json"; post 19754 filter names "$tmp/go-filter.json"
+  post 19753 filter nodelist "$tmp/nf-filter-list.json"; post 19754 filter nodelist "$tmp/go-filter-list.json"
+  post 19753 prioritize names "$tmp/nf-prio.json"; post 19754 prioritize names "$tmp/go-prio.json"
+  python3 - "$tmp" <<'PY' || { echo "vs-go: FAIL: numafit and the Go extender disagree on the passing nodes" >&2; exit 1; }
+import json, sys
+d = sys.argv[1]
+load = lambda n: json.load(open("%s/%s.json" % (d, n)))
+nf, go = load("nf-filter"), load("go-filter")
+if set(nf["NodeNames"] or []) != set(go["NodeNames"] or []):
+    a, b = set(nf["NodeNames"] or []), set(go["NodeNames"] or [])
+    sys.exit("NodeNames differ: %d pass numafit only (e.g. %s), %d pass Go only (e.g. %s)"
+             % (len(a - b), sorted(a - b)[:3], len(b - a), sorted(b - a)[:3]))
+items = lambda r: {n["metadata"]["name"] for n in (r["Nodes"] or {}).get("items") or []}
+nfl, gol = load("nf-filter-list"), load("go-filter-list")
+if items(nfl) != items(gol) or items(nfl) != set(nf["NodeNames"]):
+    sys.exit("NodeList mode: the passing Nodes.items differ")
+same = lambda k: "same" if set(nf[k]) == set(go[k]) else "DIFFERENT"
+sp = {h["Host"]: h["Score"] for h in load("nf-prio")}
+eq = sum(sp.get(h["Host"]) == h["Score"] for h in load("go-prio"))
+print("same passing nodes: %d of %d in NodeNames and NodeList mode; FailedNodes %s, "
+      "FailedAndUnresolvableNodes %s; /prioritize scores equal on %d of %d nodes"
+      % (len(nf["NodeNames"]), len(sp), same("FailedNodes"), same("FailedAndUnresolvableNodes"), eq, len(sp)))
+PY
+  wrk_stats() { # URL LUA THREADS CONNS -> "req/s p50-ms p99-ms"
+    local out
+    out=$(wrk --latency --timeout 10s -t"$3" -c"$4" -d"${secs}s" -s "$2" "$1")
+    if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+      echo "$out" >&2
+      echo "vs-go: FAIL: wrk saw errors against $1" >&2
+      return 1
+    fi
+    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+         /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec/ {rps = $2}
+         END {printf "%s %.2f %.2f\n", rps, p50, p99}' <<<"$out"
+  }
+  echo "-- wrk --latency, ${secs} s per cell, numafit then Go (one server loaded at a time); latencies in ms;" \
+    "MB/s in = request body x req/s"
+  fmt='%-29s %5s | %9s %8s %8s | %9s %8s %8s | %7s | %8s %8s\n'
+  # shellcheck disable=SC2059
+  printf "$fmt" endpoint conns "nf req/s" "nf p50" "nf p99" "Go req/s" "Go p50" "Go p99" "nf/Go" "nf MB/s" "Go MB/s"
+  for cell in "filter names NodeNames" "prioritize names NodeNames" "filter nodelist NodeList"; do
+    read -r verb kind mode <<<"$cell"
+    label="/$verb $mode ($nodes)"
+    bytes=$(stat -c %s "$tmp/cluster/$kind.json")
+    for tc in 1:1 2:4; do
+      t=${tc%:*} c=${tc#*:}
+      nf=$(wrk_stats "http://127.0.0.1:19753/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
+      go=$(wrk_stats "http://127.0.0.1:19754/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
+      awk -v fmt="$fmt" -v label="$label" -v c="$c" -v b="$bytes" -v nf="$nf" -v go="$go" 'BEGIN {
+        split(nf, n, " "); split(go, g, " ")
+        printf fmt, label, c, sprintf("%.1f", n[1]), sprintf("%.2f", n[2]), sprintf("%.2f", n[3]),
+          sprintf("%.1f", g[1]), sprintf("%.2f", g[2]), sprintf("%.2f", g[3]),
+          (g[1] > 0 ? sprintf("%.2fx", n[1] / g[1]) : "-"),
+          sprintf("%.1f", n[1] * b / 1e6), sprintf("%.1f", g[1] * b / 1e6) }'
+    done
+  done
+  echo "RSS after the runs: numafit-extender $(awk '/VmRSS/{printf "%.0f MiB", $2/1024}' /proc/$nf_pid/status)," \
+    "goextender $(awk '/VmRSS/{printf "%.0f MiB", $2/1024}' /proc/$go_pid/status)" \
+    "(peaks $(awk '/VmHWM/{printf "%.0f", $2/1024}' /proc/$nf_pid/status) and $(awk '/VmHWM/{printf "%.0f MiB", $2/1024}' /proc/$go_pid/status))"
+  kill $nf_pid $go_pid; wait $nf_pid $go_pid 2>/dev/null || true
+  # connections wrk drops when a cell ends: libmicrohttpd logs the cut upload, Go the failed write
+  cutoff='closed by remote side with incomplete request|broken pipe|connection reset by peer'
+  echo "goextender $(grep -o 'loaded .*' "$tmp/goextender.log" | head -1); requests cut off by wrk" \
+    "at the end of a cell: numafit-extender $(grep -cE "$cutoff" "$tmp/numafit-extender.log" || true)," \
+    "goextender $(grep -cE "$cutoff" "$tmp/goextender.log" || true)"
+  for name in numafit-extender goextender; do
+    other=$(grep -vE -e "$cutoff" -e 'loaded .* node topologies' "$tmp/$name.log" || true)
+    [ -z "$other" ] || printf -- '-- %s stderr:\n%s\n' "$name" "$(head -20 <<<"$other")"
+  done
 fi

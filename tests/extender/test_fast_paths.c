@@ -138,10 +138,12 @@ static const nf_topology *acquire(void *ctx, const char *node, void **handle, ch
     return NULL;
 }
 
-static const nf_fit_view *view(void *ctx, void *handle, const nf_topology *t, nf_align align)
+static const nf_fit_view *view(void *ctx, void *handle, const nf_topology *t, nf_align align,
+                               nf_fit_memo **memo)
 {
     (void)ctx;
     (void)t;
+    *memo = NULL;
     return align == NF_ALIGN_NUMA ? handle : NULL;
 }
 

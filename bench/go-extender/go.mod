@@ -1,0 +1,3 @@
+module numafit-bench/goextender
+
+go 1.19
