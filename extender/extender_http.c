@@ -221,14 +221,32 @@ static void topo_release(void *ctx, void *handle)
     nf_cache_release(handle);
 }
 
-/* The view with the node's reservations deducted (kept until the request ends), or NULL. */
-static nf_fit_view *reserved_view(lookup *l, const nf_fit_view *base, const nf_topology *t)
+/* The view of e with the node's reservations deducted, or NULL when the snapshot has none on it.
+ * Kept with the document under the reservations' revisions (with its memo in *memo), or, when
+ * the document keeps enough lists already, deducted for this request alone (*memo NULL; freed
+ * when the request ends). */
+static const nf_fit_view *reserved_view(lookup *l, nf_cache_entry *e, const nf_fit_view *base,
+                                        nf_align align, nf_fit_memo **memo)
 {
+    uint64_t revs[32];
+    size_t n_revs = nf_resv_snapshot_node_revs(l->resv, e->topo.node, revs, 32);
+    const nf_fit_view *v = NULL;
+    if (!n_revs)
+        return NULL;
+    if (n_revs <= 32 && nf_node_view_find_reserved(e, align, revs, n_revs, &v, memo))
+        return v;
     nf_deduction *d;
     size_t n;
-    nf_fit_view *v = NULL;
-    if (nf_resv_snapshot_deductions(l->resv, t, &d, &n) || !n)
+    if (nf_resv_snapshot_deductions(l->resv, &e->topo, &d, &n))
         return NULL;
+    if (n_revs <= 32 && nf_node_view_keep_reserved(e, align, revs, n_revs, d, n, &v, memo)) {
+        free(d);
+        return v;
+    }
+    *memo = NULL;
+    nf_fit_view *own = NULL;
+    if (!n)
+        return base; /* the document accounts for every reservation */
     if (l->n_adjusted == l->cap_adjusted) {
         size_t cap = l->cap_adjusted ? l->cap_adjusted * 2 : 16;
         nf_fit_view **na = realloc(l->adjusted, cap * sizeof(*na));
@@ -239,21 +257,26 @@ static nf_fit_view *reserved_view(lookup *l, const nf_fit_view *base, const nf_t
         l->adjusted = na;
         l->cap_adjusted = cap;
     }
-    if (nf_fit_view_deduct(base, t, d, n, &v) == 0)
-        l->adjusted[l->n_adjusted++] = v;
+    if (nf_fit_view_deduct(base, &e->topo, d, n, &own) == 0)
+        l->adjusted[l->n_adjusted++] = own;
     free(d);
-    return v;
+    return own;
 }
 
 static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *t, nf_align align,
                                     nf_fit_memo **memo)
 {
     lookup *l = ctx;
+    (void)t; /* the handle's document */
     const nf_fit_view *v = nf_node_view(handle, align, memo);
-    nf_fit_view *adj = v && l->resv ? reserved_view(l, v, t) : NULL; /* NULL: nothing deducted */
-    if (adj)
-        *memo = NULL; /* this request's own view */
-    return adj ? adj : v;
+    if (!v || !l->resv)
+        return v;
+    nf_fit_memo *rmemo = NULL;
+    const nf_fit_view *adj = reserved_view(l, handle, v, align, &rmemo);
+    if (!adj)
+        return v; /* no reservation on the node (or no memory to deduct: as before) */
+    *memo = rmemo;
+    return adj;
 }
 
 static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)

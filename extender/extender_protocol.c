@@ -3,6 +3,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <string.h>
 #include <strings.h>
 
@@ -143,6 +146,47 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+#ifdef __SSE2__
+/* How many of the 16 bytes at p come before the first one that ends a plain ASCII run ('"', '\\',
+ * a control character or a byte >= 0x80, which is negative as a signed byte): 16 when none does. */
+#define PLAIN_W 16
+static unsigned plain_run(const unsigned char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+    unsigned m = (unsigned)_mm_movemask_epi8(hit);
+    return m ? (unsigned)__builtin_ctz(m) : PLAIN_W;
+}
+#else
+/* How many of the 8 bytes at p come before the first one that ends a plain ASCII run ('"', '\\',
+ * a control character or a byte >= 0x80): 8 when none does. The classic "has a zero byte" test
+ * ((x - 0x01..) & ~x & 0x80..) on x with each special byte XORed away, x - 0x20 for the control
+ * characters and x itself for the high bit. A borrow only flags bytes above a real hit, so the
+ * lowest flagged byte is the first special one. */
+static unsigned plain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x) & highs;
+    if (!hit)
+        return 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (unsigned)__builtin_ctzll(hit) / 8;
+#else
+    unsigned i = 0; /* the lowest-addressed byte is not the low bits: look at the bytes */
+    while (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+        i++;
+    return i;
+#endif
+}
+#define PLAIN_W 8
+#define plain_run plain8
+#endif
+
 /* A string at s->p ('"'); raw, n: its bytes between the quotes; esc: it has escapes. */
 static bool sc_string(scanner *s, const char **raw, size_t *n, bool *esc)
 {
@@ -150,9 +194,15 @@ static bool sc_string(scanner *s, const char **raw, size_t *n, bool *esc)
     *esc = false;
     *raw = (const char *)p;
     for (;;) {
-        /* plain ASCII run */
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
+        /* plain ASCII run: a word at a time, the last few bytes one by one */
+        unsigned k = PLAIN_W;
+        while (end - p >= PLAIN_W && (k = plain_run(p)) == PLAIN_W)
+            p += PLAIN_W;
+        if (k < PLAIN_W)
+            p += k;
+        else
+            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
         if (p >= end)
             return false;
         unsigned c = *p;
@@ -252,10 +302,11 @@ static bool sc_number(scanner *s)
 
 static bool sc_value(scanner *s);
 
-/* Visit an object's members: cb(ctx, key, key_len, key_esc, member_start, value_start, value_end)
- * after each value; member_start points at the key's quote. */
+/* Visit an object's members: cb(ctx, key, key_len, key_esc, member_start, s) must consume the
+ * member's value at s->p (sc_value, or a scan of its own); member_start points at the key's
+ * quote. */
 typedef bool (*member_cb)(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
-                          const char *vstart, const char *vend);
+                          scanner *s);
 
 static bool sc_object(scanner *s, member_cb cb, void *ctx)
 {
@@ -282,10 +333,7 @@ static bool sc_object(scanner *s, member_cb cb, void *ctx)
             return false;
         s->p++;
         sc_ws(s);
-        const char *vstart = s->p;
-        if (!sc_value(s))
-            return false;
-        if (cb && !cb(ctx, key, klen, kesc, mstart, vstart, s->p))
+        if (!(cb ? cb(ctx, key, klen, kesc, mstart, s) : sc_value(s)))
             return false;
         sc_ws(s);
         if (s->p < s->end && *s->p == ',') {
@@ -381,10 +429,14 @@ typedef struct picks {
 } picks;
 
 static bool pick_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
-                    const char *vstart, const char *vend)
+                    scanner *s)
 {
     (void)mstart;
     picks *ps = ctx;
+    const char *vstart = s->p;
+    if (!sc_value(s))
+        return false;
+    const char *vend = s->p;
     if (kesc) {
         ps->bad = true;
         return true;
@@ -466,21 +518,47 @@ static bool name_cb(void *ctx, scanner *s)
     return add_name(c, raw, n, NULL, 0);
 }
 
+/* A node object's members: its metadata's name is picked while the metadata is scanned, so the
+ * node is read once. */
+typedef struct item_scan {
+    int n_meta;
+    pick name;
+    picks names;
+} item_scan;
+
+static bool item_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
+                           scanner *s)
+{
+    (void)mstart;
+    item_scan *it = ctx;
+    if (kesc) {
+        it->names.bad = true; /* it could spell metadata */
+        return sc_value(s);
+    }
+    if (klen != 8 || strncasecmp(key, "metadata", 8) != 0)
+        return sc_value(s);
+    it->n_meta++;
+    if (s->p >= s->end || *s->p != '{')
+        return false;
+    return sc_object(s, pick_cb, &it->names);
+}
+
 static bool item_cb(void *ctx, scanner *is)
 {
     scan_ctx *c = ctx;
-    pick meta = {.name = "metadata"}, name = {.name = "name"};
     const char *raw;
     size_t n;
     bool esc;
     const char *v = is->p;
     if (v >= is->end || *v != '{')
         return false;
-    picks ps = {.p = &meta, .n = 1};
-    if (!sc_object(is, pick_cb, &ps) || ps.bad || meta.count != 1)
-        return false; /* one pass validates the node and finds its metadata */
+    item_scan it = {.name = {.name = "name"}};
+    it.names = (picks){.p = &it.name, .n = 1};
+    if (!sc_object(is, item_member_cb, &it) || it.names.bad || it.n_meta != 1)
+        return false; /* one pass validates the node and finds its name */
     const char *vend = is->p;
-    if (!pick_members(meta.v, meta.vend, &name, 1) || !name.v || *name.v != '"')
+    pick name = it.name;
+    if (name.count != 1 || !name.v || *name.v != '"')
         return false;
     scanner s = {.p = name.v, .end = name.vend};
     if (!sc_string(&s, &raw, &n, &esc) || esc || n == 0)
@@ -490,10 +568,12 @@ static bool item_cb(void *ctx, scanner *is)
 
 /* The NodeList's members other than items, for the answer. */
 static bool list_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
-                           const char *vstart, const char *vend)
+                           scanner *s)
 {
-    (void)vstart;
     nf_extender_args *a = ctx;
+    if (!sc_value(s))
+        return false;
+    const char *vend = s->p;
     if (kesc)
         return false;
     if (klen == 5 && strncasecmp(key, "items", 5) == 0)

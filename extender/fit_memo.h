@@ -33,6 +33,7 @@ typedef struct nf_fit_shape {
 
 /* 0 or -ENOMEM; free with nf_fit_shape_free. */
 int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *out);
+
 void nf_fit_shape_free(nf_fit_shape *s);
 
 /* What a request needs from one node's fit. */

@@ -18,7 +18,15 @@ struct nf_resv_snapshot {
     /* open addressing: node name -> index of its first reservation in v; cap a power of 2 */
     size_t *slots; /* SIZE_MAX = empty */
     size_t cap;
+    /* one bit per node hash: most nodes have no reservation, and a request asks about every
+     * node; the 8 KiB stay in the CPU's cache where the slots would not */
+    uint64_t has[1024];
 };
+
+static size_t has_bit(uint64_t h)
+{
+    return (size_t)(h >> 32) & (sizeof(((nf_resv_snapshot *)0)->has) * 8 - 1);
+}
 
 struct nf_reservations {
     pthread_mutex_t mu;
@@ -188,6 +196,13 @@ static void remove_at(nf_reservations *rs, size_t i)
     memset(&rs->v[rs->n], 0, sizeof(rs->v[rs->n]));
 }
 
+/* Process-wide, so no two tables' reservations share a revision either. */
+static uint64_t next_rev(void)
+{
+    static _Atomic uint64_t last;
+    return atomic_fetch_add_explicit(&last, 1, memory_order_relaxed) + 1;
+}
+
 int nf_reservations_add(nf_reservations *rs, nf_reservation *r)
 {
     if (!r->uid || !r->node) {
@@ -213,6 +228,7 @@ int nf_reservations_add(nf_reservations *rs, nf_reservation *r)
         }
         rs->v[rs->n++] = *r;
     }
+    rs->v[i != SIZE_MAX ? i : rs->n - 1].rev = next_rev();
     rs->totals[0]++;
     changed(rs);
     pthread_mutex_unlock(&rs->mu);
@@ -301,6 +317,7 @@ int nf_reservations_move(nf_reservations *rs, const char *uid, nf_placed *placed
     rs->v[i].placed = placed;
     rs->v[i].n_placed = n;
     rs->v[i].numa = numa;
+    rs->v[i].rev = next_rev();
     changed(rs);
     pthread_mutex_unlock(&rs->mu);
     return 0;
@@ -430,7 +447,9 @@ static nf_resv_snapshot *snapshot_build(const nf_reservations *rs)
     for (size_t i = 0; i < s->n; i++) {
         if (i && strcmp(s->v[i].node, s->v[i - 1].node) == 0)
             continue; /* the slot names the node's first reservation */
-        size_t k = nf_hash_str(s->v[i].node) & (s->cap - 1);
+        uint64_t h = nf_hash_str(s->v[i].node);
+        s->has[has_bit(h) / 64] |= 1ull << (has_bit(h) % 64);
+        size_t k = h & (s->cap - 1);
         while (s->slots[k] != SIZE_MAX)
             k = (k + 1) & (s->cap - 1);
         s->slots[k] = i;
@@ -457,8 +476,10 @@ static size_t first_of(const nf_resv_snapshot *s, const char *node)
 {
     if (!s || !node)
         return SIZE_MAX;
-    for (size_t k = nf_hash_str(node) & (s->cap - 1); s->slots[k] != SIZE_MAX;
-         k = (k + 1) & (s->cap - 1))
+    uint64_t h = nf_hash_str(node);
+    if (!(s->has[has_bit(h) / 64] & (1ull << (has_bit(h) % 64))))
+        return SIZE_MAX;
+    for (size_t k = h & (s->cap - 1); s->slots[k] != SIZE_MAX; k = (k + 1) & (s->cap - 1))
         if (strcmp(s->v[s->slots[k]].node, node) == 0)
             return s->slots[k];
     return SIZE_MAX;
@@ -505,6 +526,18 @@ int nf_resv_snapshot_deductions(const nf_resv_snapshot *s, const nf_topology *t,
     }
     *out = d;
     return 0;
+}
+
+size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t *revs,
+                                  size_t max)
+{
+    size_t first = first_of(s, node), n = 0;
+    if (first == SIZE_MAX)
+        return 0;
+    for (size_t i = first; i < s->n && strcmp(s->v[i].node, node) == 0; i++, n++)
+        if (n < max)
+            revs[n] = s->v[i].rev;
+    return n;
 }
 
 json_t *nf_resv_snapshot_node_json(const nf_resv_snapshot *s, const char *node, int64_t now_ms)

@@ -36,6 +36,7 @@ typedef struct nf_reservation {
     int numa; /* the single NUMA node, or -1 */
     int64_t created_ms;
     uint64_t seq; /* orders reservations made in the same millisecond (bind order) */
+    uint64_t rev; /* set by the table: new on every add and move, unique in the process */
     bool running; /* the API server reports the pod running */
 } nf_reservation;
 
@@ -97,6 +98,12 @@ bool nf_resv_snapshot_has_node(const nf_resv_snapshot *s, const char *node);
  * nothing is left to subtract. 0 or -ENOMEM. */
 int nf_resv_snapshot_deductions(const nf_resv_snapshot *s, const nf_topology *t, nf_deduction **out,
                                 size_t *n);
+/* The revisions of node's reservations in s, in bind order: the list changes whenever one of
+ * them is added, moved or ended, so, with a given document of the node, it determines the
+ * deductions (node_view.h keys its deducted views by it). Writes at most max; returns how many
+ * there are (0: none; more than max: nothing was written). */
+size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t *revs,
+                                  size_t max);
 /* JSON array of node's reservations: [{pod, uid, zone, resources, ageMs}]. */
 json_t *nf_resv_snapshot_node_json(const nf_resv_snapshot *s, const char *node, int64_t now_ms);
 

@@ -59,7 +59,8 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
         flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, completed,
         completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(256 * 1024), MHD_OPTION_END);
     if (!d)
         return nf_errf(err, -EADDRINUSE, "cannot listen on %s (address in use, or not local?)",
                        listen);
