@@ -345,6 +345,7 @@ int main(int argc, char **argv)
     unsigned port = 0, threads = 0;
     int loop = 0; /* --loop N: only N in-process /filter NodeNames (for perf record) */
     int n_resv = 0;
+    nf_extender_http_tune_malloc(); /* as numafit-extender does */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);

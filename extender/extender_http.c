@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -798,6 +801,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
+
+void nf_extender_http_tune_malloc(void)
+{
+#ifdef __GLIBC__
+    /* fixed thresholds (glibc's dynamic ones trim an arena back as soon as a big request is
+     * freed): blocks up to 32 MiB (glibc's maximum) come from the arenas, which keep up to
+     * 256 MiB of free memory */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
 
 int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_extender_http **out,
                            nf_err *err)

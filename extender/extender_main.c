@@ -288,6 +288,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread exists: sigwait gets them */
         raise_nofile();
+        nf_extender_http_tune_malloc();
         parts p = {0};
         nf_err err = {{0}};
         if ((rc = build(&o, &p, &err)) != 0) {

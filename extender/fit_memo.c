@@ -2,6 +2,7 @@
 #include "fit_memo.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,64 @@ static int put_amounts(nf_buf *b, const nf_amount *a, size_t n)
     for (size_t i = 0; i < n && !rc; i++)
         if (!(rc = put_str(b, a[i].name)))
             rc = put_i64(b, a[i].value);
+    return rc;
+}
+
+/* ---- shape ids ----
+ *
+ * Every request interns its shape once, so a node's memo compares ids (no key bytes to fetch
+ * per node). The registry forgets everything when it fills up (a new id for a shape seen again
+ * only costs a memo miss: ids are never reused, so no answer is ever found for the wrong shape). */
+
+#define REGISTRY_CAP 4096 /* power of two; cleared at half full */
+
+typedef struct known_shape {
+    uint64_t hash;
+    uint64_t id; /* 0: empty */
+    size_t len;
+    char *key;
+} known_shape;
+
+static struct {
+    pthread_mutex_t mu;
+    known_shape tab[REGISTRY_CAP];
+    size_t n;
+    uint64_t last_id;
+} reg = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void registry_clear(void)
+{
+    for (size_t i = 0; i < REGISTRY_CAP; i++) {
+        free(reg.tab[i].key);
+        reg.tab[i] = (known_shape){0};
+    }
+    reg.n = 0;
+}
+
+static int intern(nf_fit_shape *s)
+{
+    uint64_t h = nf_hash_bytes(s->key, s->len);
+    int rc = 0;
+    pthread_mutex_lock(&reg.mu);
+    if (reg.n >= REGISTRY_CAP / 2)
+        registry_clear();
+    size_t i = h & (REGISTRY_CAP - 1);
+    for (; reg.tab[i].id; i = (i + 1) & (REGISTRY_CAP - 1))
+        if (reg.tab[i].hash == h && reg.tab[i].len == s->len &&
+            memcmp(reg.tab[i].key, s->key, s->len) == 0)
+            break;
+    if (reg.tab[i].id) {
+        s->id = reg.tab[i].id;
+    } else if ((reg.tab[i].key = malloc(s->len ? s->len : 1))) {
+        memcpy(reg.tab[i].key, s->key, s->len);
+        reg.tab[i].hash = h;
+        reg.tab[i].len = s->len;
+        s->id = reg.tab[i].id = ++reg.last_id;
+        reg.n++;
+    } else {
+        rc = -ENOMEM;
+    }
+    pthread_mutex_unlock(&reg.mu);
     return rc;
 }
 
@@ -62,7 +121,10 @@ int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *o
     }
     out->key = b.p;
     out->len = b.len;
-    out->hash = nf_hash_bytes(b.p, b.len);
+    if ((rc = intern(out))) {
+        nf_fit_shape_free(out);
+        return rc;
+    }
     return 0;
 }
 
@@ -74,16 +136,10 @@ void nf_fit_shape_free(nf_fit_shape *s)
 
 /* ---- the memo ---- */
 
-/* One allocation: the answer, then the reason text, then the key bytes. */
-typedef struct remembered {
+/* One allocation: the answer, then its reason text. */
+struct nf_fit_remembered {
     nf_fit_answer answer; /* first: find returns its address */
-    uint64_t hash;
-    size_t key_len;
-    const char *key;
-} remembered;
-
-struct nf_fit_memo {
-    _Atomic(remembered *) slot[NF_FIT_MEMO_SHAPES];
+    uint64_t id;
 };
 
 int nf_fit_memo_new(nf_fit_memo **out)
@@ -92,29 +148,31 @@ int nf_fit_memo_new(nf_fit_memo **out)
     return *out ? 0 : -ENOMEM;
 }
 
+void nf_fit_memo_clear(nf_fit_memo *m)
+{
+    for (size_t i = 0; i < NF_FIT_MEMO_SHAPES; i++) {
+        free(atomic_load_explicit(&m->slot[i], memory_order_relaxed));
+        atomic_store_explicit(&m->slot[i], NULL, memory_order_relaxed);
+    }
+}
+
 void nf_fit_memo_free(nf_fit_memo *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < NF_FIT_MEMO_SHAPES; i++)
-        free(atomic_load_explicit(&m->slot[i], memory_order_relaxed));
+    nf_fit_memo_clear(m);
     free(m);
-}
-
-static bool same_shape(const remembered *r, const nf_fit_shape *s)
-{
-    return r->hash == s->hash && r->key_len == s->len && memcmp(r->key, s->key, s->len) == 0;
 }
 
 const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *s)
 {
     for (size_t i = 0; i < NF_FIT_MEMO_SHAPES; i++) {
         /* the cast: atomic_load takes a non-const pointer in C11 */
-        remembered *r =
-            atomic_load_explicit((_Atomic(remembered *) *)&m->slot[i], memory_order_acquire);
+        nf_fit_remembered *r =
+            atomic_load_explicit((_Atomic(nf_fit_remembered *) *)&m->slot[i], memory_order_acquire);
         if (!r)
             return NULL; /* slots fill in order */
-        if (same_shape(r, s))
+        if (r->id == s->id)
             return &r->answer;
     }
     return NULL;
@@ -124,25 +182,22 @@ const nf_fit_answer *nf_fit_memo_add(nf_fit_memo *m, const nf_fit_shape *s, cons
 {
     const char *reason = a->reason ? a->reason : "";
     size_t rlen = a->reason ? a->reason_len : 0;
-    remembered *r = malloc(sizeof(*r) + rlen + 1 + s->len);
+    nf_fit_remembered *r = malloc(sizeof(*r) + rlen + 1);
     if (!r)
         return NULL;
     char *text = (char *)(r + 1);
     memcpy(text, reason, rlen);
     text[rlen] = 0;
-    memcpy(text + rlen + 1, s->key, s->len);
     r->answer = *a;
     r->answer.reason = text;
     r->answer.reason_len = rlen;
-    r->hash = s->hash;
-    r->key_len = s->len;
-    r->key = text + rlen + 1;
+    r->id = s->id;
     for (size_t i = 0; i < NF_FIT_MEMO_SHAPES; i++) {
-        remembered *cur = NULL;
+        nf_fit_remembered *cur = NULL;
         if (atomic_compare_exchange_strong_explicit(&m->slot[i], &cur, r, memory_order_acq_rel,
                                                     memory_order_acquire))
             return &r->answer;
-        if (same_shape(cur, s)) { /* another thread was first */
+        if (cur->id == s->id) { /* another thread was first */
             free(r);
             return &cur->answer;
         }

@@ -17,6 +17,7 @@
 #ifndef NUMAFIT_EXTENDER_FIT_MEMO_H
 #define NUMAFIT_EXTENDER_FIT_MEMO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,16 +25,18 @@
 #include "fit.h"
 #include "pod_requirements.h"
 
-/* The key of a pod shape: opaque bytes and their hash. */
+/* A pod shape: its key (opaque bytes) and the id the process gave that key (one registry, one
+ * short lock per request). Equal keys get equal ids until the registry fills up and forgets
+ * (a shape seen again then gets a new id: a memo miss); an id never names another key, so
+ * memos compare ids only. */
 typedef struct nf_fit_shape {
     char *key;
     size_t len;
-    uint64_t hash;
+    uint64_t id;
 } nf_fit_shape;
 
 /* 0 or -ENOMEM; free with nf_fit_shape_free. */
 int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *out);
-
 void nf_fit_shape_free(nf_fit_shape *s);
 
 /* What a request needs from one node's fit. */
@@ -46,10 +49,15 @@ typedef struct nf_fit_answer {
     size_t reason_len;
 } nf_fit_answer;
 
-/* Answers per shape: at most NF_FIT_MEMO_SHAPES of them. */
+/* Answers per shape: at most NF_FIT_MEMO_SHAPES of them. Embeddable (zeroed is empty) so it can
+ * share a cache line with what it is kept beside. */
 #define NF_FIT_MEMO_SHAPES 16
-typedef struct nf_fit_memo nf_fit_memo;
+typedef struct nf_fit_remembered nf_fit_remembered;
+typedef struct nf_fit_memo {
+    _Atomic(nf_fit_remembered *) slot[NF_FIT_MEMO_SHAPES]; /* filled in order */
+} nf_fit_memo;
 
+void nf_fit_memo_clear(nf_fit_memo *m); /* frees the answers; no reader may hold one */
 int nf_fit_memo_new(nf_fit_memo **out); /* 0 or -ENOMEM */
 void nf_fit_memo_free(nf_fit_memo *m);  /* no reader may hold one of its answers */
 

@@ -10,16 +10,17 @@
 /* The view with one list of reservations deducted, and its answers. view and memo are NULL
  * when the document accounts for all of them (the plain view serves). */
 typedef struct variant {
+    nf_fit_memo memo;
     uint64_t hash;
     size_t n;
     uint64_t *revs;
     nf_fit_view *view;
-    nf_fit_memo *memo;
 } variant;
 
+/* One allocation, the memo first: a request reads its first line for every node. */
 typedef struct kept_view {
+    nf_fit_memo memo;
     nf_fit_view *view;
-    nf_fit_memo *memo;
     _Atomic(variant *) variants[NF_NODE_VIEW_VARIANTS]; /* filled in order */
 } kept_view;
 
@@ -27,7 +28,7 @@ static void variant_free(variant *v)
 {
     if (!v)
         return;
-    nf_fit_memo_free(v->memo);
+    nf_fit_memo_clear(&v->memo);
     nf_fit_view_free(v->view);
     free(v);
 }
@@ -37,7 +38,7 @@ static void kept_view_free(void *p)
     kept_view *k = p;
     for (size_t i = 0; i < NF_NODE_VIEW_VARIANTS; i++)
         variant_free(atomic_load_explicit(&k->variants[i], memory_order_relaxed));
-    nf_fit_memo_free(k->memo);
+    nf_fit_memo_clear(&k->memo);
     nf_fit_view_free(k->view);
     free(k);
 }
@@ -51,8 +52,7 @@ static kept_view *kept(nf_cache_entry *e, nf_align align)
 {
     kept_view *k = nf_cache_memo_get(e, slot_of(align));
     if (!k) {
-        if (!(k = calloc(1, sizeof(*k))) || nf_fit_view_new(&e->topo, align, &k->view) ||
-            nf_fit_memo_new(&k->memo)) {
+        if (!(k = calloc(1, sizeof(*k))) || nf_fit_view_new(&e->topo, align, &k->view)) {
             if (k)
                 kept_view_free(k);
             return NULL;
@@ -65,7 +65,7 @@ static kept_view *kept(nf_cache_entry *e, nf_align align)
 const nf_fit_view *nf_node_view(nf_cache_entry *e, nf_align align, nf_fit_memo **memo)
 {
     kept_view *k = kept(e, align);
-    *memo = k ? k->memo : NULL;
+    *memo = k ? &k->memo : NULL;
     return k ? k->view : NULL;
 }
 
@@ -74,11 +74,10 @@ static bool same_revs(const variant *v, uint64_t hash, const uint64_t *revs, siz
     return v->hash == hash && v->n == n && memcmp(v->revs, revs, n * sizeof(*revs)) == 0;
 }
 
-static void answer(const kept_view *k, const variant *v, const nf_fit_view **view,
-                   nf_fit_memo **memo)
+static void answer(kept_view *k, variant *v, const nf_fit_view **view, nf_fit_memo **memo)
 {
     *view = v->view ? v->view : k->view;
-    *memo = v->view ? v->memo : k->memo;
+    *memo = v->view ? &v->memo : &k->memo;
 }
 
 bool nf_node_view_find_reserved(nf_cache_entry *e, nf_align align, const uint64_t *revs, size_t n,
@@ -112,8 +111,7 @@ bool nf_node_view_keep_reserved(nf_cache_entry *e, nf_align align, const uint64_
     memcpy(nv->revs, revs, n * sizeof(*revs));
     nv->n = n;
     nv->hash = nf_hash_bytes(revs, n * sizeof(*revs));
-    if (n_d &&
-        (nf_fit_view_deduct(k->view, &e->topo, d, n_d, &nv->view) || nf_fit_memo_new(&nv->memo))) {
+    if (n_d && nf_fit_view_deduct(k->view, &e->topo, d, n_d, &nv->view)) {
         variant_free(nv);
         return false;
     }

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,14 @@
 #include "numafit/hash.h"
 
 typedef struct entry {
-    nf_cache_entry pub; /* first: readers get &e->pub */
+    /* what a request touches, with pub's first fields, in the first cache line */
     atomic_uint refs;
-    struct entry *owner; /* holds pub.topo's memory; NULL when this entry owns it */
     bool compact;        /* pub.topo lives in this entry's own allocation (entry_compact) */
-    /* memo slots (used on the owner only) */
-    _Atomic(void *) memo[NF_CACHE_MEMO_SLOTS];
+    struct entry *owner; /* holds pub.topo's memory; NULL when this entry owns it */
+    /* memo slots: the owner's, or this entry's own when it is the owner */
+    _Atomic(void *) *memo;
+    _Atomic(void *) own_memo[NF_CACHE_MEMO_SLOTS];
+    nf_cache_entry pub; /* readers get &e->pub */
     void (*_Atomic memo_free[NF_CACHE_MEMO_SLOTS])(void *);
 } entry;
 
@@ -47,7 +50,7 @@ struct nf_cache {
 
 static entry *from_pub(nf_cache_entry *p)
 {
-    return (entry *)p; /* pub is the first member */
+    return (entry *)(void *)((char *)p - offsetof(entry, pub));
 }
 
 static void entry_unref(entry *e)
@@ -56,7 +59,7 @@ static void entry_unref(entry *e)
         entry *owner = e->owner;
         if (!owner) {
             for (unsigned i = 0; i < NF_CACHE_MEMO_SLOTS; i++) {
-                void *m = atomic_load(&e->memo[i]);
+                void *m = atomic_load(&e->own_memo[i]);
                 void (*fn)(void *) = atomic_load(&e->memo_free[i]);
                 if (m && fn)
                     fn(m);
@@ -293,6 +296,7 @@ static entry *entry_compact(const nf_topology *t)
     a = (arena){.base = (char *)e, .off = sizeof(entry), .tab = local, .tab_cap = 512};
     ar_topology(&a, &e->pub.topo, t);
     e->compact = true;
+    e->memo = e->own_memo;
     atomic_init(&e->refs, 1);
     return e;
 }
@@ -306,6 +310,7 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
     e->pub.topo = old->pub.topo;
     e->pub.received_ms = received_ms;
     e->pub.stale = stale;
+    e->pub.from_file = old->pub.from_file;
     if (!(e->pub.source = strdup(old->pub.source)) ||
         (reason && !(e->pub.stale_reason = strdup(reason)))) {
         free(e->pub.source);
@@ -313,6 +318,7 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
         return NULL;
     }
     e->owner = old->owner ? old->owner : old;
+    e->memo = e->owner->own_memo;
     entry_ref(e->owner);
     atomic_init(&e->refs, 1);
     return e;
@@ -434,6 +440,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
         memset(topo, 0, sizeof(*topo));
     } else if ((e = calloc(1, sizeof(*e)))) {
         e->pub.topo = *topo; /* no memory for a copy: keep the document as it is */
+        e->memo = e->own_memo;
         atomic_init(&e->refs, 1);
     }
     if (!e || !(e->pub.source = strdup(source))) {
@@ -446,6 +453,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     }
     memset(topo, 0, sizeof(*topo));
     e->pub.received_ms = now_ms;
+    e->pub.from_file = strncmp(source, "file:", 5) == 0;
 
     uint64_t h = nf_hash_str(e->pub.topo.node);
     entry *old = NULL;
@@ -484,7 +492,7 @@ bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t st
         return true;
     }
     int64_t age = now_ms - e->received_ms;
-    if (stale_after_ms > 0 && strncmp(e->source, "file:", 5) != 0 && age > stale_after_ms) {
+    if (stale_after_ms > 0 && !e->from_file && age > stale_after_ms) {
         snprintf(why, len, "topology is %" PRId64 "s old (--stale-after %" PRId64 "s) from %s",
                  age / 1000, stale_after_ms / 1000, e->source);
         return true;
@@ -593,11 +601,31 @@ nf_cache_entry *nf_cache_acquire(nf_cache *c, const char *node)
     return e ? &e->pub : NULL;
 }
 
+/* How far ahead nf_cache_acquire_many loads: the slot of name i + AHEAD and the entry of
+ * name i + AHEAD / 2 are on their way while name i is compared, so the cache misses of
+ * independent lookups overlap instead of following each other. */
+#define AHEAD 8
+
 void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
 {
+    uint64_t ring[AHEAD]; /* the hash of name j at ring[j % AHEAD], for j in (i, i + AHEAD] */
+    for (size_t j = 0; j < AHEAD && j < n; j++)
+        ring[j] = names[j] ? nf_hash_str(names[j]) : 0;
     pthread_rwlock_rdlock(&c->lock);
+    size_t mask = c->cap - 1;
     for (size_t i = 0; i < n; i++) {
-        entry *e = names[i] ? lookup(c, names[i]) : NULL;
+        uint64_t h = ring[i % AHEAD];
+        if (i + AHEAD < n) {
+            uint64_t next = names[i + AHEAD] ? nf_hash_str(names[i + AHEAD]) : 0;
+            ring[i % AHEAD] = next;
+            __builtin_prefetch(&c->slots[next & mask]);
+        }
+        if (i + AHEAD / 2 < n) {
+            const entry *ahead = c->slots[ring[(i + AHEAD / 2) % AHEAD] & mask].e;
+            if (ahead)
+                __builtin_prefetch(ahead);
+        }
+        entry *e = names[i] ? c->slots[find_slot(c, names[i], h)].e : NULL;
         if (e)
             entry_ref(e);
         out[i] = e ? &e->pub : NULL;
@@ -651,17 +679,11 @@ void nf_cache_release_all(nf_cache_entry **entries, size_t n)
     free(entries);
 }
 
-static entry *memo_owner(const nf_cache_entry *p)
-{
-    entry *e = from_pub((nf_cache_entry *)p);
-    return e->owner ? e->owner : e;
-}
-
 void *nf_cache_memo_get(const nf_cache_entry *e, unsigned k)
 {
     if (!e || k >= NF_CACHE_MEMO_SLOTS)
         return NULL;
-    return atomic_load_explicit(&memo_owner(e)->memo[k], memory_order_acquire);
+    return atomic_load_explicit(&from_pub((nf_cache_entry *)e)->memo[k], memory_order_acquire);
 }
 
 void *nf_cache_memo_set(nf_cache_entry *e, unsigned k, void *v, void (*free_fn)(void *))
@@ -671,10 +693,12 @@ void *nf_cache_memo_set(nf_cache_entry *e, unsigned k, void *v, void (*free_fn)(
             free_fn(v);
         return NULL;
     }
-    entry *o = memo_owner(e);
+    entry *o = from_pub(e);
+    if (o->owner)
+        o = o->owner;
     atomic_store(&o->memo_free[k], free_fn);
     void *expected = NULL;
-    if (atomic_compare_exchange_strong_explicit(&o->memo[k], &expected, v, memory_order_acq_rel,
+    if (atomic_compare_exchange_strong_explicit(&o->own_memo[k], &expected, v, memory_order_acq_rel,
                                                 memory_order_acquire))
         return v;
     if (v && free_fn)

@@ -15,12 +15,14 @@
 
 typedef struct nf_cache nf_cache;
 
-/* One cached document. Immutable once published; hold it between acquire and release. */
+/* One cached document. Immutable once published; hold it between acquire and release. What a
+ * request reads of every node comes first (one cache line with the entry's own header). */
 typedef struct nf_cache_entry {
-    nf_topology topo;
-    char *source;        /* "http://10.0.0.5:9750", "file:/path/worker-1.json" */
     int64_t received_ms; /* CLOCK_REALTIME ms when the document arrived */
     bool stale;          /* its source stopped answering; the document is the last one seen */
+    bool from_file;      /* source is a file: (the directory watcher keeps it current) */
+    nf_topology topo;
+    char *source; /* "http://10.0.0.5:9750", "file:/path/worker-1.json" */
     char *stale_reason;
 } nf_cache_entry;
 
