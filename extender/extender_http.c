@@ -232,7 +232,7 @@ static const nf_fit_view *reserved_view(lookup *l, nf_cache_entry *e, const nf_f
                                         nf_align align, nf_fit_memo **memo)
 {
     uint64_t revs[32];
-    size_t n_revs = nf_resv_snapshot_node_revs(l->resv, e->topo.node, revs, 32);
+    size_t n_revs = nf_resv_snapshot_node_revs(l->resv, e->topo.node, e->node_hash, revs, 32);
     const nf_fit_view *v = NULL;
     if (!n_revs)
         return NULL;

@@ -842,8 +842,11 @@ typedef struct node_eval {
 static void set_reason(node_eval *ev, const char *text, size_t n)
 {
     static const char pre[] = "numafit: ";
-    if (n > sizeof(ev->reason_buf) - sizeof(pre))
+    if (n > sizeof(ev->reason_buf) - sizeof(pre)) {
         n = sizeof(ev->reason_buf) - sizeof(pre);
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--; /* never half a UTF-8 character */
+    }
     memcpy(ev->reason_buf, pre, sizeof(pre) - 1);
     memcpy(ev->reason_buf + sizeof(pre) - 1, text, n);
     ev->reason_buf[sizeof(pre) - 1 + n] = 0;

@@ -104,6 +104,8 @@ int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *o
     if (!rc)
         rc = put_i64(&b, o->max_steps);
     if (!rc)
+        rc = put_i64(&b, o->no_reason);
+    if (!rc)
         rc = put_i64(&b, (int64_t)req->n_containers);
     for (size_t i = 0; i < req->n_containers && !rc; i++) {
         const nf_container_req *c = &req->containers[i];

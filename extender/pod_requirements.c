@@ -576,8 +576,12 @@ const char *nf_amounts_format(const nf_amount *a, size_t n, char *buf, size_t le
             snprintf(q, sizeof(q), "%" PRId64, order[i]->value);
         int w = snprintf(buf + used, len - used, "%s%s=%s", i ? " " : "", order[i]->name, q);
         if (w < 0 || (size_t)w >= len - used) {
-            if (len >= 4)
-                strcpy(buf + len - 4, "...");
+            if (len >= 4) {
+                size_t cut = len - 4;
+                while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+                    cut--; /* never half a UTF-8 character */
+                strcpy(buf + cut, "...");
+            }
             break;
         }
         used += (size_t)w;

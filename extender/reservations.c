@@ -471,18 +471,22 @@ nf_resv_snapshot *nf_reservations_snapshot(nf_reservations *rs)
     return s;
 }
 
-/* Index of node's first reservation in s->v, or SIZE_MAX. */
-static size_t first_of(const nf_resv_snapshot *s, const char *node)
+/* Index of node's first reservation in s->v, or SIZE_MAX. h: nf_hash_str(node). */
+static size_t first_of_hashed(const nf_resv_snapshot *s, const char *node, uint64_t h)
 {
     if (!s || !node)
         return SIZE_MAX;
-    uint64_t h = nf_hash_str(node);
     if (!(s->has[has_bit(h) / 64] & (1ull << (has_bit(h) % 64))))
         return SIZE_MAX;
     for (size_t k = h & (s->cap - 1); s->slots[k] != SIZE_MAX; k = (k + 1) & (s->cap - 1))
         if (strcmp(s->v[s->slots[k]].node, node) == 0)
             return s->slots[k];
     return SIZE_MAX;
+}
+
+static size_t first_of(const nf_resv_snapshot *s, const char *node)
+{
+    return node ? first_of_hashed(s, node, nf_hash_str(node)) : SIZE_MAX;
 }
 
 bool nf_resv_snapshot_has_node(const nf_resv_snapshot *s, const char *node)
@@ -528,10 +532,10 @@ int nf_resv_snapshot_deductions(const nf_resv_snapshot *s, const nf_topology *t,
     return 0;
 }
 
-size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t *revs,
-                                  size_t max)
+size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t node_hash,
+                                  uint64_t *revs, size_t max)
 {
-    size_t first = first_of(s, node), n = 0;
+    size_t first = first_of_hashed(s, node, node_hash), n = 0;
     if (first == SIZE_MAX)
         return 0;
     for (size_t i = first; i < s->n && strcmp(s->v[i].node, node) == 0; i++, n++)

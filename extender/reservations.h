@@ -100,10 +100,11 @@ int nf_resv_snapshot_deductions(const nf_resv_snapshot *s, const nf_topology *t,
                                 size_t *n);
 /* The revisions of node's reservations in s, in bind order: the list changes whenever one of
  * them is added, moved or ended, so, with a given document of the node, it determines the
- * deductions (node_view.h keys its deducted views by it). Writes at most max; returns how many
- * there are (0: none; more than max: nothing was written). */
-size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t *revs,
-                                  size_t max);
+ * deductions (node_view.h keys its deducted views by it). node_hash: nf_hash_str(node) (a
+ * request asks this of every node it fits; the cache has the hash already). Writes at most max;
+ * returns how many there are (0: none; more than max: nothing was written). */
+size_t nf_resv_snapshot_node_revs(const nf_resv_snapshot *s, const char *node, uint64_t node_hash,
+                                  uint64_t *revs, size_t max);
 /* JSON array of node's reservations: [{pod, uid, zone, resources, ageMs}]. */
 json_t *nf_resv_snapshot_node_json(const nf_resv_snapshot *s, const char *node, int64_t now_ms);
 

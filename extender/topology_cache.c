@@ -311,6 +311,7 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
     e->pub.received_ms = received_ms;
     e->pub.stale = stale;
     e->pub.from_file = old->pub.from_file;
+    e->pub.node_hash = old->pub.node_hash;
     if (!(e->pub.source = strdup(old->pub.source)) ||
         (reason && !(e->pub.stale_reason = strdup(reason)))) {
         free(e->pub.source);
@@ -456,6 +457,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     e->pub.from_file = strncmp(source, "file:", 5) == 0;
 
     uint64_t h = nf_hash_str(e->pub.topo.node);
+    e->pub.node_hash = h;
     entry *old = NULL;
     int rc = 0;
     pthread_rwlock_wrlock(&c->lock);

@@ -2,7 +2,8 @@
 # Runs the benchmarks and prints their figures (not part of the test suite).
 #   scripts/bench.sh [exporter|extender|report|burst|all]
 #   scripts/bench.sh vs-go    numafit-extender against the Go baseline (bench/go-extender), side by
-#                             side; on demand only (not in "all"); installs golang-go when go is missing
+#                             side; on demand only (not in "all"); installs golang-go when go is missing.
+#                             NF_BENCH_NODES (5000), NF_BENCH_ROUNDS (5) x NF_BENCH_SECS (3) per cell
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -113,7 +114,7 @@ if [ "$what" = vs-go ]; then
   # The same cluster, pod and requests against numafit-extender and bench/go-extender (net/http +
   # encoding/json, the same fit): each server is measured alone, the other one idle.
   nodes=${NF_BENCH_NODES:-5000}
-  secs=${NF_BENCH_SECS:-10}
+  secs=${NF_BENCH_SECS:-3}
   if ! command -v go >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -196,7 +197,9 @@ PY
          /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec/ {rps = $2}
          END {printf "%s %.2f %.2f\n", rps, p50, p99}' <<<"$out"
   }
-  echo "-- wrk --latency, ${secs} s per cell, numafit then Go (one server loaded at a time); latencies in ms;" \
+  rounds=${NF_BENCH_ROUNDS:-5}
+  echo "-- wrk --latency; per cell ${rounds} rounds of ${secs} s each, numafit and Go taking turns (one server" \
+    "loaded at a time, so a noisy neighbour hits both); medians over the rounds; latencies in ms;" \
     "MB/s in = request body x req/s"
   fmt='%-29s %5s | %9s %8s %8s | %9s %8s %8s | %7s | %8s %8s\n'
   # shellcheck disable=SC2059
@@ -207,14 +210,26 @@ PY
     bytes=$(stat -c %s "$tmp/cluster/$kind.json")
     for tc in 1:1 2:4; do
       t=${tc%:*} c=${tc#*:}
-      nf=$(wrk_stats "http://127.0.0.1:19753/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
-      go=$(wrk_stats "http://127.0.0.1:19754/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
-      awk -v fmt="$fmt" -v label="$label" -v c="$c" -v b="$bytes" -v nf="$nf" -v go="$go" 'BEGIN {
-        split(nf, n, " "); split(go, g, " ")
-        printf fmt, label, c, sprintf("%.1f", n[1]), sprintf("%.2f", n[2]), sprintf("%.2f", n[3]),
-          sprintf("%.1f", g[1]), sprintf("%.2f", g[2]), sprintf("%.2f", g[3]),
-          (g[1] > 0 ? sprintf("%.2fx", n[1] / g[1]) : "-"),
-          sprintf("%.1f", n[1] * b / 1e6), sprintf("%.1f", g[1] * b / 1e6) }'
+      : >"$tmp/rounds"
+      for _ in $(seq "$rounds"); do
+        nf=$(wrk_stats "http://127.0.0.1:19753/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
+        go=$(wrk_stats "http://127.0.0.1:19754/$verb" "$tmp/$kind.lua" "$t" "$c") || exit 1
+        echo "$nf $go" >>"$tmp/rounds"
+      done
+      # the median of each column (and of the per-round ratios)
+      awk -v fmt="$fmt" -v label="$label" -v c="$c" -v b="$bytes" '
+        function med(col,   n, i, j, v, t) {
+          n = 0
+          for (i = 1; i <= NR; i++) v[++n] = (col == 7 ? (x[i, 4] > 0 ? x[i, 1] / x[i, 4] : 0) : x[i, col])
+          for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+          return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        { for (k = 1; k <= 6; k++) x[NR, k] = $k }
+        END {
+          printf fmt, label, c, sprintf("%.1f", med(1)), sprintf("%.2f", med(2)), sprintf("%.2f", med(3)),
+            sprintf("%.1f", med(4)), sprintf("%.2f", med(5)), sprintf("%.2f", med(6)),
+            sprintf("%.2fx", med(7)), sprintf("%.1f", med(1) * b / 1e6), sprintf("%.1f", med(4) * b / 1e6)
+        }' "$tmp/rounds"
     done
   done
   echo "RSS after the runs: numafit-extender $(awk '/VmRSS/{printf "%.0f MiB", $2/1024}' /proc/$nf_pid/status)," \
