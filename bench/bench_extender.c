@@ -352,7 +352,7 @@ static void bench_reservations(nf_cache *cache, unsigned threads, const kind *k,
     stats s0 = summarize(v, (size_t)n), s1 = summarize(w, (size_t)n);
     printf(
         "\n/filter NodeNames over HTTP, %d requests each, alternating between a server without and "
-        "one with %d reservations (%zu on the nodes asked about)\n",
+        "one with %d reservations (%zu live)\n",
         n, n_resv, nf_reservations_count(nf_binder_reservations(b)));
     printf("%-28s %8s %8s %8s %9s\n", "", "median", "p99", "max", "req/s(1)");
     printf("%-28s %8.3f %8.3f %8.3f %9.1f\n", "  without", s0.median, s0.p99, s0.max,
