@@ -196,8 +196,11 @@ POD = {
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: gen_topologies.py OUTDIR [NODES] [VFS_PER_NODE]")
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):  # never a directory named like an option
+        sys.exit(__doc__.strip())
     out = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     vfs = int(sys.argv[3]) if len(sys.argv) > 3 else 32
