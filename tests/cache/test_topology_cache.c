@@ -181,6 +181,57 @@ static void many_nodes_and_lists(void **state)
     nf_cache_free(c);
 }
 
+/* Names short enough to be kept in the table's slots and longer ones, names that are prefixes of
+ * each other, across growth and backward-shift deletion; single and batched lookups agree. */
+static void names_of_every_length(void **state)
+{
+    (void)state;
+    nf_cache *c;
+    assert_int_equal(nf_cache_new(&c), 0);
+    enum { MAXLEN = 64 };
+    char names[MAXLEN][MAXLEN + 1];
+    const char *ptrs[MAXLEN + 2];
+    for (int len = 1; len <= MAXLEN; len++) { /* "a", "ab", "abc", ... each a prefix of the next */
+        for (int k = 0; k < len; k++)
+            names[len - 1][k] = (char)('a' + k % 26);
+        names[len - 1][len] = 0;
+        nf_topology t = bare(names[len - 1], (uint64_t)len);
+        assert_int_equal(nf_cache_put(c, &t, "file:x", len), 0);
+        ptrs[len - 1] = names[len - 1];
+    }
+    char longer[MAXLEN + 2];
+    memcpy(longer, names[MAXLEN - 1], MAXLEN);
+    longer[MAXLEN] = 'z';
+    longer[MAXLEN + 1] = 0;
+    ptrs[MAXLEN] = longer; /* unknown: one more byte than the longest */
+    ptrs[MAXLEN + 1] = "";
+    for (int round = 0; round < 2; round++) {
+        nf_cache_entry *got[MAXLEN + 2];
+        nf_cache_acquire_many(c, ptrs, MAXLEN + 2, got);
+        for (int len = 1; len <= MAXLEN; len++) {
+            bool removed = round && len % 3 == 0;
+            nf_cache_entry *one = nf_cache_acquire(c, names[len - 1]);
+            if (removed) {
+                assert_null(got[len - 1]);
+                assert_null(one);
+                continue;
+            }
+            assert_non_null(got[len - 1]);
+            assert_ptr_equal(got[len - 1], one);
+            assert_string_equal(one->topo.node, names[len - 1]);
+            assert_int_equal(one->topo.generation, len);
+            nf_cache_release(one);
+        }
+        assert_null(got[MAXLEN]);
+        assert_null(got[MAXLEN + 1]);
+        for (int i = 0; i < MAXLEN + 2; i++)
+            nf_cache_release(got[i]);
+        for (int len = 3; len <= MAXLEN && !round; len += 3)
+            assert_int_equal(nf_cache_remove(c, names[len - 1]), 0);
+    }
+    nf_cache_free(c);
+}
+
 /* ---- concurrency ---- */
 
 typedef struct shared {
@@ -311,8 +362,11 @@ static void memory_per_node(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(put_get_replace),      cmocka_unit_test(stale_touch_remove),
-        cmocka_unit_test(many_nodes_and_lists), cmocka_unit_test(concurrent_readers_and_writer),
+        cmocka_unit_test(put_get_replace),
+        cmocka_unit_test(stale_touch_remove),
+        cmocka_unit_test(many_nodes_and_lists),
+        cmocka_unit_test(names_of_every_length),
+        cmocka_unit_test(concurrent_readers_and_writer),
         cmocka_unit_test(memory_per_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
