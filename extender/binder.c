@@ -96,10 +96,16 @@ void nf_binder_remember(nf_binder *b, const nf_pod_req *req, json_t *pod)
 {
     if (!b || !b->o.kube || !req->uid || !pod)
         return;
+    /* a copy: jansson's reference counts are not safe to share between threads (its last
+     * decrement frees without an acquire; ThreadSanitizer reports the request's thread freeing
+     * while a /bind thread drops its reference) */
     char *uid = strdup(req->uid);
-    if (!uid)
+    pod = json_deep_copy(pod);
+    if (!uid || !pod) {
+        free(uid);
+        json_decref(pod);
         return;
-    json_incref(pod);
+    }
     pthread_mutex_lock(&b->memo_mu);
     memo_entry *e = &b->memo[b->memo_next];
     b->memo_next = (b->memo_next + 1) % MEMO_CAP;
@@ -112,7 +118,7 @@ void nf_binder_remember(nf_binder *b, const nf_pod_req *req, json_t *pod)
     json_decref(old_pod);
 }
 
-/* The newest remembered object of uid (a new reference), or NULL. */
+/* A copy of the newest remembered object of uid (the caller's alone), or NULL. */
 static json_t *memo_get(nf_binder *b, const char *uid)
 {
     json_t *pod = NULL;
@@ -122,7 +128,7 @@ static json_t *memo_get(nf_binder *b, const char *uid)
         if (!e->uid)
             break;
         if (strcmp(e->uid, uid) == 0)
-            pod = json_incref(e->pod);
+            pod = json_deep_copy(e->pod); /* under the lock: a remember may replace it */
     }
     pthread_mutex_unlock(&b->memo_mu);
     return pod;

@@ -63,7 +63,7 @@ bool nf_binder_ready(nf_binder *b, const char **why);
 nf_reservations *nf_binder_reservations(nf_binder *b);
 
 /* ---- the scheduling cycle (called by the HTTP glue) ---- */
-/* /filter or /prioritize of an aligned pod: keep its object (a new reference is taken). */
+/* /filter or /prioritize of an aligned pod: keep a copy of its object (for its /bind). */
 void nf_binder_remember(nf_binder *b, const nf_pod_req *req, json_t *pod);
 /* A /filter held until an earlier pod's /bind arrives (the HTTP glue's connection). */
 typedef struct nf_bind_waiter {

@@ -229,6 +229,20 @@ static int build(options *o, parts *p, nf_err *err)
     int rc;
     if ((rc = nf_cache_new(&p->cache)))
         return nf_errf(err, 1, "topology cache: %s", nf_strerror(rc));
+    if ((rc = api_client(o, &p->kube, err)))
+        return rc;
+    nf_extender_config cfg = o->http;
+    if (p->kube) {
+        /* before any document arrives: the binder observes every put (nf_cache_on_put) */
+        nf_binder_opts bo = o->bind;
+        bo.kube = p->kube;
+        bo.stale_after_ms = o->http.stale_after_ms;
+        if (nf_binder_new(p->cache, &bo, &p->binder, err))
+            return 1;
+        cfg.binder = p->binder;
+        if (!o->listen_given)
+            cfg.listen = o->http.listen = NF_EXTENDER_BINDING_LISTEN;
+    }
     if (o->dir && (nf_topology_dir_open(p->cache, o->dir, &p->dir, err) ||
                    nf_topology_dir_watch(p->dir, 10000, err)))
         return 1;
@@ -244,20 +258,9 @@ static int build(options *o, parts *p, nf_err *err)
         if (nf_puller_start(p->pull, err))
             return 1;
     }
-    if ((rc = api_client(o, &p->kube, err)))
-        return rc;
-    nf_extender_config cfg = o->http;
     cfg.puller = p->pull; /* per-exporter pull counters in /metrics */
-    if (p->kube) {
-        nf_binder_opts bo = o->bind;
-        bo.kube = p->kube;
-        bo.stale_after_ms = o->http.stale_after_ms;
-        if (nf_binder_new(p->cache, &bo, &p->binder, err) || nf_binder_start(p->binder, err))
-            return 1;
-        cfg.binder = p->binder;
-        if (!o->listen_given)
-            cfg.listen = o->http.listen = NF_EXTENDER_BINDING_LISTEN;
-    }
+    if (p->binder && nf_binder_start(p->binder, err))
+        return 1;
     if ((rc = nf_extender_http_start(&cfg, p->cache, &p->http, err)))
         return rc == -EINVAL ? EXIT_USAGE : 1;
     return 0;
@@ -266,10 +269,10 @@ static int build(options *o, parts *p, nf_err *err)
 static void teardown(parts *p)
 {
     nf_extender_http_stop(p->http, 10000); /* in-flight requests finish first */
+    nf_puller_free(p->pull); /* the writers stop before the binder that observes their puts */
+    nf_topology_dir_free(p->dir);
     nf_binder_free(p->binder);
     nf_kube_free(p->kube);
-    nf_puller_free(p->pull);
-    nf_topology_dir_free(p->dir);
     nf_cache_free(p->cache);
 }
 
