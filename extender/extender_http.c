@@ -232,17 +232,19 @@ static const nf_fit_view *reserved_view(lookup *l, nf_cache_entry *e, const nf_f
                                         nf_align align, nf_fit_memo **memo)
 {
     uint64_t revs[32];
-    size_t n_revs = nf_resv_snapshot_node_revs(l->resv, e->topo.node, e->node_hash, revs, 32);
+    const size_t max_revs = sizeof(revs) / sizeof(revs[0]);
+    size_t n_revs = nf_resv_snapshot_node_revs(l->resv, e->topo.node, e->node_hash, revs, max_revs);
+    bool keyed = n_revs <= max_revs; /* else deducted for this request alone */
     const nf_fit_view *v = NULL;
     if (!n_revs)
         return NULL;
-    if (n_revs <= 32 && nf_node_view_find_reserved(e, align, revs, n_revs, &v, memo))
+    if (keyed && nf_node_view_find_reserved(e, align, revs, n_revs, &v, memo))
         return v;
     nf_deduction *d;
     size_t n;
     if (nf_resv_snapshot_deductions(l->resv, &e->topo, &d, &n))
         return NULL;
-    if (n_revs <= 32 && nf_node_view_keep_reserved(e, align, revs, n_revs, d, n, &v, memo)) {
+    if (keyed && nf_node_view_keep_reserved(e, align, revs, n_revs, d, n, &v, memo)) {
         free(d);
         return v;
     }

@@ -187,6 +187,20 @@ static unsigned plain8(const unsigned char *p)
 #define plain_run plain8
 #endif
 
+/* The first byte in [p, end) that ends a plain ASCII run ('"', '\\', a control character or a
+ * byte >= 0x80), or end: a word at a time, the last few bytes one by one. */
+static const unsigned char *plain_end(const unsigned char *p, const unsigned char *end)
+{
+    unsigned k = PLAIN_W;
+    while (end - p >= PLAIN_W && (k = plain_run(p)) == PLAIN_W)
+        p += PLAIN_W;
+    if (k < PLAIN_W)
+        return p + k;
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 /* A string at s->p ('"'); raw, n: its bytes between the quotes; esc: it has escapes. */
 static inline __attribute__((always_inline)) bool sc_string(scanner *s, const char **raw, size_t *n,
                                                             bool *esc)
@@ -195,15 +209,7 @@ static inline __attribute__((always_inline)) bool sc_string(scanner *s, const ch
     *esc = false;
     *raw = (const char *)p;
     for (;;) {
-        /* plain ASCII run: a word at a time, the last few bytes one by one */
-        unsigned k = PLAIN_W;
-        while (end - p >= PLAIN_W && (k = plain_run(p)) == PLAIN_W)
-            p += PLAIN_W;
-        if (k < PLAIN_W)
-            p += k;
-        else
-            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-                p++;
+        p = plain_end(p, end);
         if (p >= end)
             return false;
         unsigned c = *p;
@@ -754,18 +760,11 @@ static void sb_str(sbuf *b, const char *s)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     const char *run = s;
     for (;;) {
-        unsigned k = PLAIN_W;
-        while (end - p >= PLAIN_W && (k = plain_run(p)) == PLAIN_W)
-            p += PLAIN_W;
-        if (k < PLAIN_W)
-            p += k;
-        else
-            while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
-                p++;
+        p = plain_end(p, end);
         if (p >= end)
             break;
         unsigned char c = *p;
-        if (c >= 0x80) { /* plain_run stops at UTF-8 bytes too */
+        if (c >= 0x80) { /* plain_end stops at UTF-8 bytes too */
             p++;
             continue;
         }
@@ -904,9 +903,8 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
         ev->passes = o->pass_missing;
-        if (!*why)
-            snprintf(why, sizeof(why), "no topology for this node");
-        set_reason(ev, why, strlen(why));
+        const char *w = *why ? why : "no topology for this node";
+        set_reason(ev, w, strlen(w));
         return 0;
     }
     nf_fit_memo *memo = NULL;
@@ -1088,12 +1086,10 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
     *len = 0;
     sbuf r = {0};
     sb_put(&r, "[", 1);
-    int rc = 0;
     node_eval ev;
-    nf_fit_shape shape = {0};
-    const nf_fit_shape *use = NULL;
-    if (!rc)
-        rc = shape_for(a, src, o, &shape, &use);
+    nf_fit_shape shape;
+    const nf_fit_shape *use;
+    int rc = shape_for(a, src, o, &shape, &use);
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
         if ((rc = eval_node(a, src, o, use, a->nodes[i].name, true, &ev)))
             break;

@@ -144,26 +144,12 @@ struct nf_fit_remembered {
     uint64_t id;
 };
 
-int nf_fit_memo_new(nf_fit_memo **out)
-{
-    *out = calloc(1, sizeof(**out));
-    return *out ? 0 : -ENOMEM;
-}
-
 void nf_fit_memo_clear(nf_fit_memo *m)
 {
     for (size_t i = 0; i < NF_FIT_MEMO_SHAPES; i++) {
         free(atomic_load_explicit(&m->slot[i], memory_order_relaxed));
         atomic_store_explicit(&m->slot[i], NULL, memory_order_relaxed);
     }
-}
-
-void nf_fit_memo_free(nf_fit_memo *m)
-{
-    if (!m)
-        return;
-    nf_fit_memo_clear(m);
-    free(m);
 }
 
 const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *s)

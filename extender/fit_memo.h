@@ -58,8 +58,6 @@ typedef struct nf_fit_memo {
 } nf_fit_memo;
 
 void nf_fit_memo_clear(nf_fit_memo *m); /* frees the answers; no reader may hold one */
-int nf_fit_memo_new(nf_fit_memo **out); /* 0 or -ENOMEM */
-void nf_fit_memo_free(nf_fit_memo *m);  /* no reader may hold one of its answers */
 
 /* The remembered answer for s, or NULL. Valid as long as the memo. */
 const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *s);

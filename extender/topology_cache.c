@@ -25,10 +25,8 @@ typedef struct entry {
     atomic_uint refs;
     bool compact;        /* pub.topo lives in this entry's own allocation (entry_compact) */
     struct entry *owner; /* holds pub.topo's memory; NULL when this entry owns it */
-    /* memo slots: the owner's, or this entry's own when it is the owner */
-    _Atomic(void *) *memo;
-    _Atomic(void *) own_memo[NF_CACHE_MEMO_SLOTS];
-    nf_cache_entry pub; /* readers get &e->pub */
+    _Atomic(void *) own_memo[NF_CACHE_MEMO_SLOTS]; /* used on the owner only (memo_of) */
+    nf_cache_entry pub;                            /* readers get &e->pub */
     void (*_Atomic memo_free[NF_CACHE_MEMO_SLOTS])(void *);
 } entry;
 
@@ -298,7 +296,6 @@ static entry *entry_compact(const nf_topology *t)
     a = (arena){.base = (char *)e, .off = sizeof(entry), .tab = local, .tab_cap = 512};
     ar_topology(&a, &e->pub.topo, t);
     e->compact = true;
-    e->memo = e->own_memo;
     atomic_init(&e->refs, 1);
     return e;
 }
@@ -321,7 +318,6 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
         return NULL;
     }
     e->owner = old->owner ? old->owner : old;
-    e->memo = e->owner->own_memo;
     entry_ref(e->owner);
     atomic_init(&e->refs, 1);
     return e;
@@ -444,7 +440,6 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
         memset(topo, 0, sizeof(*topo));
     } else if ((e = calloc(1, sizeof(*e)))) {
         e->pub.topo = *topo; /* no memory for a copy: keep the document as it is */
-        e->memo = e->own_memo;
         atomic_init(&e->refs, 1);
     }
     if (!e || !(e->pub.source = strdup(source))) {
@@ -689,11 +684,18 @@ void nf_cache_release_all(nf_cache_entry **entries, size_t n)
     free(entries);
 }
 
+/* The entry holding e's memo slots: the one that owns its document. */
+static entry *memo_of(const nf_cache_entry *p)
+{
+    entry *e = from_pub((nf_cache_entry *)p);
+    return e->owner ? e->owner : e;
+}
+
 void *nf_cache_memo_get(const nf_cache_entry *e, unsigned k)
 {
     if (!e || k >= NF_CACHE_MEMO_SLOTS)
         return NULL;
-    return atomic_load_explicit(&from_pub((nf_cache_entry *)e)->memo[k], memory_order_acquire);
+    return atomic_load_explicit(&memo_of(e)->own_memo[k], memory_order_acquire);
 }
 
 void *nf_cache_memo_set(nf_cache_entry *e, unsigned k, void *v, void (*free_fn)(void *))
@@ -703,9 +705,7 @@ void *nf_cache_memo_set(nf_cache_entry *e, unsigned k, void *v, void (*free_fn)(
             free_fn(v);
         return NULL;
     }
-    entry *o = from_pub(e);
-    if (o->owner)
-        o = o->owner;
+    entry *o = memo_of(e);
     atomic_store(&o->memo_free[k], free_fn);
     void *expected = NULL;
     if (atomic_compare_exchange_strong_explicit(&o->own_memo[k], &expected, v, memory_order_acq_rel,

@@ -13,6 +13,28 @@ what=${1:-all}
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
+wait_ready() { # NAME PORT PID: until GET /readyz answers 200 (fails when PID exits first)
+  for _ in $(seq 600); do
+    curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$1 on port $2 never became ready" >&2
+  exit 1
+}
+
+write_wrk_scripts() { # $tmp/{names,nodelist}.lua: POST $tmp/cluster/{names,nodelist}.json
+  for kind in names nodelist; do
+    cat >"$tmp/$kind.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$tmp/cluster/$kind.json", "rb"))
+wrk.body = f:read("*a")
+f:close()
+LUA
+  done
+}
+
 if [ "$what" = exporter ] || [ "$what" = all ]; then
   python3 tests/fixtures/mkfixture.py bench "$tmp/bench" >/dev/null
   mkdir -p "$tmp/kubelet"
@@ -46,8 +68,7 @@ if [ "$what" = extender ] || [ "$what" = all ]; then
   ext_start() { # DIR PORT -> pid in $ext_pid, waits until ready
     build-bench/extender/numafit-extender --listen "127.0.0.1:$2" --topology-dir "$1" --log-level warn &
     ext_pid=$!
-    for _ in $(seq 600); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "extender on port $2 never became ready" >&2; return 1
+    wait_ready numafit-extender "$2" $ext_pid
   }
   rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
   mkdir -p "$tmp/one"
@@ -63,15 +84,7 @@ if [ "$what" = extender ] || [ "$what" = all ]; then
   views=$(rss $pid)
   echo "-- the numafit-extender binary (--topology-dir, 2 HTTP threads)"
   build-bench/bench/bench_extender "$tmp/cluster" --connect 19751 --requests 200
-  for kind in names nodelist; do
-    cat >"$tmp/$kind.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open("$tmp/cluster/$kind.json", "rb"))
-wrk.body = f:read("*a")
-f:close()
-LUA
-  done
+  write_wrk_scripts
   for verb in filter prioritize; do
     echo "-- wrk: /$verb with $nodes NodeNames (2 threads, 4 connections, 10 s)"
     wrk -t2 -c4 -d10s -s "$tmp/names.lua" "http://127.0.0.1:19751/$verb" | grep -E 'Requests/sec|Latency|Non-2xx'
@@ -126,15 +139,6 @@ if [ "$what" = vs-go ]; then
     go build -o "$tmp/goextender" .)
   echo "== vs-go: $nodes nodes x 8 NUMA nodes, 32 VFs each; $(go version | awk '{print $3}'), GOMAXPROCS default, $(nproc) cores"
   python3 bench/gen_topologies.py "$tmp/cluster" "$nodes" 32
-  wait_ready() { # NAME PORT PID
-    for _ in $(seq 600); do
-      curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
-      kill -0 "$3" 2>/dev/null || break
-      sleep 0.1
-    done
-    echo "vs-go: $1 on port $2 never became ready" >&2
-    exit 1
-  }
   # stderr to files, shown after the table (libmicrohttpd logs every upload wrk cuts off at the end)
   build-bench/extender/numafit-extender --listen 127.0.0.1:19753 --topology-dir "$tmp/cluster/topo" \
     --log-level warn 2>"$tmp/numafit-extender.log" &
@@ -143,15 +147,7 @@ if [ "$what" = vs-go ]; then
   go_pid=$!
   wait_ready numafit-extender 19753 $nf_pid
   wait_ready goextender 19754 $go_pid
-  for kind in names nodelist; do
-    cat >"$tmp/$kind.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local f = assert(io.open("$tmp/cluster/$kind.json", "rb"))
-wrk.body = f:read("*a")
-f:close()
-LUA
-  done
+  write_wrk_scripts
   post() { # PORT VERB KIND OUT
     curl -fsS -o "$4" -H 'Content-Type: application/json' --data-binary "@$tmp/cluster/$3.json" \
       "http://127.0.0.1:$1/$2"
