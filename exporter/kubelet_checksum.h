@@ -2,7 +2,7 @@
  *
  * Kubelet does not hash the JSON: it hashes the text go-spew prints (`%#v`, SortKeys,
  * DisablePointerAddresses, DisableCapacities) for the in-memory Go value, with the checksum
- * field set to 0, using FNV-1a 32 bit (see shared/realdata/kubelet/FORMATS.md §0). This module
+ * field set to 0, using FNV-1a 32 bit (see tests/realdata/kubelet/FORMATS.md §0). This module
  * holds the FNV hash and a small text builder with the spew rules the state readers need; each
  * reader writes the dump of its own Go struct (kubelet_cpu_state.c, kubelet_memory_state.c,
  * kubelet_devices.c), trying the type names known from several kubelet versions.

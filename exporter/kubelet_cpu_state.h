@@ -1,6 +1,6 @@
 /* kubelet_cpu_state.h - kubelet's CPU Manager checkpoint (/var/lib/kubelet/cpu_manager_state).
  *
- * Reads every checkpoint version (shared/realdata/kubelet/FORMATS.md §1):
+ * Reads every checkpoint version (tests/realdata/kubelet/FORMATS.md §1):
  *   V1  entries: containerID -> cpuset                       (kubelet <= 1.17)
  *   V2  entries: podUID -> containerName -> cpuset           (1.18 .. current)
  *   V3  V2 + podEntries: podUID -> {"cpuSet": cpuset}        (PodLevelResourceManagers gate)

@@ -1,7 +1,7 @@
 /* kubelet_devices.h - kubelet's Device Manager checkpoint
  * (/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint).
  *
- * Reads both forms (shared/realdata/kubelet/FORMATS.md §3): since 1.20 DeviceIDs is an object
+ * Reads both forms (tests/realdata/kubelet/FORMATS.md §3): since 1.20 DeviceIDs is an object
  * NUMA id (string, "-1" = unknown) -> [device IDs]; before 1.20 a plain array. The checksum (over
  * Data only) is verified as kubelet computes it, trying the type names checkpointData /
  * PodDevicesEntry and checkpointDataV1 / PodDevicesEntryV1; 0 is not verified, a mismatch is

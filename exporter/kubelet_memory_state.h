@@ -1,6 +1,6 @@
 /* kubelet_memory_state.h - kubelet's Memory Manager checkpoint (memory_manager_state).
  *
- * Versions (shared/realdata/kubelet/FORMATS.md §2): V1 policyName/machineState/entries/checksum;
+ * Versions (tests/realdata/kubelet/FORMATS.md §2): V1 policyName/machineState/entries/checksum;
  * V2 adds podEntries (podUID -> {"memoryBlocks": [Block]}); V3 adds "data" (JSON string of the
  * body, authoritative) + "dataChecksum". The checksum is verified like the CPU state's (go-spew
  * dump, type names MemoryManagerCheckpoint / ...V1 / ...V2); 0 is not verified; a mismatch is

@@ -1,7 +1,7 @@
 """kubeletstate.py - write kubelet checkpoint files the way kubelet does, for end-to-end tests.
 
 The checksum is FNV-1a-32 of go-spew's dump of kubelet's Go struct (see
-../shared/realdata/kubelet/FORMATS.md); this is an independent implementation of that rule, so
+tests/realdata/kubelet/FORMATS.md); this is an independent implementation of that rule, so
 the exporter's C implementation is checked against it, and files are written by temp + rename.
 """
 import base64

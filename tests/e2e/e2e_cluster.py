@@ -11,7 +11,7 @@ KubeletConfiguration, and three REAL numafit-extender processes pulling all of t
   extender A: --align numa   --stale-policy reject   (the default)
   extender B: --align socket
   extender C: --stale-policy ignore
-Pods (tests/e2e/pods, from ../shared/realdata/pods; adaptations in pods/README.md):
+Pods (tests/e2e/pods, from tests/realdata/pods; adaptations in pods/README.md):
   dpdk-base-workload (cpu 16, hugepages-1Gi 8Gi, 2 VFs, Guaranteed), testpmd (hugepages-1Gi 4Gi,
   2 VFs, Burstable), testpmd-sriov-hwoffload (cpu 2, hugepages-1Gi 1Gi, 1 VF, Guaranteed).
 Asserts which nodes pass, FailedNodes vs FailedAndUnresolvableNodes and their reasons, the

@@ -1,5 +1,5 @@
 /* The kube-scheduler extender codec and per-request logic: realistic ExtenderArgs (a real DPDK
- * pod from shared/realdata, full NodeLists and NodeNames, all-lower-case keys), answers in both
+ * pod from tests/realdata, full NodeLists and NodeNames, all-lower-case keys), answers in both
  * modes, and every error path. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Pod requirements: real pod specs from shared/realdata, kubelet's effective-request rules,
+/* Pod requirements: real pod specs from tests/realdata, kubelet's effective-request rules,
  * QoS, quantities in every form, mixed-case keys, shapes and every error path. */
 #include <setjmp.h>
 #include <stdarg.h>

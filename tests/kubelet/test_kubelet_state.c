@@ -1,4 +1,4 @@
-/* test_kubelet_state.c - kubelet's state files: every real example in shared/realdata/kubelet,
+/* test_kubelet_state.c - kubelet's state files: every real example in tests/realdata/kubelet,
  * checksums as kubelet computes them, both checkpoint versions, and bad input. */
 #include "kubelet_test_util.h"
 

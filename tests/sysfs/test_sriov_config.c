@@ -1,5 +1,5 @@
 /* test_sriov_config.c - SR-IOV device plugin config: every real ConfigMap in
- * shared/realdata/sriov-dp, the fixture config, and bad configs. */
+ * tests/realdata/sriov-dp, the fixture config, and bad configs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /* test_sysfs_realdata.c - nf_machine_open/read and nf_sriov_scan on every real machine tree in
- * shared/realdata/hwloc-linux: no crash, and the package / NUMA node / PU counts hwloc's own
+ * tests/realdata/hwloc-linux: no crash, and the package / NUMA node / PU counts hwloc's own
  * expected output (.console or .xml beside the tarball) gives, except where numafit's view
  * differs from hwloc's on purpose (see `why` below and the realdata README table). */
 #include <dirent.h>
