@@ -222,7 +222,7 @@ static int add_pod_file(nf_report *r, const char *path, nf_err *err)
 /* ---- HTTP: one-shot parallel GETs with a progress line ----------------------------------- */
 
 typedef struct fetch {
-    char url[1100];
+    char *url;
     const char *what; /* the source as the user gave it */
     CURL *easy;
     char *body;
@@ -346,8 +346,10 @@ static int fetch_all(fetch *f, size_t n, int64_t timeout_ms, bool show)
 
 static void fetch_free(fetch *f, size_t n)
 {
-    for (size_t i = 0; f && i < n; i++)
+    for (size_t i = 0; f && i < n; i++) {
+        free(f[i].url);
         free(f[i].body);
+    }
     free(f);
 }
 
@@ -364,11 +366,13 @@ static int put_topology(inputs *in, nf_topology *t, const char *source)
 {
     nf_cache_entry *e = nf_cache_acquire(in->cache, t->node);
     if (e) {
-        char why[1200];
-        snprintf(why, sizeof(why), "duplicate node: read from %s, again from %s", e->source,
-                 source);
+        char *why;
+        int rc = -ENOMEM;
+        if (asprintf(&why, "duplicate node: read from %s, again from %s", e->source, source) >= 0) {
+            rc = nf_report_add_skipped(in->report, t->node, why);
+            free(why);
+        }
         nf_cache_release(e);
-        int rc = nf_report_add_skipped(in->report, t->node, why);
         nf_topology_free(t);
         return rc;
     }
@@ -379,7 +383,7 @@ static int put_topology(inputs *in, nf_topology *t, const char *source)
 
 static int read_file(inputs *in, const char *path, nf_err *err)
 {
-    char *text, source[4200];
+    char *text, *source = NULL;
     size_t len;
     nf_topology t;
     int rc = nf_read_file(path, NF_TOPOLOGY_FILE_MAX, &text, &len, err);
@@ -391,8 +395,13 @@ static int read_file(inputs *in, const char *path, nf_err *err)
         nf_err e = *err;
         return nf_errf(err, rc, "%s: %s", path, e.msg);
     }
-    snprintf(source, sizeof(source), "file:%s", path);
-    if ((rc = put_topology(in, &t, source)))
+    if (asprintf(&source, "file:%s", path) < 0) {
+        nf_topology_free(&t);
+        return nf_errf(err, -ENOMEM, "%s: out of memory", path);
+    }
+    rc = put_topology(in, &t, source);
+    free(source);
+    if (rc)
         return nf_errf(err, rc, "%s: %s", path, nf_strerror(rc));
     return 0;
 }
@@ -456,12 +465,14 @@ static int read_extender_list(inputs *in, const fetch *f, nf_err *err)
     return rc ? nf_errf(err, rc, "extender %s: %s", f->what, nf_strerror(rc)) : 0;
 }
 
-static void base_url(char *out, size_t len, const char *url, const char *path)
+/* url without its trailing slashes, then path; NULL when out of memory. */
+static char *base_url(const char *url, const char *path)
 {
     size_t n = strlen(url);
     while (n && url[n - 1] == '/')
         n--;
-    snprintf(out, len, "%.*s%s", (int)n, url, path);
+    char *out = NULL;
+    return asprintf(&out, "%.*s%s", (int)n, url, path) < 0 ? NULL : out;
 }
 
 /* --extender and every --exporter, fetched together. */
@@ -473,15 +484,20 @@ static int read_http(inputs *in, const options *o, nf_err *err)
     fetch *f = calloc(n, sizeof(*f));
     if (!f)
         return nf_errf(err, -ENOMEM, "out of memory");
+    bool oom = false;
     for (size_t i = 0; i < o->exporters.n; i++) {
-        base_url(f[i].url, sizeof(f[i].url), o->exporters.v[i], "/v1/topology");
+        oom |= !(f[i].url = base_url(o->exporters.v[i], "/v1/topology"));
         f[i].what = o->exporters.v[i];
         f[i].max = NF_TOPOLOGY_FILE_MAX;
     }
     if (o->extender) {
-        base_url(f[n - 1].url, sizeof(f[n - 1].url), o->extender, "/v1/nodes");
+        oom |= !(f[n - 1].url = base_url(o->extender, "/v1/nodes"));
         f[n - 1].what = o->extender;
         f[n - 1].max = EXTENDER_MAX_BODY;
+    }
+    if (oom) {
+        fetch_free(f, n);
+        return nf_errf(err, -ENOMEM, "out of memory");
     }
     bool show =
         o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));
