@@ -202,7 +202,7 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
     nf_cache_entry *e = take_prefetched(l, node, &found);
     if (!found)
         e = nf_cache_acquire(l->h->cache, node);
-    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_FAILED;
+    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_UNRESOLVABLE;
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
         if (l->filter)

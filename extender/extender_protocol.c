@@ -902,7 +902,10 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     const nf_topology *t =
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
+        /* --stale-policy reject: numafit knows nothing of the node, so evicting pods there
+         * (what kube-scheduler tries for FailedNodes) cannot help */
         ev->passes = o->pass_missing;
+        ev->unresolvable = !o->pass_missing;
         const char *w = *why ? why : "no topology for this node";
         set_reason(ev, w, strlen(w));
         return 0;

@@ -55,8 +55,9 @@ typedef enum nf_strategy {
 typedef struct nf_fit_opts {
     nf_align align;
     nf_strategy strategy;
-    /* Node with no (or stale) topology: true = pass it (score 0), false = FailedNodes with the
-     * lookup's reason (--stale-policy ignore|reject). Not used by nf_fit_node itself. */
+    /* Node with no (or stale) topology: true = pass it (score 0), false =
+     * FailedAndUnresolvableNodes with the lookup's reason (--stale-policy ignore|reject). Not used
+     * by nf_fit_node itself. */
     bool pass_missing;
     /* Container-scope search budget (placement attempts); 0 = NF_FIT_DEFAULT_STEPS. */
     long max_steps;

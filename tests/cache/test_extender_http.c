@@ -289,6 +289,12 @@ static const char *failed_reason(json_t *res, const char *node)
     return json_string_value(json_object_get(json_object_get(res, "FailedNodes"), node));
 }
 
+static const char *unresolvable_reason(json_t *res, const char *node)
+{
+    return json_string_value(
+        json_object_get(json_object_get(res, "FailedAndUnresolvableNodes"), node));
+}
+
 static void filter_and_prioritize(void **state)
 {
     fixture f = start(false, 0);
@@ -307,8 +313,12 @@ static void filter_and_prioritize(void **state)
     assert_string_equal(json_string_value(json_array_get(names, 1)), "worker-5");
     assert_true(json_is_null(json_object_get(res, "Nodes")));
     assert_non_null(strstr(failed_reason(res, "worker-2"), "cpu"));
-    assert_non_null(strstr(failed_reason(res, "worker-3"), "no topology"));
-    assert_non_null(strstr(failed_reason(res, "worker-4"), "--stale-after"));
+    /* --stale-policy reject: no usable topology is no place to preempt (issue 12) */
+    assert_non_null(strstr(unresolvable_reason(res, "worker-3"), "no topology"));
+    assert_non_null(strstr(unresolvable_reason(res, "worker-4"), "--stale-after"));
+    assert_null(failed_reason(res, "worker-3"));
+    assert_null(failed_reason(res, "worker-4"));
+    assert_null(unresolvable_reason(res, "worker-2"));
     assert_string_equal(json_string_value(json_object_get(res, "Error")), "");
     json_decref(res);
 
@@ -361,7 +371,8 @@ static void filter_and_prioritize(void **state)
     nf_cache_mark_stale(f.cache, "http://10.0.0.1:9750", "exporter http://10.0.0.1:9750: gone");
     res = post("/filter", "{\"Pod\": %s, \"NodeNames\": [\"worker-1\"]}", pod);
     assert_int_equal(json_array_size(json_object_get(res, "NodeNames")), 0);
-    assert_non_null(strstr(failed_reason(res, "worker-1"), "gone"));
+    assert_non_null(strstr(unresolvable_reason(res, "worker-1"), "gone"));
+    assert_null(failed_reason(res, "worker-1"));
     json_decref(res);
     stop(&f);
 }
@@ -375,6 +386,7 @@ static void stale_policy_ignore(void **state)
         post("/filter", "{\"Pod\": %s, \"NodeNames\": [\"worker-1\", \"worker-9\"]}", pod);
     assert_int_equal(json_array_size(json_object_get(res, "NodeNames")), 2);
     assert_int_equal(json_object_size(json_object_get(res, "FailedNodes")), 0);
+    assert_int_equal(json_object_size(json_object_get(res, "FailedAndUnresolvableNodes")), 0);
     json_decref(res);
     stop(&f);
 }
