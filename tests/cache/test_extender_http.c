@@ -261,6 +261,51 @@ static void error_statuses(void **state)
     stop(&f);
 }
 
+/* Issue 12: bytes that are not UTF-8 in a URL, a message cut mid-character, and a document
+ * holding INT64_MAX: clear 4xx answers and a report without that node, never a 500. */
+static void bad_bytes_and_absurd_amounts(void **state)
+{
+    fixture f = start(false, 0);
+    expect_error(req("GET", "/v1/nodes/%ff", NULL, 0), 404, "no topology cached for node");
+    expect_error(req("GET", "/%ff%fe", NULL, 0), 404, "no such path");
+    /* "no such path: %.200s" cuts the URL inside the 2-byte e-acute */
+    char url[256] = "/";
+    memset(url + 1, 'a', 198);
+    strcpy(url + 199, "%C3%A9");
+    expect_error(req("GET", url, NULL, 0), 404, "no such path: /aaa");
+
+    put(f.cache, "worker-1", 10, "http://10.0.0.1:9750", now_ms());
+    char *s = nf_test_doc("worker-max", 2, 1, 10, 2);
+    nf_topology t;
+    nf_err err;
+    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
+    free(s);
+    nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
+    assert_non_null(hp);
+    hp->capacity = hp->allocatable = hp->available = INT64_MAX;
+    assert_int_equal(nf_cache_put(f.cache, &t, "http://10.0.0.9:9750", now_ms()), 0);
+    resp r = req("GET", "/v1/report?shape=cpu=2,hugepages-1Gi=1Gi", NULL, 0);
+    if (r.status != 200)
+        fail_msg("report: HTTP %ld: %s", r.status, r.body);
+    json_t *j = json_of(&r);
+    free(r.body);
+    json_t *skipped = json_object_get(j, "skipped");
+    assert_int_equal(json_array_size(skipped), 1);
+    json_t *sk = json_array_get(skipped, 0);
+    assert_string_equal(json_string_value(json_object_get(sk, "node")), "worker-max");
+    assert_non_null(strstr(json_string_value(json_object_get(sk, "reason")),
+                           "numa1 resources[hugepages-1Gi].capacity = 9223372036854775807"));
+    assert_int_equal(json_integer_value(json_object_get(j, "nodeCount")), 1);
+    json_t *shape = json_array_get(json_object_get(j, "shapes"), 0);
+    assert_true(json_integer_value(json_object_get(shape, "total")) > 0);
+    json_decref(j);
+    r = req("GET", "/v1/report?shape=cpu=2,hugepages-1Gi=1Gi&format=html", NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "worker-max"));
+    free(r.body);
+    stop(&f);
+}
+
 static const char pod[] =
     "{\"metadata\": {\"name\": \"dpdk\", \"namespace\": \"default\", \"uid\": \"u-1\"},"
     " \"spec\": {\"containers\": [{\"name\": \"app\", \"resources\": {"
@@ -396,10 +441,9 @@ int main(void)
     nf_log_set_level(NF_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(health_ready_nodes),
-        cmocka_unit_test(error_statuses),
-        cmocka_unit_test(filter_and_prioritize),
-        cmocka_unit_test(stale_policy_ignore),
+        cmocka_unit_test(health_ready_nodes),           cmocka_unit_test(error_statuses),
+        cmocka_unit_test(filter_and_prioritize),        cmocka_unit_test(stale_policy_ignore),
+        cmocka_unit_test(bad_bytes_and_absurd_amounts),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
