@@ -141,20 +141,26 @@ static int zone_add(nf_zone *z, const char *name, int64_t alloc, int64_t avail, 
 }
 
 /* merge: the zone already holds another NUMA node's resources (socket zones); a NUMA node's own
- * resource names are unique. */
-static int zone_add_numa(nf_zone *z, const nf_numa_node *n, bool fpo, bool merge)
+ * resource names are unique. fpo_tpc: the node's threads per core under full-pcpus-only, else 0:
+ * CPUs then count in whole cores, never more than the CPUs free (a document from an exporter
+ * that counted cores with an offline sibling) and allocatable. */
+static int zone_add_numa(nf_zone *z, const nf_numa_node *n, int fpo_tpc, bool merge)
 {
     for (size_t i = 0; i < n->n_resources; i++) {
         const nf_resource *r = &n->resources[i];
         int64_t alloc = r->allocatable, avail = r->available;
         if (r->usable >= 0 && r->usable < avail && nf_resource_is_device(r->name))
             avail = r->usable;
-        if (fpo && n->cpus.threads_per_core > 0 && strcmp(r->name, "cpu") == 0) {
-            int tpc = n->cpus.threads_per_core;
-            if (n->cpus.free_full_cores >= 0)
-                avail = (int64_t)n->cpus.free_full_cores * tpc;
-            if (alloc > 0)
-                alloc = alloc / tpc * tpc;
+        if (fpo_tpc > 0 && n->cpus.threads_per_core > 0 && strcmp(r->name, "cpu") == 0) {
+            int64_t tpc = fpo_tpc;
+            if (n->cpus.allocatable_full_cores >= 0 && n->cpus.allocatable_full_cores * tpc < alloc)
+                alloc = n->cpus.allocatable_full_cores * tpc;
+            if (n->cpus.free_full_cores >= 0 && n->cpus.free_full_cores * tpc < avail)
+                avail = n->cpus.free_full_cores * tpc;
+            if (avail > alloc)
+                avail = alloc;
+            alloc = alloc / tpc * tpc;
+            avail = avail / tpc * tpc;
         }
         int rc = zone_add(z, r->name, alloc, avail, merge);
         if (rc)
@@ -191,7 +197,7 @@ int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, si
 {
     *out = NULL;
     *n = 0;
-    bool fpo = full_pcpus_only(t);
+    int fpo_tpc = full_pcpus_only(t) ? node_threads_per_core(t) : 0;
     size_t nn = t->n_numa_nodes, total = 0;
     for (size_t i = 0; i < nn; i++)
         total += t->numa_nodes[i].n_resources;
@@ -231,7 +237,7 @@ int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, si
         size_t j = 0;
         while (z[j].id != zid[i])
             j++;
-        rc = zone_add_numa(&z[j], &t->numa_nodes[i], fpo, z[j].n_res > 0);
+        rc = zone_add_numa(&z[j], &t->numa_nodes[i], fpo_tpc, z[j].n_res > 0);
     }
     free(zid);
     if (rc) {

@@ -8,8 +8,12 @@
  * A zone's amount of resource r (matched by name in each NUMA node's `resources`):
  *   allocatable = resources[r].allocatable, available = resources[r].available;
  *   devices with `usable` (DPDK probe on): available = usable;
- *   cpu under cpuManagerPolicyOptions full-pcpus-only=true: available =
- *     freeFullCores * threadsPerCore, allocatable rounded down to a multiple of threadsPerCore;
+ *   cpu under cpuManagerPolicyOptions full-pcpus-only=true, in whole cores of T threads (T = the
+ *     node's threads per core, the largest threadsPerCore of its NUMA nodes):
+ *     allocatable = min(allocatable, allocatableFullCores * T), available = min(available,
+ *     freeFullCores * T, allocatable), both rounded down to a multiple of T (a full-core count
+ *     that is unknown does not bound); the exporter counts a core with an offline sibling in
+ *     neither;
  *   absent or unknown (-1) amounts count as 0.
  *
  * What is checked, from the node's own kubelet section:

@@ -170,11 +170,12 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_array_append_new(dist, json_integer(n->distances[i]));
 
     const nf_zone_cpus *c = &n->cpus;
-    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
+    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
                              "reserved", jcpuset(&c->reserved), "allocatable",
                              jcpuset(&c->allocatable), "allocated", jcpuset(&c->allocated), "free",
                              jcpuset(&c->free), "threadsPerCore", jint_or_null(c->threads_per_core),
-                             "freeFullCores", jint_or_null(c->free_full_cores));
+                             "freeFullCores", jint_or_null(c->free_full_cores),
+                             "allocatableFullCores", jint_or_null(c->allocatable_full_cores));
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));
@@ -534,16 +535,18 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             return fail(d, "cpus", "expected an object");
         size_t at = push(d, "", "cpus", 0);
         nf_zone_cpus *c = &n->cpus;
-        int ffc;
+        int ffc, afc;
         if ((rc = get_cpuset(d, cpus, "online", &c->online)) ||
             (rc = get_cpuset(d, cpus, "reserved", &c->reserved)) ||
             (rc = get_cpuset(d, cpus, "allocatable", &c->allocatable)) ||
             (rc = get_cpuset(d, cpus, "allocated", &c->allocated)) ||
             (rc = get_cpuset(d, cpus, "free", &c->free)) ||
             (rc = get_int(d, cpus, "threadsPerCore", &c->threads_per_core)) ||
-            (rc = get_int(d, cpus, "freeFullCores", &ffc)))
+            (rc = get_int(d, cpus, "freeFullCores", &ffc)) ||
+            (rc = get_int(d, cpus, "allocatableFullCores", &afc)))
             return rc;
         c->free_full_cores = ffc;
+        c->allocatable_full_cores = afc; /* NF_UNKNOWN from exporters before it existed */
         pop(d, at);
     }
 

@@ -192,6 +192,68 @@ static void test_full_pcpus_only(void **state)
     nf_pod_req_free(&p24);
 }
 
+/* Issue 12: snc2's numa3 has 14 online CPUs, but CPUs 30 and 31 are offline, so cores 30/62 and
+ * 31/63 have one thread: 6 whole cores. A cpu=16 pod never fits there, and nothing counts more
+ * CPUs than are free, even from an exporter that counted the half cores (freeFullCores 8). */
+static void test_full_pcpus_offline_sibling(void **state)
+{
+    (void)state;
+    kspec fpo = {.cpu_policy = "static", .scope = "pod", .fpo = true};
+    zspec z = tb_zone(3, 1, 14, 14, -1, 0, -1, 0, 0);
+    z.tpc = 2;
+    z.ffc = 6;
+    nf_topology *now = tb_topo("snc2", fpo, &z, 1);
+    now->numa_nodes[0].cpus.allocatable_full_cores = 6;
+    z.ffc = 8; /* the exporter before the fix, without allocatableFullCores */
+    nf_topology *old = tb_topo("snc2-old", fpo, &z, 1);
+    assert_int_equal(old->numa_nodes[0].cpus.allocatable_full_cores, NF_UNKNOWN);
+    nf_pod_req p16 = tb_shape("cpu=16"), p14 = tb_shape("cpu=14"), p12 = tb_shape("cpu=12"),
+               p2 = tb_shape("cpu=2");
+
+    nf_fit_result r = fit(&p16, now, &NUMA);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "closest numa3: cpu 12/16 allocatable"));
+    nf_fit_result_free(&r);
+    r = fit(&p14, now, &NUMA); /* 14 online, but only 12 in whole cores, even when empty */
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    nf_fit_result_free(&r);
+    r = fit(&p12, now, &NUMA);
+    assert_int_equal(r.status, NF_FIT_OK);
+    assert_int_equal(r.zone, 3);
+    nf_fit_result_free(&r);
+    r = fit(&p16, old, &NUMA);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "cpu 14/16 allocatable"));
+    nf_fit_result_free(&r);
+
+    /* the report and its heatmap read the same zones: never more free than allocatable */
+    nf_zone *zones;
+    size_t nz;
+    assert_int_equal(nf_zones_build(now, &NUMA, &zones, &nz), 0);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 0), 12);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 1), 12);
+    nf_zones_free(zones, nz);
+    assert_int_equal(nf_zones_build(old, &NUMA, &zones, &nz), 0);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 0), 14);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 1), 14);
+    nf_zones_free(zones, nz);
+    nf_node_count c;
+    nf_err err;
+    assert_int_equal(nf_fit_count(&p2, now, &NUMA, &c, &err), 0);
+    assert_int_equal(c.fits, 6);
+    nf_node_count_free(&c);
+    assert_int_equal(nf_fit_count(&p16, now, &NUMA, &c, &err), 0);
+    assert_int_equal(c.fits, 0);
+    nf_node_count_free(&c);
+
+    tb_free(now);
+    tb_free(old);
+    nf_pod_req_free(&p16);
+    nf_pod_req_free(&p14);
+    nf_pod_req_free(&p12);
+    nf_pod_req_free(&p2);
+}
+
 static void test_memory_manager(void **state)
 {
     (void)state;
@@ -633,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_pod_scope_reasons),
         cmocka_unit_test(test_cpu_policy),
         cmocka_unit_test(test_full_pcpus_only),
+        cmocka_unit_test(test_full_pcpus_offline_sibling),
         cmocka_unit_test(test_memory_manager),
         cmocka_unit_test(test_unaligned_pod),
         cmocka_unit_test(test_container_scope),
