@@ -51,8 +51,29 @@ int nf_strategy_parse(const char *s, nf_strategy *out)
     return -EINVAL;
 }
 
+const char *nf_hugepages_align_name(nf_hugepages_align h)
+{
+    return h == NF_HUGEPAGES_GUARANTEED ? "guaranteed" : "all";
+}
+
+int nf_hugepages_align_parse(const char *s, nf_hugepages_align *out)
+{
+    if (s && strcmp(s, "all") == 0)
+        *out = NF_HUGEPAGES_ALL;
+    else if (s && strcmp(s, "guaranteed") == 0)
+        *out = NF_HUGEPAGES_GUARANTEED;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o)
 {
+    if (strcmp(flag, "hugepages-alignment") == 0)
+        return nf_hugepages_align_parse(arg, &o->hugepages)
+                   ? nf_cli_usage_error(
+                         prog, "--hugepages-alignment takes all or guaranteed, not \"%s\"", arg)
+                   : 0;
     if (strcmp(flag, "align") == 0)
         return nf_align_parse(arg, &o->align)
                    ? nf_cli_usage_error(prog, "--align takes numa or socket, not \"%s\"", arg)
@@ -107,6 +128,12 @@ static bool scope_pod(const nf_topology *t)
 bool nf__fit_checks(const nf_topology *t, const char *name)
 {
     return strcmp(name, "memory") != 0 || mm_static(t);
+}
+
+bool nf__fit_pod_checks(const nf_pod_req *pod, const nf_fit_opts *o, const char *name)
+{
+    return o->hugepages != NF_HUGEPAGES_GUARANTEED || pod->qos == NF_QOS_GUARANTEED ||
+           !nf_resource_is_hugepages(name);
 }
 
 /* Threads per core known for the whole node (the largest a NUMA node reports), else 0. */
@@ -560,8 +587,8 @@ static int res_index(search *s, const char *name)
 }
 
 /* Build the items (pod scope: one; container scope: every container with a checked need). */
-static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, bool pod_scope,
-                       long budget, void *stack, size_t stack_len)
+static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, const nf_fit_opts *o,
+                       bool pod_scope, long budget, void *stack, size_t stack_len)
 {
     memset(s, 0, sizeof(*s));
     s->pod = pod;
@@ -594,6 +621,7 @@ static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, b
      * containers' names) */
     for (size_t i = 0; i < pod->n_effective; i++)
         if (pod->effective[i].value > 0 && nf__fit_view_checks(v, pod->effective[i].name) &&
+            nf__fit_pod_checks(pod, o, pod->effective[i].name) &&
             res_index(s, pod->effective[i].name) < 0)
             s->res[s->n_res++] = pod->effective[i].name;
     for (size_t r = 0; r < s->n_res; r++)
@@ -839,6 +867,22 @@ static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, cha
                    unresolvable ? "allocatable" : "free", lack);
 }
 
+/* A pod that is not Guaranteed whose hugepages were held to the zone: kubelet would not hold
+ * them there, so the reason says numafit does, and how to follow kubelet instead. */
+static void note_hugepages(const search *s, const nf_fit_opts *o, char *out, size_t len)
+{
+    if (o->hugepages != NF_HUGEPAGES_ALL || s->pod->qos == NF_QOS_GUARANTEED)
+        return;
+    for (size_t r = 0; r < s->n_res; r++)
+        if (nf_resource_is_hugepages(s->res[r])) {
+            append_s(out, len, " (", nf_qos_name(s->pod->qos),
+                     " pod: numafit aligns hugepages for all pods, kubelet only for Guaranteed "
+                     "ones; --hugepages-alignment guaranteed follows kubelet)",
+                     (char *)NULL);
+            return;
+        }
+}
+
 /* ---- fit ---- */
 
 void nf_fit_result_free(nf_fit_result *r)
@@ -923,7 +967,7 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     }
     search s;
     _Alignas(max_align_t) char stack[2048];
-    if ((rc = search_init(&s, pod, v, pod_scope,
+    if ((rc = search_init(&s, pod, v, o, pod_scope,
                           o->max_steps > 0 ? o->max_steps : NF_FIT_DEFAULT_STEPS, stack,
                           sizeof(stack))))
         return rc;
@@ -981,8 +1025,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     nf_fit_lack now_lack;
     now[0] = 0;
     now_lack = NF_LACK_OTHER;
-    if (!o->no_reason)
+    if (!o->no_reason) {
         build_reason(&s, o, false, now, sizeof(now), &now_lack);
+        note_hugepages(&s, o, now, sizeof(now));
+    }
     search_load(&s, 1);
     bool empty_ok = dfs(&s, 0);
     if (empty_ok || s.gave_up) {
@@ -991,9 +1037,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
         memcpy(out->reason, now, sizeof(now));
     } else {
         out->status = NF_FIT_UNRESOLVABLE;
-        if (!o->no_reason)
+        if (!o->no_reason) {
             build_reason(&s, o, true, out->reason, sizeof(out->reason), &out->lack);
-        else
+            note_hugepages(&s, o, out->reason, sizeof(out->reason));
+        } else
             out->lack = NF_LACK_OTHER;
     }
     if (out->container_zones)
@@ -1037,7 +1084,8 @@ int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts 
     if (!need)
         return nf_errf(err, -ENOMEM, "count: out of memory");
     for (size_t i = 0; i < pod->n_effective; i++)
-        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name))
+        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name) &&
+            nf__fit_pod_checks(pod, o, pod->effective[i].name))
             need[nn++] = &pod->effective[i];
     if (nn == 0) {
         free(need);

@@ -22,7 +22,11 @@
  *   - full-pcpus-only: a container whose exclusive CPU count is not a multiple of threadsPerCore
  *     does not fit (kubelet's SMTAlignmentError; unresolvable);
  *   - "memory" only when memoryManagerPolicy is Static (any case);
- *   - hugepages and devices always.
+ *   - devices always; hugepages always under --hugepages-alignment all (the default: DPDK
+ *     allocates hugepage memory on the NIC's socket, whatever the QoS), only for Guaranteed pods
+ *     under --hugepages-alignment guaranteed (kubelet's rule: its Memory Manager gives hints for
+ *     Guaranteed pods only). A pod that is not Guaranteed and fails while its hugepages were held
+ *     to the zone says so at the end of the reason.
  * topologyManagerScope "pod": the pod's effective request (nf_pod_req.effective) in one zone,
  * the lowest-id zone that fits (the hint kubelet picks). Scope "container" (kubelet's default,
  * also when unknown): containers in kubelet order, each in one zone, different containers may use
@@ -56,9 +60,16 @@ typedef enum nf_strategy {
     NF_STRATEGY_BALANCED,
 } nf_strategy;
 
+/* --hugepages-alignment: whose hugepages must share the zone of the pod's CPUs and devices. */
+typedef enum nf_hugepages_align {
+    NF_HUGEPAGES_ALL = 0,    /* every pod's (default) */
+    NF_HUGEPAGES_GUARANTEED, /* Guaranteed pods' only, as kubelet aligns them */
+} nf_hugepages_align;
+
 typedef struct nf_fit_opts {
     nf_align align;
     nf_strategy strategy;
+    nf_hugepages_align hugepages;
     /* Node with no (or stale) topology: true = pass it (score 0), false =
      * FailedAndUnresolvableNodes with the lookup's reason (--stale-policy ignore|reject). Not used
      * by nf_fit_node itself. */
@@ -80,8 +91,13 @@ int nf_align_parse(const char *s, nf_align *out);
 const char *nf_strategy_name(nf_strategy s);
 int nf_strategy_parse(const char *s, nf_strategy *out);
 
-/* --align ARG (flag "align") or --strategy ARG (flag "strategy") into o, as numafit-extender and
- * numafit-report take them: 0, or NF_CLI_USAGE after a usage error naming the bad value. */
+/* "all" / "guaranteed"; the parser returns -EINVAL on anything else. */
+const char *nf_hugepages_align_name(nf_hugepages_align h);
+int nf_hugepages_align_parse(const char *s, nf_hugepages_align *out);
+
+/* --align ARG (flag "align"), --strategy ARG (flag "strategy") or --hugepages-alignment ARG (flag
+ * "hugepages-alignment") into o, as numafit-extender and numafit-report take them: 0, or
+ * NF_CLI_USAGE after a usage error naming the bad value. */
 int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o);
 
 /* One resource of one zone (name borrowed from the topology, or a static string). */
@@ -244,5 +260,9 @@ void nf_node_count_free(nf_node_count *c);
 /* Internal to nf_fit (score.c): does the fit check resource `name` on this node? (memory only
  * under memoryManagerPolicy Static.) */
 bool nf__fit_checks(const nf_topology *t, const char *name);
+/* Internal (score.c, report.c): does the fit hold this pod's `name` to the zone under o, node
+ * aside? (false for the hugepages of a pod that is not Guaranteed under
+ * --hugepages-alignment guaranteed.) */
+bool nf__fit_pod_checks(const nf_pod_req *pod, const nf_fit_opts *o, const char *name);
 
 #endif

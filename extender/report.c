@@ -309,11 +309,12 @@ static void take(nf_topology *v, nf_align align, int zone, const char *name, int
     }
 }
 
-static void take_amounts(nf_topology *v, nf_align align, int zone, const nf_amount *a, size_t n)
+static void take_amounts(nf_topology *v, const nf_pod_req *pod, const nf_fit_opts *o, int zone,
+                         const nf_amount *a, size_t n)
 {
     for (size_t k = 0; k < n; k++)
-        if (a[k].value > 0 && nf__fit_checks(v, a[k].name))
-            take(v, align, zone, a[k].name, a[k].value);
+        if (a[k].value > 0 && nf__fit_checks(v, a[k].name) && nf__fit_pod_checks(pod, o, a[k].name))
+            take(v, o->align, zone, a[k].name, a[k].value);
 }
 
 /* Where the pod lands on node n as kubelet would place it: take its amounts. */
@@ -322,16 +323,16 @@ static int place(nf_report *r, nf_report_node *n, const nf_pod_req *pod, const n
     int rc = view_make(n);
     if (rc)
         return rc;
-    nf_align align = r->opts.fit.align;
+    const nf_fit_opts *o = &r->opts.fit;
     if (!f->container_scope) {
-        take_amounts(n->view, align, f->zone, pod->effective, pod->n_effective);
+        take_amounts(n->view, pod, o, f->zone, pod->effective, pod->n_effective);
         return 0;
     }
     for (size_t k = 0; k < f->n_container_zones && k < pod->n_containers; k++) {
         const nf_container_req *c = &pod->containers[k];
         /* a regular init container gives its resources back before the app starts */
         if (f->container_zones[k] >= 0 && c->kind != NF_CONTAINER_INIT)
-            take_amounts(n->view, align, f->container_zones[k], c->amounts, c->n_amounts);
+            take_amounts(n->view, pod, o, f->container_zones[k], c->amounts, c->n_amounts);
     }
     return 0;
 }

@@ -44,11 +44,12 @@ static int place(placements *ps, size_t zone, int col, const char *name, int64_t
     return 0;
 }
 
-static int place_amounts(placements *ps, const nf_fit_view *v, size_t zi, const nf_amount *a,
-                         size_t na)
+static int place_amounts(placements *ps, const nf_fit_view *v, const nf_pod_req *pod,
+                         const nf_fit_opts *o, size_t zi, const nf_amount *a, size_t na)
 {
     for (size_t i = 0; i < na; i++) {
-        if (a[i].value <= 0 || !nf__fit_view_checks(v, a[i].name))
+        if (a[i].value <= 0 || !nf__fit_view_checks(v, a[i].name) ||
+            !nf__fit_pod_checks(pod, o, a[i].name))
             continue;
         int rc = place(ps, zi, nf__fit_view_col(v, a[i].name), a[i].name, a[i].value);
         if (rc)
@@ -69,7 +70,7 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
     if (!fit->container_zones) {
         size_t zi = nf__fit_view_zone_index(v, fit->zone);
         if (zi != SIZE_MAX)
-            rc = place_amounts(&ps, v, zi, pod->effective, pod->n_effective);
+            rc = place_amounts(&ps, v, pod, o, zi, pod->effective, pod->n_effective);
     } else {
         for (size_t c = 0; c < fit->n_container_zones && c < pod->n_containers && !rc; c++) {
             const nf_container_req *cr = &pod->containers[c];
@@ -77,7 +78,7 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
                 continue; /* regular init containers hand their resources back */
             size_t zi = nf__fit_view_zone_index(v, fit->container_zones[c]);
             if (zi != SIZE_MAX)
-                rc = place_amounts(&ps, v, zi, cr->amounts, cr->n_amounts);
+                rc = place_amounts(&ps, v, pod, o, zi, cr->amounts, cr->n_amounts);
         }
     }
     double score = 0.0;

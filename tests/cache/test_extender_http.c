@@ -306,6 +306,91 @@ static void bad_bytes_and_absurd_amounts(void **state)
     stop(&f);
 }
 
+/* A server with these fit options on an existing cache (several servers may share it, and with
+ * it each document's remembered answers). */
+static nf_extender_http *serve(nf_cache *cache, nf_fit_opts fit)
+{
+    nf_extender_config cfg = {
+        .listen = "127.0.0.1:0", .fit = fit, .stale_after_ms = 60000, .threads = 2};
+    nf_extender_http *h;
+    nf_err err;
+    if (nf_extender_http_start(&cfg, cache, &h, &err))
+        fail_msg("start: %s", err.msg);
+    return h;
+}
+
+/* The answer of server h to /filter of pod on node: "pass", "failed: ..." or "unresolvable: ..."
+ * (static buffer). */
+static const char *filter_on(nf_extender_http *h, const char *pod_json, const char *node)
+{
+    static char out[1024];
+    char body[4096];
+    snprintf(body, sizeof(body), "{\"Pod\": %s, \"NodeNames\": [\"%s\"]}", pod_json, node);
+    port = nf_extender_http_port(h);
+    resp r = req("POST", "/filter", body, 0);
+    if (r.status != 200)
+        fail_msg("/filter: HTTP %ld: %s", r.status, r.body);
+    json_t *j = json_of(&r);
+    free(r.body);
+    const char *f = json_string_value(json_object_get(json_object_get(j, "FailedNodes"), node));
+    const char *u =
+        json_string_value(json_object_get(json_object_get(j, "FailedAndUnresolvableNodes"), node));
+    snprintf(out, sizeof(out), "%s%s",
+             f   ? "failed: "
+             : u ? "unresolvable: "
+                 : "pass",
+             f   ? f
+             : u ? u
+                 : "");
+    json_decref(j);
+    return out;
+}
+
+#define DPDK_RES "\"hugepages-1Gi\": \"2Gi\", \"intel.com/intel_sriov_dpdk\": \"1\""
+/* The same DPDK pod, Burstable and Guaranteed: nothing else differs. */
+static const char burstable_pod[] =
+    "{\"metadata\": {\"name\": \"b\", \"uid\": \"u-b\"}, \"spec\": {\"containers\": [{\"name\": "
+    "\"app\", \"resources\": {\"requests\": {\"cpu\": \"2\", \"memory\": \"1Gi\", " DPDK_RES
+    "}, \"limits\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES "}}}]}}";
+static const char guaranteed_pod[] =
+    "{\"metadata\": {\"name\": \"b\", \"uid\": \"u-b\"}, \"spec\": {\"containers\": [{\"name\": "
+    "\"app\", \"resources\": {\"requests\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES
+    "}, \"limits\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES "}}}]}}";
+
+/* Issue 12: --hugepages-alignment and the pod's QoS change the answer, so they are part of the
+ * remembered shape: a warm memo never answers for the other pod, nor for a server with the other
+ * option on the same cached document. */
+static void hugepages_alignment_memo(void **state)
+{
+    nf_cache *cache;
+    assert_int_equal(nf_cache_new(&cache), 0);
+    /* 1Gi pages only on numa0, VFs only on numa1 */
+    char *s = nf_test_doc("split", 2, 1, 10, 2);
+    nf_topology t;
+    nf_err err;
+    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
+    free(s);
+    nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
+    nf_resource *vf = nf_numa_resource(&t.numa_nodes[0], "intel.com/intel_sriov_dpdk");
+    hp->capacity = hp->allocatable = hp->available = 0;
+    vf->capacity = vf->allocatable = vf->available = 0;
+    assert_int_equal(nf_cache_put(cache, &t, "http://10.0.0.1:9750", now_ms()), 0);
+    nf_extender_http *kub = serve(cache, (nf_fit_opts){.hugepages = NF_HUGEPAGES_GUARANTEED});
+    nf_extender_http *all = serve(cache, (nf_fit_opts){.hugepages = NF_HUGEPAGES_ALL});
+    for (int round = 0; round < 2; round++) { /* cold, then every answer remembered */
+        assert_string_equal(filter_on(kub, burstable_pod, "split"), "pass");
+        const char *g = filter_on(kub, guaranteed_pod, "split");
+        assert_true(strncmp(g, "unresolvable: ", 14) == 0);
+        assert_null(strstr(g, "--hugepages-alignment"));
+        const char *b = filter_on(all, burstable_pod, "split");
+        assert_true(strncmp(b, "unresolvable: ", 14) == 0);
+        assert_non_null(strstr(b, "Burstable pod: numafit aligns hugepages for all pods"));
+    }
+    nf_extender_http_stop(kub, 2000);
+    nf_extender_http_stop(all, 2000);
+    nf_cache_free(cache);
+}
+
 static const char pod[] =
     "{\"metadata\": {\"name\": \"dpdk\", \"namespace\": \"default\", \"uid\": \"u-1\"},"
     " \"spec\": {\"containers\": [{\"name\": \"app\", \"resources\": {"
@@ -443,7 +528,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(health_ready_nodes),           cmocka_unit_test(error_statuses),
         cmocka_unit_test(filter_and_prioritize),        cmocka_unit_test(stale_policy_ignore),
-        cmocka_unit_test(bad_bytes_and_absurd_amounts),
+        cmocka_unit_test(bad_bytes_and_absurd_amounts), cmocka_unit_test(hugepages_alignment_memo),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -254,6 +254,63 @@ static void test_full_pcpus_offline_sibling(void **state)
     nf_pod_req_free(&p2);
 }
 
+/* Issue 12: a Burstable pod with 1Gi pages (only numa0 has them) and a VF (only numa1 has
+ * them). kubelet admits it (its Memory Manager aligns Guaranteed pods only); numafit holds the
+ * pages to the VF's zone by default and says so, and follows kubelet under
+ * --hugepages-alignment guaranteed. */
+static void test_hugepages_alignment(void **state)
+{
+    (void)state;
+    zspec z[] = {tb_zone(0, 0, 22, 22, 16, 16, 0, 0, -1), tb_zone(1, 0, 22, 22, 0, 0, 8, 8, -1)};
+    nf_topology *t = tb_topo("split", POD_SCOPE, z, 2);
+    nf_pod_req burst = tb_pod(
+        "{'spec':{'containers':[{'name':'dpdk','resources':{"
+        "'requests':{'cpu':'1','memory':'1Gi','hugepages-1Gi':'2Gi','intel.com/sriov':'1'},"
+        "'limits':{'cpu':'2','memory':'2Gi','hugepages-1Gi':'2Gi','intel.com/sriov':'1'}}}]}}");
+    nf_pod_req guar = tb_shape("cpu=2,hugepages-1Gi=2Gi,intel.com/sriov=1");
+    assert_int_equal(burst.qos, NF_QOS_BURSTABLE);
+    nf_fit_opts all = NUMA, kub = NUMA;
+    kub.hugepages = NF_HUGEPAGES_GUARANTEED;
+
+    nf_fit_result r = fit(&burst, t, &all);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "even when empty, no NUMA node could hold hugepages-1Gi=2Gi"));
+    assert_non_null(strstr(r.reason, " (Burstable pod: numafit aligns hugepages for all pods, "
+                                     "kubelet only for Guaranteed ones; --hugepages-alignment "
+                                     "guaranteed follows kubelet)"));
+    nf_fit_result_free(&r);
+    r = fit(&burst, t, &kub);
+    assert_int_equal(r.status, NF_FIT_OK);
+    assert_int_equal(r.zone, 1); /* the VF's zone; the pages are not held to it */
+    assert_true(nf_score_node(&burst, t, &kub, &r) >= 0);
+    nf_fit_result_free(&r);
+    /* a Guaranteed pod is held to kubelet's rule either way, without the note */
+    r = fit(&guar, t, &kub);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_null(strstr(r.reason, "Burstable"));
+    assert_null(strstr(r.reason, "--hugepages-alignment"));
+    nf_fit_result_free(&r);
+
+    /* the report counts the same way: the pages do not limit a Burstable pod under guaranteed */
+    nf_node_count c;
+    nf_err err;
+    assert_int_equal(nf_fit_count(&burst, t, &kub, &c, &err), 0);
+    assert_int_equal(c.fits, 8); /* the 8 VFs of numa1 */
+    nf_node_count_free(&c);
+    assert_int_equal(nf_fit_count(&burst, t, &all, &c, &err), 0);
+    assert_int_equal(c.fits, 0);
+    nf_node_count_free(&c);
+
+    nf_hugepages_align h;
+    assert_int_equal(nf_hugepages_align_parse("guaranteed", &h), 0);
+    assert_int_equal(h, NF_HUGEPAGES_GUARANTEED);
+    assert_int_equal(nf_hugepages_align_parse("Guaranteed", &h), -EINVAL);
+    assert_string_equal(nf_hugepages_align_name(NF_HUGEPAGES_ALL), "all");
+    tb_free(t);
+    nf_pod_req_free(&burst);
+    nf_pod_req_free(&guar);
+}
+
 static void test_memory_manager(void **state)
 {
     (void)state;
@@ -696,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_cpu_policy),
         cmocka_unit_test(test_full_pcpus_only),
         cmocka_unit_test(test_full_pcpus_offline_sibling),
+        cmocka_unit_test(test_hugepages_alignment),
         cmocka_unit_test(test_memory_manager),
         cmocka_unit_test(test_unaligned_pod),
         cmocka_unit_test(test_container_scope),
