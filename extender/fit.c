@@ -8,11 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kubelet_predict.h"
 #include "numafit/quantity.h"
 
 const char *nf_align_name(nf_align a)
 {
-    return a == NF_ALIGN_SOCKET ? "socket" : "numa";
+    return a == NF_ALIGN_SOCKET ? "socket" : a == NF_ALIGN_KUBELET ? "kubelet" : "numa";
 }
 
 int nf_align_parse(const char *s, nf_align *out)
@@ -21,6 +22,8 @@ int nf_align_parse(const char *s, nf_align *out)
         *out = NF_ALIGN_NUMA;
     else if (s && strcmp(s, "socket") == 0)
         *out = NF_ALIGN_SOCKET;
+    else if (s && strcmp(s, "kubelet") == 0)
+        *out = NF_ALIGN_KUBELET;
     else
         return -EINVAL;
     return 0;
@@ -76,7 +79,8 @@ int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, 
                    : 0;
     if (strcmp(flag, "align") == 0)
         return nf_align_parse(arg, &o->align)
-                   ? nf_cli_usage_error(prog, "--align takes numa or socket, not \"%s\"", arg)
+                   ? nf_cli_usage_error(prog, "--align takes numa, socket or kubelet, not \"%s\"",
+                                        arg)
                    : 0;
     return nf_strategy_parse(arg, &o->strategy)
                ? nf_cli_usage_error(prog,
@@ -117,6 +121,15 @@ static bool mm_static(const nf_topology *t)
 {
     return t->kubelet.memory_manager_policy &&
            strcasecmp(t->kubelet.memory_manager_policy, "Static") == 0;
+}
+
+/* --align kubelet judges the node as kubelet's Topology Manager would, unless its policy is
+ * single-numa-node or unknown (then as --align numa). */
+static bool kubelet_merges(const nf_topology *t)
+{
+    const char *p = t->kubelet.topology_manager_policy;
+    return p && (strcmp(p, "restricted") == 0 || strcmp(p, "best-effort") == 0 ||
+                 strcmp(p, "none") == 0);
 }
 
 static bool scope_pod(const nf_topology *t)
@@ -205,8 +218,8 @@ static int zone_id_cmp(const void *a, const void *b)
 /* The zone id a NUMA node belongs to (-1: a socket nobody names). */
 static int zone_of(const nf_topology *t, const nf_numa_node *nn, nf_align align)
 {
-    if (align == NF_ALIGN_NUMA)
-        return nn->id;
+    if (align != NF_ALIGN_SOCKET)
+        return nn->id; /* numa, and kubelet: its zones are NUMA nodes too */
     for (size_t s = 0; s < t->n_sockets; s++)
         for (size_t k = 0; k < t->sockets[s].n_numa_nodes; k++)
             if (t->sockets[s].numa_nodes[k] == nn->id)
@@ -347,7 +360,7 @@ int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
         return -ENOMEM;
     }
     v->size = sz;
-    v->align = align;
+    v->align = align == NF_ALIGN_KUBELET ? NF_ALIGN_NUMA : align; /* the same zones */
     v->build_rc = rc;
     v->cpu_static = cpu_static(t);
     v->fpo = full_pcpus_only(t);
@@ -923,6 +936,54 @@ static int policy_check(const nf_pod_req *pod, const nf_topology *t, const nf_fi
     return 0;
 }
 
+/* A copy of v with every zone empty (available = allocatable). 0 or -ENOMEM. */
+static int view_emptied(const nf_fit_view *v, nf_fit_view **out)
+{
+    int rc = nf_fit_view_deduct(v, NULL, NULL, 0, out);
+    for (size_t k = 0; !rc && k < v->n_zones * v->n_names; k++)
+        (*out)->amt[k * 2] = (*out)->amt[k * 2 + 1];
+    return rc;
+}
+
+/* --align kubelet on a node whose Topology Manager merges hints (restricted, best-effort, none):
+ * kubelet's own admission (kubelet_predict.h) on v, and on the empty node when it rejects. */
+static int fit_kubelet(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                       const nf_fit_opts *o, nf_fit_result *out)
+{
+    nf_kubelet_choice c;
+    int rc = nf_kubelet_predict_opts(pod, t, v, o, &c);
+    if (rc)
+        return rc;
+    if (c.admit) {
+        for (size_t i = 0; i < c.n_placed; i++) {
+            size_t zi = nf__fit_view_zone_index(v, c.placed[i].numa);
+            if (c.placed[i].amount > 0 && zi < 32)
+                out->numa_set |= 1u << zi;
+        }
+        out->span = __builtin_popcount(out->numa_set);
+        out->zone = out->numa_set ? v->zone_ids[__builtin_ctz(out->numa_set)] : -1;
+        out->aligned = out->numa_set != 0;
+        nf_kubelet_choice_free(&c);
+        return 0;
+    }
+    char why[NF_FIT_REASON_LEN];
+    memcpy(why, c.reason, sizeof(why));
+    nf_kubelet_choice_free(&c);
+    nf_fit_view *empty;
+    if ((rc = view_emptied(v, &empty)))
+        return rc;
+    rc = nf_kubelet_predict_opts(pod, t, empty, o, &c);
+    nf_fit_view_free(empty);
+    if (rc)
+        return rc;
+    out->status = c.admit ? NF_FIT_FAILED : NF_FIT_UNRESOLVABLE;
+    out->lack = NF_LACK_POLICY;
+    if (!o->no_reason)
+        snprintf(out->reason, sizeof(out->reason), "%s%s", c.admit ? "" : "even when empty, ", why);
+    nf_kubelet_choice_free(&c);
+    return 0;
+}
+
 int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
                 nf_fit_result *out)
 {
@@ -981,6 +1042,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
         out->lack = NF_LACK_OTHER;
         snprintf(out->reason, sizeof(out->reason), "node topology lists no %s",
                  o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node");
+        goto done;
+    }
+    if (o->align == NF_ALIGN_KUBELET && kubelet_merges(t)) {
+        rc = fit_kubelet(pod, t, v, o, out);
         goto done;
     }
     if (!pod_scope) {

@@ -5,6 +5,17 @@
  *
  * Zones. --align numa: one zone per NUMA node (Topology Manager single-numa-node view).
  * --align socket: one zone per socket, every resource summed over the socket's NUMA nodes.
+ * --align kubelet: zones are NUMA nodes, and each node is judged by its own
+ * topologyManagerPolicy (and scope) as kubelet's Topology Manager admits pods:
+ *   single-numa-node, or a policy the document does not know: exactly as --align numa;
+ *   restricted: kubelet's hint merge (kubelet_predict.h): each provider (CPU manager, device
+ *     manager, Memory Manager, and every pod's hugepages under --hugepages-alignment all) hints
+ *     the NUMA sets with room for its request, preferred when no smaller set of the empty node
+ *     would do; the pod fits when some intersection of preferred hints is non-empty (a 20-CPU
+ *     pod on two 16-CPU NUMA nodes fits). Rejected: failed, or unresolvable when the empty node
+ *     would reject it too;
+ *   best-effort, none: always fits; fit->span says how many NUMA nodes the pod would use
+ *     (score.h ranks fewer higher).
  * A zone's amount of resource r (matched by name in each NUMA node's `resources`):
  *   allocatable = resources[r].allocatable, available = resources[r].available;
  *   devices with `usable` (DPDK probe on): available = usable;
@@ -51,7 +62,7 @@
 #include "numafit/topology.h"
 #include "pod_requirements.h"
 
-typedef enum nf_align { NF_ALIGN_NUMA = 0, NF_ALIGN_SOCKET } nf_align;
+typedef enum nf_align { NF_ALIGN_NUMA = 0, NF_ALIGN_SOCKET, NF_ALIGN_KUBELET } nf_align;
 
 /* How /prioritize ranks nodes; formulas in score.h. */
 typedef enum nf_strategy {
@@ -155,6 +166,11 @@ typedef struct nf_fit_result {
      * nothing aligned. NULL in pod scope. */
     int *container_zones;
     size_t n_container_zones;
+    /* --align kubelet on a restricted, best-effort or none node: the NUMA nodes (bits = zone
+     * indexes of the fit view) kubelet would take the pod's resources from, and their count;
+     * 0 and 0 otherwise (the pod is in `zone` / `container_zones`). */
+    uint32_t numa_set;
+    int span;
     bool backtracked; /* container scope: the assignment needed backtracking, i.e. kubelet's
                          own greedy per-container order would NOT find it (kubelet may reject) */
     long steps;       /* placements tried by the search */

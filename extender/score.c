@@ -67,7 +67,12 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
     placements ps = {.n = 0, .cap = 32};
     ps.p = ps.local;
     int rc = 0;
-    if (!fit->container_zones) {
+    if (fit->numa_set) {
+        /* --align kubelet, kubelet's NUMA set: the pod's request against the set's sums, placed
+         * as one zone (ps.zone is the set's first zone index; amounts summed below) */
+        size_t first = (size_t)__builtin_ctz(fit->numa_set);
+        rc = place_amounts(&ps, v, pod, o, first, pod->effective, pod->n_effective);
+    } else if (!fit->container_zones) {
         size_t zi = nf__fit_view_zone_index(v, fit->zone);
         if (zi != SIZE_MAX)
             rc = place_amounts(&ps, v, pod, o, zi, pod->effective, pod->n_effective);
@@ -89,6 +94,12 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
         for (size_t i = 0; i < ps.n; i++) {
             int64_t alloc = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 1);
             int64_t avail = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 0);
+            for (size_t z = ps.p[i].zone + 1; (uint64_t)fit->numa_set >> z; z++) {
+                if ((fit->numa_set >> z) & 1u) {
+                    alloc += nf__fit_view_get(v, z, ps.p[i].col, 1);
+                    avail += nf__fit_view_get(v, z, ps.p[i].col, 0);
+                }
+            }
             double u = 1.0;
             if (alloc > 0)
                 u = ((double)alloc - (double)avail + (double)ps.p[i].value) / (double)alloc;
@@ -113,6 +124,8 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
             score = 10.0 * mean;
             break;
         }
+        if (fit->span > 1)
+            score /= fit->span; /* fewer NUMA nodes rank higher */
     }
     if (ps.p != ps.local)
         free(ps.p);

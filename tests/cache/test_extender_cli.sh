@@ -21,7 +21,7 @@ expect_rc 0 "$BIN" --version
 grep -q "^numafit-extender " "$TMP/out" || fail "--version"
 expect_rc 2 "$BIN" --no-such-flag
 expect_rc 2 "$BIN" --topology-dir "$TMP" --align diagonal
-grep -q "numa or socket" "$TMP/err" || fail "--align error does not say what is allowed"
+grep -q "numa, socket or kubelet" "$TMP/err" || fail "--align error does not say what is allowed"
 expect_rc 2 env NUMAFIT_STRATEGY=bogus "$BIN" --topology-dir "$TMP"
 expect_rc 2 "$BIN" --topology-dir "$TMP" --hugepages-alignment burstable
 grep -q "all or guaranteed" "$TMP/err" || fail "--hugepages-alignment error: $(cat "$TMP/err")"

@@ -391,6 +391,62 @@ static void hugepages_alignment_memo(void **state)
     nf_cache_free(cache);
 }
 
+static void put_policy(nf_cache *c, const char *node, const char *policy, int cpu_free)
+{
+    char *s = nf_test_doc(node, 2, 1, cpu_free, 2);
+    nf_topology t;
+    nf_err err;
+    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
+    free(s);
+    assert_int_equal(nf_strset(&t.kubelet.topology_manager_policy, policy), 0);
+    assert_int_equal(nf_cache_put(c, &t, "http://10.0.0.1:9750", now_ms()), 0);
+}
+
+/* Issue 12: --align kubelet on mixed-policy nodes, and --align numa on the same cached documents
+ * (their remembered answers are kept per align mode): a 30-CPU pod needs both 24-CPU NUMA nodes,
+ * which restricted and best-effort admit and single-numa-node does not. */
+static void align_kubelet_mixed_policies(void **state)
+{
+    nf_cache *cache;
+    assert_int_equal(nf_cache_new(&cache), 0);
+    put_policy(cache, "restricted", "restricted", 20);
+    put_policy(cache, "single", "single-numa-node", 20);
+    put_policy(cache, "besteffort", "best-effort", 4);
+    put_policy(cache, "full", "restricted", 12); /* 24 free CPUs in all: no room now */
+    nf_extender_http *kub = serve(cache, (nf_fit_opts){.align = NF_ALIGN_KUBELET});
+    nf_extender_http *numa = serve(cache, (nf_fit_opts){.align = NF_ALIGN_NUMA});
+    char p30[1024];
+    snprintf(p30, sizeof(p30),
+             "{\"metadata\": {\"name\": \"big\"}, \"spec\": {\"containers\": [{\"name\": \"app\", "
+             "\"resources\": {\"limits\": {\"cpu\": \"30\", \"memory\": \"1Gi\", %s}}}]}}",
+             DPDK_RES);
+    for (int round = 0; round < 2; round++) {
+        assert_string_equal(filter_on(kub, p30, "restricted"), "pass");
+        assert_string_equal(filter_on(kub, p30, "besteffort"), "pass");
+        assert_true(strncmp(filter_on(kub, p30, "single"), "unresolvable: ", 14) == 0);
+        const char *f = filter_on(kub, p30, "full");
+        if (strncmp(f, "failed: ", 8) != 0 || !strstr(f, "restricted"))
+            fail_msg("full: %s", f);
+        assert_true(strncmp(filter_on(numa, p30, "restricted"), "unresolvable: ", 14) == 0);
+        assert_true(strncmp(filter_on(numa, p30, "besteffort"), "unresolvable: ", 14) == 0);
+    }
+    /* prioritize: both spanning nodes score, the unresolvable one 0 */
+    port = nf_extender_http_port(kub);
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"Pod\": %s, \"NodeNames\": [\"restricted\", \"besteffort\", \"single\"]}", p30);
+    resp r = req("POST", "/prioritize", body, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    free(r.body);
+    assert_true(json_integer_value(json_object_get(json_array_get(j, 0), "Score")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 2), "Score")), 0);
+    json_decref(j);
+    nf_extender_http_stop(kub, 2000);
+    nf_extender_http_stop(numa, 2000);
+    nf_cache_free(cache);
+}
+
 static const char pod[] =
     "{\"metadata\": {\"name\": \"dpdk\", \"namespace\": \"default\", \"uid\": \"u-1\"},"
     " \"spec\": {\"containers\": [{\"name\": \"app\", \"resources\": {"
@@ -529,6 +585,7 @@ int main(void)
         cmocka_unit_test(health_ready_nodes),           cmocka_unit_test(error_statuses),
         cmocka_unit_test(filter_and_prioritize),        cmocka_unit_test(stale_policy_ignore),
         cmocka_unit_test(bad_bytes_and_absurd_amounts), cmocka_unit_test(hugepages_alignment_memo),
+        cmocka_unit_test(align_kubelet_mixed_policies),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

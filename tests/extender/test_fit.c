@@ -311,6 +311,102 @@ static void test_hugepages_alignment(void **state)
     nf_pod_req_free(&guar);
 }
 
+/* A two-NUMA node (16 CPUs each, free as given) with its own Topology Manager policy. */
+static nf_topology *tm_node(const char *policy, int free0, int free1)
+{
+    zspec z[] = {tb_zone(0, 0, 16, free0, -1, 0, -1, 0, 0),
+                 tb_zone(1, 0, 16, free1, -1, 0, -1, 0, 0)};
+    nf_topology *t = tb_topo(policy, POD_SCOPE, z, 2);
+    t->kubelet.topology_manager_policy = strdup(policy);
+    return t;
+}
+
+static nf_fit_status status_of(const nf_pod_req *p, const nf_topology *t, const nf_fit_opts *o,
+                               int *span)
+{
+    nf_fit_result r = fit(p, t, o);
+    nf_fit_status st = r.status;
+    *span = r.span;
+    if (st == NF_FIT_OK && r.span > 1)
+        assert_int_equal(r.numa_set, 3u);
+    nf_fit_result_free(&r);
+    return st;
+}
+
+/* Issue 12: --align kubelet judges each node by its own topologyManagerPolicy; numa and socket
+ * are unchanged. */
+static void test_align_kubelet(void **state)
+{
+    (void)state;
+    nf_fit_opts kub = {.align = NF_ALIGN_KUBELET};
+    nf_pod_req p20 = tb_shape("cpu=20"), p8 = tb_shape("cpu=8");
+    int span;
+
+    /* restricted: the narrowest set that holds it; 20 CPUs need both NUMA nodes */
+    nf_topology *r = tm_node("restricted", 16, 16);
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 2);
+    assert_int_equal(status_of(&p20, r, &NUMA, &span), NF_FIT_UNRESOLVABLE); /* unchanged */
+    assert_int_equal(status_of(&p8, r, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 1);
+    tb_free(r);
+    r = tm_node("restricted", 16, 4); /* 20 free over both: still the narrowest feasible set */
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_OK);
+    tb_free(r);
+    /* 8 CPUs need one NUMA node on the empty node: 6 + 6 free is not a preferred hint */
+    r = tm_node("restricted", 6, 6);
+    nf_fit_result res = fit(&p8, r, &kub);
+    assert_int_equal(res.status, NF_FIT_FAILED);
+    assert_non_null(strstr(res.reason, "TopologyAffinityError, restricted"));
+    nf_fit_result_free(&res);
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_FAILED);
+    nf_pod_req p40 = tb_shape("cpu=40");
+    res = fit(&p40, r, &kub);
+    assert_int_equal(res.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(res.reason, "even when empty, kubelet would reject it"));
+    nf_fit_result_free(&res);
+    tb_free(r);
+
+    /* single-numa-node: one NUMA node, as --align numa */
+    nf_topology *s = tm_node("single-numa-node", 16, 16);
+    assert_int_equal(status_of(&p20, s, &kub, &span), NF_FIT_UNRESOLVABLE);
+    assert_int_equal(status_of(&p8, s, &kub, &span), NF_FIT_OK);
+    tb_free(s);
+
+    /* best-effort and none never reject; a pod on one NUMA node scores above one on two */
+    nf_fit_opts kub_most = kub;
+    kub_most.strategy = NF_STRATEGY_MOST_ALLOCATED;
+    nf_topology *be = tm_node("best-effort", 10, 10), *none = tm_node("none", 4, 4);
+    assert_int_equal(status_of(&p20, be, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 2);
+    assert_int_equal(status_of(&p40, none, &kub, &span), NF_FIT_OK);
+    nf_fit_result one = fit(&p8, be, &kub_most), two = fit(&p20, be, &kub_most);
+    assert_int_equal(one.span, 1);
+    assert_int_equal(two.span, 2);
+    /* one: numa0 (16 - 10 + 8) / 16 = 0.875 -> 8.75; two: (32 - 20 + 20) / 32 = 1 -> 10 / 2 */
+    assert_true(fabs(nf_score_node_raw(&p8, be, &kub_most, &one) - 8.75) < 1e-9);
+    assert_true(fabs(nf_score_node_raw(&p20, be, &kub_most, &two) - 5.0) < 1e-9);
+    nf_fit_result_free(&one);
+    nf_fit_result_free(&two);
+    tb_free(be);
+    tb_free(none);
+
+    /* a policy the document does not name: judged as single-numa-node */
+    nf_topology *unknown = tm_node("restricted", 16, 16);
+    free(unknown->kubelet.topology_manager_policy);
+    unknown->kubelet.topology_manager_policy = NULL;
+    assert_int_equal(status_of(&p20, unknown, &kub, &span), NF_FIT_UNRESOLVABLE);
+    tb_free(unknown);
+
+    nf_align a;
+    assert_int_equal(nf_align_parse("kubelet", &a), 0);
+    assert_int_equal(a, NF_ALIGN_KUBELET);
+    assert_string_equal(nf_align_name(a), "kubelet");
+    nf_pod_req_free(&p20);
+    nf_pod_req_free(&p8);
+    nf_pod_req_free(&p40);
+}
+
 static void test_memory_manager(void **state)
 {
     (void)state;
@@ -754,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_full_pcpus_only),
         cmocka_unit_test(test_full_pcpus_offline_sibling),
         cmocka_unit_test(test_hugepages_alignment),
+        cmocka_unit_test(test_align_kubelet),
         cmocka_unit_test(test_memory_manager),
         cmocka_unit_test(test_unaligned_pod),
         cmocka_unit_test(test_container_scope),
