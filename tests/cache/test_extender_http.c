@@ -135,13 +135,20 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void put(nf_cache *c, const char *node, int cpu_free, const char *source, int64_t when)
+/* nf_test_doc(node, 2 NUMA nodes, cpu_free, 2 VFs per NUMA node), decoded */
+static nf_topology doc(const char *node, int cpu_free)
 {
     char *s = nf_test_doc(node, 2, 1, cpu_free, 2);
     nf_topology t;
     nf_err err;
     assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
     free(s);
+    return t;
+}
+
+static void put(nf_cache *c, const char *node, int cpu_free, const char *source, int64_t when)
+{
+    nf_topology t = doc(node, cpu_free);
     assert_int_equal(nf_cache_put(c, &t, source, when), 0);
 }
 
@@ -275,11 +282,7 @@ static void bad_bytes_and_absurd_amounts(void **state)
     expect_error(req("GET", url, NULL, 0), 404, "no such path: /aaa");
 
     put(f.cache, "worker-1", 10, "http://10.0.0.1:9750", now_ms());
-    char *s = nf_test_doc("worker-max", 2, 1, 10, 2);
-    nf_topology t;
-    nf_err err;
-    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
-    free(s);
+    nf_topology t = doc("worker-max", 10);
     nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
     assert_non_null(hp);
     hp->capacity = hp->allocatable = hp->available = INT64_MAX;
@@ -365,11 +368,7 @@ static void hugepages_alignment_memo(void **state)
     nf_cache *cache;
     assert_int_equal(nf_cache_new(&cache), 0);
     /* 1Gi pages only on numa0, VFs only on numa1 */
-    char *s = nf_test_doc("split", 2, 1, 10, 2);
-    nf_topology t;
-    nf_err err;
-    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
-    free(s);
+    nf_topology t = doc("split", 10);
     nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
     nf_resource *vf = nf_numa_resource(&t.numa_nodes[0], "intel.com/intel_sriov_dpdk");
     hp->capacity = hp->allocatable = hp->available = 0;
@@ -393,11 +392,7 @@ static void hugepages_alignment_memo(void **state)
 
 static void put_policy(nf_cache *c, const char *node, const char *policy, int cpu_free)
 {
-    char *s = nf_test_doc(node, 2, 1, cpu_free, 2);
-    nf_topology t;
-    nf_err err;
-    assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
-    free(s);
+    nf_topology t = doc(node, cpu_free);
     assert_int_equal(nf_strset(&t.kubelet.topology_manager_policy, policy), 0);
     assert_int_equal(nf_cache_put(c, &t, "http://10.0.0.1:9750", now_ms()), 0);
 }
