@@ -956,12 +956,12 @@ static int fit_kubelet(const nf_pod_req *pod, const nf_topology *t, const nf_fit
         return rc;
     if (c.admit) {
         for (size_t i = 0; i < c.n_placed; i++) {
-            size_t zi = nf__fit_view_zone_index(v, c.placed[i].numa);
-            if (c.placed[i].amount > 0 && zi < 32)
-                out->numa_set |= 1u << zi;
+            int id = c.placed[i].numa;
+            if (c.placed[i].amount > 0 && id >= 0 && id < 32)
+                out->numa_set |= 1u << id;
         }
         out->span = __builtin_popcount(out->numa_set);
-        out->zone = out->numa_set ? v->zone_ids[__builtin_ctz(out->numa_set)] : -1;
+        out->zone = out->numa_set ? __builtin_ctz(out->numa_set) : -1;
         out->aligned = out->numa_set != 0;
         nf_kubelet_choice_free(&c);
         return 0;

@@ -166,9 +166,9 @@ typedef struct nf_fit_result {
      * nothing aligned. NULL in pod scope. */
     int *container_zones;
     size_t n_container_zones;
-    /* --align kubelet on a restricted, best-effort or none node: the NUMA nodes (bits = zone
-     * indexes of the fit view) kubelet would take the pod's resources from, and their count;
-     * 0 and 0 otherwise (the pod is in `zone` / `container_zones`). */
+    /* --align kubelet on a restricted, best-effort or none node: the NUMA nodes (bit n = NUMA
+     * node n, ids below 32) kubelet would take the pod's resources from, and their count; 0 and
+     * 0 otherwise (the pod is in `zone` / `container_zones`). `zone` is the lowest of them. */
     uint32_t numa_set;
     int span;
     bool backtracked; /* container scope: the assignment needed backtracking, i.e. kubelet's

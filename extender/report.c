@@ -218,7 +218,7 @@ int nf_report_add_node(nf_report *r, const nf_topology *t)
 
 /* take() is below, with the what-if placement that shares it */
 static int view_make(nf_report_node *n);
-static void take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount);
+static int64_t take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount);
 
 int nf_report_add_node_deducted(nf_report *r, const nf_topology *t, const nf_deduction *d, size_t n)
 {
@@ -284,8 +284,9 @@ static int view_make(nf_report_node *n)
     return 0;
 }
 
-/* Take `amount` of resource `name` from the NUMA nodes of zone `zone` (in their order). */
-static void take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount)
+/* Take `amount` of resource `name` from the NUMA nodes of zone `zone` (in their order); returns
+ * what the zone did not have. */
+static int64_t take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount)
 {
     bool cpu = strcmp(name, "cpu") == 0, dev = nf_resource_is_device(name);
     for (size_t i = 0; i < v->n_numa_nodes && amount > 0; i++) {
@@ -307,6 +308,7 @@ static void take(nf_topology *v, nf_align align, int zone, const char *name, int
         }
         amount -= got;
     }
+    return amount;
 }
 
 static void take_amounts(nf_topology *v, const nf_pod_req *pod, const nf_fit_opts *o, int zone,
@@ -324,6 +326,18 @@ static int place(nf_report *r, nf_report_node *n, const nf_pod_req *pod, const n
     if (rc)
         return rc;
     const nf_fit_opts *o = &r->opts.fit;
+    if (f->numa_set) { /* --align kubelet: kubelet's NUMA set, lowest id first */
+        for (size_t k = 0; k < pod->n_effective; k++) {
+            const nf_amount *a = &pod->effective[k];
+            if (a->value <= 0 || !nf__fit_checks(n->view, a->name) ||
+                !nf__fit_pod_checks(pod, o, a->name))
+                continue;
+            int64_t left = a->value;
+            for (uint32_t s = f->numa_set; s && left > 0; s &= s - 1)
+                left = take(n->view, NF_ALIGN_NUMA, __builtin_ctz(s), a->name, left);
+        }
+        return 0;
+    }
     if (!f->container_scope) {
         take_amounts(n->view, pod, o, f->zone, pod->effective, pod->n_effective);
         return 0;

@@ -12,7 +12,8 @@
  * opts.fit.strategy (ties: node name order) and within it on the zone nf_fit_node chooses; what a
  * placed pod takes is subtracted from a private copy of that node's resources (the inputs are never
  * changed). Under --align socket a pod's amounts are taken from the socket's NUMA nodes in id
- * order. Exclusive CPUs also use up free full cores (ceil(cpu / threadsPerCore)), devices also
+ * order, under --align kubelet from the NUMA set kubelet would use (nf_fit_result.numa_set) in
+ * id order. Exclusive CPUs also use up free full cores (ceil(cpu / threadsPerCore)), devices also
  * their `usable` count. Placement stops early, with a note, when no node fits the next pod. Every
  * shape is then counted on the resulting cluster.
  *

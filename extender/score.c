@@ -69,9 +69,10 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
     int rc = 0;
     if (fit->numa_set) {
         /* --align kubelet, kubelet's NUMA set: the pod's request against the set's sums, placed
-         * as one zone (ps.zone is the set's first zone index; amounts summed below) */
-        size_t first = (size_t)__builtin_ctz(fit->numa_set);
-        rc = place_amounts(&ps, v, pod, o, first, pod->effective, pod->n_effective);
+         * on its lowest NUMA node (the others' amounts are added below) */
+        size_t zi = nf__fit_view_zone_index(v, __builtin_ctz(fit->numa_set));
+        if (zi != SIZE_MAX)
+            rc = place_amounts(&ps, v, pod, o, zi, pod->effective, pod->n_effective);
     } else if (!fit->container_zones) {
         size_t zi = nf__fit_view_zone_index(v, fit->zone);
         if (zi != SIZE_MAX)
@@ -94,8 +95,9 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
         for (size_t i = 0; i < ps.n; i++) {
             int64_t alloc = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 1);
             int64_t avail = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 0);
-            for (size_t z = ps.p[i].zone + 1; (uint64_t)fit->numa_set >> z; z++) {
-                if ((fit->numa_set >> z) & 1u) {
+            for (uint32_t rest = fit->numa_set & (fit->numa_set - 1); rest; rest &= rest - 1) {
+                size_t z = nf__fit_view_zone_index(v, __builtin_ctz(rest));
+                if (z != SIZE_MAX) {
                     alloc += nf__fit_view_get(v, z, ps.p[i].col, 1);
                     avail += nf__fit_view_get(v, z, ps.p[i].col, 0);
                 }

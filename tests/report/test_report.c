@@ -360,6 +360,31 @@ static void test_absurd_amounts(void **state)
     free(text);
 }
 
+/* --align kubelet on a best-effort node: a what-if pod that spans both NUMA nodes takes from
+ * both, lowest id first (worker-b: 6 and 2 CPUs free). */
+static void test_kubelet_what_if(void **state)
+{
+    (void)state;
+    char *text = nft_read(nft_path(NF_SOURCE_DIR "/tests/report/data", "worker-b.json"), NULL);
+    nf_topology t;
+    nf_err err = {{0}};
+    if (nf_topology_parse(text, strlen(text), &t, &err))
+        fail_msg("%s", err.msg);
+    free(text);
+    assert_int_equal(nf_strset(&t.kubelet.topology_manager_policy, "best-effort"), 0);
+    const nf_topology *in[] = {&t};
+    nf_report *r = report(NF_ALIGN_KUBELET, 1, "cpu=7", in, 1);
+    const nf_report_shape *s = &r->shapes[0];
+    assert_int_equal(s->placed, 1);
+    assert_int_equal(s->placements[0].zone, 0);
+    const nf_node_count *c = &s->nodes[0];
+    assert_int_equal(c->n_zones, 2);
+    assert_int_equal(amount(c->zones[0].free, c->zones[0].n_free, "cpu"), 0);
+    assert_int_equal(amount(c->zones[1].free, c->zones[1].n_free, "cpu"), 1);
+    nf_report_free(r);
+    nf_topology_free(&t);
+}
+
 static void test_csv(void **state)
 {
     const nf_topology *in[] = {&topo_a, &topo_b};
@@ -421,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_absurd_amounts),
+        cmocka_unit_test(test_kubelet_what_if),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
