@@ -280,6 +280,8 @@ static void bad_bytes_and_absurd_amounts(void **state)
     memset(url + 1, 'a', 198);
     strcpy(url + 199, "%C3%A9");
     expect_error(req("GET", url, NULL, 0), 404, "no such path: /aaa");
+    expect_error(req("GET", "/v1/report?shape=cpu=2,intel.com/%ff=1", NULL, 0), 400,
+                 "is not a Kubernetes resource name");
 
     put(f.cache, "worker-1", 10, "http://10.0.0.1:9750", now_ms());
     nf_topology t = doc("worker-max", 10);
