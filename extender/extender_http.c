@@ -243,7 +243,7 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
     } else {
         e = nf_cache_acquire(l->h->cache, node);
     }
-    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_FAILED;
+    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_UNRESOLVABLE;
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
         if (l->filter)
@@ -591,7 +591,8 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
         snprintf(a.bad, sizeof(a.bad), "format takes json, csv, html or table, not \"%.40s\"",
                  a.format);
     if (!a.bad[0] && a.align && nf_align_parse(a.align, &o.fit.align))
-        snprintf(a.bad, sizeof(a.bad), "align takes numa or socket, not \"%.40s\"", a.align);
+        snprintf(a.bad, sizeof(a.bad), "align takes numa, socket or kubelet, not \"%.40s\"",
+                 a.align);
     if (!a.bad[0] && a.add_pods &&
         nf_parse_int64(a.add_pods, 0, NF_REPORT_MAX_ADD_PODS, &o.add_pods))
         snprintf(a.bad, sizeof(a.bad), "addPods takes a whole number 0..%d, not \"%.40s\"",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "numafit/topology_json.h"
 #include "score.h"
 
 void nf_extender_args_free(nf_extender_args *a)
@@ -693,21 +694,23 @@ static json_t *filter_result_new(void)
 json_t *nf_extender_filter_error(const char *msg)
 {
     json_t *r = filter_result_new();
-    if (r && json_object_set_new(r, "Error", json_string(msg ? msg : "error"))) {
+    if (r && json_object_set_new(r, "Error", nf_json_string_lossy(msg ? msg : "error"))) {
         json_decref(r);
         return NULL;
     }
     return r;
 }
 
+/* Messages may quote what a client sent (a URL with %ff in it) or be cut mid-character: never
+ * let that turn an error answer into "out of memory". */
 json_t *nf_extender_error(const char *msg)
 {
-    return json_pack("{s:s}", "Error", msg ? msg : "error");
+    return json_pack("{s:o}", "Error", nf_json_string_lossy(msg ? msg : "error"));
 }
 
 json_t *nf_extender_binding_result(const char *error)
 {
-    return json_pack("{s:s}", "Error", error ? error : "");
+    return json_pack("{s:o}", "Error", nf_json_string_lossy(error ? error : ""));
 }
 
 /* ---- answers as text ---- */
@@ -927,7 +930,10 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     const nf_topology *t =
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
+        /* --stale-policy reject: numafit knows nothing of the node, so evicting pods there
+         * (what kube-scheduler tries for FailedNodes) cannot help */
         ev->passes = o->pass_missing;
+        ev->unresolvable = !o->pass_missing;
         const char *w = *why ? why : "no topology for this node";
         set_reason(ev, w, strlen(w));
         return 0;

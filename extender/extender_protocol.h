@@ -106,8 +106,8 @@ typedef struct nf_topology_source {
 
 /* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node
  * without a lookup. Failed nodes carry nf_fit_result.reason; a missing/stale topology carries
- * "numafit: <why>" in FailedNodes (or passes when o->pass_missing). Returns 0 and *result (caller
- * owns), or -ENOMEM. */
+ * "numafit: <why>" in FailedAndUnresolvableNodes (or passes when o->pass_missing). Returns 0 and
+ * *result (caller owns), or -ENOMEM. */
 int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
                        const nf_fit_opts *o, json_t **result);
 

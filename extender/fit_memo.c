@@ -101,6 +101,10 @@ int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *o
         rc = put_i64(&b, req->aligned);
     if (!rc)
         rc = put_i64(&b, o->strategy);
+    if (!rc) /* both change answers; a document's memo may serve servers with other options */
+        rc = put_i64(&b, o->hugepages);
+    if (!rc)
+        rc = put_i64(&b, o->align);
     if (!rc)
         rc = put_i64(&b, o->max_steps);
     if (!rc)

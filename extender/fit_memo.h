@@ -7,7 +7,8 @@
  *
  * The shape is everything the fit and the score read from the pod (QoS, containers in kubelet
  * order with their names, kinds and amounts, overhead, the effective request) plus the options
- * that change the answer (strategy, search budget); not the pod's name, namespace or UID.
+ * that change the answer (strategy, hugepages alignment, align mode, search budget); not the
+ * pod's name, namespace or UID.
  *
  * Lock-free: readers find an answer with acquire loads; the first thread to compute one installs
  * it with a compare-and-swap, a thread that loses frees its own copy and uses the winner's. A

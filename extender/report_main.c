@@ -43,7 +43,10 @@ static const char usage[] =
     "  --exporter URL          a numafit-exporter: GET URL/v1/topology (repeatable, fetched in\n"
     "                          parallel)\n"
     "options:\n"
-    "  --align numa|socket     one zone per NUMA node or per socket (default numa)\n"
+    "  --align numa|socket|kubelet  one zone per NUMA node or per socket (default numa;\n"
+    "                          kubelet: counted per NUMA node)\n"
+    "  --hugepages-alignment H all|guaranteed: whose hugepages share the zone (default all;\n"
+    "                          guaranteed: only Guaranteed pods', as kubelet aligns them)\n"
     "  --format F              table|csv|json|html (default table)\n"
     "  -o, --output FILE       write the report here (default standard output)\n"
     "  --add-pods N            what-if: first place N pods of every shape, each where the\n"
@@ -74,6 +77,7 @@ static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"add-pods", required_argument, NULL, 'n'},
     {"strategy", required_argument, NULL, 'S'},
+    {"hugepages-alignment", required_argument, NULL, 'H'},
     {"timeout", required_argument, NULL, 't'},
     {"progress", required_argument, NULL, 'P'},
     {"log-level", required_argument, NULL, 'L'},
@@ -134,6 +138,8 @@ static int parse_option(options *o, int c, const char *arg)
         return nf_fit_opts_cli(&prog, "align", arg, &o->report.fit);
     case 'S':
         return nf_fit_opts_cli(&prog, "strategy", arg, &o->report.fit);
+    case 'H':
+        return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->report.fit);
     case 'f':
         return nf_report_format_parse(arg, &o->format)
                    ? nf_cli_usage_error(&prog,
