@@ -10,7 +10,9 @@
  *   devices with `usable` (DPDK probe on): available = usable;
  *   cpu under cpuManagerPolicyOptions full-pcpus-only=true: available =
  *     freeFullCores * threadsPerCore, allocatable rounded down to a multiple of threadsPerCore;
- *   absent or unknown (-1) amounts count as 0.
+ *   absent or unknown (-1) amounts count as 0; but a pod that needs a resource whose allocatable
+ *   or available is unknown (null: the exporter lost kubelet's file that feeds it) on any NUMA
+ *   node does not fit, unresolvable, with the exporter's reason (nf_resource.error).
  *
  * What is checked, from the node's own kubelet section:
  *   - "cpu" (exclusive CPUs) needs cpuManagerPolicy static (none or unknown: the pod does not

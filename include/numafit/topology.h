@@ -36,13 +36,16 @@ typedef struct nf_amount {
 } nf_amount;
 
 /* One schedulable resource of a zone, keyed by its Kubernetes name ("cpu", "memory",
- * "hugepages-1Gi", "intel.com/intel_sriov_dpdk"). Units: whole CPUs, bytes, devices. */
+ * "hugepages-1Gi", "intel.com/intel_sriov_dpdk"). Units: whole CPUs, bytes, devices.
+ * allocatable and available are NF_UNKNOWN (JSON null) when an input they depend on is lost
+ * (e.g. kubelet's state file gone past its grace period); error then says why. */
 typedef struct nf_resource {
     char *name;
     int64_t capacity;
     int64_t allocatable;
     int64_t available;
     int64_t usable; /* devices whose last DPDK probe passed; NF_UNKNOWN when not probed */
+    char *error;    /* NULL, or why a number above is unknown */
 } nf_resource;
 
 typedef struct nf_hugepages {
@@ -70,7 +73,9 @@ typedef struct nf_vf {
     char *driver;    /* NULL when unbound */
     int iommu_group; /* NF_UNKNOWN when there is none */
     bool allocated;
-    char *pod_uid; /* when allocated and kubelet's checkpoint names the pod */
+    bool allocation_unknown; /* kubelet's device checkpoint is lost: allocated means nothing
+                                (JSON null); never probe such a VF */
+    char *pod_uid;           /* when allocated and kubelet's checkpoint names the pod */
     nf_probe_result probe;
     char *error; /* e.g. a virtfn link that points nowhere */
 } nf_vf;
@@ -104,6 +109,10 @@ typedef struct nf_zone_cpus {
     nf_cpuset free;        /* allocatable - allocated */
     int threads_per_core;  /* NF_UNKNOWN when topology files are missing */
     int free_full_cores;   /* cores whose every online thread is free; NF_UNKNOWN without cores */
+    /* Inputs lost (JSON null): the reserved CPUs (kubelet config) -> reserved, allocatable and
+     * free unknown; the assigned CPUs (cpu_manager_state) -> allocated and free unknown. */
+    bool reserved_unknown;
+    bool allocated_unknown;
     /* Online threads grouped by physical core (not published; feeds free_full_cores and
      * kubelet's full-pcpus-only view). */
     nf_cpuset *cores;
