@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -18,6 +20,7 @@
 #include "numafit/log.h"
 
 #define DIR_RETRY_MS 5000
+#define NF_STUCK_MIN_MS 10000 /* /healthz: a step longer than max(this, 5 poll intervals) */
 
 static int64_t now_ms(void)
 {
@@ -43,15 +46,65 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m)
+/* The refresh loop's watchdog: what the loop is doing and since when (monotonic ms, 0 = idle,
+ * waiting in poll). /healthz fails when one step takes longer than stuck_ms: a read that never
+ * returns (a hung filesystem) stalls the loop, and a liveness probe should restart it. */
+typedef struct loop_watch {
+    _Atomic int64_t busy_since;
+    _Atomic(const char *) doing; /* a static string */
+    int64_t stuck_ms;
+} loop_watch;
+
+static void watch_begin(loop_watch *w, const char *doing)
+{
+    atomic_store(&w->doing, doing);
+    atomic_store(&w->busy_since, now_ms());
+}
+
+static void watch_end(loop_watch *w)
+{
+    atomic_store(&w->busy_since, 0);
+}
+
+static bool loop_healthy(void *cls, char *reason, size_t len)
+{
+    loop_watch *w = cls;
+    int64_t since = atomic_load(&w->busy_since), now = now_ms();
+    if (!since || now - since <= w->stuck_ms)
+        return true;
+    snprintf(reason, len,
+             "the refresh loop has been stuck for %.1f s (bound %.1f s) while %s: a read of "
+             "sysfs, procfs or kubelet's files does not return",
+             (double)(now - since) / 1000, (double)w->stuck_ms / 1000, atomic_load(&w->doing));
+    return false;
+}
+
+/* Test hook (NUMAFIT_TEST_STALL_FILE, logged when set): while that file exists, a refresh
+ * waits, as one stuck in a read of a hung filesystem would. Lets the tests see the watchdog. */
+static const char *stall_file;
+
+static void test_stall(void)
+{
+    while (stall_file && access(stall_file, F_OK) == 0)
+        usleep(20000);
+}
+
+static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m,
+                               loop_watch *w)
 {
     char *doc;
     size_t len;
     uint64_t gen;
     bool changed;
     uint64_t t0 = mono_ns();
+    watch_begin(w, "refreshing the topology");
+    test_stall();
     int rc = nf_collector_refresh(c, &doc, &len, &gen, &changed);
+    watch_end(w);
     nf_exporter_metrics_refresh(m, mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
+    nf_kubelet_input in[NF_COLLECTOR_INPUTS];
+    size_t nin = nf_collector_inputs(c, in, NF_COLLECTOR_INPUTS);
+    nf_exporter_metrics_inputs(m, in, nin);
     if (rc) {
         nf_error("refresh failed; serving the previous document", "error=\"%s\"", nf_strerror(rc));
         return rc;
@@ -89,7 +142,17 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     nf_exporter_metrics *metrics = NULL;
     if (nf_exporter_metrics_new(&metrics) == 0)
         nf_exporter_http_set_metrics(h, nf_exporter_metrics_render, metrics);
-    refresh_and_publish(c, h, metrics); /* first, so that "serving" means a document is there */
+    loop_watch lw = {.stuck_ms = o->poll_interval_ms * 5 > NF_STUCK_MIN_MS ? o->poll_interval_ms * 5
+                                                                           : NF_STUCK_MIN_MS};
+    atomic_init(&lw.busy_since, 0);
+    atomic_init(&lw.doing, "idle");
+    nf_exporter_http_set_health(h, loop_healthy, &lw);
+    if ((stall_file = getenv("NUMAFIT_TEST_STALL_FILE")) && *stall_file)
+        nf_warn("test hook: refreshes wait while this file exists", "file=\"%s\"", stall_file);
+    else
+        stall_file = NULL;
+    /* first, so that "serving" means a document is there */
+    refresh_and_publish(c, h, metrics, &lw);
     nf_info("serving", "listen=%s port=%u", o->listen, (unsigned)nf_exporter_http_port(h));
 
     int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
@@ -127,17 +190,20 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         bool poll_due = now >= next_poll;
         if (poll_due)
             next_poll = now + o->poll_interval_ms;
-        if (kubelet || poll_due)
+        if (kubelet || poll_due) {
+            watch_begin(&lw, "reading kubelet's files");
             nf_collector_reload_kubelet(c);
+            watch_end(&lw);
+        }
         if (probe) {
             uint64_t drain;
             if (read(fds[3].fd, &drain, sizeof(drain)) < 0)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)
-            refresh_and_publish(c, h, metrics);
+            refresh_and_publish(c, h, metrics, &lw);
     }
-    nf_exporter_http_stop(h);
+    nf_exporter_http_stop(h); /* before lw goes out of scope: no /healthz reads it any more */
     nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
     nf_file_watch_free(watch);
     close(sfd);

@@ -39,6 +39,8 @@ struct nf_exporter_http {
     bool stopping;
     nf_metrics_fn metrics;
     void *metrics_cls;
+    nf_health_fn health;
+    void *health_cls;
     int wake_fd; /* eventfd: a long-poll with a new deadline arrived */
 };
 
@@ -50,6 +52,23 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The path as a person can read it and JSON can carry it: printable ASCII as is, every other
+ * byte (libmicrohttpd has decoded %XX already: "/%ff" arrives as byte 0xff) as %XX again, at
+ * most 200 bytes of the path. */
+static const char *quote_path(const char *url, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; url[i] && i < 200 && o + 4 < len; i++) {
+        unsigned char ch = (unsigned char)url[i];
+        if (ch > 0x20 && ch < 0x7f && ch != '%')
+            buf[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(buf + o, len - o, "%%%02X", ch);
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -174,8 +193,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         strcmp(url, "/metrics") == 0) {
         if (!get)
             return nf_httpd_reply_405(c, "GET, HEAD");
-        if (strcmp(url, "/healthz") == 0)
-            return reply_text(c, MHD_HTTP_OK, "ok\n");
+        if (strcmp(url, "/healthz") == 0) {
+            pthread_mutex_lock(&h->lock);
+            nf_health_fn hf = h->health;
+            void *hcls = h->health_cls;
+            pthread_mutex_unlock(&h->lock);
+            char why[400], text[440];
+            if (!hf || hf(hcls, why, sizeof(why)))
+                return reply_text(c, MHD_HTTP_OK, "ok\n");
+            snprintf(text, sizeof(text), "unhealthy: %s\n", why);
+            return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+        }
         pthread_mutex_lock(&h->lock);
         bool ready = h->doc != NULL;
         nf_metrics_fn fn = h->metrics;
@@ -195,9 +223,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         free(text);
         return r;
     }
-    return nf_httpd_reply_error(
-        c, MHD_HTTP_NOT_FOUND, 0,
-        "no such path: %.200s (try /v1/topology, /metrics, /healthz, /readyz)", url);
+    char shown[200 * 3 + 1];
+    return nf_httpd_reply_error(c, MHD_HTTP_NOT_FOUND, 0,
+                                "no such path: %s (try /v1/topology, /metrics, /healthz, /readyz)",
+                                quote_path(url, shown, sizeof(shown)));
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
@@ -306,6 +335,14 @@ int64_t nf_exporter_http_expire(nf_exporter_http *h)
             next = w->deadline_ms - now;
     pthread_mutex_unlock(&h->lock);
     return next;
+}
+
+void nf_exporter_http_set_health(nf_exporter_http *h, nf_health_fn fn, void *cls)
+{
+    pthread_mutex_lock(&h->lock);
+    h->health = fn;
+    h->health_cls = cls;
+    pthread_mutex_unlock(&h->lock);
 }
 
 void nf_exporter_http_set_metrics(nf_exporter_http *h, nf_metrics_fn fn, void *cls)

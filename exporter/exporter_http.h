@@ -5,6 +5,7 @@
 #ifndef NUMAFIT_EXPORTER_HTTP_H
 #define NUMAFIT_EXPORTER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,11 @@ int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_
 int nf_exporter_http_wake_fd(const nf_exporter_http *h);
 /* Answer long-polls whose deadline passed; returns ms until the next deadline, or -1 if none. */
 int64_t nf_exporter_http_expire(nf_exporter_http *h);
+
+/* /healthz asks the caller: true = healthy; false with reason filled = 503 with the reason
+ * (the refresh loop is stuck). Without a function /healthz is always 200. */
+typedef bool (*nf_health_fn)(void *cls, char *reason, size_t len);
+void nf_exporter_http_set_health(nf_exporter_http *h, nf_health_fn fn, void *cls);
 
 /* Prometheus text for /metrics comes from the caller (the daemon knows what to expose). */
 typedef char *(*nf_metrics_fn)(void *cls, size_t *len);
