@@ -159,16 +159,12 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     for (;;) {
         int64_t now = now_ms();
         int64_t wait = next_poll - now;
-        int64_t lp = nf_exporter_http_expire(h);
-        if (lp >= 0 && lp < wait)
-            wait = lp;
         if (next_retry - now < wait)
             wait = next_retry - now;
-        struct pollfd fds[4] = {{.fd = sfd, .events = POLLIN},
+        struct pollfd fds[3] = {{.fd = sfd, .events = POLLIN},
                                 {.fd = nf_file_watch_fd(watch), .events = POLLIN},
-                                {.fd = nf_exporter_http_wake_fd(h), .events = POLLIN},
                                 {.fd = nf_collector_probe_fd(c), .events = POLLIN}};
-        int n = poll(fds, fds[3].fd >= 0 ? 4 : 3, wait < 0 ? 0 : (int)wait);
+        int n = poll(fds, fds[2].fd >= 0 ? 3 : 2, wait < 0 ? 0 : (int)wait);
         if (n < 0 && errno != EINTR) {
             rc = nf_errf(err, -errno, "poll: %s", strerror(errno));
             break;
@@ -181,7 +177,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
             break;
         }
         bool kubelet = (fds[1].revents & POLLIN) && nf_file_watch_drain(watch);
-        bool probe = n > 0 && fds[3].fd >= 0 && (fds[3].revents & POLLIN);
+        bool probe = n > 0 && fds[2].fd >= 0 && (fds[2].revents & POLLIN);
         now = now_ms();
         if (now >= next_retry) {
             kubelet |= nf_file_watch_retry(watch) > 0;
@@ -197,7 +193,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         }
         if (probe) {
             uint64_t drain;
-            if (read(fds[3].fd, &drain, sizeof(drain)) < 0)
+            if (read(fds[2].fd, &drain, sizeof(drain)) < 0)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)

@@ -274,6 +274,13 @@ def test_fifo_and_stall(tmp, root, kdir, cfg):
         check(why and "stuck" in why and "refreshing the topology" in why,
               "/healthz 503 with the reason: %r" % why)
         check(why and 9.5 < dt < 14, "after the 10 s bound (%.1fs)" % dt)
+        # the server keeps long-poll deadlines itself: timeout=2s holds while the loop is stuck
+        gen = json.loads(ex.get("/v1/topology")[2])["generation"]
+        t0 = time.monotonic()
+        st, _, _ = ex.get("/v1/topology?waitForGeneration=%d&timeout=2s" % (gen + 1), timeout=15)
+        dt = time.monotonic() - t0
+        check(st == 200 and 1.5 < dt < 4, "long-poll timeout=2s answers during the stall (%.2fs)"
+              % dt)
         os.remove(stall)
         ok, _ = wait_until(lambda: ex.get("/healthz", timeout=5)[0] == 200, 5, 0.1)
         check(ok, "/healthz 200 again once the loop moves")
