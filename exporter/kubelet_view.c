@@ -198,22 +198,17 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
     size_t len = 0;
     nf_err e = {{0}};
     int changed = 0, rc;
+    bool missing = false, failed = true;
     rc = nf_read_file_flags(s->path, NF_KUBELET_MAX_FILE, s->read_flags, &text, &len, &e);
     if (rc == -ENOMEM)
         return rc;
     if (rc) {
         free(s->last_read);
         s->last_read = NULL;
-        bool missing = rc == -ENOENT || rc == -ENOTDIR;
-        if (missing)
-            snprintf(msg, sizeof(msg), "%s: no such file", s->path);
-        else
-            snprintf(msg, sizeof(msg), "%s", e.msg);
-        if ((rc = set_problem(s, msg, missing, now_mono, now_wall)) < 0)
-            return rc;
-        changed |= rc;
+        missing = rc == -ENOENT || rc == -ENOTDIR;
     } else if (s->last_read && len == s->last_len && memcmp(text, s->last_read, len) == 0) {
         free(text); /* the same bytes: the same outcome as last time */
+        failed = false;
     } else {
         free(s->last_read);
         s->last_read = text;
@@ -222,19 +217,10 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
         if (!tmp)
             return -ENOMEM;
         rc = blank(text, len) ? -ENODATA : s->parse(text, len, s->path, tmp, &e);
-        if (rc == -ENOMEM) {
-            free(tmp);
-            return rc;
-        }
         if (rc) {
             free(tmp);
-            if (rc == -ENODATA)
-                snprintf(msg, sizeof(msg), "%s: empty file", s->path);
-            else
-                snprintf(msg, sizeof(msg), "%s", e.msg);
-            if ((rc = set_problem(s, msg, false, now_mono, now_wall)) < 0)
+            if (rc == -ENOMEM)
                 return rc;
-            changed |= rc;
         } else {
             drop_good(s);
             memcpy(s->data, tmp, s->data_size);
@@ -242,10 +228,22 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
             s->have_good = true;
             s->dropped = false;
             s->good_at = now_wall;
+            failed = false;
             if ((rc = set_problem(s, NULL, false, now_mono, now_wall)) < 0)
                 return rc;
             changed = 1; /* new data */
         }
+    }
+    if (failed) {
+        if (missing)
+            snprintf(msg, sizeof(msg), "%s: no such file", s->path);
+        else if (rc == -ENODATA)
+            snprintf(msg, sizeof(msg), "%s: empty file", s->path);
+        else
+            snprintf(msg, sizeof(msg), "%s", e.msg);
+        if ((rc = set_problem(s, msg, missing, now_mono, now_wall)) < 0)
+            return rc;
+        changed |= rc;
     }
     /* the grace period of a lost view */
     if (s->problem && s->have_good && now_mono - s->lost_mono >= grace_ms) {
@@ -434,26 +432,30 @@ static int derive(nf_kubelet_view *v)
         p = msg;
     }
     UPD(set_text(&v->problems[1], p));
+    /* a manager the config turns on writes its state file: without it, what is hidden */
+    static const struct {
+        const char *key, *want, *hides;
+    } needs[3] = {
+        {"cpuManagerPolicy", "static",
+         "CPUs kubelet assigned cannot be seen, every allocatable CPU is published as free"},
+        {"memoryManagerPolicy", "Static",
+         "memory is published as allocatable minus nothing, not as kubelet's Memory Manager "
+         "sees it"},
+        {NULL, NULL, NULL},
+    };
     const source *st[3] = {&v->cpu, &v->mem, &v->dev};
+    const char *policy[3] = {c ? c->cpu_manager_policy : NULL, c ? c->memory_manager_policy : NULL,
+                             NULL};
     for (size_t i = 0; i < 3; i++) {
         const source *s = st[i];
         p = NULL;
         if (s->problem && !(s->missing && !s->dropped)) {
             snprintf(msg, sizeof(msg), "%s %s", s->label, s->status);
             p = msg;
-        } else if (s->missing && !v->dir_missing && i == 0 && c &&
-                   policy_is(c->cpu_manager_policy, "static")) {
-            snprintf(msg, sizeof(msg),
-                     "cpuManagerPolicy is static but %s does not exist: CPUs kubelet assigned "
-                     "cannot be seen, every allocatable CPU is published as free",
-                     s->path);
-            p = msg;
-        } else if (s->missing && !v->dir_missing && i == 1 && c &&
-                   policy_is(c->memory_manager_policy, "Static")) {
-            snprintf(msg, sizeof(msg),
-                     "memoryManagerPolicy is Static but %s does not exist: memory is published "
-                     "as allocatable minus nothing, not as kubelet's Memory Manager sees it",
-                     s->path);
+        } else if (s->missing && !v->dir_missing && needs[i].key &&
+                   policy_is(policy[i], needs[i].want)) {
+            snprintf(msg, sizeof(msg), "%s is %s but %s does not exist: %s", needs[i].key,
+                     needs[i].want, s->path, needs[i].hides);
             p = msg;
         }
         UPD(set_text(&v->problems[i + 2], p));
