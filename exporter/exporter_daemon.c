@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +21,7 @@
 
 #define DIR_RETRY_MS 5000
 #define NF_STUCK_MIN_MS 10000 /* /healthz: a step longer than max(this, 5 poll intervals) */
+#define STOP_WAIT_MS 5000     /* after SIGTERM, how long a stuck loop is waited for */
 
 static int64_t now_ms(void)
 {
@@ -89,6 +90,45 @@ static void test_stall(void)
         usleep(20000);
 }
 
+/* SIGTERM/SIGINT are taken by a thread of their own: it wakes the loop (fd), and when the loop
+ * is stuck in a step that does not return, it ends the process after STOP_WAIT_MS instead of
+ * letting the signal go unheard. */
+typedef struct stopper {
+    pthread_t thread;
+    int fd;               /* eventfd the loop polls */
+    _Atomic int signo;    /* the signal received, 0 before */
+    _Atomic bool stopped; /* the loop has left: the thread returns */
+    loop_watch *lw;
+} stopper;
+
+static void *stop_thread(void *arg)
+{
+    stopper *s = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    const struct timespec tick = {.tv_nsec = 100 * 1000000};
+    int sig = -1;
+    while (!atomic_load(&s->stopped) && sig <= 0)
+        sig = sigtimedwait(&set, NULL, &tick);
+    if (sig <= 0)
+        return NULL;
+    atomic_store(&s->signo, sig);
+    uint64_t one = 1;
+    if (write(s->fd, &one, sizeof(one)) < 0)
+        one = 0; /* an eventfd write fails only when it is already signalled */
+    for (int64_t until = now_ms() + STOP_WAIT_MS; !atomic_load(&s->stopped) && now_ms() < until;)
+        usleep(20000);
+    if (!atomic_load(&s->stopped)) {
+        nf_error("stopping without a clean stop: the refresh loop is stuck",
+                 "signal=%d waited_ms=%d doing=\"%s\"", sig, STOP_WAIT_MS,
+                 atomic_load(&s->lw->doing));
+        _exit(1);
+    }
+    return NULL;
+}
+
 static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m,
                                loop_watch *w)
 {
@@ -116,13 +156,9 @@ static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter
 
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* written by the stop thread */
     if (sfd < 0)
-        return nf_errf(err, -errno, "signalfd: %s", strerror(errno));
+        return nf_errf(err, -errno, "eventfd: %s", strerror(errno));
 
     size_t ndirs;
     const char *const *dirs = nf_collector_watch_dirs(c, &ndirs);
@@ -146,6 +182,17 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
                                                                            : NF_STUCK_MIN_MS};
     atomic_init(&lw.busy_since, 0);
     atomic_init(&lw.doing, "idle");
+    stopper st = {.fd = sfd, .lw = &lw};
+    atomic_init(&st.signo, 0);
+    atomic_init(&st.stopped, false);
+    if ((rc = pthread_create(&st.thread, NULL, stop_thread, &st))) {
+        /* without it no signal would be heard: do not serve */
+        nf_exporter_http_stop(h);
+        nf_exporter_metrics_free(metrics);
+        nf_file_watch_free(watch);
+        close(sfd);
+        return nf_errf(err, -rc, "signal thread: %s", strerror(rc));
+    }
     nf_exporter_http_set_health(h, loop_healthy, &lw);
     if ((stall_file = getenv("NUMAFIT_TEST_STALL_FILE")) && *stall_file)
         nf_warn("test hook: refreshes wait while this file exists", "file=\"%s\"", stall_file);
@@ -170,9 +217,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
             break;
         }
         if (fds[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof(si)) > 0)
-                nf_info("stopping", "signal=%u", si.ssi_signo);
+            nf_info("stopping", "signal=%d", atomic_load(&st.signo));
             rc = 0;
             break;
         }
@@ -199,6 +244,8 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         if (kubelet || poll_due || probe)
             refresh_and_publish(c, h, metrics, &lw);
     }
+    atomic_store(&st.stopped, true);
+    pthread_join(st.thread, NULL);
     nf_exporter_http_stop(h); /* before lw goes out of scope: no /healthz reads it any more */
     nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
     nf_file_watch_free(watch);

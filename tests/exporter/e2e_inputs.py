@@ -284,10 +284,19 @@ def test_fifo_and_stall(tmp, root, kdir, cfg):
         os.remove(stall)
         ok, _ = wait_until(lambda: ex.get("/healthz", timeout=5)[0] == 200, 5, 0.1)
         check(ok, "/healthz 200 again once the loop moves")
+        # SIGTERM while the loop is stuck is not ignored: exit 1 after 5 s, saying why
+        write(stall, "")
+        time.sleep(1)  # a 200 ms poll is due: the loop is in the stalled refresh now
+        t0 = time.monotonic()
+        rc = ex.stop()
+        dt = time.monotonic() - t0
+        check(rc == 1 and 4.5 < dt < 9, "SIGTERM with a stuck loop -> exit 1 (%r after %.1fs)"
+              % (rc, dt))
+        check(any("the refresh loop is stuck" in l for _, l in ex.lines), "and it says why")
     finally:
         if os.path.exists(stall):
             os.remove(stall)
-        check(ex.stop() == 0, "SIGTERM -> exit 0")
+        ex.stop()
 
 
 def test_nul_and_bad_path(root, kdir, cfg):
