@@ -427,8 +427,11 @@ static int derive(nf_kubelet_view *v)
     }
     UPD(set_text(&v->problems[0], p));
     p = NULL;
-    if (v->cfg.path && v->cfg.problem) {
-        snprintf(msg, sizeof(msg), "kubelet config %s", v->cfg.status);
+    if (v->cfg.path && v->cfg.problem) { /* a config that was given is never just "absent" */
+        if (strcmp(v->cfg.status, "absent") == 0)
+            snprintf(msg, sizeof(msg), "kubelet config error: %s", v->cfg.problem);
+        else
+            snprintf(msg, sizeof(msg), "kubelet config %s", v->cfg.status);
         p = msg;
     }
     UPD(set_text(&v->problems[1], p));

@@ -561,6 +561,14 @@ static void test_input_problems(void **state)
     nf_topology_free(&t);
     nf_kubelet_view_free(v);
 
+    /* a config path that does not exist */
+    unlink(cfg);
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    nf_kubelet_view_inputs(v, in);
+    assert_non_null(strstr(in[1].problem, "kubelet config error: "));
+    assert_non_null(strstr(in[1].problem, "k.yaml: no such file"));
+    nf_kubelet_view_free(v);
+
     /* a kubelet dir that does not exist */
     o = (nf_kubelet_opts){.kubelet_dir = "/nonexistent/kubelet"};
     assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
