@@ -45,28 +45,42 @@ static const char *file_kind(mode_t m)
     return "not a regular file";
 }
 
+/* Refuse what is not a regular file (sysfs and procfs attributes are regular files). 0, or a
+ * negative errno with err filled. */
+static int check_regular(int fd, const char *dir, const char *name, nf_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return fail_errno(err, errno, dir, name);
+    if (S_ISREG(st.st_mode))
+        return 0;
+    char buf[PATH_MAX];
+    return nf_errf(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+                   "%s: is %s, not a regular file (refused)", where(buf, dir, name),
+                   file_kind(st.st_mode));
+}
+
 /* Open for reading without ever blocking: O_NONBLOCK, so that a FIFO (or a device) put where a
- * file should be cannot stall the caller in open() or read(), then refuse anything but a regular
- * file (sysfs and procfs attributes are regular files). A negative errno with err filled. */
-static int open_input(int dirfd, const char *dir, const char *name, int flags, nf_err *err)
+ * file should be cannot stall the caller in open() or read(). The fd, or a negative errno with
+ * err filled. */
+static int open_nonblock(int dirfd, const char *dir, const char *name, int flags, nf_err *err)
 {
     int fd = openat(dirfd, name,
                     O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
                         ((flags & NF_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+    return fd < 0 ? fail_errno(err, errno, dir, name) : fd;
+}
+
+/* open_nonblock, then refuse anything but a regular file. */
+static int open_input(int dirfd, const char *dir, const char *name, int flags, nf_err *err)
+{
+    int fd = open_nonblock(dirfd, dir, name, flags, err);
     if (fd < 0)
-        return fail_errno(err, errno, dir, name);
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
+        return fd;
+    int rc = check_regular(fd, dir, name, err);
+    if (rc) {
         close(fd);
-        return fail_errno(err, e, dir, name);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        char buf[PATH_MAX];
-        close(fd);
-        return nf_errf(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
-                       "%s: is %s, not a regular file (refused)", where(buf, dir, name),
-                       file_kind(st.st_mode));
+        return rc;
     }
     return fd;
 }
@@ -146,7 +160,7 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, in
 static int read_page_at(int dirfd, const char *dir, const char *name, char *page, size_t *n,
                         nf_err *err)
 {
-    int fd = open_input(dirfd, dir, name, 0, err);
+    int fd = open_nonblock(dirfd, dir, name, 0, err);
     if (fd < 0)
         return fd;
     ssize_t r;
@@ -154,7 +168,13 @@ static int read_page_at(int dirfd, const char *dir, const char *name, char *page
         r = read(fd, page, NF_ATTR_PAGE);
     while (r < 0 && errno == EINTR);
     int e = errno;
+    /* the type is checked only when the read says something is off (nothing, or an error: a
+     * FIFO, a directory), so an attribute costs no extra system call; a full page goes on to
+     * read_all, which checks it */
+    int rc = r <= 0 ? check_regular(fd, dir, name, err) : 0;
     close(fd);
+    if (rc)
+        return rc;
     if (r < 0)
         return fail_errno(err, e, dir, name);
     if (r == NF_ATTR_PAGE)

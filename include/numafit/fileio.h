@@ -12,7 +12,9 @@
 #include "numafit/error.h"
 
 /* Every reader opens with O_NONBLOCK and refuses what is not a regular file (-EINVAL, "is a
- * FIFO, not a regular file"), so a FIFO or device put in a file's place cannot block the caller;
+ * FIFO, not a regular file"), so a FIFO or device put in a file's place cannot block the caller
+ * (the *_at attribute readers check the type only when a read returns nothing or fails, which is
+ * what a FIFO or directory gives without a writer: an attribute costs no extra system call);
  * a read that goes on for longer than NF_READ_TIMEOUT_MS (a file that keeps growing) stops with
  * -ETIMEDOUT. The line and integer readers refuse a NUL byte inside the text (-EINVAL). */
 #define NF_READ_TIMEOUT_MS 2000
