@@ -407,6 +407,16 @@ def test_misconfig(tmp, root):
         check(ex.stop() == 0, "SIGTERM -> exit 0")
 
 
+def test_grace_usage():
+    for bad in ("0s", "soon"):
+        r = subprocess.run([EXPORTER, "--once", "--kubelet-grace", bad], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 2 and "--kubelet-grace" in r.stderr,
+              "--kubelet-grace %s -> exit 2 naming the flag: %r" % (bad, r.stderr[-200:]))
+    r = subprocess.run([EXPORTER, "--help"], capture_output=True, text=True, timeout=30)
+    check("--kubelet-grace DUR" in r.stdout, "--help lists --kubelet-grace")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="nf-e2e-inputs-")
     try:
@@ -415,6 +425,7 @@ def main():
         test_nul_and_bad_path(root, kdir, cfg)
         test_port_clash(root, kdir, cfg)
         test_misconfig(tmp, root)
+        test_grace_usage()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary()
