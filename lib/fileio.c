@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "numafit/clock.h"
 
 /* The file's name in messages: nf_path_join(dir, name), or name alone when dir is NULL. */
 static const char *where(char buf[PATH_MAX], const char *dir, const char *name)
@@ -85,13 +86,6 @@ static int open_input(int dirfd, const char *dir, const char *name, int flags, n
     return fd;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The general reader: read(2) until end of file (at most max bytes, within NF_READ_TIMEOUT_MS). */
 static int read_all(int dirfd, const char *dir, const char *name, size_t max, int flags, char **out,
                     size_t *len, nf_err *err)
@@ -100,7 +94,7 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, in
     int fd = open_input(dirfd, dir, name, flags, err);
     if (fd < 0)
         return fd;
-    int64_t deadline = mono_ms() + NF_READ_TIMEOUT_MS;
+    int64_t deadline = nf_mono_ms() + NF_READ_TIMEOUT_MS;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
@@ -122,7 +116,7 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, in
             buf = nb;
             cap *= 2;
         }
-        if (mono_ms() > deadline) { /* a file that keeps growing, or a stalling filesystem */
+        if (nf_mono_ms() > deadline) { /* a file that keeps growing, or a stalling filesystem */
             rc = nf_errf(err, -ETIMEDOUT, "%s: reading took longer than %d ms",
                          where(wbuf, dir, name), NF_READ_TIMEOUT_MS);
             break;
