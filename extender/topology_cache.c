@@ -231,8 +231,10 @@ static void ar_numa(arena *a, nf_numa_node *d, const nf_numa_node *s)
     PUT(d, devices, ar_groups(a, s->devices, s->n_devices));
     nf_resource *res = AR_ARRAY(a, s->resources, s->n_resources);
     PUT(d, resources, res);
-    for (size_t i = 0; i < s->n_resources; i++)
+    for (size_t i = 0; i < s->n_resources; i++) {
         PUT(res ? &res[i] : NULL, name, ar_str(a, s->resources[i].name));
+        PUT(res ? &res[i] : NULL, error, ar_str(a, s->resources[i].error));
+    }
     nf_pod_usage *pods = AR_ARRAY(a, s->pods, s->n_pods);
     PUT(d, pods, pods);
     for (size_t i = 0; i < s->n_pods; i++) {
