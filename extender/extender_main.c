@@ -237,6 +237,8 @@ static int build(options *o, parts *p, nf_err *err)
     int rc;
     if ((rc = nf_cache_new(&p->cache)))
         return nf_errf(err, 1, "topology cache: %s", nf_strerror(rc));
+    /* a source silent for --stale-after no longer conflicts with the one that replaced it */
+    nf_cache_set_conflict_window(p->cache, o->http.stale_after_ms);
     if ((rc = api_client(o, &p->kube, err)))
         return rc;
     nf_extender_config cfg = o->http;

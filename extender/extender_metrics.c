@@ -180,6 +180,13 @@ static void cache_series(nf_prom *p, nf_cache *cache, nf_entry_unusable_fn unusa
                    "Cached nodes whose topology is unusable now (source failing, or older than "
                    "--stale-after)");
     nf_prom_sample_int(p, "numafit_extender_stale_nodes", (int64_t)stale, NULL);
+    size_t conflicts = 0;
+    for (size_t i = 0; i < n; i++)
+        conflicts += v[i]->conflict_with != NULL;
+    nf_prom_family(p, "numafit_extender_node_conflicts", "gauge",
+                   "Nodes published by two sources at once (same --node-name on two exporters, or "
+                   "a file beside an exporter): rejected until one stops");
+    nf_prom_sample_int(p, "numafit_extender_node_conflicts", (int64_t)conflicts, NULL);
     nf_prom_family_lazy(p, "numafit_extender_node_stale", "gauge",
                         "1 when the node's cached topology is unusable now");
     for (size_t i = 0; i < n; i++)

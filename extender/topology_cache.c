@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "numafit/hash.h"
+#include "numafit/log.h"
 
 typedef struct entry {
     /* what a request touches, with pub's first fields, in the first cache line */
@@ -49,6 +50,7 @@ struct nf_cache {
     size_t n;
     size_t n_stale;
     _Atomic uint64_t version;
+    int64_t conflict_window_ms;
     nf_cache_put_fn on_put; /* set before any writer starts */
     void *on_put_ctx;
 };
@@ -74,6 +76,7 @@ static void entry_unref(entry *e)
         }
         free(e->pub.source);
         free(e->pub.stale_reason);
+        free(e->pub.conflict_with);
         free(e);
         e = owner;
     }
@@ -318,9 +321,12 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
     e->pub.stale = stale;
     e->pub.from_file = old->pub.from_file;
     e->pub.node_hash = old->pub.node_hash;
+    e->pub.conflict_seen_ms = old->pub.conflict_seen_ms;
     if (!(e->pub.source = strdup(old->pub.source)) ||
-        (reason && !(e->pub.stale_reason = strdup(reason)))) {
+        (reason && !(e->pub.stale_reason = strdup(reason))) ||
+        (old->pub.conflict_with && !(e->pub.conflict_with = strdup(old->pub.conflict_with)))) {
         free(e->pub.source);
+        free(e->pub.stale_reason);
         free(e);
         return NULL;
     }
@@ -355,8 +361,14 @@ int nf_cache_new(nf_cache **out)
         return -rc;
     }
     atomic_init(&c->version, 0);
+    c->conflict_window_ms = 60000;
     *out = c;
     return 0;
+}
+
+void nf_cache_set_conflict_window(nf_cache *c, int64_t ms)
+{
+    c->conflict_window_ms = ms > 0 ? ms : 60000;
 }
 
 void nf_cache_free(nf_cache *c)
@@ -445,7 +457,7 @@ static void set_slot(slot *s, entry *e)
         atomic_store_explicit(&s->word, 0, memory_order_relaxed);
     s->e = e;
     s->received_ms = e->pub.received_ms;
-    s->stale = e->pub.stale;
+    s->stale = e->pub.stale || e->pub.conflict_with; /* the fast path must not answer either */
     s->from_file = e->pub.from_file;
 }
 
@@ -457,6 +469,32 @@ static entry *swap_slot(nf_cache *c, size_t i, entry *ne)
     set_slot(&c->slots[i], ne);
     atomic_fetch_add(&c->version, 1);
     return old;
+}
+
+/* cur is the node's current entry, e the one replacing it from e->source at now: another
+ * source published the node recently (a file: as long as it exists), or the conflict cur carries
+ * has not ended yet. Lock held; 0 or -ENOMEM. */
+static int note_conflict(const nf_cache *c, const nf_cache_entry *cur, nf_cache_entry *e,
+                         int64_t now)
+{
+    const char *other = NULL;
+    int64_t seen = 0;
+    if (strcmp(cur->source, e->source) != 0) {
+        if (!cur->stale && (cur->from_file || now - cur->received_ms <= c->conflict_window_ms)) {
+            other = cur->source;
+            seen = cur->from_file ? INT64_MAX : cur->received_ms;
+        }
+    } else if (cur->conflict_with && (cur->conflict_seen_ms == INT64_MAX ||
+                                      now - cur->conflict_seen_ms <= c->conflict_window_ms)) {
+        other = cur->conflict_with;
+        seen = cur->conflict_seen_ms;
+    }
+    if (!other)
+        return 0;
+    if (!(e->conflict_with = strdup(other)))
+        return -ENOMEM;
+    e->conflict_seen_ms = seen;
+    return 0;
 }
 
 int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now_ms)
@@ -490,14 +528,19 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     e->pub.node_hash = h;
     entry *old = NULL;
     int rc = 0;
+    bool was_conflict = false;
     pthread_rwlock_wrlock(&c->lock);
     if ((c->n + 1) * 2 > c->cap)
         rc = grow(c);
     if (rc == 0) {
         size_t i = find_slot(c, e->pub.topo.node, h);
         if (c->slots[i].e) {
+            was_conflict = c->slots[i].e->pub.conflict_with != NULL;
+            rc = note_conflict(c, &c->slots[i].e->pub, &e->pub, now_ms);
+        }
+        if (rc == 0 && c->slots[i].e) {
             old = swap_slot(c, i, e);
-        } else {
+        } else if (rc == 0) {
             c->slots[i].hash = h;
             size_t nl = strlen(e->pub.topo.node);
             if (nl < sizeof(c->slots[i].name))
@@ -512,6 +555,12 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     if (rc == 0 && c->on_put)
         atomic_fetch_add(&e->refs, 1); /* kept alive for the observer */
     pthread_rwlock_unlock(&c->lock);
+    if (rc == 0 && e->pub.conflict_with && !was_conflict)
+        nf_warn("node published by two sources: rejected until one stops",
+                "node=%s sources=\"%s %s\"", e->pub.topo.node, e->pub.conflict_with, e->pub.source);
+    else if (rc == 0 && !e->pub.conflict_with && was_conflict)
+        nf_info("node published by one source again", "node=%s source=%s", e->pub.topo.node,
+                e->pub.source);
     entry_unref(rc ? e : old);
     if (rc == 0 && c->on_put) {
         c->on_put(c->on_put_ctx, &e->pub.topo);
@@ -530,6 +579,13 @@ static bool too_old(bool stale, bool from_file, int64_t received_ms, int64_t now
 bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
                              char *why, size_t len)
 {
+    if (e->conflict_with) {
+        snprintf(why, len,
+                 "two sources publish this node: %s and %s (give each exporter its own "
+                 "--node-name); rejected until only one does",
+                 e->conflict_with, e->source);
+        return true;
+    }
     if (!too_old(e->stale, e->from_file, e->received_ms, now_ms, stale_after_ms))
         return false;
     if (e->stale)
@@ -614,15 +670,25 @@ int nf_cache_remove_from(nf_cache *c, const char *node, const char *source)
     pthread_rwlock_wrlock(&c->lock);
     size_t i = find_slot(c, node, nf_hash_str(node));
     entry *e = c->slots[i].e;
+    int rc = -ENOENT;
     if (e && same_source(e, source)) {
         old = e;
         c->n_stale -= e->pub.stale;
         delete_slot(c, i);
         atomic_fetch_add(&c->version, 1);
+        rc = 0;
+    } else if (e && source && e->pub.conflict_with && strcmp(e->pub.conflict_with, source) == 0) {
+        /* the other publisher is gone: the node is its current source's alone again */
+        entry *ne = entry_derive(e, e->pub.received_ms, e->pub.stale, e->pub.stale_reason);
+        if (ne) {
+            free(ne->pub.conflict_with);
+            ne->pub.conflict_with = NULL;
+            old = swap_slot(c, i, ne);
+        }
     }
     pthread_rwlock_unlock(&c->lock);
     entry_unref(old);
-    return old ? 0 : -ENOENT;
+    return rc;
 }
 
 int nf_cache_remove(nf_cache *c, const char *node)

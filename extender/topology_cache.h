@@ -25,10 +25,18 @@ typedef struct nf_cache_entry {
     nf_topology topo;
     char *source; /* "http://10.0.0.5:9750", "file:/path/worker-1.json" */
     char *stale_reason;
+    /* Another source published this node too, recently (two exporters given the same
+     * --node-name, or a file beside an exporter): the node cannot be trusted, so it is unusable
+     * until that source has been silent for the conflict window (a file: until it is removed). */
+    char *conflict_with;
+    int64_t conflict_seen_ms; /* when it last published (INT64_MAX: a file that still exists) */
 } nf_cache_entry;
 
 int nf_cache_new(nf_cache **out);
 void nf_cache_free(nf_cache *c);
+/* How long a source's document still counts as current for conflict detection (default 60 s;
+ * the extender sets its --stale-after). Set before any writer starts. */
+void nf_cache_set_conflict_window(nf_cache *c, int64_t ms);
 
 /* Publish a document; takes ownership of *topo (zeroed on return, success or not). */
 int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now_ms);
@@ -86,9 +94,10 @@ int nf_cache_mark_node_stale(nf_cache *c, const char *node, const char *source, 
  * exporter published under the same name). -ENOENT when it did not. */
 int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
 
-/* The extender's staleness rule: an entry is unusable when its source went stale, or when it came
- * from an exporter more than stale_after_ms (> 0) before now_ms (file sources do not age: their
- * watcher keeps them current). Writes why (NUL-terminated, at most len bytes) when unusable. */
+/* The extender's staleness rule: an entry is unusable when its source went stale, when another
+ * source publishes the node too (conflict_with), or when it came from an exporter more than
+ * stale_after_ms (> 0) before now_ms (file sources do not age: their watcher keeps them current).
+ * Writes why (NUL-terminated, at most len bytes) when unusable. */
 bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
                              char *why, size_t len);
 

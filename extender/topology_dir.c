@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
@@ -26,6 +27,7 @@ typedef struct file_rec {
     ino_t ino;
     off_t size;
     struct timespec mtime, ctime;
+    char *real;  /* a symbolic link's target inside the directory, read instead (else NULL) */
     char *node;  /* node published from this file (NULL when none yet) */
     char *error; /* last load error, NULL when good */
     bool seen;
@@ -34,6 +36,7 @@ typedef struct file_rec {
 struct nf_topology_dir {
     nf_cache *cache;
     char *dir;
+    char *real_dir;     /* dir with every link resolved: links may point only inside it */
     pthread_mutex_t mu; /* files, scans */
     file_rec *files;
     size_t n_files;
@@ -43,13 +46,6 @@ struct nf_topology_dir {
     int ino_fd;
     int64_t rescan_ms;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool is_topology_file(const char *name)
 {
@@ -61,6 +57,7 @@ static void rec_free(file_rec *f)
 {
     free(f->name);
     free(f->source);
+    free(f->real);
     free(f->node);
     free(f->error);
 }
@@ -72,6 +69,15 @@ static bool same_stat(const file_rec *f, const struct stat *st)
            f->ctime.tv_sec == st->st_ctim.tv_sec && f->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
+/* A parser message without the bytes it quotes ("... near 'root'"): whatever file a link
+ * pointed at, its contents never reach a log line or a FailedNodes reason. */
+static void redact(char *msg)
+{
+    char *near = strstr(msg, " near '");
+    if (near)
+        *near = 0;
+}
+
 /* Load one changed file into the cache. Returns true when it is good. */
 static bool load_file(nf_topology_dir *d, file_rec *f)
 {
@@ -80,9 +86,11 @@ static bool load_file(nf_topology_dir *d, file_rec *f)
     size_t len = 0;
     nf_err err = {{0}};
     nf_topology t;
-    int rc = nf_read_file(path, NF_TOPOLOGY_FILE_MAX, &text, &len, &err);
-    if (rc == 0)
-        rc = nf_topology_parse(text, len, &t, &err);
+    int rc = f->real ? nf_read_file_flags(f->real, NF_TOPOLOGY_FILE_MAX, NF_READ_NOFOLLOW, &text,
+                                          &len, &err)
+                     : nf_read_file(path, NF_TOPOLOGY_FILE_MAX, &text, &len, &err);
+    if (rc == 0 && (rc = nf_topology_parse(text, len, &t, &err)))
+        redact(err.msg);
     free(text);
     if (rc) {
         if (!f->error || strcmp(f->error, err.msg) != 0)
@@ -107,7 +115,7 @@ static bool load_file(nf_topology_dir *d, file_rec *f)
         nf_debug("topology file loaded", "file=%s node=%s", path, f->node);
     free(f->error);
     f->error = NULL;
-    rc = nf_cache_put(d->cache, &t, f->source, wall_ms());
+    rc = nf_cache_put(d->cache, &t, f->source, nf_wall_ms());
     return rc == 0;
 }
 
@@ -135,6 +143,42 @@ static file_rec *add_rec(nf_topology_dir *d, const char *name)
     return f;
 }
 
+/* The target of the link name in the directory when it lies inside the directory (a ConfigMap
+ * volume's files are links into its ..data), else a warning (once per link target) and -EPERM:
+ * a link out of the directory is never read. */
+static int link_target(nf_topology_dir *d, const char *name, char **out)
+{
+    char *path = NULL, *real = NULL;
+    if (asprintf(&path, "%s/%s", d->dir, name) < 0)
+        return -ENOMEM;
+    real = realpath(path, NULL);
+    size_t n = d->real_dir ? strlen(d->real_dir) : 0;
+    bool inside = real && n && strncmp(real, d->real_dir, n) == 0 && real[n] == '/';
+    if (!inside) {
+        file_rec *f = find_rec(d, name);
+        const char *why = real ? "points outside the topology directory: not read"
+                               : "is a dangling symbolic link: not read";
+        if (!f || !f->error || strcmp(f->error, why) != 0) {
+            nf_warn("topology file skipped", "file=%s reason=\"%s\"", path, why);
+            if (f || (f = add_rec(d, name)))
+                nf_strset(&f->error, why);
+        }
+        if (f && f->node) { /* it pointed inside before: its document goes */
+            nf_cache_remove_from(d->cache, f->node, f->source);
+            free(f->node);
+            f->node = NULL;
+        }
+        if (f)
+            f->seen = true; /* counted as a bad file */
+        free(real);
+        free(path);
+        return -EPERM;
+    }
+    free(path);
+    *out = real;
+    return 0;
+}
+
 static int scan_locked(nf_topology_dir *d)
 {
     DIR *dh = opendir(d->dir);
@@ -150,12 +194,28 @@ static int scan_locked(nf_topology_dir *d)
         if (!is_topology_file(de->d_name))
             continue;
         struct stat st;
-        if (fstatat(dirfd(dh), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+        if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
+        char *real = NULL;
+        if (S_ISLNK(st.st_mode) &&
+            (link_target(d, de->d_name, &real) || fstatat(dirfd(dh), de->d_name, &st, 0) != 0)) {
+            free(real);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            free(real);
+            continue;
+        }
         file_rec *f = find_rec(d, de->d_name);
-        if (!f && !(f = add_rec(d, de->d_name)))
+        if (!f && !(f = add_rec(d, de->d_name))) {
+            free(real);
             continue;
+        }
         f->seen = true;
+        if (real && (!f->real || strcmp(real, f->real) != 0))
+            f->dev = 0; /* the link points elsewhere now: load it again */
+        free(f->real);
+        f->real = real;
         if (same_stat(f, &st) && (f->node || f->error))
             continue;
         f->dev = st.st_dev;
@@ -207,6 +267,7 @@ int nf_topology_dir_open(nf_cache *cache, const char *dir, nf_topology_dir **out
     size_t n = strlen(d->dir);
     while (n > 1 && d->dir[n - 1] == '/')
         d->dir[--n] = 0;
+    d->real_dir = realpath(d->dir, NULL);
     d->cache = cache;
     d->ino_fd = d->stop_pipe[0] = d->stop_pipe[1] = -1;
     pthread_mutex_init(&d->mu, NULL);
@@ -303,5 +364,6 @@ void nf_topology_dir_free(nf_topology_dir *d)
     free(d->files);
     pthread_mutex_destroy(&d->mu);
     free(d->dir);
+    free(d->real_dir);
     free(d);
 }

@@ -1,5 +1,6 @@
 /* test_topology_cache.c - the extender's topology cache: ownership, lookups, stale marks,
  * concurrency (a writer replacing documents while readers hold them), memory per node. */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -348,6 +349,80 @@ static void kept_words(void **state)
     nf_cache_free(c);
 }
 
+/* Two sources publishing one node (two exporters with the same --node-name, a file beside an
+ * exporter): the node is unusable, with both sources in the reason, until the other has been
+ * silent for the conflict window (a file: until it is removed); a stale source does not count. */
+static void source_conflicts(void **state)
+{
+    (void)state;
+    nf_cache *c;
+    assert_int_equal(nf_cache_new(&c), 0);
+    nf_cache_set_conflict_window(c, 10000);
+    char why[256];
+    nf_topology t = doc("w1", 1, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://a:9750", 1000), 0);
+    t = doc("w1", 7, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://b:9750", 2000), 0);
+    nf_cache_entry *e = nf_cache_acquire(c, "w1");
+    assert_non_null(e->conflict_with);
+    assert_true(nf_cache_entry_unusable(e, 2000, 60000, why, sizeof(why)));
+    assert_non_null(strstr(why, "http://a:9750"));
+    assert_non_null(strstr(why, "http://b:9750"));
+    nf_cache_release(e);
+    /* the kept-answer fast path does not answer for it either */
+    const char *names[] = {"w1"};
+    nf_cache_peek p;
+    nf_cache_peek_many(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
+    nf_cache_keep_word(c, p.e, 0x101, NULL, NULL);
+    nf_cache_release(p.e);
+    nf_cache_peek_many(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
+    assert_non_null(p.e);
+    nf_cache_release(p.e);
+
+    /* b alone: still a conflict within the window after a's last document, then resolved */
+    t = doc("w1", 8, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://b:9750", 9000), 0);
+    e = nf_cache_acquire(c, "w1");
+    assert_non_null(e->conflict_with);
+    nf_cache_release(e);
+    assert_int_equal(nf_cache_touch(c, "w1", "http://b:9750", 10500), 0); /* a touch keeps it */
+    e = nf_cache_acquire(c, "w1");
+    assert_non_null(e->conflict_with);
+    nf_cache_release(e);
+    t = doc("w1", 9, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://b:9750", 11500), 0);
+    e = nf_cache_acquire(c, "w1");
+    assert_null(e->conflict_with);
+    assert_false(nf_cache_entry_unusable(e, 11500, 60000, why, sizeof(why)));
+    nf_cache_release(e);
+
+    /* a stale source (its exporter went away) is replaced without a conflict */
+    assert_int_equal(nf_cache_mark_stale(c, "http://b:9750", "gone"), 1);
+    t = doc("w1", 10, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://c:9750", 12000), 0);
+    e = nf_cache_acquire(c, "w1");
+    assert_null(e->conflict_with);
+    nf_cache_release(e);
+
+    /* a file does not age: an exporter's document after it conflicts however late, until the
+     * file is removed */
+    t = doc("w2", 1, 10);
+    assert_int_equal(nf_cache_put(c, &t, "file:/d/w2.json", 1000), 0);
+    t = doc("w2", 2, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://e:9750", 900000), 0);
+    t = doc("w2", 3, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://e:9750", 990000), 0);
+    e = nf_cache_acquire(c, "w2");
+    assert_string_equal(e->conflict_with, "file:/d/w2.json");
+    nf_cache_release(e);
+    assert_int_equal(nf_cache_remove_from(c, "w2", "file:/d/w2.json"), -ENOENT);
+    e = nf_cache_acquire(c, "w2");
+    assert_null(e->conflict_with);
+    assert_int_equal(e->topo.generation, 3);
+    nf_cache_release(e);
+    nf_cache_free(c);
+}
+
 /* ---- concurrency ---- */
 
 typedef struct shared {
@@ -478,9 +553,13 @@ static void memory_per_node(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(put_get_replace),      cmocka_unit_test(stale_touch_remove),
-        cmocka_unit_test(many_nodes_and_lists), cmocka_unit_test(names_of_every_length),
-        cmocka_unit_test(kept_words),           cmocka_unit_test(concurrent_readers_and_writer),
+        cmocka_unit_test(put_get_replace),
+        cmocka_unit_test(stale_touch_remove),
+        cmocka_unit_test(many_nodes_and_lists),
+        cmocka_unit_test(names_of_every_length),
+        cmocka_unit_test(kept_words),
+        cmocka_unit_test(source_conflicts),
+        cmocka_unit_test(concurrent_readers_and_writer),
         cmocka_unit_test(memory_per_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

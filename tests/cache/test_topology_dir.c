@@ -1,4 +1,5 @@
 /* test_topology_dir.c - --topology-dir: loading, bad files, re-scans and the inotify watcher. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,12 +157,98 @@ static void watcher_picks_up_changes(void **state)
     nf_cache_free(c);
 }
 
+/* stderr (where the log goes) into a file while a test looks at what was logged */
+static int saved_stderr = -1;
+static char cap_path[512];
+
+static void capture_log(const char *file)
+{
+    fflush(stderr);
+    snprintf(cap_path, sizeof(cap_path), "%s", file);
+    int fd = open(cap_path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    saved_stderr = dup(2);
+    assert_true(dup2(fd, 2) == 2);
+    close(fd);
+    nf_log_set_level(NF_LOG_WARN);
+}
+
+static char *captured_log(void) /* free it */
+{
+    fflush(stderr);
+    return nft_read(cap_path, NULL);
+}
+
+static void end_capture(void)
+{
+    nf_log_set_level(NF_LOG_ERROR);
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+}
+
+/* Links inside the directory (a ConfigMap volume: name -> ..data/name) are read; a link out of it
+ * (to a secret-looking file) is never read, and its contents never reach a message; a parser
+ * error does not quote the file. */
+static void links_and_contents(void **state)
+{
+    char *outside = nft_tmpdir("topodir-outside");
+    nft_write(nft_path(outside, "passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+    assert_int_equal(mkdir(nft_path(dir, "..data"), 0755), 0);
+    char *path = nf_path_join(dir, "..data/worker-7.json", NULL);
+    char *doc = nf_test_doc("worker-7", 2, 3, 10, 1);
+    nft_write(path, doc);
+    free(doc);
+    free(path);
+    assert_int_equal(symlink("..data/worker-7.json", nft_path(dir, "worker-7.json")), 0);
+    assert_int_equal(symlink(nft_path(outside, "passwd"), nft_path(dir, "evil.json")), 0);
+    assert_int_equal(symlink("nowhere.json", nft_path(dir, "dangling.json")), 0);
+    nft_write(nft_path(dir, "garbage.json"), "root:x:0:0:root:/root:/bin/bash\n");
+
+    char *logfile = strdup(nft_path(outside, "log"));
+    capture_log(logfile);
+    nf_cache *c;
+    nf_topology_dir *d;
+    nf_err err;
+    assert_int_equal(nf_cache_new(&c), 0);
+    assert_int_equal(nf_topology_dir_open(c, dir, &d, &err), 0);
+    size_t loaded, bad;
+    nf_topology_dir_counts(d, &loaded, &bad);
+    assert_int_equal(loaded, 1);
+    assert_int_equal(bad, 3); /* evil, dangling, garbage */
+    assert_int_equal(gen_of(c, "worker-7", NULL), 3);
+    assert_int_equal(nf_cache_size(c), 1);
+    char *log = captured_log();
+    assert_non_null(strstr(log, "evil.json"));
+    assert_non_null(strstr(log, "points outside the topology directory"));
+    assert_non_null(strstr(log, "dangling.json"));
+    assert_non_null(strstr(log, "garbage.json"));
+    assert_null(strstr(log, "root"));
+    assert_null(strstr(log, "bash"));
+    free(log);
+
+    /* the link retargeted outside: its document goes, nothing of the target is read */
+    assert_int_equal(unlink(nft_path(dir, "worker-7.json")), 0);
+    assert_int_equal(symlink(nft_path(outside, "passwd"), nft_path(dir, "worker-7.json")), 0);
+    nf_topology_dir_scan(d);
+    assert_int_equal(gen_of(c, "worker-7", NULL), -1);
+    log = captured_log();
+    assert_null(strstr(log, "root"));
+    free(log);
+    end_capture();
+    free(logfile);
+    nf_topology_dir_free(d);
+    nf_cache_free(c);
+    nft_tmpdir_free(outside);
+}
+
 int main(void)
 {
     nf_log_set_level(NF_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(load_and_rescan, setup, teardown),
         cmocka_unit_test_setup_teardown(watcher_picks_up_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(links_and_contents, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
