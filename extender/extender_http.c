@@ -26,6 +26,7 @@
 #include "numafit/httpd.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
+#include "preempt.h"
 #include "report_render.h"
 
 struct nf_extender_http {
@@ -49,6 +50,7 @@ typedef enum route {
     R_READYZ,
     R_METRICS,
     R_REPORT,
+    R_PREEMPT,
 } route;
 
 /* One request: its route and body. */
@@ -453,6 +455,45 @@ static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, re
     return send_json(h, c, MHD_HTTP_OK, nf_extender_binding_result(rc ? err.msg : NULL), NULL);
 }
 
+/* POST /preempt: kube-scheduler's candidates kept where evicting frees room in one zone, each
+ * with the fewest victims that do (preempt.h). Topologies and reservations as for /filter. */
+static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    nf_preempt_args a;
+    nf_err err = {{0}};
+    int rc = nf_preempt_args_decode(r->body ? r->body : "", r->len, &a, &err);
+    if (rc) {
+        nf_debug("bad extender request", "path=/preempt error=\"%s\"", err.msg);
+        return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
+                         nf_extender_error(err.msg), NULL);
+    }
+    lookup l = {.h = h, .now = nf_wall_ms()};
+    if (h->cfg.binder && a.req.aligned)
+        l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    nf_topology_source src = {
+        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    json_t *result = NULL;
+    nf_preempt_summary sum;
+    rc = nf_preempt(&a, &src, &h->cfg.fit, &result, &sum);
+    for (size_t i = 0; i < l.n_adjusted; i++)
+        nf_fit_view_free(l.adjusted[i]);
+    free(l.adjusted);
+    nf_resv_snapshot_release(l.resv);
+    if (!rc) {
+        nf_extender_metrics_preempt(h->metrics, sum.nodes_in, sum.nodes_kept, sum.victims_in,
+                                    sum.victims_kept);
+        nf_info("preempt", "pod=%s/%s uid=%s form=%s nodes=%zu kept=%zu victims=%zu evicted=%zu",
+                a.req.namespace_ ? a.req.namespace_ : "", a.req.name ? a.req.name : "",
+                a.req.uid ? a.req.uid : "", a.meta ? "meta" : "pods", sum.nodes_in, sum.nodes_kept,
+                sum.victims_in, sum.victims_kept);
+    }
+    nf_preempt_args_free(&a);
+    if (rc)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
+                          nf_strerror(rc));
+    return send_json(h, c, MHD_HTTP_OK, result, NULL);
+}
+
 /* The cached document with its "cache" metadata. */
 static json_t *entry_json(const nf_extender_http *h, const nf_cache_entry *e, int64_t now)
 {
@@ -655,6 +696,7 @@ static route route_of(const char *url, const char **node, const char **allow)
         {"/filter", R_FILTER, "POST"},
         {"/prioritize", R_PRIORITIZE, "POST"},
         {"/bind", R_BIND, "POST"},
+        {"/preempt", R_PREEMPT, "POST"},
         {"/v1/nodes", R_NODES, "GET, HEAD"},
         {"/healthz", R_HEALTHZ, "GET, HEAD"},
         {"/readyz", R_READYZ, "GET, HEAD"},
@@ -677,7 +719,7 @@ static route route_of(const char *url, const char **node, const char **allow)
 
 static bool method_ok(route r, const char *method)
 {
-    bool post = r == R_FILTER || r == R_PRIORITIZE || r == R_BIND;
+    bool post = r == R_FILTER || r == R_PRIORITIZE || r == R_BIND || r == R_PREEMPT;
     if (post)
         return strcmp(method, "POST") == 0;
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -691,6 +733,8 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
         return do_extender(h, c, r);
     case R_BIND:
         return do_bind(h, c, r);
+    case R_PREEMPT:
+        return do_preempt(h, c, r);
     case R_NODES:
         return do_nodes(h, c);
     case R_NODE:
@@ -817,6 +861,8 @@ static nf_verb verb_of(route r)
         return NF_VERB_PRIORITIZE;
     case R_BIND:
         return NF_VERB_BIND;
+    case R_PREEMPT:
+        return NF_VERB_PREEMPT;
     case R_NODES:
     case R_NODE:
         return NF_VERB_NODES;

@@ -4,7 +4,8 @@
  * cache's and the pullers' current state. Series (base units, counters end in _total):
  *
  *   numafit_extender_requests_total{verb,code}             HTTP requests answered; verb: filter,
- *                        prioritize, bind, nodes, report, metrics, health, other; code: HTTP status
+ *                        prioritize, bind, nodes, report, metrics, health, preempt, explain,
+ *                        other; code: HTTP status
  *   numafit_extender_request_duration_seconds{verb}        histogram (nf_prom latency bounds)
  *   numafit_extender_filter_nodes_total{outcome,reason}    /filter decisions per node; outcome:
  *                        fit | failed | unresolvable; reason: none (fits), not_aligned (the pod
@@ -12,6 +13,10 @@
  *                        the closest zone lacked most), policy (cpuManagerPolicy, SMT alignment),
  *                        other, stale | missing (no usable topology: unresolvable, or fit
  *                        under --stale-policy ignore)
+ *   numafit_extender_preempt_nodes_total{outcome}           /preempt candidates: kept | dropped
+ *                        (evicting the proposed victims leaves no zone for the pod)
+ *   numafit_extender_preempt_victims_total{outcome}         proposed victims: evicted | spared
+ *                        (not needed to make room in one zone)
  *   numafit_extender_cache_nodes                            nodes in the topology cache
  *   numafit_extender_stale_nodes                            cached nodes unusable now (stale)
  *   numafit_extender_node_stale{node}                       1 when the node's topology is unusable
@@ -52,6 +57,8 @@ typedef enum nf_verb {
     NF_VERB_REPORT,
     NF_VERB_METRICS,
     NF_VERB_HEALTH,
+    NF_VERB_PREEMPT,
+    NF_VERB_EXPLAIN,
     NF_VERB_OTHER,
     NF_VERB_COUNT
 } nf_verb;
@@ -86,6 +93,10 @@ void nf_extender_metrics_request(nf_extender_metrics *m, nf_verb v, unsigned sta
 /* n nodes of one /filter request decided this way (any thread). */
 void nf_extender_metrics_filter(nf_extender_metrics *m, nf_fit_status outcome, nf_filter_reason r,
                                 uint64_t n);
+
+/* One /preempt request: candidate nodes in and kept, victims in and kept (any thread). */
+void nf_extender_metrics_preempt(nf_extender_metrics *m, uint64_t nodes_in, uint64_t nodes_kept,
+                                 uint64_t victims_in, uint64_t victims_kept);
 
 /* Whether a cached entry is unusable now (the server's staleness rule). */
 typedef bool (*nf_entry_unusable_fn)(void *ctx, const nf_cache_entry *e, int64_t now_ms);

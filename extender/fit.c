@@ -427,10 +427,14 @@ int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_d
         }
         size_t zi = nf__fit_view_zone_index(v, zid);
         int col = nf__fit_view_col(v, d[i].resource);
-        if (zi == SIZE_MAX || col < 0 || d[i].amount <= 0)
+        if (zi == SIZE_MAX || col < 0 || d[i].amount == 0)
             continue;
         int64_t *avail = &v->amt[(zi * v->n_names + (size_t)col) * 2];
-        *avail = *avail > d[i].amount ? *avail - d[i].amount : 0;
+        int64_t alloc = avail[1];
+        if (d[i].amount > 0)
+            *avail = *avail > d[i].amount ? *avail - d[i].amount : 0;
+        else if (*avail < alloc) /* given back (an evicted pod's): never above allocatable */
+            *avail = alloc - *avail > -d[i].amount ? *avail - d[i].amount : alloc;
     }
     *out = v;
     return 0;

@@ -224,7 +224,8 @@ typedef struct nf_deduction {
 
 /* A copy of base (built from t) with each deduction taken from the available amount of the zone
  * holding its NUMA node (never below 0; allocatable unchanged; unknown NUMA nodes and resources
- * the view lacks are skipped). Free with nf_fit_view_free. 0 or -ENOMEM. */
+ * the view lacks are skipped). A negative amount gives back (what an evicted pod frees, preempt.h):
+ * added to available, never above allocatable. Free with nf_fit_view_free. 0 or -ENOMEM. */
 int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_deduction *d,
                        size_t n, nf_fit_view **out);
 
