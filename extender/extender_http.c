@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "binder.h"
+#include "explain.h"
 #include "extender_metrics.h"
 #include "extender_protocol.h"
 #include "node_view.h"
@@ -37,6 +38,7 @@ struct nf_extender_http {
     atomic_int inflight;
     atomic_bool closing;
     nf_extender_metrics *metrics;
+    nf_explain *explain; /* the last /filter decisions, for /v1/explain */
 };
 
 typedef enum route {
@@ -51,6 +53,7 @@ typedef enum route {
     R_METRICS,
     R_REPORT,
     R_PREEMPT,
+    R_EXPLAIN,
 } route;
 
 /* One request: its route and body. */
@@ -417,8 +420,9 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     }
     char *text = NULL;
     size_t len = 0;
+    nf_filter_summary sum;
     if (r->r == R_FILTER)
-        rc = nf_extender_filter_text(&a, &src, &h->cfg.fit, &text, &len);
+        rc = nf_extender_filter_text_sum(&a, &src, &h->cfg.fit, &text, &len, &sum);
     else
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
     for (size_t i = 0; i < l.n_looked; i++) /* what was not taken */
@@ -432,6 +436,10 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         nf_binder_expect(b, a.req.uid);
     flush_counts(&l);
     free(l.pre_names);
+    if (!rc && l.filter) { /* what a person reads: one log line, /v1/explain */
+        nf_explain_log(&a, &sum);
+        nf_explain_record(h->explain, &a, &sum, l.now);
+    }
     if (rc)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
                           nf_strerror(rc));
@@ -492,6 +500,35 @@ static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c,
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
                           nf_strerror(rc));
     return send_json(h, c, MHD_HTTP_OK, result, NULL);
+}
+
+/* GET /v1/explain?pod=NAMESPACE/NAME: the last /filter decision on that pod, each node fitted
+ * again now with its detail (explain.h). */
+static enum MHD_Result do_explain(nf_extender_http *h, struct MHD_Connection *c)
+{
+    const char *pod = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pod");
+    if (!pod || !*pod)
+        return send_error(h, c, MHD_HTTP_BAD_REQUEST, NULL,
+                          "/v1/explain: give the pod, e.g. ?pod=NAMESPACE/NAME");
+    lookup l = {.h = h, .now = nf_wall_ms()};
+    l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    nf_topology_source src = {
+        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    json_t *ans = NULL;
+    int rc = nf_explain_answer(h->explain, pod, &src, &h->cfg.fit, l.now, &ans);
+    for (size_t i = 0; i < l.n_adjusted; i++)
+        nf_fit_view_free(l.adjusted[i]);
+    free(l.adjusted);
+    nf_resv_snapshot_release(l.resv);
+    if (rc == -ENOENT)
+        return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL,
+                          "/v1/explain: no /filter decision kept for pod \"%.300s\" (the last "
+                          "%d pods asked about are kept)",
+                          pod, NF_EXPLAIN_DEFAULT_PODS);
+    if (rc)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
+                          nf_strerror(rc));
+    return send_json(h, c, MHD_HTTP_OK, ans, NULL);
 }
 
 /* The cached document with its "cache" metadata. */
@@ -702,6 +739,7 @@ static route route_of(const char *url, const char **node, const char **allow)
         {"/readyz", R_READYZ, "GET, HEAD"},
         {"/metrics", R_METRICS, "GET, HEAD"},
         {"/v1/report", R_REPORT, "GET, HEAD"},
+        {"/v1/explain", R_EXPLAIN, "GET, HEAD"},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(url, routes[i].path) == 0) {
@@ -747,6 +785,8 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
         return do_metrics(h, c);
     case R_REPORT:
         return do_report(h, c);
+    case R_EXPLAIN:
+        return do_explain(h, c);
     case R_NONE:
         break;
     }
@@ -863,6 +903,8 @@ static nf_verb verb_of(route r)
         return NF_VERB_BIND;
     case R_PREEMPT:
         return NF_VERB_PREEMPT;
+    case R_EXPLAIN:
+        return NF_VERB_EXPLAIN;
     case R_NODES:
     case R_NODE:
         return NF_VERB_NODES;
@@ -925,7 +967,8 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     h->cache = cache;
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept */
-    if (nf_extender_metrics_new(&h->metrics)) {
+    if (nf_extender_metrics_new(&h->metrics) || nf_explain_new(0, &h->explain)) {
+        nf_extender_metrics_free(h->metrics);
         free(h);
         return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
     }
@@ -940,6 +983,7 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
                             on_request, h, on_completed, h, &h->d, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
+        nf_explain_free(h->explain);
         free(h);
         return rc;
     }
@@ -964,5 +1008,6 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
         usleep(10000);
     MHD_stop_daemon(h->d);
     nf_extender_metrics_free(h->metrics);
+    nf_explain_free(h->explain);
     free(h);
 }

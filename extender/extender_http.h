@@ -7,6 +7,11 @@
  *                                {"Error": "..."}: leave bindVerb unset
  *                                /filter of an aligned pod waits for the previous pod's /bind
  *                                (bounded), and every fit subtracts the live reservations
+ *   POST /preempt                ExtenderPreemptionArgs -> ExtenderPreemptionResult (preempt.h):
+ *                                the candidates where evicting frees room in one zone, each with
+ *                                the victims that room needs
+ *   GET  /v1/explain?pod=NS/NAME the last /filter decision on that pod, node by node (explain.h);
+ *                                /filter itself logs one info line per decision
  *   GET  /v1/nodes               {"apiVersion", "kind": "NodeTopologyList", "items": [doc...]}
  *   GET  /v1/nodes/{name}        one NodeTopology document (+ "reservations" with a binder)
  *                                every document carries an extra "cache" object:

@@ -126,6 +126,73 @@ def test_preempt(ext):
               for _, l in ext.lines), "one info line per /preempt request")
 
 
+def filter_names(ext, p, names):
+    return ext.request("/filter", {"Pod": p, "Nodes": None, "NodeNames": names})
+
+
+def test_filter_reasons_explain(ext):
+    upf = pod("upf-0", "uid-upf", 6, vf=1, priority=1000)
+    st, ans = filter_names(ext, upf, ["worker-a", "worker-b", "worker-c", "worker-x"])
+    check(st == 200 and ans.get("NodeNames") == [], "/filter: nothing passes (%s %s)" % (st, ans))
+    failed, unres = ans.get("FailedNodes", {}), ans.get("FailedAndUnresolvableNodes", {})
+    cls = "numafit: no NUMA node has cpu=6 hugepages-1Gi=2Gi %s=1 free" % VF
+    # one reason per class: the scheduler's FailedScheduling event folds them into one count
+    check(failed == {"worker-a": cls, "worker-b": cls},
+          "FailedNodes: one class reason, no per-node numbers: %r" % failed)
+    check(unres.get("worker-c") == "numafit: even when empty, no NUMA node could hold cpu=6 "
+          "hugepages-1Gi=2Gi %s=1" % VF, "unresolvable class reason: %r" % unres)
+    check("no topology" in unres.get("worker-x", ""), "no topology: %r" % unres)
+
+    lines = [l for _, l in ext.lines if 'msg="filter decision"' in l and "pod=ran/upf-0" in l]
+    check(len(lines) == 1, "one info line per /filter decision: %r" % lines)
+    line = lines[0] if lines else ""
+    for part in ("uid=uid-upf", 'shape="cpu=6 memory=1Gi hugepages-1Gi=2Gi %s=1"' % VF, "nodes=4",
+                 "passed=0", "failed=2", "unresolvable=2", 'failed_reason="%s"' % cls,
+                 "failed_reason_nodes=2", "unresolvable_reason_nodes=1"):
+        check(part in line, "decision line has %s: %s" % (part, line.strip()))
+
+    st, ex = ext.request("/v1/explain?pod=ran/upf-0")
+    check(st == 200, "/v1/explain answers 200 (%s %s)" % (st, ex))
+    ex = ex if isinstance(ex, dict) else {}
+    d = ex.get("decision", {})
+    check(ex.get("pod") == "ran/upf-0" and ex.get("uid") == "uid-upf" and
+          ex.get("shape") == "cpu=6 memory=1Gi hugepages-1Gi=2Gi %s=1" % VF and ex.get("align") == "numa",
+          "explain names the pod, its uid, shape and align: %r" % {k: ex.get(k) for k in
+                                                                   ("pod", "uid", "shape")})
+    check(d.get("nodes") == 4 and d.get("passed") == 0 and d.get("failed", {}).get("nodes") == 2
+          and d.get("failed", {}).get("reasons") == [{"reason": cls, "nodes": 2}]
+          and d.get("unresolvable", {}).get("nodes") == 2, "explain keeps the decision: %r" % d)
+    nodes = {n["node"]: n for n in ex.get("nodes", [])}
+    check(list(nodes) == ["worker-a", "worker-b", "worker-c", "worker-x"], "node by node, in "
+          "request order: %r" % list(nodes))
+    a = nodes.get("worker-a", {})
+    check(a.get("status") == "failed" and "closest numa1: cpu 2/6 free" in a.get("reason", ""),
+          "worker-a's own numbers (closest numa1, 2 of 6 CPUs): %r" % a)
+    c = nodes.get("worker-c", {})
+    check(c.get("status") == "unresolvable" and
+          "closest numa0: cpu 4/6 allocatable" in c.get("reason", ""), "worker-c: %r" % c)
+    check(nodes.get("worker-x", {}).get("status") == "unresolvable", "worker-x: no topology")
+
+    small = pod("small-0", "uid-small", 2)
+    st, ans = filter_names(ext, small, ["worker-a"])
+    st, ex = ext.request("/v1/explain?pod=ran/small-0")
+    check(st == 200 and ex.get("nodes") == [{"node": "worker-a", "status": "fits", "zone": 1}],
+          "a pod that fits: the zone kubelet will use: %r" % ex)
+
+    st, ex = ext.request("/v1/explain?pod=ran/never-asked")
+    check(st == 404 and "no /filter decision" in str(ex), "unknown pod: 404 (%s %s)" % (st, ex))
+    st, ex = ext.request("/v1/explain")
+    check(st == 400 and "?pod=" in str(ex), "no pod parameter: 400 (%s %s)" % (st, ex))
+
+    # bounded: the oldest pods are forgotten beyond the last 256
+    for i in range(260):
+        filter_names(ext, pod("burst-%d" % i, "uid-b%d" % i, 2), ["worker-c"])
+    st0, _ = ext.request("/v1/explain?pod=ran/burst-0")
+    st1, ex = ext.request("/v1/explain?pod=ran/burst-259")
+    check(st0 == 404 and st1 == 200 and ex["decision"]["passed"] == 1,
+          "the table keeps the last 256 pods (%s, %s)" % (st0, st1))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="nf-e2e-decisions-")
     tdir = os.path.join(tmp, "topologies")
@@ -135,7 +202,7 @@ def main():
     try:
         ext = Server([EXTENDER, "--topology-dir", tdir, "--log-level", "info"])
         wait_until(lambda: ext.request("/readyz")[0] == 200, 10)
-        for t in (test_preempt,):
+        for t in (test_preempt, test_filter_reasons_explain):
             try:
                 t(ext)
             except Exception as e:  # a crash is a failure, with the extender's log
