@@ -600,11 +600,72 @@ static bool metrics_unusable(void *ctx, const nf_cache_entry *e, int64_t now_ms)
     return entry_unusable(ctx, e, now_ms, why, sizeof(why));
 }
 
+/* Every usable cached node into rep, less its reservations; stale ones as skipped. The entries
+ * stay acquired in *v until the caller has freed rep (it borrows them). 0 or -ENOMEM. */
+static int report_add_cache(nf_extender_http *h, nf_report *rep, nf_cache_entry ***v, size_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    int rc = nf_cache_acquire_all(h->cache, v, n);
+    int64_t now = nf_wall_ms();
+    for (size_t i = 0; !rc && i < *n; i++) {
+        char why[512];
+        nf_deduction *d = NULL;
+        size_t nd = 0;
+        nf_cache_entry *e = (*v)[i];
+        if (entry_unusable(h, e, now, why, sizeof(why)))
+            rc = nf_report_add_skipped(rep, e->topo.node, why);
+        else if (!(rc = nf_resv_snapshot_deductions(resv, &e->topo, &d, &nd)))
+            rc = nf_report_add_node_deducted(rep, &e->topo, d, nd);
+        free(d);
+    }
+    nf_resv_snapshot_release(resv);
+    return rc;
+}
+
+/* The --shape figures now, into fig (cfg.n_shapes entries). 0, or an error (logged by the
+ * caller; the scrape then goes without them). */
+static int shape_figures(nf_extender_http *h, nf_shape_figure *fig, char (*names)[64])
+{
+    nf_report *rep = NULL;
+    nf_err err = {{0}};
+    nf_report_opts o = {.fit = h->cfg.fit};
+    int rc = nf_report_new(&o, &rep);
+    for (size_t i = 0; !rc && i < h->cfg.n_shapes; i++) {
+        nf_pod_req pod;
+        if (!(rc = nf_report_named_shape_parse(h->cfg.shapes[i], names[i], sizeof(names[i]), &pod,
+                                               &err)))
+            rc = nf_report_add_shape(rep, names[i], &pod, &err);
+    }
+    nf_cache_entry **v = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = report_add_cache(h, rep, &v, &n);
+    if (!rc)
+        rc = nf_report_compute(rep, &err);
+    for (size_t i = 0; !rc && i < h->cfg.n_shapes; i++)
+        fig[i] = (nf_shape_figure){.name = names[i],
+                                   .fit = rep->shapes[i].total,
+                                   .stranded = nf_report_shape_stranded_pods(rep, i)};
+    if (rc)
+        nf_warn("shape metrics left out", "error=\"%s\"", err.msg[0] ? err.msg : nf_strerror(rc));
+    nf_report_free(rep); /* before the entries it borrows */
+    nf_cache_release_all(v, n);
+    return rc;
+}
+
 static enum MHD_Result do_metrics(nf_extender_http *h, struct MHD_Connection *c)
 {
-    size_t len = 0;
+    size_t len = 0, n_fig = h->cfg.n_shapes;
+    nf_shape_figure *fig = n_fig ? calloc(n_fig, sizeof(*fig)) : NULL;
+    char(*names)[64] = n_fig ? calloc(n_fig, sizeof(*names)) : NULL;
+    if (n_fig && (!fig || !names || shape_figures(h, fig, names)))
+        n_fig = 0;
     char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, h->cfg.binder,
-                                            metrics_unusable, h, nf_wall_ms(), &len);
+                                            metrics_unusable, h, nf_wall_ms(), fig, n_fig, &len);
+    free(fig);
+    free(names);
     if (!text)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                           "numafit-extender: out of memory");
@@ -694,20 +755,7 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
     }
     nf_cache_entry **v = NULL;
     size_t n = 0;
-    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
-    int rc = nf_cache_acquire_all(h->cache, &v, &n);
-    int64_t now = nf_wall_ms();
-    for (size_t i = 0; !rc && i < n; i++) {
-        char why[512];
-        nf_deduction *d = NULL;
-        size_t nd = 0;
-        if (entry_unusable(h, v[i], now, why, sizeof(why)))
-            rc = nf_report_add_skipped(rep, v[i]->topo.node, why);
-        else if (!(rc = nf_resv_snapshot_deductions(resv, &v[i]->topo, &d, &nd)))
-            rc = nf_report_add_node_deducted(rep, &v[i]->topo, d, nd);
-        free(d);
-    }
-    nf_resv_snapshot_release(resv);
+    int rc = report_add_cache(h, rep, &v, &n);
     char *out = NULL;
     size_t len = 0;
     if (rc)

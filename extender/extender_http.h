@@ -68,6 +68,10 @@ typedef struct nf_extender_config {
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
     nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
+    /* --shape NAME=REQUESTS (report.h nf_report_named_shape_parse, checked by the caller):
+     * numafit_extender_shape_pods_{fit,stranded}{shape} at every scrape; borrowed */
+    const char *const *shapes;
+    size_t n_shapes;
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

@@ -268,13 +268,33 @@ static void puller_series(nf_prom *p, nf_puller *puller)
     nf_puller_stats_free(st, n);
 }
 
+static void shape_series(nf_prom *p, const nf_shape_figure *s, size_t n)
+{
+    if (!n)
+        return;
+    nf_prom_family(p, "numafit_extender_shape_pods_fit", "gauge",
+                   "Pods of the --shape the usable cached nodes still hold with their aligned "
+                   "resources in one zone");
+    for (size_t i = 0; i < n; i++)
+        nf_prom_sample_int(p, "numafit_extender_shape_pods_fit", s[i].fit, "shape", s[i].name,
+                           NULL);
+    nf_prom_family(p, "numafit_extender_shape_pods_stranded", "gauge",
+                   "Pods of the --shape the free resources would hold node by node if a pod did "
+                   "not keep to one zone, minus those that fit");
+    for (size_t i = 0; i < n; i++)
+        nf_prom_sample_int(p, "numafit_extender_shape_pods_stranded", s[i].stranded, "shape",
+                           s[i].name, NULL);
+}
+
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
                                  nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
-                                 int64_t now_ms, size_t *len)
+                                 int64_t now_ms, const nf_shape_figure *shapes, size_t n_shapes,
+                                 size_t *len)
 {
     nf_prom p;
     nf_prom_init(&p);
     counters(&p, m);
+    shape_series(&p, shapes, n_shapes);
     if (cache)
         cache_series(&p, cache, unusable, ctx, now_ms);
     puller_series(&p, puller);

@@ -17,6 +17,11 @@
  *                        (evicting the proposed victims leaves no zone for the pod)
  *   numafit_extender_preempt_victims_total{outcome}         proposed victims: evicted | spared
  *                        (not needed to make room in one zone)
+ *   numafit_extender_shape_pods_fit{shape}                  --shape NAME=REQUESTS: pods of it the
+ *                        usable cached nodes still hold, aligned (reservations deducted)
+ *   numafit_extender_shape_pods_stranded{shape}             pods of it their free resources
+ *                        would hold node by node if a pod did not keep to one zone, minus those
+ *                        that fit: what alignment strands (report.h)
  *   numafit_extender_cache_nodes                            nodes in the topology cache
  *   numafit_extender_stale_nodes                            cached nodes unusable now (stale)
  *   numafit_extender_node_stale{node}                       1 when the node's topology is unusable
@@ -101,10 +106,17 @@ void nf_extender_metrics_preempt(nf_extender_metrics *m, uint64_t nodes_in, uint
 /* Whether a cached entry is unusable now (the server's staleness rule). */
 typedef bool (*nf_entry_unusable_fn)(void *ctx, const nf_cache_entry *e, int64_t now_ms);
 
-/* The /metrics body: counters + the cache (and the puller when not NULL). NULL on out of
- * memory. now_ms is CLOCK_REALTIME ms (entries' received_ms clock). */
+/* One --shape's figures at this scrape. */
+typedef struct nf_shape_figure {
+    const char *name;
+    int64_t fit, stranded;
+} nf_shape_figure;
+
+/* The /metrics body: counters + the cache (and the puller when not NULL) + the shapes. NULL on
+ * out of memory. now_ms is CLOCK_REALTIME ms (entries' received_ms clock). */
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
                                  nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
-                                 int64_t now_ms, size_t *len);
+                                 int64_t now_ms, const nf_shape_figure *shapes, size_t n_shapes,
+                                 size_t *len);
 
 #endif

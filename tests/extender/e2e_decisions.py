@@ -10,6 +10,7 @@ Go field names (and the all-lower-case spelling Go's decoder also takes).
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -193,6 +194,34 @@ def test_filter_reasons_explain(ext):
           "the table keeps the last 256 pods (%s, %s)" % (st0, st1))
 
 
+def test_shape_metrics(tdir):
+    """--shape NAME=REQUESTS: how many more pods of it fit, and what alignment strands."""
+    ext = Server([EXTENDER, "--topology-dir", tdir,
+                  "--shape", "upf=cpu=6,hugepages-1Gi=2Gi,%s=1" % VF, "--shape", "small=cpu=2"])
+    try:
+        wait_until(lambda: ext.request("/readyz")[0] == 200, 10)
+        st, _, raw = ext.get("/metrics")
+        text = raw.decode()
+        # upf: no NUMA node has 6 CPUs free; worker-c has 8 free over two NUMA nodes (one pod's
+        # worth, stranded by alignment). small: 1 + 1 + 2 + 2
+        for want in ('numafit_extender_shape_pods_fit{shape="upf"} 0',
+                     'numafit_extender_shape_pods_stranded{shape="upf"} 1',
+                     'numafit_extender_shape_pods_fit{shape="small"} 6',
+                     'numafit_extender_shape_pods_stranded{shape="small"} 0'):
+            check(want in text, "/metrics has %s" % want)
+        check("shapes=2" in "".join(l for _, l in ext.lines), "the serving line counts shapes")
+    finally:
+        check(ext.stop() == 0, "extender with --shape exits 0")
+    for args, what in ((["--shape", "upf"], "NAME=REQUESTS"),
+                       (["--shape", "upf=cpu=4x"], "shape upf"),
+                       (["--shape", "u p=cpu=4"], "only letters"),
+                       (["--shape", "upf=cpu=2", "--shape", "upf=cpu=4"], "given twice")):
+        p = subprocess.run([EXTENDER, "--topology-dir", tdir] + args, capture_output=True,
+                           text=True, timeout=20)
+        check(p.returncode == 2 and what in p.stderr,
+              "%s: exit 2 naming %r (%s %s)" % (args, what, p.returncode, p.stderr.strip()[:200]))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="nf-e2e-decisions-")
     tdir = os.path.join(tmp, "topologies")
@@ -208,6 +237,7 @@ def main():
             except Exception as e:  # a crash is a failure, with the extender's log
                 check(False, "%s raised %r" % (t.__name__, e))
                 sys.stdout.write("".join(l for _, l in ext.lines[-40:]))
+        test_shape_metrics(tdir)
     finally:
         if ext:
             check(ext.stop() == 0, "extender exits 0 on SIGTERM")
