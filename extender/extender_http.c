@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "binder.h"
+#include "explain.h"
 #include "extender_metrics.h"
 #include "extender_protocol.h"
 #include "node_view.h"
@@ -26,6 +27,7 @@
 #include "numafit/httpd.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
+#include "preempt.h"
 #include "report_render.h"
 
 struct nf_extender_http {
@@ -36,6 +38,7 @@ struct nf_extender_http {
     atomic_int inflight;
     atomic_bool closing;
     nf_extender_metrics *metrics;
+    nf_explain *explain; /* the last /filter decisions, for /v1/explain */
 };
 
 typedef enum route {
@@ -49,6 +52,8 @@ typedef enum route {
     R_READYZ,
     R_METRICS,
     R_REPORT,
+    R_PREEMPT,
+    R_EXPLAIN,
 } route;
 
 /* One request: its route and body. */
@@ -430,8 +435,9 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     }
     char *text = NULL;
     size_t len = 0;
+    nf_filter_summary sum;
     if (r->r == R_FILTER)
-        rc = nf_extender_filter_text(&a, &src, &h->cfg.fit, &text, &len);
+        rc = nf_extender_filter_text_sum(&a, &src, &h->cfg.fit, &text, &len, &sum);
     else
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
     for (size_t i = 0; i < l.n_looked; i++) /* what was not taken */
@@ -445,6 +451,10 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         nf_binder_expect(b, a.req.uid);
     flush_counts(&l);
     free(l.pre_names);
+    if (!rc && l.filter) { /* what a person reads: one log line, /v1/explain */
+        nf_explain_log(&a, &sum);
+        nf_explain_record(h->explain, &a, &sum, l.now);
+    }
     if (rc)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
                           nf_strerror(rc));
@@ -466,6 +476,74 @@ static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, re
     nf_extender_binding_free(&b);
     /* kube-scheduler reads Error from a 200 answer: a failed bind is not an HTTP error */
     return send_json(h, c, MHD_HTTP_OK, nf_extender_binding_result(rc ? err.msg : NULL), NULL);
+}
+
+/* POST /preempt: kube-scheduler's candidates kept where evicting frees room in one zone, each
+ * with the fewest victims that do (preempt.h). Topologies and reservations as for /filter. */
+static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    nf_preempt_args a;
+    nf_err err = {{0}};
+    int rc = nf_preempt_args_decode(r->body ? r->body : "", r->len, &a, &err);
+    if (rc) {
+        nf_debug("bad extender request", "path=/preempt error=\"%s\"", err.msg);
+        return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
+                         nf_extender_error(err.msg), NULL);
+    }
+    lookup l = {.h = h, .now = nf_wall_ms()};
+    if (h->cfg.binder && a.req.aligned)
+        l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    nf_topology_source src = {
+        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    json_t *result = NULL;
+    nf_preempt_summary sum;
+    rc = nf_preempt(&a, &src, &h->cfg.fit, &result, &sum);
+    for (size_t i = 0; i < l.n_adjusted; i++)
+        nf_fit_view_free(l.adjusted[i]);
+    free(l.adjusted);
+    nf_resv_snapshot_release(l.resv);
+    if (!rc) {
+        nf_extender_metrics_preempt(h->metrics, sum.nodes_in, sum.nodes_kept, sum.victims_in,
+                                    sum.victims_kept);
+        nf_info("preempt", "pod=%s/%s uid=%s form=%s nodes=%zu kept=%zu victims=%zu evicted=%zu",
+                a.req.namespace_ ? a.req.namespace_ : "", a.req.name ? a.req.name : "",
+                a.req.uid ? a.req.uid : "", a.meta ? "meta" : "pods", sum.nodes_in, sum.nodes_kept,
+                sum.victims_in, sum.victims_kept);
+    }
+    nf_preempt_args_free(&a);
+    if (rc)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
+                          nf_strerror(rc));
+    return send_json(h, c, MHD_HTTP_OK, result, NULL);
+}
+
+/* GET /v1/explain?pod=NAMESPACE/NAME: the last /filter decision on that pod, each node fitted
+ * again now with its detail (explain.h). */
+static enum MHD_Result do_explain(nf_extender_http *h, struct MHD_Connection *c)
+{
+    const char *pod = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pod");
+    if (!pod || !*pod)
+        return send_error(h, c, MHD_HTTP_BAD_REQUEST, NULL,
+                          "/v1/explain: give the pod, e.g. ?pod=NAMESPACE/NAME");
+    lookup l = {.h = h, .now = nf_wall_ms()};
+    l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    nf_topology_source src = {
+        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    json_t *ans = NULL;
+    int rc = nf_explain_answer(h->explain, pod, &src, &h->cfg.fit, l.now, &ans);
+    for (size_t i = 0; i < l.n_adjusted; i++)
+        nf_fit_view_free(l.adjusted[i]);
+    free(l.adjusted);
+    nf_resv_snapshot_release(l.resv);
+    if (rc == -ENOENT)
+        return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL,
+                          "/v1/explain: no /filter decision kept for pod \"%.300s\" (the last "
+                          "%d pods asked about are kept)",
+                          pod, NF_EXPLAIN_DEFAULT_PODS);
+    if (rc)
+        return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "numafit-extender: %s",
+                          nf_strerror(rc));
+    return send_json(h, c, MHD_HTTP_OK, ans, NULL);
 }
 
 /* The cached document with its "cache" metadata. */
@@ -537,11 +615,72 @@ static bool metrics_unusable(void *ctx, const nf_cache_entry *e, int64_t now_ms)
     return entry_unusable(ctx, e, now_ms, why, sizeof(why));
 }
 
+/* Every usable cached node into rep, less its reservations; stale ones as skipped. The entries
+ * stay acquired in *v until the caller has freed rep (it borrows them). 0 or -ENOMEM. */
+static int report_add_cache(nf_extender_http *h, nf_report *rep, nf_cache_entry ***v, size_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    int rc = nf_cache_acquire_all(h->cache, v, n);
+    int64_t now = nf_wall_ms();
+    for (size_t i = 0; !rc && i < *n; i++) {
+        char why[512];
+        nf_deduction *d = NULL;
+        size_t nd = 0;
+        nf_cache_entry *e = (*v)[i];
+        if (entry_unusable(h, e, now, why, sizeof(why)))
+            rc = nf_report_add_skipped(rep, e->topo.node, why);
+        else if (!(rc = nf_resv_snapshot_deductions(resv, &e->topo, &d, &nd)))
+            rc = nf_report_add_node_deducted(rep, &e->topo, d, nd);
+        free(d);
+    }
+    nf_resv_snapshot_release(resv);
+    return rc;
+}
+
+/* The --shape figures now, into fig (cfg.n_shapes entries). 0, or an error (logged by the
+ * caller; the scrape then goes without them). */
+static int shape_figures(nf_extender_http *h, nf_shape_figure *fig, char (*names)[64])
+{
+    nf_report *rep = NULL;
+    nf_err err = {{0}};
+    nf_report_opts o = {.fit = h->cfg.fit};
+    int rc = nf_report_new(&o, &rep);
+    for (size_t i = 0; !rc && i < h->cfg.n_shapes; i++) {
+        nf_pod_req pod;
+        if (!(rc = nf_report_named_shape_parse(h->cfg.shapes[i], names[i], sizeof(names[i]), &pod,
+                                               &err)))
+            rc = nf_report_add_shape(rep, names[i], &pod, &err);
+    }
+    nf_cache_entry **v = NULL;
+    size_t n = 0;
+    if (!rc)
+        rc = report_add_cache(h, rep, &v, &n);
+    if (!rc)
+        rc = nf_report_compute(rep, &err);
+    for (size_t i = 0; !rc && i < h->cfg.n_shapes; i++)
+        fig[i] = (nf_shape_figure){.name = names[i],
+                                   .fit = rep->shapes[i].total,
+                                   .stranded = nf_report_shape_stranded_pods(rep, i)};
+    if (rc)
+        nf_warn("shape metrics left out", "error=\"%s\"", err.msg[0] ? err.msg : nf_strerror(rc));
+    nf_report_free(rep); /* before the entries it borrows */
+    nf_cache_release_all(v, n);
+    return rc;
+}
+
 static enum MHD_Result do_metrics(nf_extender_http *h, struct MHD_Connection *c)
 {
-    size_t len = 0;
+    size_t len = 0, n_fig = h->cfg.n_shapes;
+    nf_shape_figure *fig = n_fig ? calloc(n_fig, sizeof(*fig)) : NULL;
+    char(*names)[64] = n_fig ? calloc(n_fig, sizeof(*names)) : NULL;
+    if (n_fig && (!fig || !names || shape_figures(h, fig, names)))
+        n_fig = 0;
     char *text = nf_extender_metrics_render(h->metrics, h->cache, h->cfg.puller, h->cfg.binder,
-                                            metrics_unusable, h, nf_wall_ms(), &len);
+                                            metrics_unusable, h, nf_wall_ms(), fig, n_fig, &len);
+    free(fig);
+    free(names);
     if (!text)
         return send_error(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                           "numafit-extender: out of memory");
@@ -631,20 +770,7 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
     }
     nf_cache_entry **v = NULL;
     size_t n = 0;
-    nf_resv_snapshot *resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
-    int rc = nf_cache_acquire_all(h->cache, &v, &n);
-    int64_t now = nf_wall_ms();
-    for (size_t i = 0; !rc && i < n; i++) {
-        char why[512];
-        nf_deduction *d = NULL;
-        size_t nd = 0;
-        if (entry_unusable(h, v[i], now, why, sizeof(why)))
-            rc = nf_report_add_skipped(rep, v[i]->topo.node, why);
-        else if (!(rc = nf_resv_snapshot_deductions(resv, &v[i]->topo, &d, &nd)))
-            rc = nf_report_add_node_deducted(rep, &v[i]->topo, d, nd);
-        free(d);
-    }
-    nf_resv_snapshot_release(resv);
+    int rc = report_add_cache(h, rep, &v, &n);
     char *out = NULL;
     size_t len = 0;
     if (rc)
@@ -670,11 +796,13 @@ static route route_of(const char *url, const char **node, const char **allow)
         {"/filter", R_FILTER, "POST"},
         {"/prioritize", R_PRIORITIZE, "POST"},
         {"/bind", R_BIND, "POST"},
+        {"/preempt", R_PREEMPT, "POST"},
         {"/v1/nodes", R_NODES, "GET, HEAD"},
         {"/healthz", R_HEALTHZ, "GET, HEAD"},
         {"/readyz", R_READYZ, "GET, HEAD"},
         {"/metrics", R_METRICS, "GET, HEAD"},
         {"/v1/report", R_REPORT, "GET, HEAD"},
+        {"/v1/explain", R_EXPLAIN, "GET, HEAD"},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(url, routes[i].path) == 0) {
@@ -692,7 +820,7 @@ static route route_of(const char *url, const char **node, const char **allow)
 
 static bool method_ok(route r, const char *method)
 {
-    bool post = r == R_FILTER || r == R_PRIORITIZE || r == R_BIND;
+    bool post = r == R_FILTER || r == R_PRIORITIZE || r == R_BIND || r == R_PREEMPT;
     if (post)
         return strcmp(method, "POST") == 0;
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -706,6 +834,8 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
         return do_extender(h, c, r);
     case R_BIND:
         return do_bind(h, c, r);
+    case R_PREEMPT:
+        return do_preempt(h, c, r);
     case R_NODES:
         return do_nodes(h, c);
     case R_NODE:
@@ -718,6 +848,8 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
         return do_metrics(h, c);
     case R_REPORT:
         return do_report(h, c);
+    case R_EXPLAIN:
+        return do_explain(h, c);
     case R_NONE:
         break;
     }
@@ -832,6 +964,10 @@ static nf_verb verb_of(route r)
         return NF_VERB_PRIORITIZE;
     case R_BIND:
         return NF_VERB_BIND;
+    case R_PREEMPT:
+        return NF_VERB_PREEMPT;
+    case R_EXPLAIN:
+        return NF_VERB_EXPLAIN;
     case R_NODES:
     case R_NODE:
         return NF_VERB_NODES;
@@ -894,7 +1030,8 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     h->cache = cache;
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept */
-    if (nf_extender_metrics_new(&h->metrics)) {
+    if (nf_extender_metrics_new(&h->metrics) || nf_explain_new(0, &h->explain)) {
+        nf_extender_metrics_free(h->metrics);
         free(h);
         return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
     }
@@ -909,6 +1046,7 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
                             on_request, h, on_completed, h, &h->d, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
+        nf_explain_free(h->explain);
         free(h);
         return rc;
     }
@@ -933,5 +1071,6 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
         usleep(10000);
     MHD_stop_daemon(h->d);
     nf_extender_metrics_free(h->metrics);
+    nf_explain_free(h->explain);
     free(h);
 }

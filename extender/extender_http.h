@@ -7,6 +7,11 @@
  *                                {"Error": "..."}: leave bindVerb unset
  *                                /filter of an aligned pod waits for the previous pod's /bind
  *                                (bounded), and every fit subtracts the live reservations
+ *   POST /preempt                ExtenderPreemptionArgs -> ExtenderPreemptionResult (preempt.h):
+ *                                the candidates where evicting frees room in one zone, each with
+ *                                the victims that room needs
+ *   GET  /v1/explain?pod=NS/NAME the last /filter decision on that pod, node by node (explain.h);
+ *                                /filter itself logs one info line per decision
  *   GET  /v1/nodes               {"apiVersion", "kind": "NodeTopologyList", "items": [doc...]}
  *   GET  /v1/nodes/{name}        one NodeTopology document (+ "reservations" with a binder)
  *                                every document carries an extra "cache" object:
@@ -63,6 +68,10 @@ typedef struct nf_extender_config {
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
     nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
+    /* --shape NAME=REQUESTS (report.h nf_report_named_shape_parse, checked by the caller):
+     * numafit_extender_shape_pods_{fit,stranded}{shape} at every scrape; borrowed */
+    const char *const *shapes;
+    size_t n_shapes;
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

@@ -1,5 +1,6 @@
 /* extender_main.c - numafit-extender: parse options, build the cache, its sources and the HTTP
  * server, serve until SIGTERM/SIGINT. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "numafit/kube.h"
 #include "numafit/log.h"
 #include "numafit/quantity.h"
+#include "report.h"
 #include "topology_cache.h"
 #include "topology_dir.h"
 
@@ -43,6 +45,9 @@ static const char usage[] =
     "never)\n"
     "  --stale-policy P          reject|ignore: a node without fresh topology fails with a reason\n"
     "                            or passes untouched (default reject)\n"
+    "  --shape NAME=REQUESTS     export numafit_extender_shape_pods_fit{shape=NAME} and\n"
+    "                            ..._stranded for this pod shape, e.g.\n"
+    "                            upf=cpu=8,hugepages-1Gi=8Gi,intel.com/sriov=2 (repeatable)\n"
     "  --max-body SIZE           largest request body, e.g. 64Mi (default 64Mi)\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
     "\n"
@@ -81,18 +86,19 @@ static const struct option longopts[] = {
     {"reservation-ttl", required_argument, NULL, 'R'},
     {"bind-wait", required_argument, NULL, 'W'},
     {"requeue-rejected-pods", no_argument, NULL, 'Q'},
+    {"shape", required_argument, NULL, 'S'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
-static const char *const repeatable[] = {"exporter", "exporter-dns", NULL};
+static const char *const repeatable[] = {"exporter", "exporter-dns", "shape", NULL};
 static const nf_cli_prog prog = {.name = "numafit-extender", .usage = usage, .see_help = true};
 
 typedef struct options {
     nf_extender_config http;
-    const char **exporters, **dns; /* borrowed from argv */
-    size_t n_exporters, n_dns;
+    const char **exporters, **dns, **shapes; /* borrowed from argv */
+    size_t n_exporters, n_dns, n_shapes;
     const char *dir;
     const char *kubeconfig; /* NULL: in-cluster when there; "none": no API server */
     bool listen_given;
@@ -107,6 +113,33 @@ static int append(const char ***v, size_t *n, const char *s)
     nv[(*n)++] = s;
     *v = nv;
     return 0;
+}
+
+/* --shape NAME=REQUESTS: checked now (the server parses it again at every scrape). */
+static int add_shape(options *o, const char *arg)
+{
+    char name[64], other[64];
+    nf_pod_req req;
+    nf_err e = {{0}};
+    int rc = nf_report_named_shape_parse(arg, name, sizeof(name), &req, &e);
+    if (rc == -ENOMEM)
+        return 1;
+    if (rc)
+        return nf_cli_usage_error(&prog, "--shape %s", e.msg);
+    bool aligned = req.aligned;
+    nf_pod_req_free(&req);
+    if (!aligned)
+        return nf_cli_usage_error(&prog,
+                                  "--shape %s: needs nothing aligned (give cpu, hugepages "
+                                  "or a device)",
+                                  name);
+    for (size_t i = 0; i < o->n_shapes; i++)
+        if (!nf_report_named_shape_parse(o->shapes[i], other, sizeof(other), &req, &e)) {
+            nf_pod_req_free(&req);
+            if (strcmp(other, name) == 0)
+                return nf_cli_usage_error(&prog, "--shape %s is given twice", name);
+        }
+    return append(&o->shapes, &o->n_shapes, arg);
 }
 
 static int parse_option(options *o, int c, const char *arg)
@@ -172,6 +205,8 @@ static int parse_option(options *o, int c, const char *arg)
     case 'Q':
         o->bind.requeue_rejected = true;
         return 0;
+    case 'S':
+        return add_shape(o, arg);
     default: /* --log-level, --help, --version, unknown */
         return nf_cli_common_option(&prog, c, arg);
     }
@@ -242,6 +277,8 @@ static int build(options *o, parts *p, nf_err *err)
     if ((rc = api_client(o, &p->kube, err)))
         return rc;
     nf_extender_config cfg = o->http;
+    cfg.shapes = o->shapes;
+    cfg.n_shapes = o->n_shapes;
     if (p->kube) {
         /* before any document arrives: the binder observes every put (nf_cache_on_put) */
         nf_binder_opts bo = o->bind;
@@ -310,12 +347,12 @@ int main(int argc, char **argv)
             nf_info("numafit-extender serving",
                     "listen=%s port=%u align=%s strategy=%s hugepages_alignment=%s "
                     "stale_after_ms=%lld stale_policy=%s exporters=%zu exporter_dns=%zu "
-                    "topology_dir=%s binding=%s",
+                    "topology_dir=%s binding=%s shapes=%zu",
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
                     nf_strategy_name(o.http.fit.strategy),
                     nf_hugepages_align_name(o.http.fit.hugepages), (long long)o.http.stale_after_ms,
                     o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
-                    o.dir ? o.dir : "none", p.binder ? "on" : "off");
+                    o.dir ? o.dir : "none", p.binder ? "on" : "off", o.n_shapes);
             sigwait(&stop, &sig);
             nf_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         }
@@ -323,6 +360,7 @@ int main(int argc, char **argv)
     }
     free(o.exporters);
     free(o.dns);
+    free(o.shapes);
     nf_cli_free_argv(eargc, eargv);
     return rc == NF_CLI_EXIT ? 0 : rc;
 }

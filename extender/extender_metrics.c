@@ -18,12 +18,14 @@ struct nf_extender_metrics {
     atomic_uint_fast64_t requests[NF_VERB_COUNT][N_CODES + 1]; /* last: other codes */
     nf_prom_hist duration[NF_VERB_COUNT];
     atomic_uint_fast64_t filter[N_OUTCOMES][NF_REASON_COUNT];
+    atomic_uint_fast64_t preempt_nodes[2];   /* kept, dropped */
+    atomic_uint_fast64_t preempt_victims[2]; /* evicted, spared */
 };
 
 const char *nf_verb_name(nf_verb v)
 {
-    static const char *const names[] = {"filter", "prioritize", "bind",   "nodes",
-                                        "report", "metrics",    "health", "other"};
+    static const char *const names[] = {"filter",  "prioritize", "bind",    "nodes",   "report",
+                                        "metrics", "health",     "preempt", "explain", "other"};
     return (unsigned)v < NF_VERB_COUNT ? names[v] : "other";
 }
 
@@ -98,6 +100,18 @@ void nf_extender_metrics_filter(nf_extender_metrics *m, nf_fit_status outcome, n
     atomic_fetch_add_explicit(&m->filter[outcome][r], n, memory_order_relaxed);
 }
 
+void nf_extender_metrics_preempt(nf_extender_metrics *m, uint64_t nodes_in, uint64_t nodes_kept,
+                                 uint64_t victims_in, uint64_t victims_kept)
+{
+    if (!m || nodes_kept > nodes_in || victims_kept > victims_in)
+        return;
+    atomic_fetch_add_explicit(&m->preempt_nodes[0], nodes_kept, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->preempt_nodes[1], nodes_in - nodes_kept, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->preempt_victims[0], victims_kept, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->preempt_victims[1], victims_in - victims_kept,
+                              memory_order_relaxed);
+}
+
 /* Which (outcome, reason) pairs can happen: written from the start at 0, so rate() and the
  * dashboards see every series before the first such decision. */
 static bool pair_possible(nf_fit_status o, nf_filter_reason r)
@@ -153,6 +167,24 @@ static void counters(nf_prom *p, nf_extender_metrics *m)
                                "reason", nf_filter_reason_name((nf_filter_reason)r), NULL);
         }
     }
+    static const char *const node_outcomes[] = {"kept", "dropped"};
+    static const char *const victim_outcomes[] = {"evicted", "spared"};
+    nf_prom_family(p, "numafit_extender_preempt_nodes_total", "counter",
+                   "/preempt candidate nodes, kept or dropped (no zone for the pod even with the "
+                   "proposed victims gone)");
+    for (size_t i = 0; i < 2; i++)
+        nf_prom_sample_int(
+            p, "numafit_extender_preempt_nodes_total",
+            (int64_t)atomic_load_explicit(&m->preempt_nodes[i], memory_order_relaxed), "outcome",
+            node_outcomes[i], NULL);
+    nf_prom_family(
+        p, "numafit_extender_preempt_victims_total", "counter",
+        "/preempt proposed victims, evicted or spared (not needed for room in one zone)");
+    for (size_t i = 0; i < 2; i++)
+        nf_prom_sample_int(
+            p, "numafit_extender_preempt_victims_total",
+            (int64_t)atomic_load_explicit(&m->preempt_victims[i], memory_order_relaxed), "outcome",
+            victim_outcomes[i], NULL);
 }
 
 static void cache_series(nf_prom *p, nf_cache *cache, nf_entry_unusable_fn unusable, void *ctx,
@@ -243,13 +275,33 @@ static void puller_series(nf_prom *p, nf_puller *puller)
     nf_puller_stats_free(st, n);
 }
 
+static void shape_series(nf_prom *p, const nf_shape_figure *s, size_t n)
+{
+    if (!n)
+        return;
+    nf_prom_family(p, "numafit_extender_shape_pods_fit", "gauge",
+                   "Pods of the --shape the usable cached nodes still hold with their aligned "
+                   "resources in one zone");
+    for (size_t i = 0; i < n; i++)
+        nf_prom_sample_int(p, "numafit_extender_shape_pods_fit", s[i].fit, "shape", s[i].name,
+                           NULL);
+    nf_prom_family(p, "numafit_extender_shape_pods_stranded", "gauge",
+                   "Pods of the --shape the free resources would hold node by node if a pod did "
+                   "not keep to one zone, minus those that fit");
+    for (size_t i = 0; i < n; i++)
+        nf_prom_sample_int(p, "numafit_extender_shape_pods_stranded", s[i].stranded, "shape",
+                           s[i].name, NULL);
+}
+
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
                                  nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
-                                 int64_t now_ms, size_t *len)
+                                 int64_t now_ms, const nf_shape_figure *shapes, size_t n_shapes,
+                                 size_t *len)
 {
     nf_prom p;
     nf_prom_init(&p);
     counters(&p, m);
+    shape_series(&p, shapes, n_shapes);
     if (cache)
         cache_series(&p, cache, unusable, ctx, now_ms);
     puller_series(&p, puller);

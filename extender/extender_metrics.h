@@ -4,7 +4,8 @@
  * cache's and the pullers' current state. Series (base units, counters end in _total):
  *
  *   numafit_extender_requests_total{verb,code}             HTTP requests answered; verb: filter,
- *                        prioritize, bind, nodes, report, metrics, health, other; code: HTTP status
+ *                        prioritize, bind, nodes, report, metrics, health, preempt, explain,
+ *                        other; code: HTTP status
  *   numafit_extender_request_duration_seconds{verb}        histogram (nf_prom latency bounds)
  *   numafit_extender_filter_nodes_total{outcome,reason}    /filter decisions per node; outcome:
  *                        fit | failed | unresolvable; reason: none (fits), not_aligned (the pod
@@ -12,6 +13,15 @@
  *                        the closest zone lacked most), policy (cpuManagerPolicy, SMT alignment),
  *                        other, stale | missing (no usable topology: unresolvable, or fit
  *                        under --stale-policy ignore)
+ *   numafit_extender_preempt_nodes_total{outcome}           /preempt candidates: kept | dropped
+ *                        (evicting the proposed victims leaves no zone for the pod)
+ *   numafit_extender_preempt_victims_total{outcome}         proposed victims: evicted | spared
+ *                        (not needed to make room in one zone)
+ *   numafit_extender_shape_pods_fit{shape}                  --shape NAME=REQUESTS: pods of it the
+ *                        usable cached nodes still hold, aligned (reservations deducted)
+ *   numafit_extender_shape_pods_stranded{shape}             pods of it their free resources
+ *                        would hold node by node if a pod did not keep to one zone, minus those
+ *                        that fit: what alignment strands (report.h)
  *   numafit_extender_cache_nodes                            nodes in the topology cache
  *   numafit_extender_stale_nodes                            cached nodes unusable now (stale)
  *   numafit_extender_node_stale{node}                       1 when the node's topology is unusable
@@ -52,6 +62,8 @@ typedef enum nf_verb {
     NF_VERB_REPORT,
     NF_VERB_METRICS,
     NF_VERB_HEALTH,
+    NF_VERB_PREEMPT,
+    NF_VERB_EXPLAIN,
     NF_VERB_OTHER,
     NF_VERB_COUNT
 } nf_verb;
@@ -87,13 +99,24 @@ void nf_extender_metrics_request(nf_extender_metrics *m, nf_verb v, unsigned sta
 void nf_extender_metrics_filter(nf_extender_metrics *m, nf_fit_status outcome, nf_filter_reason r,
                                 uint64_t n);
 
+/* One /preempt request: candidate nodes in and kept, victims in and kept (any thread). */
+void nf_extender_metrics_preempt(nf_extender_metrics *m, uint64_t nodes_in, uint64_t nodes_kept,
+                                 uint64_t victims_in, uint64_t victims_kept);
+
 /* Whether a cached entry is unusable now (the server's staleness rule). */
 typedef bool (*nf_entry_unusable_fn)(void *ctx, const nf_cache_entry *e, int64_t now_ms);
 
-/* The /metrics body: counters + the cache (and the puller when not NULL). NULL on out of
- * memory. now_ms is CLOCK_REALTIME ms (entries' received_ms clock). */
+/* One --shape's figures at this scrape. */
+typedef struct nf_shape_figure {
+    const char *name;
+    int64_t fit, stranded;
+} nf_shape_figure;
+
+/* The /metrics body: counters + the cache (and the puller when not NULL) + the shapes. NULL on
+ * out of memory. now_ms is CLOCK_REALTIME ms (entries' received_ms clock). */
 char *nf_extender_metrics_render(nf_extender_metrics *m, nf_cache *cache, nf_puller *puller,
                                  nf_binder *binder, nf_entry_unusable_fn unusable, void *ctx,
-                                 int64_t now_ms, size_t *len);
+                                 int64_t now_ms, const nf_shape_figure *shapes, size_t n_shapes,
+                                 size_t *len);
 
 #endif

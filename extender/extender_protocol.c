@@ -1142,9 +1142,56 @@ static int nodelist_text(const nf_extender_args *a, const bool *pass, sbuf *b)
     return rc;
 }
 
+const nf_filter_reason_count *nf_filter_class_top(const nf_filter_class *c)
+{
+    const nf_filter_reason_count *top = NULL;
+    for (size_t i = 0; i < c->n_reasons; i++)
+        if (!top || c->reasons[i].count > top->count)
+            top = &c->reasons[i];
+    return top;
+}
+
+/* Count one failing node's reason in its class; *last: the index that matched before (in pod
+ * scope every node of a class has the same text, so it is one comparison). */
+static void tally(nf_filter_class *c, size_t *last, const char *text, size_t len)
+{
+    c->nodes++;
+    if (*last < c->n_reasons && c->reasons[*last].len == len &&
+        memcmp(c->reasons[*last].text, text, len) == 0) {
+        c->reasons[*last].count++;
+        return;
+    }
+    for (size_t i = 0; i < c->n_reasons; i++)
+        if (c->reasons[i].len == len && memcmp(c->reasons[i].text, text, len) == 0) {
+            c->reasons[i].count++;
+            *last = i;
+            return;
+        }
+    if (c->n_reasons == NF_FILTER_TOP || len >= sizeof(c->reasons[0].text)) {
+        c->other++;
+        return;
+    }
+    nf_filter_reason_count *r = &c->reasons[c->n_reasons];
+    memcpy(r->text, text, len);
+    r->text[len] = 0;
+    r->len = len;
+    r->count = 1;
+    *last = c->n_reasons++;
+}
+
 int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
                             const nf_fit_opts *o, char **out, size_t *len)
 {
+    return nf_extender_filter_text_sum(a, src, o, out, len, NULL);
+}
+
+int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_source *src,
+                                const nf_fit_opts *o, char **out, size_t *len,
+                                nf_filter_summary *sum)
+{
+    size_t last_failed = 0, last_unres = 0;
+    if (sum)
+        memset(sum, 0, sizeof(*sum));
     *out = NULL;
     *len = 0;
     sbuf kept = {0}, failed = {0}, unres = {0}, r = {0};
@@ -1159,6 +1206,12 @@ int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source 
         if ((rc = eval_node(a, src, o, use, a->nodes[i].name, false, &ev)))
             break;
         pass[i] = ev.passes;
+        if (sum && ev.passes)
+            sum->passed++;
+        else if (sum && ev.unresolvable)
+            tally(&sum->unresolvable, &last_unres, ev.reason, ev.reason_len);
+        else if (sum)
+            tally(&sum->failed, &last_failed, ev.reason, ev.reason_len);
         if (ev.passes) {
             if (a->names_mode) {
                 if (kept.len)

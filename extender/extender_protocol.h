@@ -116,10 +116,36 @@ int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
 int nf_extender_prioritize(const nf_extender_args *a, const nf_topology_source *src,
                            const nf_fit_opts *o, json_t **result);
 
+/* What one /filter decided, for the log line and /v1/explain (no per-node detail): node counts
+ * per class and, per failing class, its most frequent reasons (the first NF_FILTER_TOP distinct
+ * ones in request order, each with its count; nodes with any other reason in `other`). */
+#define NF_FILTER_TOP 4
+typedef struct nf_filter_reason_count {
+    size_t count;
+    size_t len;
+    char text[NF_FIT_REASON_LEN + 64];
+} nf_filter_reason_count;
+typedef struct nf_filter_class {
+    size_t nodes;
+    size_t n_reasons;
+    nf_filter_reason_count reasons[NF_FILTER_TOP];
+    size_t other;
+} nf_filter_class;
+typedef struct nf_filter_summary {
+    size_t passed;
+    nf_filter_class failed, unresolvable;
+} nf_filter_summary;
+/* The most frequent reason of a class (ties: the first seen), or NULL when it has none. */
+const nf_filter_reason_count *nf_filter_class_top(const nf_filter_class *c);
+
 /* The same two answers as compact JSON text (what the server sends; the json_t forms above parse
  * this text, so both are one code path). *out is NUL-terminated, caller frees; 0 or -ENOMEM. */
 int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
                             const nf_fit_opts *o, char **out, size_t *len);
+/* nf_extender_filter_text, and what it decided into *sum (may be NULL). */
+int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_source *src,
+                                const nf_fit_opts *o, char **out, size_t *len,
+                                nf_filter_summary *sum);
 int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_source *src,
                                 const nf_fit_opts *o, char **out, size_t *len);
 

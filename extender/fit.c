@@ -432,10 +432,14 @@ int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_d
         }
         size_t zi = nf__fit_view_zone_index(v, zid);
         int col = nf__fit_view_col(v, d[i].resource);
-        if (zi == SIZE_MAX || col < 0 || d[i].amount <= 0)
+        if (zi == SIZE_MAX || col < 0 || d[i].amount == 0)
             continue;
         int64_t *avail = &v->amt[(zi * v->n_names + (size_t)col) * 2];
-        *avail = *avail > d[i].amount ? *avail - d[i].amount : 0;
+        int64_t alloc = avail[1];
+        if (d[i].amount > 0)
+            *avail = *avail > d[i].amount ? *avail - d[i].amount : 0;
+        else if (*avail < alloc) /* given back (an evicted pod's): never above allocatable */
+            *avail = alloc - *avail > -d[i].amount ? *avail - d[i].amount : alloc;
     }
     *out = v;
     return 0;
@@ -719,9 +723,6 @@ static nf_fit_lack lack_of(const char *name)
     return nf_resource_is_hugepages(name) ? NF_LACK_HUGEPAGES : NF_LACK_DEVICE;
 }
 
-/* Closest zone for `need` given have[] (smallest sum of missing/needed; ties to lower id) and
- * what it lacks, appended as "; closest numa1: cpu 6/8 free". *lack: the class of the resource
- * with the largest missing/needed share there (ties: the lower nf_fit_lack). */
 /* append(buf, len, "%s%s...", a, b, ...) without the format machinery (reasons are formatted for
  * every failing node of a request): the strings up to NULL, truncated like snprintf. */
 static void append_s(char *buf, size_t len, ...)
@@ -760,8 +761,10 @@ static const char *int_text(int64_t v, char *buf, size_t len)
     return buf;
 }
 
-static void append_closest(char *buf, size_t len, const search *s, const int64_t *have,
-                           const int64_t *need, const char *zkind, const char *word,
+/* Closest zone for `need` given have[] (smallest sum of missing/needed; ties to lower id), its
+ * index (SIZE_MAX when there are no zones), and *lack: the class of the resource with the largest
+ * missing/needed share there (ties: the lower nf_fit_lack). */
+static size_t closest_zone(const search *s, const int64_t *have, const int64_t *need,
                            nf_fit_lack *lack)
 {
     size_t best = SIZE_MAX;
@@ -778,14 +781,8 @@ static void append_closest(char *buf, size_t len, const search *s, const int64_t
             best_short = sh;
         }
     }
-    if (best == SIZE_MAX)
-        return;
-    char id[24];
-    append_s(buf, len, "; closest ", zkind, int_text(s->zone_ids[best], id, sizeof(id)), ":",
-             (char *)NULL);
-    bool first = true;
     double worst = 0;
-    for (size_t r = 0; r < s->n_res; r++) {
+    for (size_t r = 0; best != SIZE_MAX && r < s->n_res; r++) {
         int64_t h = have[best * s->n_res + r];
         if (need[r] <= h)
             continue;
@@ -795,6 +792,22 @@ static void append_closest(char *buf, size_t len, const search *s, const int64_t
             worst = share;
             *lack = l;
         }
+    }
+    return best;
+}
+
+/* "; closest numa1: cpu 6/8 free" for zone index best: every resource it lacks. */
+static void append_closest(char *buf, size_t len, const search *s, size_t best, const int64_t *have,
+                           const int64_t *need, const char *zkind, const char *word)
+{
+    char id[24];
+    append_s(buf, len, "; closest ", zkind, int_text(s->zone_ids[best], id, sizeof(id)), ":",
+             (char *)NULL);
+    bool first = true;
+    for (size_t r = 0; r < s->n_res; r++) {
+        int64_t h = have[best * s->n_res + r];
+        if (need[r] <= h)
+            continue;
         char a[40], b[40];
         fmt_amount(s->res[r], h > 0 ? h : 0, a, sizeof(a));
         fmt_amount(s->res[r], need[r], b, sizeof(b));
@@ -876,13 +889,16 @@ static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, cha
     size_t aligned_items = s->n_items;
     out[0] = '\0';
     append_s(out, len, unresolvable ? "even when empty, no " : "no ", zword,
-             unresolvable ? " could hold " : " fits ", need, (char *)NULL);
+             unresolvable ? " could hold " : " has ", need, unresolvable ? "" : " free",
+             (char *)NULL);
     if (it->container != SIZE_MAX && aligned_items > 1) {
         container_label(s->pod, it, label, sizeof(label));
         append(out, len, " for %s beside the pod's other containers", label);
     }
-    append_closest(out, len, s, s->fail_have, it->need, zkind,
-                   unresolvable ? "allocatable" : "free", lack);
+    size_t best = closest_zone(s, s->fail_have, it->need, lack);
+    if (o->detail && best != SIZE_MAX)
+        append_closest(out, len, s, best, s->fail_have, it->need, zkind,
+                       unresolvable ? "allocatable" : "free");
 }
 
 /* A pod that is not Guaranteed whose hugepages were held to the zone: kubelet would not hold

@@ -8,6 +8,7 @@ add_library(nf_fit STATIC
   ${CMAKE_CURRENT_LIST_DIR}/score.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_predict.c
   ${CMAKE_CURRENT_LIST_DIR}/extender_protocol.c
+  ${CMAKE_CURRENT_LIST_DIR}/preempt.c
 )
 target_include_directories(nf_fit PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(nf_fit PUBLIC numafit PkgConfig::JANSSON m)

@@ -93,6 +93,12 @@ typedef struct nf_fit_opts {
      * nobody reads it (/prioritize): formatting reasons is most of the cost of a failing node.
      * Status, zones and scores are unchanged. */
     bool no_reason;
+    /* Add the node's own numbers to a resource shortfall's reason: the zone that came closest and
+     * what it lacked ("; closest numa1: cpu 6/8 free"). Off, a reason is the same for every node
+     * of a class (what kube-scheduler's FailedScheduling event folds into one count): /filter
+     * leaves it off, /v1/explain turns it on. Not part of a memo's shape (fit_memo.h): never set
+     * it where answers are remembered. */
+    bool detail;
 } nf_fit_opts;
 
 #define NF_FIT_DEFAULT_STEPS 100000
@@ -176,11 +182,12 @@ typedef struct nf_fit_result {
     bool backtracked; /* container scope: the assignment needed backtracking, i.e. kubelet's
                          own greedy per-container order would NOT find it (kubelet may reject) */
     long steps;       /* placements tried by the search */
-    /* When status != OK, a sentence a person can act on, e.g.
-     * "no NUMA node fits cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1; closest numa1: cpu 6/8 free"
-     * The closest zone is the one with the smallest shortfall: the sum over requested resources
-     * of (missing / requested), ties to the lower id; it lists every resource it lacks as
-     * "<name> <free>/<needed> free". Unresolvable reasons say so ("even when empty, ..."). */
+    /* When status != OK, a sentence a person can act on, the same for every node of a class:
+     * "no NUMA node has cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1 free", or for unresolvable
+     * nodes "even when empty, no NUMA node could hold cpu=8 ...". With nf_fit_opts.detail it goes
+     * on with the node's closest zone: "; closest numa1: cpu 6/8 free" (the one with the
+     * smallest shortfall: the sum over requested resources of (missing / requested), ties to the
+     * lower id; every resource it lacks as "<name> <free>/<needed> free", or "allocatable"). */
     char reason[NF_FIT_REASON_LEN];
 } nf_fit_result;
 
@@ -226,7 +233,8 @@ typedef struct nf_deduction {
 
 /* A copy of base (built from t) with each deduction taken from the available amount of the zone
  * holding its NUMA node (never below 0; allocatable unchanged; unknown NUMA nodes and resources
- * the view lacks are skipped). Free with nf_fit_view_free. 0 or -ENOMEM. */
+ * the view lacks are skipped). A negative amount gives back (what an evicted pod frees, preempt.h):
+ * added to available, never above allocatable. Free with nf_fit_view_free. 0 or -ENOMEM. */
 int nf_fit_view_deduct(const nf_fit_view *base, const nf_topology *t, const nf_deduction *d,
                        size_t n, nf_fit_view **out);
 

@@ -173,6 +173,59 @@ int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err)
     return nf_report_add_shape(r, label, &pod, err);
 }
 
+int nf_report_named_shape_parse(const char *arg, char *name, size_t name_len, nf_pod_req *req,
+                                nf_err *err)
+{
+    memset(req, 0, sizeof(*req));
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg) : 0;
+    if (!eq || !n)
+        return nf_errf(err, -EINVAL,
+                       "\"%.80s\": give NAME=REQUESTS, e.g. upf=cpu=4,hugepages-1Gi=4Gi,"
+                       "intel.com/sriov=1",
+                       arg);
+    if (n >= name_len)
+        return nf_errf(err, -EINVAL, "shape name \"%.*s\" is longer than %zu characters", (int)n,
+                       arg, name_len - 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = arg[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return nf_errf(err, -EINVAL,
+                           "shape name \"%.*s\": only letters, digits, '_', '.' and '-'", (int)n,
+                           arg);
+    }
+    memcpy(name, arg, n);
+    name[n] = 0;
+    nf_err perr = {{0}};
+    int rc = nf_pod_req_from_shape(eq + 1, req, &perr);
+    if (rc)
+        return nf_errf(err, rc, "shape %s: %s", name, perr.msg);
+    return 0;
+}
+
+int64_t nf_report_shape_stranded_pods(const nf_report *r, size_t si)
+{
+    const nf_report_shape *s = &r->shapes[si];
+    int64_t stranded = 0;
+    for (size_t i = 0; s->nodes && i < r->n_nodes; i++) {
+        const nf_node_count *c = &s->nodes[i];
+        if (s->node_error[i] || !s->n_request)
+            continue;
+        int64_t loose = INT64_MAX;
+        for (size_t k = 0; k < s->n_request; k++) {
+            int j = nf_report_amount_index(c->free, c->n_free, s->request[k].name);
+            int64_t f = j < 0 ? 0 : c->free[j].value;
+            int64_t pods = s->request[k].value > 0 ? (f > 0 ? f : 0) / s->request[k].value : 0;
+            if (pods < loose)
+                loose = pods;
+        }
+        if (loose > c->fits)
+            stranded = sat_add(stranded, loose - c->fits);
+    }
+    return stranded;
+}
+
 /* The first amount of t no machine can have (above NF_REPORT_MAX_AMOUNT), as a reason. Such a
  * document is broken (e.g. a counter read as INT64_MAX): counting it would make every sum
  * meaningless, so the node is skipped with this reason. */

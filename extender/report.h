@@ -132,6 +132,16 @@ void nf_report_free(nf_report *r);
 int nf_report_add_shape(nf_report *r, const char *label, nf_pod_req *req, nf_err *err);
 /* Parse "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1" (nf_pod_req_from_shape) and add it. */
 int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err);
+/* "NAME=REQUESTS" (numafit-extender --shape): NAME ([A-Za-z0-9_.-], at most name_len - 1
+ * characters) into name, REQUESTS as nf_pod_req_from_shape. -EINVAL (err says what), -ENOMEM. */
+int nf_report_named_shape_parse(const char *arg, char *name, size_t name_len, nf_pod_req *req,
+                                nf_err *err);
+
+/* Pods of shape s the counted nodes would still hold if a pod did not have to keep to one zone
+ * (per node: the fewest pods any requested resource's node-wide free amount holds) minus those
+ * that fit aligned (total): what NUMA alignment strands, in pods. After nf_report_compute. */
+int64_t nf_report_shape_stranded_pods(const nf_report *r, size_t s);
+
 /* Add a node's topology (borrowed until nf_report_free). A node name seen before is skipped
  * ("duplicate node"), the first one counts. A node with an amount over NF_REPORT_MAX_AMOUNT is
  * skipped with the reason naming it. 0 or -ENOMEM. */

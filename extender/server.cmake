@@ -2,6 +2,7 @@
 # binding cycle (reservations, API server client) and main().
 add_library(nf_extender_http STATIC ${CMAKE_CURRENT_LIST_DIR}/extender_http.c
   ${CMAKE_CURRENT_LIST_DIR}/node_view.c
+  ${CMAKE_CURRENT_LIST_DIR}/explain.c
   ${CMAKE_CURRENT_LIST_DIR}/extender_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/reservations.c
   ${CMAKE_CURRENT_LIST_DIR}/binder.c)

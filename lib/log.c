@@ -30,6 +30,27 @@ void nf_log_set_level(nf_log_level level)
     min_level = level;
 }
 
+const char *nf_log_quote(const char *s, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (!len)
+        return buf;
+    const char *p = s ? s : "";
+    for (; *p && n + 3 <= len; p++) {
+        if (*p == '"' || *p == '\\')
+            buf[n++] = '\\';
+        buf[n++] = *p == '\n' ? ' ' : *p;
+    }
+    if (((unsigned char)*p & 0xC0) == 0x80) { /* cut inside a UTF-8 character: drop its start */
+        while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80)
+            n--;
+        if (n > 0 && ((unsigned char)buf[n - 1] & 0x80))
+            n--;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
 {
     if (level < min_level)
@@ -42,12 +63,8 @@ void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
     int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=\"",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      ts.tv_nsec / 1000000, level_names[level]);
-    /* quote the message the logfmt way */
-    for (const char *p = msg; *p && n < (int)sizeof(line) - 4; p++) {
-        if (*p == '"' || *p == '\\')
-            line[n++] = '\\';
-        line[n++] = *p == '\n' ? ' ' : *p;
-    }
+    nf_log_quote(msg, line + n, sizeof(line) - (size_t)n - 3);
+    n += (int)strlen(line + n);
     line[n++] = '"';
     if (kv && *kv && n < (int)sizeof(line) - 2) {
         line[n++] = ' ';

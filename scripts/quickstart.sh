@@ -81,6 +81,9 @@ for verb in filter prioritize; do
   curl -fsS -H 'Content-Type: application/json' --data-binary "@$tmp/args.json" \
     "http://127.0.0.1:$xport/$verb" >"$tmp/$verb.json" || die "POST /$verb failed"
 done
+# the node's own numbers behind the reason (the closest NUMA node and what it lacks)
+podref=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["metadata"]; print("%s/%s" % (m.get("namespace", "default"), m["name"]))' "$pod")
+curl -fsS "http://127.0.0.1:$xport/v1/explain?pod=$podref" >"$tmp/explain.json" || echo '{}' >"$tmp/explain.json"
 
 python3 - "$tmp" "$pod" "$node" "$eport" "$xport" "$kubelet_note" <<'PY'
 import json, sys
@@ -110,4 +113,8 @@ elif node in (flt.get("FailedAndUnresolvableNodes") or {}):
 else:
     print("  /filter: %s rejected (current use blocks it):\n    %s"
           % (node, (flt.get("FailedNodes") or {}).get(node, flt.get("Error"))))
+ex = json.load(open(tmp + "/explain.json"))
+for n in ex.get("nodes", []):
+    if n.get("node") == node and n.get("status") != "fits":
+        print("  /v1/explain: %s" % n.get("reason"))
 PY

@@ -2,6 +2,8 @@
 #ifndef NUMAFIT_LOG_H
 #define NUMAFIT_LOG_H
 
+#include <stddef.h>
+
 typedef enum nf_log_level {
     NF_LOG_DEBUG = 0,
     NF_LOG_INFO,
@@ -16,6 +18,10 @@ void nf_log_set_level(nf_log_level level);
 /* kv is printf-style and must already be logfmt (`key=value key2="quoted value"`), or NULL. */
 void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* s as the inside of a logfmt quoted value (`key="%s"`): backslash and double quote escaped,
+ * newlines as spaces, cut to fit len bytes (NUL-terminated; nothing when len is 0). Returns buf. */
+const char *nf_log_quote(const char *s, char *buf, size_t len);
 
 #define nf_debug(msg, ...) nf_log(NF_LOG_DEBUG, msg, __VA_ARGS__)
 #define nf_info(msg, ...) nf_log(NF_LOG_INFO, msg, __VA_ARGS__)

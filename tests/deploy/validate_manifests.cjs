@@ -487,8 +487,8 @@ function checkExtenderRef(what, cfg, listen) {
     check(`${what}: urlPrefix is the extender's --listen`, `${u.hostname}:${u.port}` === listen, `${u.host} vs ${listen}`);
   }
   check(`${what}: plain http with enableHTTPS false`, ext.enableHTTPS === false && /^http:/.test(ext.urlPrefix));
-  check(`${what}: verbs filter/prioritize and bindVerb: bind`, ext.filterVerb === 'filter' && ext.prioritizeVerb === 'prioritize' &&
-    ext.bindVerb === 'bind');
+  check(`${what}: verbs filter/prioritize/preempt and bindVerb: bind`, ext.filterVerb === 'filter' && ext.prioritizeVerb === 'prioritize' &&
+    ext.preemptVerb === 'preempt' && ext.bindVerb === 'bind');
   check(`${what}: nodeCacheCapable, not ignorable, weight > 0`, ext.nodeCacheCapable === true && ext.ignorable === false && ext.weight > 0);
   check(`${what}: managedResources listed with ignoredByScheduler false`, (ext.managedResources || []).length > 0 &&
     ext.managedResources.every((r) => r.ignoredByScheduler === false));
@@ -737,6 +737,10 @@ async function liveExtender(group, exp, apiPort, kcfg, n) {
   check(`${w}: POST urlPrefix/${e.prioritizeVerb} answers 200 with a host priority list`,
     p.status === 200 && Array.isArray(pr) && pr.every((h) => h.Host === 'deploy-test-node' && h.Score >= 0 && h.Score <= 10),
     `${p.status} ${p.body.slice(0, 200)}`);
+  const pre = await api(ext.port, 'POST', `${prefix}/${e.preemptVerb}`, { Pod: pod, NodeNameToVictims: null,
+    NodeNameToMetaVictims: { 'deploy-test-node': { Pods: [{ UID: 'victim-uid' }], NumPDBViolations: 0 } } });
+  check(`${w}: POST urlPrefix/${e.preemptVerb} (nodeCacheCapable: meta victims) answers 200 with NodeNameToMetaVictims`,
+    pre.status === 200 && pre.doc && typeof pre.doc.NodeNameToMetaVictims === 'object', `${pre.status} ${pre.body.slice(0, 200)}`);
   const b = await api(ext.port, 'POST', `${prefix}/${e.bindVerb}`, { PodName: pod.metadata.name,
     PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: 'deploy-test-node' });
   check(`${w}: POST urlPrefix/${e.bindVerb} answers 200 without Error`, b.status === 200 && b.doc && !b.doc.Error,

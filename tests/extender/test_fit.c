@@ -12,8 +12,10 @@
 #include "fit.h"
 #include "score.h"
 
-static const nf_fit_opts NUMA = {.align = NF_ALIGN_NUMA};
-static const nf_fit_opts SOCKET = {.align = NF_ALIGN_SOCKET};
+/* detail: the reasons name the node's closest zone (/v1/explain); test_reason_classes shows them
+ * without (/filter) */
+static const nf_fit_opts NUMA = {.align = NF_ALIGN_NUMA, .detail = true};
+static const nf_fit_opts SOCKET = {.align = NF_ALIGN_SOCKET, .detail = true};
 static const kspec POD_SCOPE = {.cpu_policy = "static", .scope = "pod", .mm_policy = "None"};
 static const kspec CONTAINER_SCOPE = {.cpu_policy = "static", .scope = "container"};
 
@@ -57,8 +59,9 @@ static void test_pod_scope_reasons(void **state)
     t = two_numa(POD_SCOPE, 4, 6);
     r = fit(&p, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
-    assert_string_equal(r.reason, "no NUMA node fits cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1; "
-                                  "closest numa1: cpu 6/8 free");
+    assert_string_equal(r.reason,
+                        "no NUMA node has cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1 free; "
+                        "closest numa1: cpu 6/8 free");
     assert_int_equal(r.zone, -1);
     nf_fit_result_free(&r);
     /* the same node fits on a socket (4 + 6 CPUs) */
@@ -85,7 +88,7 @@ static void test_pod_scope_reasons(void **state)
     t = two_numa(POD_SCOPE, 20, 5);
     r = fit(&big, t, &SOCKET);
     assert_int_equal(r.status, NF_FIT_FAILED);
-    assert_string_equal(r.reason, "no socket fits cpu=30 hugepages-1Gi=4Gi intel.com/sriov=1; "
+    assert_string_equal(r.reason, "no socket has cpu=30 hugepages-1Gi=4Gi intel.com/sriov=1 free; "
                                   "closest socket0: cpu 25/30 free");
     nf_fit_result_free(&r);
     tb_free(t);
@@ -104,6 +107,53 @@ static void test_pod_scope_reasons(void **state)
     nf_pod_req_free(&p);
     nf_pod_req_free(&big);
     nf_pod_req_free(&p2);
+}
+
+/* Without detail (what /filter sends) every node of a class gives the same reason, so
+ * kube-scheduler's FailedScheduling event folds them into one count; the status, the lack and
+ * the reason's head are those of the detailed answer. */
+static void test_reason_classes(void **state)
+{
+    (void)state;
+    nf_pod_req p = tb_shape(SHAPE);
+    const nf_fit_opts plain[] = {{.align = NF_ALIGN_NUMA}, {.align = NF_ALIGN_SOCKET}};
+    const char *want[] = {"no NUMA node has cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1 free",
+                          "no socket has cpu=8 hugepages-1Gi=4Gi intel.com/sriov=1 free"};
+    for (size_t m = 0; m < 2; m++) {
+        /* three busy nodes, each short in its own way: one reason */
+        int frees[][2] = {{4, 6}, {0, 1}, {7, 2}};
+        for (size_t i = 0; i < 3; i++) {
+            zspec z[] = {tb_zone(0, 0, 22, frees[i][0], 16, 12, 8, 6, -1),
+                         tb_zone(1, m, 22, frees[i][1], 16, 16, 8, 8, -1)};
+            nf_topology *t = tb_topo("w", POD_SCOPE, z, 2);
+            nf_fit_result r = fit(&p, t, &plain[m]), d = fit(&p, t, m ? &SOCKET : &NUMA);
+            assert_int_equal(r.status, NF_FIT_FAILED);
+            assert_string_equal(r.reason, want[m]);
+            assert_int_equal(r.lack, NF_LACK_CPU);
+            assert_int_equal(d.status, r.status);
+            assert_int_equal(d.lack, r.lack);
+            assert_int_equal(strncmp(d.reason, r.reason, strlen(r.reason)), 0);
+            assert_non_null(strstr(d.reason, "; closest "));
+            nf_fit_result_free(&r);
+            nf_fit_result_free(&d);
+            tb_free(t);
+        }
+    }
+    /* unresolvable: one reason for every node too small even when empty */
+    nf_pod_req big = tb_shape("cpu=30,hugepages-1Gi=4Gi,intel.com/sriov=1");
+    for (int cpus = 20; cpus <= 28; cpus += 8) {
+        zspec z[] = {tb_zone(0, 0, cpus, cpus, 16, 12, 8, 6, -1),
+                     tb_zone(1, 0, cpus, 2, 16, 16, 8, 8, -1)};
+        nf_topology *t = tb_topo("w", POD_SCOPE, z, 2);
+        nf_fit_result r = fit(&big, t, &plain[0]);
+        assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+        assert_string_equal(r.reason, "even when empty, no NUMA node could hold cpu=30 "
+                                      "hugepages-1Gi=4Gi intel.com/sriov=1");
+        nf_fit_result_free(&r);
+        tb_free(t);
+    }
+    nf_pod_req_free(&p);
+    nf_pod_req_free(&big);
 }
 
 static void test_cpu_policy(void **state)
@@ -426,7 +476,7 @@ static void test_memory_manager(void **state)
     r = fit(&p2, ts, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
     assert_string_equal(
-        r.reason, "no NUMA node fits cpu=2 memory=64Gi; closest numa1: memory 40Gi/64Gi free");
+        r.reason, "no NUMA node has cpu=2 memory=64Gi free; closest numa1: memory 40Gi/64Gi free");
     nf_fit_result_free(&r);
     r = fit(&p2, tn, &NUMA); /* memory is not aligned without the Static Memory Manager */
     assert_int_equal(r.status, NF_FIT_OK);
@@ -527,8 +577,8 @@ static void test_container_scope(void **state)
     r = fit(&p3, t12, &NUMA); /* 12 + 12 allocatable: only current use blocks it */
     assert_int_equal(r.status, NF_FIT_FAILED);
     tb_free(t12);
-    assert_string_equal(r.reason, "no NUMA node fits cpu=4 for container c beside the pod's other "
-                                  "containers; closest numa0: cpu 2/4 free");
+    assert_string_equal(r.reason, "no NUMA node has cpu=4 free for container c beside the pod's "
+                                  "other containers; closest numa0: cpu 2/4 free");
     assert_int_equal(r.container_zones[0], -1);
     nf_fit_result_free(&r);
 
@@ -659,7 +709,7 @@ static void test_usable_devices(void **state)
     nf_pod_req p2 = tb_shape("cpu=1,intel.com/sriov=2");
     r = fit(&p2, t, &NUMA);
     assert_int_equal(r.status, NF_FIT_FAILED);
-    assert_string_equal(r.reason, "no NUMA node fits cpu=1 intel.com/sriov=2; closest numa1: "
+    assert_string_equal(r.reason, "no NUMA node has cpu=1 intel.com/sriov=2 free; closest numa1: "
                                   "intel.com/sriov 1/2 free");
     nf_fit_result_free(&r);
     nf_zone *zones;
@@ -846,6 +896,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pod_scope_reasons),
+        cmocka_unit_test(test_reason_classes),
         cmocka_unit_test(test_cpu_policy),
         cmocka_unit_test(test_full_pcpus_only),
         cmocka_unit_test(test_full_pcpus_offline_sibling),
