@@ -40,6 +40,8 @@ struct nf_exporter_http {
     nf_metrics_fn metrics;
     void *metrics_cls;
     int wake_fd; /* eventfd: a long-poll with a new deadline arrived */
+    bool client_ca;
+    nf_auth_tokens *tokens;
 };
 
 /* Marks a request that has already been handled once (the first call of a GET). */
@@ -148,6 +150,33 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
     return reply_topology(h, c, true);
 }
 
+/* Whether the client may read more than the probes; if not, *ret is the refusal queued. */
+static bool allowed(nf_exporter_http *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+    if (h->client_ca && !nf_tls_client_verified(c)) {
+        *ret = nf_httpd_reply_error(c, MHD_HTTP_FORBIDDEN, 0,
+                                    "a client certificate signed by the client CA is required");
+        return false;
+    }
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (h->tokens && !nf_auth_tokens_check(h->tokens, auth)) {
+        static const char body[] = "{\"error\":\"a valid bearer token is required\"}";
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        *ret = MHD_NO;
+        if (r) {
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    "Bearer realm=\"numafit-exporter\"");
+            *ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+            MHD_destroy_response(r);
+        }
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **ctx)
@@ -161,6 +190,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *ctx = &first_call_marker;
         return MHD_YES;
     }
+
+    bool probe = strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0;
+    bool resumed = *ctx && *ctx != &first_call_marker; /* a long-poll let in before */
+    enum MHD_Result refused;
+    if (!probe && !resumed && !allowed(h, c, &refused))
+        return refused;
 
     if (strcmp(url, "/v1/topology") == 0) {
         if (!get)
@@ -221,15 +256,18 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
     *ctx = NULL;
 }
 
-int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err)
+int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **out, nf_err *err)
 {
     nf_exporter_http *h = calloc(1, sizeof(*h));
     if (!h)
         return nf_errf(err, -ENOMEM, "out of memory");
+    h->client_ca = nf_tls_server_has_client_ca(o->tls);
+    h->tokens = o->tokens;
     pthread_mutex_init(&h->lock, NULL);
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     int rc = h->wake_fd < 0 ? nf_errf(err, -errno, "eventfd: %s", strerror(errno))
-                            : nf_httpd_start(listen, 2, handle, h, completed, h, &h->daemon, err);
+                            : nf_httpd_start_tls(o->listen, 2, o->tls, handle, h, completed, h,
+                                                 &h->daemon, err);
     if (rc) {
         if (h->wake_fd >= 0)
             close(h->wake_fd);

@@ -15,7 +15,10 @@
 #include <time.h>
 
 #include "numafit/log.h"
+#include "numafit/secret_file.h"
 #include "numafit/topology_json.h"
+
+#define TOKEN_MAX (64u << 10)
 
 typedef struct source {
     char *base; /* "http://10.0.0.5:9750": also the cache's source name */
@@ -36,6 +39,9 @@ typedef struct source {
     uint64_t pulls, errors; /* under stats_mu, like node */
     char errbuf[CURL_ERROR_SIZE];
     char url[1024];
+    const char *verify_name;    /* https: the name its certificate must carry, or NULL: the host */
+    struct curl_slist *hdrs;    /* of the request in flight */
+    struct curl_slist *connect; /* CURLOPT_CONNECT_TO of the request in flight */
 } source;
 
 typedef struct dns_target {
@@ -60,6 +66,8 @@ struct nf_puller {
     pthread_cond_t cond;
     atomic_size_t n_exporters, n_failing;
     pthread_mutex_t stats_mu; /* src[] membership, and each source's node/pulls/errors */
+    bool https_dns;           /* --exporter-dns records are https:// (a CA or client certificate) */
+    nf_secret_file token;     /* read by the puller thread only, once started */
 };
 
 static int64_t mono_ms(void)
@@ -111,6 +119,12 @@ int nf_puller_new(nf_cache *cache, const nf_puller_opts *opts, nf_puller **out)
         nf_puller_opts_default(&p->o);
     if (!p->o.resolve)
         p->o.resolve = nf_resolve_getaddrinfo;
+    p->https_dns = p->o.ca_file || p->o.cert_file;
+    if (p->o.token_file &&
+        nf_secret_file_init(&p->token, p->o.token_file, TOKEN_MAX, NF_SECRET_TRIM)) {
+        free(p);
+        return -ENOMEM;
+    }
     if (!(p->multi = curl_multi_init())) {
         free(p);
         return -ENOMEM;
@@ -142,6 +156,8 @@ static void source_free(nf_puller *p, source *s)
             curl_multi_remove_handle(p->multi, s->easy);
         curl_easy_cleanup(s->easy);
     }
+    curl_slist_free_all(s->hdrs);
+    curl_slist_free_all(s->connect);
     free(s->base);
     free(s->node);
     free(s->body);
@@ -171,6 +187,7 @@ void nf_puller_free(nf_puller *p)
     }
     free(p->dns);
     curl_multi_cleanup(p->multi);
+    nf_secret_file_free(&p->token);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->stats_mu);
@@ -246,6 +263,8 @@ static int source_add(nf_puller *p, const char *base, int dns, nf_err *err)
         return nf_errf(err, -ENOMEM, "exporter %s: out of memory", base);
     }
     s->dns = dns;
+    if (strncmp(s->base, "https://", 8) == 0)
+        s->verify_name = p->o.server_name ? p->o.server_name : dns >= 0 ? p->dns[dns].host : NULL;
     s->max_body = p->o.max_body ? p->o.max_body : 64u << 20;
     s->backoff_ms = p->o.backoff_min_ms;
     s->next_at = mono_ms();
@@ -340,13 +359,80 @@ void nf_puller_counts(nf_puller *p, size_t *exporters, size_t *failing)
 
 /* ---- the puller thread ------------------------------------------------------------------ */
 
+/* s->url for path; an https source checked against another name than its host gets a URL with
+ * that name and a CONNECT_TO entry "name:port:host:port" that sends it to the host. */
+static int request_url(source *s, const char *path)
+{
+    const char *auth = s->base + (s->base[4] == 's' ? 8 : 7), *end = strchr(auth, '/');
+    size_t alen = end ? (size_t)(end - auth) : strlen(auth);
+    if (!s->verify_name) {
+        snprintf(s->url, sizeof(s->url), "%s%s", s->base, path);
+        return 0;
+    }
+    const char *rb = memchr(auth, ']', alen), *from = rb ? rb : auth;
+    const char *colon = memrchr(from, ':', alen - (size_t)(from - auth));
+    size_t hlen = colon ? (size_t)(colon - auth) : alen;
+    const char *port = colon ? colon + 1 : "443";
+    int plen = colon ? (int)(alen - hlen - 1) : 3;
+    char connect[640];
+    snprintf(s->url, sizeof(s->url), "https://%s:%.*s%s%s", s->verify_name, plen, port,
+             end ? end : "", path);
+    snprintf(connect, sizeof(connect), "%s:%.*s:%.*s:%.*s", s->verify_name, plen, port, (int)hlen,
+             auth, plen, port);
+    curl_slist_free_all(s->connect);
+    s->connect = curl_slist_append(NULL, connect);
+    return s->connect ? 0 : -ENOMEM;
+}
+
+/* TLS options and the bearer token of an exporter request. */
+static int request_auth(nf_puller *p, source *s, CURL *e)
+{
+    if (strncmp(s->base, "https://", 8) == 0) {
+        curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+        if (p->o.ca_file) {
+            curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+            curl_easy_setopt(e, CURLOPT_CAINFO, p->o.ca_file);
+#if LIBCURL_VERSION_NUM >= 0x075700
+            curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L); /* a rotated CA file counts now */
+#endif
+        }
+        if (p->o.cert_file) {
+            curl_easy_setopt(e, CURLOPT_SSLCERT, p->o.cert_file);
+            curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+            curl_easy_setopt(e, CURLOPT_SSLKEY, p->o.key_file);
+            curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+        if (s->connect)
+            curl_easy_setopt(e, CURLOPT_CONNECT_TO, s->connect);
+    }
+    if (!p->o.token_file)
+        return 0;
+    nf_err err = {{0}};
+    if (nf_secret_file_refresh(&p->token, &err) < 0)
+        nf_debug("exporter token file unreadable: the last token read is sent", "err=\"%s\"",
+                 err.msg);
+    char *line = NULL;
+    if (asprintf(&line, "Authorization: Bearer %s", p->token.data ? p->token.data : "") < 0)
+        return -ENOMEM;
+    curl_slist_free_all(s->hdrs);
+    s->hdrs = curl_slist_append(NULL, line);
+    explicit_bzero(line, strlen(line));
+    free(line);
+    if (!s->hdrs)
+        return -ENOMEM;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+    return 0;
+}
+
 static int start_request(nf_puller *p, source *s)
 {
+    char path[64];
     if (s->have_gen)
-        snprintf(s->url, sizeof(s->url), "%s/v1/topology?waitForGeneration=%" PRIu64, s->base,
-                 s->gen + 1);
+        snprintf(path, sizeof(path), "/v1/topology?waitForGeneration=%" PRIu64, s->gen + 1);
     else
-        snprintf(s->url, sizeof(s->url), "%s/v1/topology", s->base);
+        snprintf(path, sizeof(path), "/v1/topology");
+    if (request_url(s, path))
+        return -ENOMEM;
     s->len = 0;
     s->too_big = false;
     s->etag[0] = 0;
@@ -371,6 +457,8 @@ static int start_request(nf_puller *p, source *s)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+    if (request_auth(p, s, e))
+        return -ENOMEM;
     if (curl_multi_add_handle(p->multi, e) != CURLM_OK)
         return -EIO;
     s->busy = true;
@@ -507,6 +595,14 @@ static void apply_dns(nf_puller *p)
         pthread_mutex_unlock(&p->mu);
         if (!have)
             continue;
+        for (size_t i = 0; p->https_dns && i < n; i++) {
+            char *u = NULL;
+            if (strncmp(urls[i], "http://", 7) == 0 &&
+                asprintf(&u, "https://%s", urls[i] + 7) > 0) {
+                free(urls[i]);
+                urls[i] = u;
+            }
+        }
         for (size_t i = 0; i < p->n_src;) {
             source *s = p->src[i];
             if (s->dns != (int)t || in_list(urls, n, s->base)) {
@@ -623,6 +719,10 @@ int nf_puller_start(nf_puller *p, nf_err *err)
 {
     if (p->started)
         return nf_errf(err, -EBUSY, "exporter puller: already started");
+    int r;
+    if (p->o.token_file && ((r = nf_secret_file_refresh(&p->token, err)) < 0 || !p->token.len))
+        return nf_errf(err, r < 0 ? r : -EINVAL, "exporter token file %s: %s", p->o.token_file,
+                       r < 0 ? err->msg : "empty");
     int rc = pthread_create(&p->thread, NULL, puller_main, p);
     if (rc)
         return nf_errf(err, -rc, "exporter puller: cannot start a thread: %s", strerror(rc));

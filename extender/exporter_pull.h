@@ -10,6 +10,14 @@
  * marked stale in the cache, never dropped, and is retried with exponential back-off up to a cap.
  * `--exporter-dns HOST:PORT` targets are re-resolved periodically by a second thread: each A/AAAA
  * record is an exporter at http://IP:PORT; a record that vanishes has its nodes marked stale.
+ *
+ * TLS (exporters serving HTTPS): ca_file verifies their certificates (else the system store),
+ * cert_file/key_file is the client certificate presented to them (mutual TLS), token_file the
+ * bearer token sent (re-read when it changes); TLS 1.2 at least. With a CA or a client
+ * certificate, --exporter-dns records are https://IP:PORT and their certificates must name the
+ * DNS host (all pods of a DaemonSet share the Service's name, not their IPs); server_name
+ * replaces the name checked, for --exporter URLs too. The certificate files are read at each new
+ * connection, so rotated ones are used as the long-polls reconnect.
  */
 #ifndef NUMAFIT_EXTENDER_EXPORTER_PULL_H
 #define NUMAFIT_EXTENDER_EXPORTER_PULL_H
@@ -39,6 +47,11 @@ typedef struct nf_puller_opts {
     size_t max_body;            /* 64 MiB: larger documents are an error */
     nf_resolve_fn resolve;      /* NULL: getaddrinfo (nf_resolve_getaddrinfo) */
     void *resolve_ud;
+    const char *ca_file;   /* PEM CA for exporters' certificates; NULL: the system store */
+    const char *cert_file; /* PEM client certificate (with key_file), or NULL */
+    const char *key_file;
+    const char *token_file;  /* bearer token for exporters, or NULL */
+    const char *server_name; /* the name exporters' certificates must carry, or NULL */
 } nf_puller_opts;
 
 void nf_puller_opts_default(nf_puller_opts *o);
@@ -48,6 +61,7 @@ int nf_puller_new(nf_cache *cache, const nf_puller_opts *opts, nf_puller **out);
 int nf_puller_add_exporter(nf_puller *p, const char *url, nf_err *err);
 /* Before nf_puller_start: a headless Service "HOST:PORT" ("[v6]:PORT" allowed). */
 int nf_puller_add_dns(nf_puller *p, const char *host_port, nf_err *err);
+/* Reads the token file (an error names it when it cannot be read or is empty). */
 int nf_puller_start(nf_puller *p, nf_err *err);
 /* Stops the threads (at once: in-flight requests are abandoned) and frees everything. */
 void nf_puller_free(nf_puller *p);

@@ -36,6 +36,8 @@ struct nf_extender_http {
     atomic_int inflight;
     atomic_bool closing;
     nf_extender_metrics *metrics;
+    bool client_ca;    /* the scheduler's verbs need a verified client certificate */
+    bool bind_refused; /* beyond loopback without a client CA */
 };
 
 typedef enum route {
@@ -665,6 +667,16 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
     if (!method_ok(r->r, method))
         return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "%s: method %.20s not allowed",
                           url, method);
+    bool verb = r->r == R_FILTER || r->r == R_PRIORITIZE || r->r == R_BIND;
+    if (verb && h->client_ca && !nf_tls_client_verified(c))
+        return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
+                          "%s needs a client certificate signed by the client CA (--client-ca)",
+                          url);
+    if (r->r == R_BIND && h->bind_refused)
+        return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
+                          "/bind refused: this extender listens beyond loopback without "
+                          "--client-ca, so anyone reaching it could bind pods (listen on "
+                          "127.0.0.1, or set --tls-cert, --tls-key and --client-ca)");
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -835,8 +847,16 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
     }
-    int rc = nf_httpd_start(cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN, threads,
-                            on_request, h, on_completed, h, &h->d, err);
+    const char *listen = cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN;
+    h->client_ca = nf_tls_server_has_client_ca(cfg->tls);
+    h->bind_refused = !h->client_ca && !nf_listen_is_loopback(listen);
+    if (h->bind_refused && cfg->binder)
+        nf_warn("/bind is refused: listening beyond loopback without --client-ca",
+                "listen=%s hint=\"listen on 127.0.0.1, or set --tls-cert, --tls-key and "
+                "--client-ca\"",
+                listen);
+    int rc =
+        nf_httpd_start_tls(listen, threads, cfg->tls, on_request, h, on_completed, h, &h->d, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
         free(h);

@@ -17,6 +17,9 @@
  *   GET  /v1/report?shape=S[&shape=S][&format=json|csv|html|table][&align=numa|socket]
  *        [&addPods=N]            the capacity report (report.h, report_render.h) on the usable
  *                                cached nodes; 400 on a bad shape or parameter
+ * Access: with a client CA (tls_server.h), /filter, /prioritize, /preempt and /bind need a verified
+ * client certificate (403 without one). /bind is refused (403) on a listener beyond loopback
+ * without a client CA: anyone who reached it could move pods (a warning at start says so).
  * Errors are JSON {"Error": "..."}: 400 malformed request, 404 unknown path or node, 405 wrong
  * method (with Allow), 413 body over max_body (from Content-Length, or while streaming).
  *
@@ -40,6 +43,7 @@
 #include "exporter_pull.h"
 #include "fit.h"
 #include "numafit/error.h"
+#include "numafit/tls_server.h"
 #include "topology_cache.h"
 
 #define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
@@ -62,6 +66,7 @@ typedef struct nf_extender_config {
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
     nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
+    nf_tls_server *tls; /* optional: serve HTTPS (tls_server.h); borrowed, outlives the server */
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

@@ -48,11 +48,22 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
                    void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
                    struct MHD_Daemon **out, nf_err *err)
 {
+    return nf_httpd_start_tls(listen, threads, NULL, handler, handler_cls, completed, completed_cls,
+                              out, err);
+}
+
+int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
+                       MHD_AccessHandlerCallback handler, void *handler_cls,
+                       MHD_RequestCompletedCallback completed, void *completed_cls,
+                       struct MHD_Daemon **out, nf_err *err)
+{
     struct sockaddr_storage addr;
     int rc = nf_parse_listen(listen, &addr, err);
     if (rc)
         return rc;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    static const struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
+    const struct MHD_OptionItem *extra = tls ? nf_tls_server_mhd_options(tls, &flags) : plain;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -60,12 +71,23 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
         MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, completed,
         completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(256 * 1024), MHD_OPTION_END);
+        (size_t)(256 * 1024), MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
     if (!d)
         return nf_errf(err, -EADDRINUSE, "cannot listen on %s (address in use, or not local?)",
                        listen);
     *out = d;
     return 0;
+}
+
+bool nf_listen_is_loopback(const char *listen)
+{
+    struct sockaddr_storage addr;
+    nf_err err;
+    if (nf_parse_listen(listen, &addr, &err))
+        return false;
+    if (addr.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
 }
 
 uint16_t nf_httpd_port(struct MHD_Daemon *d)

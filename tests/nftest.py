@@ -2,11 +2,12 @@
 
   check / summary     the pass/fail counter: check(cond, what) prints "FAIL: what" on a false
                       cond; summary() prints "N passed, M failed" and returns the exit code
-  Server              a REAL numafit server on 127.0.0.1:0; the port comes from its
+  Server              a REAL numafit server on 127.0.0.1:0 (or `listen`); the port comes from its
                       `msg="... serving" ... port=N` log line; stderr lines are kept with their
                       arrival time; stop() is terminate(): SIGTERM (SIGKILL after 10 s) -> exit code
   exporter/extender   Server for numafit-exporter / numafit-extender; report() runs
                       numafit-report once
+  kubeconfig          a kubeconfig file for a (fake) API server with a token
   mkfixture/machine   a fake machine from tests/fixtures/mkfixture.py, with a kubelet dir, a
                       KubeletConfiguration and kubelet's state files (tests/kubeletstate.py)
   http/request        GET/POST on loopback (never through a proxy)
@@ -134,12 +135,12 @@ _SERVING = re.compile(r'msg="[^"]*serving".* port=(\d+)')
 class Server:
     """A real numafit server listening on 127.0.0.1 with a port of its choice."""
 
-    def __init__(self, argv, env=None, name=None, start_timeout=15):
+    def __init__(self, argv, env=None, name=None, start_timeout=15, listen="127.0.0.1:0"):
         self.name = name or os.path.basename(argv[0])
         self.lines = []  # (time.monotonic() of arrival, line)
         self.port = None
         self._started = threading.Event()
-        self.proc = subprocess.Popen(list(argv) + ["--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen(list(argv) + ["--listen", listen],
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      text=True, env=dict(os.environ, **(env or {})))
         threading.Thread(target=self._read, daemon=True).start()
@@ -230,6 +231,15 @@ def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
+
+
+def kubeconfig(path, url, token):
+    """A kubeconfig for an API server at url (a fake: tests/fakes/) with a bearer token."""
+    write(path, "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+          "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
+          "users:\n- name: numafit\n  user:\n    token: %s\n"
+          "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: numafit\n"
+          % (url, token))
 
 
 def kubelet_config(reserved, scope="pod"):
