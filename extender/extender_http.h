@@ -17,7 +17,7 @@
  *   GET  /v1/report?shape=S[&shape=S][&format=json|csv|html|table][&align=numa|socket]
  *        [&addPods=N]            the capacity report (report.h, report_render.h) on the usable
  *                                cached nodes; 400 on a bad shape or parameter
- * Access: with a client CA (tls_server.h), /filter, /prioritize, /preempt and /bind need a verified
+ * Access: with a client CA (tls_server.h), /filter, /prioritize and /bind need a verified
  * client certificate (403 without one). /bind is refused (403) on a listener beyond loopback
  * without a client CA: anyone who reached it could move pods (a warning at start says so).
  * Errors are JSON {"Error": "..."}: 400 malformed request, 404 unknown path or node, 405 wrong

@@ -44,7 +44,7 @@ static const char usage[] =
     "TLS (certificate files are re-read when they change; TLS 1.2 at least):\n"
     "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain) ...\n"
     "  --tls-key FILE            ... and this PEM key\n"
-    "  --client-ca FILE          /filter, /prioritize, /preempt and /bind need a client\n"
+    "  --client-ca FILE          /filter, /prioritize and /bind need a client\n"
     "                            certificate signed by this CA (mutual TLS); without it, /bind is\n"
     "                            refused on a listener beyond loopback\n"
     "  --exporter-ca FILE        verify exporters' HTTPS certificates with this CA\n"

@@ -164,7 +164,7 @@ static int reload_locked(nf_tls_server *t, nf_err *err)
     }
     if (!changed && t->cur)
         return 0;
-    creds *cr;
+    creds *cr = NULL;
     if ((rc = creds_build(t, &cr, err)))
         return rc;
     describe(t, t->cur == NULL);
