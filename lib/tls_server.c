@@ -224,6 +224,8 @@ static void log_refusal(int g, unsigned status)
     else if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0)
         snprintf(why, sizeof(why), "%.*s", (int)out.size, (const char *)out.data);
     gnutls_free(out.data);
+    for (size_t n = strlen(why); n && why[n - 1] == ' '; n--)
+        why[n - 1] = '\0';
     log_safe(why);
     nf_warn("client certificate refused: handshake failed", "reason=\"%s\" refused_unlogged=%u",
             why, atomic_exchange(&refusals_unlogged, 0));
