@@ -80,7 +80,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         return nf_errf(err, rc, "inotify: %s", nf_strerror(rc));
     }
 
-    nf_exporter_http_opts ho = {.listen = o->listen};
+    nf_exporter_http_opts ho = {.listen = o->listen, .max_long_polls = o->max_long_polls};
     nf_exporter_http *h = NULL;
     if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho.tls, err))) ||
         (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho.tokens, err))) ||

@@ -8,6 +8,7 @@
 #include "exporter_http.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,11 @@
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
+#include "numafit/log.h"
+
+#define DEFAULT_MAX_LONG_POLLS 128
+#define LIMIT_LOG_MS 10000 /* a limit hit is logged at most this often */
+#define GONE_CHECK_MS 1000 /* held long-polls are checked for a departed client this often */
 
 typedef struct waiter {
     struct MHD_Connection *conn;
@@ -42,6 +48,9 @@ struct nf_exporter_http {
     int wake_fd; /* eventfd: a long-poll with a new deadline arrived */
     bool client_ca;
     nf_auth_tokens *tokens;
+    unsigned max_long_polls, n_waiters; /* n_waiters: queued ones, under lock */
+    int64_t limit_logged_ms;            /* under lock */
+    unsigned limit_unlogged;
 };
 
 /* Marks a request that has already been handled once (the first call of a GET). */
@@ -60,7 +69,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 }
 
 /* Queue the current document, or 304 when the client already has this generation. */
-static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c, bool allow_304)
+static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&h->lock);
     struct MHD_Response *r = h->doc;
@@ -73,7 +82,7 @@ static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection
     }
     const char *inm =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (allow_304 && inm && strcmp(inm, etag) == 0) {
+    if (inm && strcmp(inm, etag) == 0) {
         pthread_mutex_unlock(&h->lock);
         struct MHD_Response *nm = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (!nm)
@@ -113,10 +122,13 @@ static int parse_wait(struct MHD_Connection *c, uint64_t *want, int64_t *timeout
     return 0;
 }
 
+static const char busy[] = "{\"error\":\"too many long-polls held: retry\"}";
+
 static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connection *c, void **ctx)
 {
-    if (*ctx && *ctx != &first_call_marker) /* resumed after a long-poll */
-        return reply_topology(h, c, false);
+    if (*ctx && *ctx != &first_call_marker) /* resumed after a long-poll: 304 when the hold
+                                                 ended with the client's generation current */
+        return reply_topology(h, c);
 
     uint64_t want;
     int64_t timeout_ms;
@@ -126,6 +138,28 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
 
     pthread_mutex_lock(&h->lock);
     bool wait = want > 0 && (!h->doc || h->generation < want) && !h->stopping && timeout_ms > 0;
+    if (wait && h->n_waiters >= h->max_long_polls) {
+        int64_t now = now_ms();
+        unsigned unlogged = ++h->limit_unlogged;
+        bool say = now - h->limit_logged_ms >= LIMIT_LOG_MS;
+        if (say) {
+            h->limit_logged_ms = now;
+            h->limit_unlogged = 0;
+        }
+        pthread_mutex_unlock(&h->lock);
+        if (say)
+            nf_warn("long-poll limit reached: answering 503", "max_long_polls=%u refused=%u",
+                    h->max_long_polls, unlogged);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(busy) - 1, (void *)busy, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (wait) {
         waiter *w = calloc(1, sizeof(*w));
         if (!w) {
@@ -138,6 +172,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         w->queued = true;
         w->next = h->waiters;
         h->waiters = w;
+        h->n_waiters++;
         *ctx = w;
         MHD_suspend_connection(c);
         pthread_mutex_unlock(&h->lock);
@@ -147,7 +182,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         return MHD_YES;
     }
     pthread_mutex_unlock(&h->lock);
-    return reply_topology(h, c, true);
+    return reply_topology(h, c);
 }
 
 /* Whether the client may read more than the probes; if not, *ret is the refusal queued. */
@@ -247,6 +282,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
         for (waiter **p = &h->waiters; *p; p = &(*p)->next) {
             if (*p == w) {
                 *p = w->next;
+                h->n_waiters--;
                 break;
             }
         }
@@ -263,6 +299,7 @@ int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **ou
         return nf_errf(err, -ENOMEM, "out of memory");
     h->client_ca = nf_tls_server_has_client_ca(o->tls);
     h->tokens = o->tokens;
+    h->max_long_polls = o->max_long_polls ? o->max_long_polls : DEFAULT_MAX_LONG_POLLS;
     pthread_mutex_init(&h->lock, NULL);
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     int rc = h->wake_fd < 0 ? nf_errf(err, -errno, "eventfd: %s", strerror(errno))
@@ -294,6 +331,7 @@ static void resume_where(nf_exporter_http *h, bool all, int64_t now)
         if (go) {
             *p = w->next;
             w->queued = false;
+            h->n_waiters--;
             MHD_resume_connection(w->conn);
         } else {
             p = &w->next;
@@ -331,6 +369,31 @@ int nf_exporter_http_wake_fd(const nf_exporter_http *h)
     return h->wake_fd;
 }
 
+/* Mark for resumption the held long-polls whose socket is readable, closed or in error: a
+ * waiting client sends nothing, so that is a client gone (or misbehaving). Lock held. */
+static void find_gone(nf_exporter_http *h)
+{
+    struct pollfd fds[256];
+    waiter *ws[256];
+    waiter *w = h->waiters;
+    while (w) {
+        nfds_t n = 0;
+        for (; w && n < 256; w = w->next) {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(w->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (!ci)
+                continue;
+            fds[n] = (struct pollfd){.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
+            ws[n++] = w;
+        }
+        if (poll(fds, n, 0) <= 0)
+            continue;
+        for (nfds_t i = 0; i < n; i++)
+            if (fds[i].revents)
+                ws[i]->deadline_ms = 0; /* resume_where answers it; the write then fails */
+    }
+}
+
 int64_t nf_exporter_http_expire(nf_exporter_http *h)
 {
     uint64_t drained;
@@ -338,12 +401,13 @@ int64_t nf_exporter_http_expire(nf_exporter_http *h)
         drained = 0; /* nothing pending */
     int64_t now = now_ms(), next = -1;
     pthread_mutex_lock(&h->lock);
+    find_gone(h);
     resume_where(h, false, now);
     for (waiter *w = h->waiters; w; w = w->next)
         if (next < 0 || w->deadline_ms - now < next)
             next = w->deadline_ms - now;
     pthread_mutex_unlock(&h->lock);
-    return next;
+    return next > GONE_CHECK_MS ? GONE_CHECK_MS : next;
 }
 
 void nf_exporter_http_set_metrics(nf_exporter_http *h, nf_metrics_fn fn, void *cls)

@@ -6,6 +6,9 @@
  * /readyz) needs a verified client certificate (403 without one); with tokens (auth_tokens.h),
  * it needs `Authorization: Bearer <token>` (401 without a valid one). Both apply when both are
  * set. A refusal carries nothing of the document.
+ *
+ * Long-polls are bounded (max_long_polls, 503 beyond, logged at most every 10 s), and a held one
+ * whose client closed its connection frees its slot within a second.
  */
 #ifndef NUMAFIT_EXPORTER_HTTP_H
 #define NUMAFIT_EXPORTER_HTTP_H
@@ -23,8 +26,9 @@ typedef struct nf_exporter_http nf_exporter_http;
 
 typedef struct nf_exporter_http_opts {
     const char *listen;
-    nf_tls_server *tls;     /* NULL: plain HTTP; borrowed, must outlive the server */
-    nf_auth_tokens *tokens; /* NULL: no token asked for; borrowed */
+    nf_tls_server *tls;      /* NULL: plain HTTP; borrowed, must outlive the server */
+    nf_auth_tokens *tokens;  /* NULL: no token asked for; borrowed */
+    unsigned max_long_polls; /* held long-polls at most; beyond, 503 + Retry-After. 0: 128 */
 } nf_exporter_http_opts;
 
 int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **out, nf_err *err);
@@ -38,7 +42,10 @@ int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_
 
 /* Readable when a long-poll with a new deadline arrived: call nf_exporter_http_expire() then. */
 int nf_exporter_http_wake_fd(const nf_exporter_http *h);
-/* Answer long-polls whose deadline passed; returns ms until the next deadline, or -1 if none. */
+/* Answer long-polls whose deadline passed, and those whose client went away or sent something
+ * (libmicrohttpd does not watch a suspended connection: a client that left would hold its slot
+ * until the deadline); returns ms until the next call is due (at most 1000 while long-polls are
+ * held), or -1 if none is. */
 int64_t nf_exporter_http_expire(nf_exporter_http *h);
 
 /* Prometheus text for /metrics comes from the caller (the daemon knows what to expose). */

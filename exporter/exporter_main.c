@@ -9,6 +9,7 @@
 #include "exporter_daemon.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
+#include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "probe_cli.h"
 
@@ -39,6 +40,8 @@ static const char usage[] =
     "  --tls-key FILE          ... and this PEM key; both re-read when they change\n"
     "  --client-ca FILE        require client certificates signed by this CA (mutual TLS) for\n"
     "                          everything but /healthz and /readyz; re-read when it changes\n"
+    "  --max-long-polls N      held long-polls (?waitForGeneration) at most; 503 beyond\n"
+    "                          (default 128)\n"
     "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
     "                          tokens (one per line) for everything but /healthz and /readyz\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
@@ -65,6 +68,7 @@ static const struct option longopts[] = {
     {"tls-key", required_argument, NULL, 'K'},
     {"client-ca", required_argument, NULL, 'A'},
     {"auth-token-file", required_argument, NULL, 'a'},
+    {"max-long-polls", required_argument, NULL, 'M'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -142,6 +146,13 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         case 'a':
             d->auth_token_file = optarg;
             break;
+        case 'M': {
+            int64_t n;
+            if (nf_parse_int64(optarg, 1, 1000000, &n))
+                return nf_cli_usage_error(&prog, "--max-long-polls takes 1..1000000");
+            d->max_long_polls = (unsigned)n;
+            break;
+        }
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;
@@ -193,6 +204,8 @@ int main(int argc, char **argv)
     if ((rc = parse_args(eargc, eargv, &co, &d, &once)) == 0) {
         nf_collector *c = NULL;
         nf_err err;
+        if (!once)
+            nf_cli_raise_nofile();              /* a socket per client: every long-poll holds one */
         if (!once && nf_daemon_block_signals()) /* before any thread exists */
             rc = 1;
         else if (nf_collector_new(&co, &c, &err)) {

@@ -89,6 +89,8 @@ void nf_puller_opts_default(nf_puller_opts *o)
     *o = (nf_puller_opts){
         .connect_timeout_ms = 2000,
         .request_timeout_ms = 35000,
+        .hold_ms = 4000,
+        .hold_grace_ms = 1000,
         .backoff_min_ms = 250,
         .backoff_max_ms = 30000,
         .min_interval_ms = 1000,
@@ -405,32 +407,48 @@ static int request_auth(nf_puller *p, source *s, CURL *e)
         if (s->connect)
             curl_easy_setopt(e, CURLOPT_CONNECT_TO, s->connect);
     }
-    if (!p->o.token_file)
-        return 0;
-    nf_err err = {{0}};
-    if (nf_secret_file_refresh(&p->token, &err) < 0)
-        nf_debug("exporter token file unreadable: the last token read is sent", "err=\"%s\"",
-                 err.msg);
-    char *line = NULL;
-    if (asprintf(&line, "Authorization: Bearer %s", p->token.data ? p->token.data : "") < 0)
-        return -ENOMEM;
     curl_slist_free_all(s->hdrs);
-    s->hdrs = curl_slist_append(NULL, line);
-    explicit_bzero(line, strlen(line));
-    free(line);
-    if (!s->hdrs)
-        return -ENOMEM;
+    s->hdrs = NULL;
+    if (s->have_gen) { /* a held long-poll that ends unchanged is a 304 of a few bytes */
+        char inm[64];
+        snprintf(inm, sizeof(inm), "If-None-Match: \"%" PRIu64 "\"", s->gen);
+        if (!(s->hdrs = curl_slist_append(NULL, inm)))
+            return -ENOMEM;
+    }
+    if (p->o.token_file) {
+        nf_err err = {{0}};
+        if (nf_secret_file_refresh(&p->token, &err) < 0)
+            nf_debug("exporter token file unreadable: the last token read is sent", "err=\"%s\"",
+                     err.msg);
+        char *line = NULL;
+        if (asprintf(&line, "Authorization: Bearer %s", p->token.data ? p->token.data : "") < 0)
+            return -ENOMEM;
+        struct curl_slist *h = curl_slist_append(s->hdrs, line);
+        explicit_bzero(line, strlen(line));
+        free(line);
+        if (!h)
+            return -ENOMEM;
+        s->hdrs = h;
+    }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
     return 0;
 }
 
 static int start_request(nf_puller *p, source *s)
 {
-    char path[64];
-    if (s->have_gen)
+    char path[96];
+    int64_t timeout = p->o.request_timeout_ms;
+    if (s->have_gen && p->o.hold_ms > 0) {
+        snprintf(path, sizeof(path),
+                 "/v1/topology?waitForGeneration=%" PRIu64 "&timeout=%" PRId64 "ms", s->gen + 1,
+                 p->o.hold_ms);
+        if (p->o.hold_ms + p->o.hold_grace_ms < timeout)
+            timeout = p->o.hold_ms + p->o.hold_grace_ms;
+    } else if (s->have_gen) {
         snprintf(path, sizeof(path), "/v1/topology?waitForGeneration=%" PRIu64, s->gen + 1);
-    else
+    } else {
         snprintf(path, sizeof(path), "/v1/topology");
+    }
     if (request_url(s, path))
         return -ENOMEM;
     s->len = 0;
@@ -445,7 +463,7 @@ static int start_request(nf_puller *p, source *s)
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* exporters are in-cluster: never via a proxy */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)p->o.request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 10L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 5L);
@@ -523,6 +541,11 @@ static void finish(nf_puller *p, source *s, CURLcode res)
         else
             snprintf(why, sizeof(why), "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(res));
         failed(p, s, why);
+        return;
+    }
+    if (code == 304 && s->have_gen && s->node &&
+        nf_cache_touch(p->cache, s->node, s->base, wall_ms()) == 0) {
+        succeeded(p, s, false); /* held until the deadline, nothing changed */
         return;
     }
     if (code != 200) {

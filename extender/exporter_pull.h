@@ -6,6 +6,11 @@
  * cache as soon as the exporter publishes it, with one idle connection per exporter. An answer
  * whose ETag equals the cached generation only refreshes the entry's received time.
  *
+ * An exporter is asked to hold a long-poll at most hold_ms (`&timeout=`) and to answer 304 (with
+ * `If-None-Match`) when nothing changed meanwhile, so a live exporter answers at least every
+ * hold_ms with a few bytes, and one that stops answering (hung, SIGSTOPped, its node cut off)
+ * fails its long-poll hold_ms + hold_grace_ms after it was sent: its nodes are stale within that.
+ *
  * A failing exporter (refused, timeout, HTTP error, bad or oversized document) has its nodes
  * marked stale in the cache, never dropped, and is retried with exponential back-off up to a cap.
  * `--exporter-dns HOST:PORT` targets are re-resolved periodically by a second thread: each A/AAAA
@@ -38,7 +43,10 @@ typedef int (*nf_resolve_fn)(void *ud, const char *host, const char *port, char 
 
 typedef struct nf_puller_opts {
     int64_t connect_timeout_ms; /* 2000 */
-    int64_t request_timeout_ms; /* 35000: above the exporter's 30 s long-poll hold */
+    int64_t request_timeout_ms; /* 35000: a first GET (a whole document) */
+    int64_t hold_ms;            /* 4000: the long-poll hold asked for (0: the exporter's 30 s,
+                                   bounded by request_timeout_ms) */
+    int64_t hold_grace_ms;      /* 1000: how late a held answer may come */
     int64_t backoff_min_ms;     /* 250: first retry after a failure */
     int64_t backoff_max_ms;     /* 30000: the cap of the doubling back-off */
     int64_t min_interval_ms;    /* 1000: least time between two unchanged answers (an exporter

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "binder.h"
 #include "exporter_pull.h"
@@ -31,6 +30,8 @@ static const char usage[] =
     "  --exporter URL            pull this exporter, e.g. http://10.0.0.5:9750 (repeatable)\n"
     "  --exporter-dns HOST:PORT  headless Service: every A/AAAA record is an exporter "
     "(repeatable)\n"
+    "  --exporter-hold DUR       exporters answer a long-poll at least this often (default 4s);\n"
+    "                            one silent for this + 1s is failing: its nodes are stale\n"
     "  --topology-dir DIR        read NodeTopology *.json files (watched for changes)\n"
     "  --align numa|socket       one zone per NUMA node or per socket (default numa)\n"
     "  --strategy S              most-allocated|least-allocated|balanced (default most-allocated)\n"
@@ -97,6 +98,7 @@ static const struct option longopts[] = {
     {"exporter-key", required_argument, NULL, 'y'},
     {"exporter-token-file", required_argument, NULL, 'O'},
     {"exporter-server-name", required_argument, NULL, 'N'},
+    {"exporter-hold", required_argument, NULL, 'H'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -212,6 +214,12 @@ static int parse_option(options *o, int c, const char *arg)
     case 'N':
         o->pull.server_name = arg;
         return 0;
+    case 'H':
+        if (nf_duration_parse_ms(arg, &v, &e) || v <= 0 || v > 30000)
+            return nf_cli_usage_error(&prog, "--exporter-hold: %s",
+                                      e.msg[0] ? e.msg : "takes 1ms..30s");
+        o->pull.hold_ms = v;
+        return 0;
     default: /* --log-level, --help, --version, unknown */
         return nf_cli_common_option(&prog, c, arg);
     }
@@ -235,16 +243,6 @@ static int parse_args(int argc, char **argv, options *o)
         return nf_cli_usage_error(&prog, "no topology source: give --exporter, --exporter-dns or "
                                          "--topology-dir");
     return 0;
-}
-
-/* Thousands of exporters mean thousands of long-poll sockets: use the hard file limit. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 typedef struct parts {
@@ -350,7 +348,7 @@ int main(int argc, char **argv)
         sigaddset(&stop, SIGINT);
         signal(SIGPIPE, SIG_IGN);
         pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread exists: sigwait gets them */
-        raise_nofile();
+        nf_cli_raise_nofile(); /* thousands of exporters: thousands of long-poll sockets */
         nf_extender_http_tune_malloc();
         parts p = {0};
         nf_err err = {{0}};

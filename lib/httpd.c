@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "numafit/fileio.h"
+
+#define RESERVED_FDS 256 /* files, pipes, outgoing sockets: not for clients */
 
 int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *err)
 {
@@ -62,8 +65,19 @@ int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
     if (rc)
         return rc;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    static const struct MHD_OptionItem plain[] = {{MHD_OPTION_END, 0, NULL}};
-    const struct MHD_OptionItem *extra = tls ? nf_tls_server_mhd_options(tls, &flags) : plain;
+    /* libmicrohttpd's default connection limit is FD_SETSIZE - 4 whatever the file limit: a
+     * thousand idle clients would lock everyone else out. Allow what the file limit leaves. */
+    struct rlimit rl;
+    rlim_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    limit = limit > 65536 + RESERVED_FDS ? 65536
+            : limit > 2 * RESERVED_FDS   ? limit - RESERVED_FDS
+                                         : 64;
+    struct MHD_OptionItem extra[8] = {{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL}};
+    size_t k = 1;
+    for (const struct MHD_OptionItem *o = tls ? nf_tls_server_mhd_options(tls, &flags) : NULL;
+         o && o->option != MHD_OPTION_END && k < 7; o++)
+        extra[k++] = *o;
+    extra[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""e2e_abuse.py - limits that hold under abuse, on the real binaries over loopback, each with a
+well-behaved client served during the abuse.
+
+- Connection flood: 1,100 idle connections (past libmicrohttpd's default limit of 1,020, which
+  the servers used to stop at) to the exporter and to the extender; a new client is still served.
+- Long-polls: beyond --max-long-polls the exporter answers 503 + Retry-After at once (logged);
+  held long-polls whose clients went away free their slots within a couple of seconds, so a new
+  long-poll is held again.
+- Hung exporter: a SIGSTOPped exporter's node turns stale in the extender within 5 s (the
+  long-poll hold, 4 s by default, + 1 s), and fresh again once it runs; a live idle exporter
+  stays fresh (held long-polls end with 304s, not errors).
+- Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
+  no extra line: control bytes are escaped in every logged value.
+"""
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import tempfile
+import time
+import shutil
+import subprocess
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from nftest import (EXPORTER, EXTENDER, Server, check, exporter_args, machine,  # noqa: E402
+                    summary, wait_until, write)
+
+NODE = "worker-abuse"
+FLOOD = 1100
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 8192) if hard != resource.RLIM_INFINITY else 8192
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def flood(port, n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    return socks
+
+
+def test_connection_flood(env):
+    limit = raise_nofile()
+    if not check(limit >= FLOOD + 200, "the test can open %d sockets (RLIMIT_NOFILE %d)" % (FLOOD, limit)):
+        return
+    ex = env.exporter()
+    tdir = env.topology_dir()
+    ext = env.start([EXTENDER, "--topology-dir", tdir, "--kubeconfig", "none"], name="extender")
+    for s, path in ((ex, "/v1/topology"), (ext, "/v1/nodes/" + NODE)):
+        socks = flood(s.port, FLOOD)
+        time.sleep(0.5)  # let the server accept them all
+        t0 = time.monotonic()
+        st, _, body = s.get(path, timeout=10)
+        took = time.monotonic() - t0
+        check(st == 200 and NODE.encode() in body,
+              "%s with %d idle connections open: a new client is served (%d in %.2f s)" %
+              (s.name, FLOOD, st, took))
+        for k in socks:
+            k.close()
+
+
+def long_poll(port, gen, timeout="10s"):
+    s = socket.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(("GET /v1/topology?waitForGeneration=%d&timeout=%s HTTP/1.1\r\nHost: x\r\n\r\n" %
+               (gen, timeout)).encode())
+    return s
+
+
+def status_of(s):
+    """The status of the answer on s, 0 when nothing came (timeout) or it closed."""
+    try:
+        data = s.recv(256)
+    except socket.timeout:
+        return 0
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else 0
+
+
+def test_long_polls(env):
+    ex = env.exporter("--max-long-polls", "40")
+    st, h, _ = ex.get("/v1/topology")
+    gen = int(h["ETag"].strip('"')) + 1000
+    held = [long_poll(ex.port, gen) for _ in range(40)]
+    time.sleep(0.5)
+    over = [long_poll(ex.port, gen) for _ in range(20)]
+    for s in over:
+        s.settimeout(3)
+    codes = [status_of(s) for s in over]
+    check(codes.count(503) == 20, "long-polls beyond --max-long-polls get 503 at once: %r" % codes)
+    ok, _ = wait_until(lambda: any("long-poll limit reached" in l for _, l in ex.lines), 3)
+    check(ok, "the limit hit is logged")
+    check(sum("long-poll limit reached" in l for _, l in ex.lines) == 1, "... once per interval")
+    check(ex.get("/healthz")[0] == 200 and ex.get("/v1/topology")[0] == 200,
+          "plain GETs are served while the long-polls are full")
+    for s in held + over:
+        s.close()  # the clients go away without a word
+    t0 = time.monotonic()
+
+    def held_again():
+        s = long_poll(ex.port, gen, "2s")
+        s.settimeout(1)
+        code = status_of(s)  # nothing within 1 s: it is held
+        s.close()
+        return code == 0
+    ok, took = wait_until(held_again, 6, 0.2)
+    check(ok and time.monotonic() - t0 < 6,
+          "abandoned long-polls free their slots: a new one is held after %.1f s" % took)
+
+
+def test_hung_exporter(env):
+    ex = env.exporter()
+    ext = env.start([EXTENDER, "--exporter", ex.url(), "--kubeconfig", "none"], name="extender")
+
+    def fresh():
+        st, doc = ext.request("/v1/nodes/" + NODE)
+        return st == 200 and doc["cache"]["stale"] is False
+    ok, _ = wait_until(fresh, 10)
+    check(ok, "the exporter's node is cached and fresh")
+    time.sleep(6)  # a few held long-polls end unchanged
+    check(fresh() and not any("exporter failed" in l for _, l in ext.lines),
+          "an idle exporter stays fresh: held long-polls end with 304, not errors")
+    os.kill(ex.proc.pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        ok, took = wait_until(lambda: not fresh(), 10, 0.1)
+        check(ok and took <= 5.5, "a SIGSTOPped exporter's node is stale after %.1f s (<= 5 s)" % took)
+    finally:
+        os.kill(ex.proc.pid, signal.SIGCONT)
+    ok, took = wait_until(fresh, 10, 0.1)
+    check(ok, "fresh again %.1f s after SIGCONT" % took)
+
+
+def test_log_injection(env):
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
+                    name="extender")
+    forged = "a\nts=2026-01-01T00:00:00.000Z level=error msg=\"injected\"\r\x1b[2J"
+    st, doc = ext.request("/bind", {"PodName": "p", "PodNamespace": forged, "PodUID": "u",
+                                    "Node": NODE})
+    check(st == 200 and doc.get("Error"), "the bind is answered (refused: no API server)")
+    ok, _ = wait_until(lambda: any("bind refused" in l for _, l in ext.lines), 3)
+    check(ok, "the bind is logged")
+    lines = [l for _, l in ext.lines]
+    check(not any(l.startswith("ts=2026-01-01") or "injected" in l and not l.startswith("ts=20")
+                  for l in lines), "no forged line")
+    check(any("a\\nts=2026-01-01" in l and "\\r\\x1b[2J" in l for l in lines),
+          "the newline, carriage return and escape byte are written escaped")
+    check(all(not any(ord(c) < 0x20 for c in l.rstrip("\n")) for l in lines),
+          "no control byte in any log line")
+
+
+class Env:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="nf-e2e-abuse-")
+        self.root, self.kdir, self.cfg = machine(self.tmp, NODE, "snc2", "0,32")
+        self.servers = []
+
+    def start(self, argv, **kw):
+        s = Server(argv, **kw)
+        self.servers.append(s)
+        return s
+
+    def exporter(self, *extra):
+        return self.start([EXPORTER] + exporter_args(self.root, self.kdir, self.cfg, NODE) +
+                          list(extra), name="exporter")
+
+    def topology_dir(self):
+        tdir = os.path.join(self.tmp, "topologies")
+        out = subprocess.run([EXPORTER, "--once"] +
+                             exporter_args(self.root, self.kdir, self.cfg, NODE),
+                             check=True, capture_output=True, text=True).stdout
+        write(os.path.join(tdir, NODE + ".json"), out)
+        return tdir
+
+    def close(self):
+        for s in self.servers:
+            rc = s.stop()
+            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main():
+    for t in (test_connection_flood, test_long_polls, test_hung_exporter, test_log_injection):
+        env = Env()
+        try:
+            t(env)
+        except Exception as e:  # a crash is a failure, with the servers' logs
+            check(False, "%s raised %r" % (t.__name__, e))
+            for s in env.servers:
+                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
+        finally:
+            env.close()
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
