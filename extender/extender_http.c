@@ -36,8 +36,9 @@ struct nf_extender_http {
     atomic_int inflight;
     atomic_bool closing;
     nf_extender_metrics *metrics;
-    bool client_ca;    /* the scheduler's verbs need a verified client certificate */
-    bool bind_refused; /* beyond loopback without a client CA */
+    atomic_size_t body_bytes; /* held by request bodies now, against cfg.body_budget */
+    bool client_ca;           /* the scheduler's verbs need a verified client certificate */
+    bool bind_refused;        /* beyond loopback without a client CA */
 };
 
 typedef enum route {
@@ -60,6 +61,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     size_t discarded; /* bytes dropped after the body went over max_body */
+    size_t held;      /* of h->body_bytes */
     bool too_big;
     struct timespec start;
     unsigned status; /* of the answer queued, 0 before */
@@ -656,6 +658,22 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
     return MHD_NO;
 }
 
+/* Make r hold bytes of the body budget (more or fewer); false when that would go over it. */
+static bool budget_hold(nf_extender_http *h, req *r, size_t bytes)
+{
+    if (bytes > r->held) {
+        size_t more = bytes - r->held;
+        if (atomic_fetch_add(&h->body_bytes, more) + more > h->cfg.body_budget) {
+            atomic_fetch_sub(&h->body_bytes, more);
+            return false;
+        }
+    } else {
+        atomic_fetch_sub(&h->body_bytes, r->held - bytes);
+    }
+    r->held = bytes;
+    return true;
+}
+
 /* First call for a request: only headers are known. Answers at once what needs no body. */
 static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c, const char *url,
                                   const char *method, req *r)
@@ -688,18 +706,25 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
                               "request body of %s bytes is over the limit of %zu bytes "
                               "(--max-body)",
                               cl, h->cfg.max_body);
+        if (n && !budget_hold(h, r, n + 1))
+            return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                              "busy: request bodies in flight are at the budget of %zu bytes "
+                              "(--body-budget); retry",
+                              h->cfg.body_budget);
         if (n && (r->body = malloc(n + 1)))
             r->cap = n + 1;
     }
     return MHD_YES;
 }
 
-static bool body_append(req *r, const char *data, size_t n)
+static bool body_append(nf_extender_http *h, req *r, const char *data, size_t n)
 {
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 65536;
         while (cap < r->len + n + 1)
             cap *= 2;
+        if (!budget_hold(h, r, cap))
+            return false; /* a chunked body past the budget: hang up */
         char *b = realloc(r->body, cap);
         if (!b)
             return false;
@@ -735,6 +760,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
             free(r->body);
             r->body = NULL;
             r->len = r->cap = 0;
+            budget_hold(h, r, 0);
         }
         if (r->too_big) {
             r->discarded += n;
@@ -743,7 +769,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
             size_t limit = h->cfg.max_body > (1u << 20) ? h->cfg.max_body : 1u << 20;
             return r->discarded > limit ? MHD_NO : MHD_YES;
         }
-        return body_append(r, upload, n) ? MHD_YES : MHD_NO;
+        return body_append(h, r, upload, n) ? MHD_YES : MHD_NO;
     }
     if (r->too_big)
         return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
@@ -808,6 +834,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
     if (r->have_args)
         nf_extender_args_free(&r->args);
+    budget_hold(h, r, 0);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -842,6 +869,8 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     }
     if (!h->cfg.max_body)
         h->cfg.max_body = NF_EXTENDER_DEFAULT_MAX_BODY;
+    if (!h->cfg.body_budget)
+        h->cfg.body_budget = NF_EXTENDER_DEFAULT_BODY_BUDGET;
     unsigned threads = cfg->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

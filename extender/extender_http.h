@@ -50,6 +50,10 @@
 /* With binding enabled /bind can move pods: by default only the scheduler beside it may call. */
 #define NF_EXTENDER_BINDING_LISTEN "127.0.0.1:9751"
 #define NF_EXTENDER_DEFAULT_MAX_BODY (64u << 20)
+/* All request bodies held at once (the shipped Deployment's limit is 512 MiB, the cache of 5,000
+ * nodes ~70 MiB): a body that would go over it gets 503 (Content-Length) or a closed connection
+ * (a chunked body growing past it). */
+#define NF_EXTENDER_DEFAULT_BODY_BUDGET (192u << 20)
 
 /* Process-wide allocator policy for the server (call once, before threads start): memory of the
  * size of a request (a 13 MB NodeList, a 250 KB answer) stays mapped between requests instead
@@ -63,6 +67,7 @@ typedef struct nf_extender_config {
     nf_fit_opts fit;        /* align, strategy, pass_missing (= --stale-policy ignore) */
     int64_t stale_after_ms; /* 0: exporter documents never age out */
     size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
+    size_t body_budget;     /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
     nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */

@@ -40,6 +40,8 @@ static const char usage[] =
     "  --stale-policy P          reject|ignore: a node without fresh topology fails with a reason\n"
     "                            or passes untouched (default reject)\n"
     "  --max-body SIZE           largest request body, e.g. 64Mi (default 64Mi)\n"
+    "  --body-budget SIZE        all request bodies held at once, e.g. 192Mi (default); 503\n"
+    "                            beyond it\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
     "\n"
     "TLS (certificate files are re-read when they change; TLS 1.2 at least):\n"
@@ -99,6 +101,7 @@ static const struct option longopts[] = {
     {"exporter-token-file", required_argument, NULL, 'O'},
     {"exporter-server-name", required_argument, NULL, 'N'},
     {"exporter-hold", required_argument, NULL, 'H'},
+    {"body-budget", required_argument, NULL, 'B'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -213,6 +216,12 @@ static int parse_option(options *o, int c, const char *arg)
         return 0;
     case 'N':
         o->pull.server_name = arg;
+        return 0;
+    case 'B':
+        if (nf_quantity_parse(arg, &v, &e) || v <= 0 || (uint64_t)v > SIZE_MAX / 2)
+            return nf_cli_usage_error(&prog, "--body-budget: %s",
+                                      e.msg[0] ? e.msg : "must be positive");
+        o->http.body_budget = (size_t)v;
         return 0;
     case 'H':
         if (nf_duration_parse_ms(arg, &v, &e) || v <= 0 || v > 30000)

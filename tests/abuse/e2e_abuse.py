@@ -10,6 +10,8 @@ well-behaved client served during the abuse.
 - Hung exporter: a SIGSTOPped exporter's node turns stale in the extender within 5 s (the
   long-poll hold, 4 s by default, + 1 s), and fresh again once it runs; a live idle exporter
   stays fresh (held long-polls end with 304s, not errors).
+- Memory: request bodies in flight share one budget (--body-budget): beyond it 503 at once, a
+  small /filter still served, the budget given back when the clients leave.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
@@ -82,12 +84,14 @@ def long_poll(port, gen, timeout="10s"):
 
 
 def status_of(s):
-    """The status of the answer on s, 0 when nothing came (timeout) or it closed."""
+    """The status of the answer on s; 0 when nothing came in time, -1 when it was closed."""
     try:
         data = s.recv(256)
     except socket.timeout:
         return 0
-    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else 0
+    except OSError:
+        return -1
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else -1
 
 
 def test_long_polls(env):
@@ -144,6 +148,44 @@ def test_hung_exporter(env):
     check(ok, "fresh again %.1f s after SIGCONT" % took)
 
 
+def post_head(port, length):
+    """A POST /filter announcing a body of `length` bytes and sending 4 KiB of it."""
+    s = socket.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(("POST /filter HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n\r\n" % length).encode() + b" " * 4096)
+    return s
+
+
+def test_body_budget(env):
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none",
+                     "--body-budget", "64Mi", "--max-body", "40Mi"], name="extender")
+    big = 30 << 20
+    socks = [post_head(ext.port, big) for _ in range(8)]
+    for s in socks:
+        s.settimeout(1.5)
+    codes = [status_of(s) for s in socks]
+    check(codes.count(503) == 6 and codes.count(0) == 2,
+          "8 bodies of 30 MiB against a 64 MiB budget: 2 held, 6 answered 503 at once: %r" % codes)
+    pod = {"metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+           "spec": {"containers": [{"name": "c", "resources": {}}]}}
+    st, doc = ext.request("/filter", {"Pod": pod, "Nodes": None, "NodeNames": [NODE]})
+    check(st == 200 and doc.get("NodeNames") == [NODE],
+          "a small /filter is served while the budget is full (%d)" % st)
+    for s in socks:
+        s.close()
+
+    def accepted_again():
+        s = post_head(ext.port, big)
+        s.settimeout(0.5)
+        code = status_of(s)
+        s.close()
+        return code == 0  # no answer yet: the body is awaited
+    ok, _ = wait_until(accepted_again, 5, 0.2)
+    check(ok, "the budget is given back when those clients leave")
+
+
 def test_log_injection(env):
     ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
                     name="extender")
@@ -193,7 +235,8 @@ class Env:
 
 
 def main():
-    for t in (test_connection_flood, test_long_polls, test_hung_exporter, test_log_injection):
+    for t in (test_connection_flood, test_long_polls, test_hung_exporter, test_body_budget,
+              test_log_injection):
         env = Env()
         try:
             t(env)
