@@ -12,6 +12,7 @@ well-behaved client served during the abuse.
   stays fresh (held long-polls end with 304s, not errors).
 - Memory: request bodies in flight share one budget (--body-budget): beyond it 503 at once, a
   small /filter still served, the budget given back when the clients leave.
+- Reports: ?addPods= is bounded (1,000) over HTTP, where a report shares the scheduler's workers.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
@@ -186,6 +187,16 @@ def test_body_budget(env):
     check(ok, "the budget is given back when those clients leave")
 
 
+def test_report_bound(env):
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
+                    name="extender")
+    st, doc = ext.request("/v1/report?shape=cpu%3D1&addPods=1000000")
+    check(st == 400 and "0..1000" in doc.get("Error", ""),
+          "?addPods= beyond 1,000 is refused over HTTP (%d %r)" % (st, doc))
+    st, doc = ext.request("/v1/report?shape=cpu%3D1&addPods=1000")
+    check(st == 200 and doc["addPods"] == 1000, "?addPods=1000 is answered (%d)" % st)
+
+
 def test_log_injection(env):
     ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
                     name="extender")
@@ -236,7 +247,7 @@ class Env:
 
 def main():
     for t in (test_connection_flood, test_long_polls, test_hung_exporter, test_body_budget,
-              test_log_injection):
+              test_report_bound, test_log_injection):
         env = Env()
         try:
             t(env)
