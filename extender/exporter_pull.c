@@ -742,10 +742,17 @@ int nf_puller_start(nf_puller *p, nf_err *err)
 {
     if (p->started)
         return nf_errf(err, -EBUSY, "exporter puller: already started");
-    int r;
-    if (p->o.token_file && ((r = nf_secret_file_refresh(&p->token, err)) < 0 || !p->token.len))
-        return nf_errf(err, r < 0 ? r : -EINVAL, "exporter token file %s: %s", p->o.token_file,
-                       r < 0 ? err->msg : "empty");
+    if (p->o.token_file) {
+        int r = nf_secret_file_refresh(&p->token, err); /* err names the file */
+        if (r < 0)
+            return r;
+        if (!p->token.len)
+            return nf_errf(err, -EINVAL, "exporter token file %s: empty", p->o.token_file);
+        for (size_t i = 0; i < p->n_src; i++)
+            if (strncmp(p->src[i]->base, "http://", 7) == 0)
+                nf_warn("bearer token sent over plain HTTP: anyone on the path can read it",
+                        "exporter=%s", p->src[i]->base);
+    }
     int rc = pthread_create(&p->thread, NULL, puller_main, p);
     if (rc)
         return nf_errf(err, -rc, "exporter puller: cannot start a thread: %s", strerror(rc));

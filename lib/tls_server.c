@@ -38,7 +38,6 @@ typedef struct creds {
 /* A connection's socket context. */
 typedef struct conn {
     uint32_t magic;
-    nf_tls_server *t;
     creds *cr;
     int verified; /* -1: not asked yet, 0: no verified client certificate, 1: verified */
 } conn;
@@ -280,7 +279,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     gnutls_session_t s = session_of(c);
     if (!s || !(cs = calloc(1, sizeof(*cs))))
         return; /* its handshake fails: the daemon's credentials have no certificate */
-    *cs = (conn){.magic = CONN_MAGIC, .t = t, .verified = -1};
+    *cs = (conn){.magic = CONN_MAGIC, .verified = -1};
     pthread_mutex_lock(&t->mu);
     cs->cr = t->cur;
     cs->cr->refs++;

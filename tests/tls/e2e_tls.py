@@ -236,6 +236,20 @@ def test_bad_start(env):
     write(empty, "# nothing\n\n")
     rc, err = run("--auth-token-file", empty)
     check(rc == 1 and "no token" in err, "a token file without a token: exit 1")
+    # the extender's
+    def run_ext(*extra):
+        p = subprocess.run([EXTENDER, "--exporter", "https://127.0.0.1:1", "--kubeconfig", "none",
+                            "--listen", "127.0.0.1:0"] + list(extra),
+                           capture_output=True, text=True, timeout=20)
+        return p.returncode, p.stderr
+    rc, err = run_ext("--exporter-token-file", missing)
+    check(rc == 1 and "missing.pem" in err, "extender: a missing token file: exit 1 naming it")
+    rc, err = run_ext("--exporter-cert", pki.cli[0])
+    check(rc == 2 and "go together" in err, "extender: --exporter-cert without --exporter-key: exit 2")
+    rc, err = run_ext("--client-ca", pki.ca)
+    check(rc == 2 and "--client-ca" in err, "extender: --client-ca without TLS: exit 2")
+    rc, err = run_ext("--tls-cert", pki.srv[0], "--tls-key", pki.wrong[1])
+    check(rc == 1 and "srv.pem" in err, "extender: a key that does not match: exit 1")
     # the same flags from the environment
     ex = env.exporter(env={"NUMAFIT_TLS_CERT": pki.srv[0], "NUMAFIT_TLS_KEY": pki.srv[1],
                            "NUMAFIT_CLIENT_CA": pki.ca})
