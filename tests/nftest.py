@@ -7,6 +7,9 @@
                       arrival time; stop() is terminate(): SIGTERM (SIGKILL after 10 s) -> exit code
   exporter/extender   Server for numafit-exporter / numafit-extender; report() runs
                       numafit-report once
+  MachineEnv          a temp dir + a fake machine + the servers started there, stopped (exit code
+                      0 checked: ASan clean) and removed by close(); run_tests(tests, make_env)
+                      runs each test function with a fresh one, a crash counted as a failure
   kubeconfig          a kubeconfig file for a (fake) API server with a token
   mkfixture/machine   a fake machine from tests/fixtures/mkfixture.py, with a kubelet dir, a
                       KubeletConfiguration and kubelet's state files (tests/kubeletstate.py)
@@ -266,6 +269,58 @@ def machine(tmp, node, preset, reserved, cpu_entries=None, default_cpus=None, de
         kubeletstate.write_atomic(os.path.join(kdir, "device-plugins", "kubelet_internal_checkpoint"),
                                   kubeletstate.device_checkpoint(devices, registered))
     return root, kdir, cfg
+
+class MachineEnv:
+    """A temporary directory with one fake machine (`preset` fixture, kubelet dir and config) and
+    the servers a test starts there."""
+
+    def __init__(self, node, prefix="nf-e2e-", preset="snc2", reserved="0,32"):
+        import tempfile
+        self.node = node
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.root, self.kdir, self.cfg = machine(self.tmp, node, preset, reserved)
+        self.servers = []
+
+    def start(self, argv, **kw):
+        s = Server(argv, **kw)
+        self.servers.append(s)
+        return s
+
+    def exporter(self, *extra, **kw):
+        return self.start([EXPORTER] + exporter_args(self.root, self.kdir, self.cfg, self.node) +
+                          list(extra), name="exporter", **kw)
+
+    def topology_dir(self):
+        """A --topology-dir holding this machine's document (exporter --once)."""
+        tdir = os.path.join(self.tmp, "topologies")
+        out = subprocess.run([EXPORTER, "--once"] +
+                             exporter_args(self.root, self.kdir, self.cfg, self.node),
+                             check=True, capture_output=True, text=True).stdout
+        write(os.path.join(tdir, self.node + ".json"), out)
+        return tdir
+
+    def close(self):
+        import shutil
+        for s in self.servers:
+            rc = s.stop()
+            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_tests(tests, make_env):
+    """Each test function with a fresh environment; a crash is a failure, shown with the servers'
+    last log lines. Returns summary()."""
+    for t in tests:
+        env = make_env()
+        try:
+            t(env)
+        except Exception as e:
+            check(False, "%s raised %r" % (t.__name__, e))
+            for s in env.servers:
+                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
+        finally:
+            env.close()
+    return summary()
 
 # ---- kube-scheduler's extender calls ----------------------------------------------------------
 

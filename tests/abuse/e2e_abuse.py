@@ -16,22 +16,17 @@ well-behaved client served during the abuse.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
-import json
 import os
 import resource
 import signal
 import socket
 import sys
-import tempfile
 import time
-import shutil
-import subprocess
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from nftest import (EXPORTER, EXTENDER, Server, check, exporter_args, machine,  # noqa: E402
-                    summary, wait_until, write)
+from nftest import EXTENDER, MachineEnv, check, run_tests, wait_until  # noqa: E402
 
 NODE = "worker-abuse"
 FLOOD = 1100
@@ -215,49 +210,10 @@ def test_log_injection(env):
           "no control byte in any log line")
 
 
-class Env:
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="nf-e2e-abuse-")
-        self.root, self.kdir, self.cfg = machine(self.tmp, NODE, "snc2", "0,32")
-        self.servers = []
-
-    def start(self, argv, **kw):
-        s = Server(argv, **kw)
-        self.servers.append(s)
-        return s
-
-    def exporter(self, *extra):
-        return self.start([EXPORTER] + exporter_args(self.root, self.kdir, self.cfg, NODE) +
-                          list(extra), name="exporter")
-
-    def topology_dir(self):
-        tdir = os.path.join(self.tmp, "topologies")
-        out = subprocess.run([EXPORTER, "--once"] +
-                             exporter_args(self.root, self.kdir, self.cfg, NODE),
-                             check=True, capture_output=True, text=True).stdout
-        write(os.path.join(tdir, NODE + ".json"), out)
-        return tdir
-
-    def close(self):
-        for s in self.servers:
-            rc = s.stop()
-            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 def main():
-    for t in (test_connection_flood, test_long_polls, test_hung_exporter, test_body_budget,
-              test_report_bound, test_log_injection):
-        env = Env()
-        try:
-            t(env)
-        except Exception as e:  # a crash is a failure, with the servers' logs
-            check(False, "%s raised %r" % (t.__name__, e))
-            for s in env.servers:
-                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
-        finally:
-            env.close()
-    return summary()
+    return run_tests((test_connection_flood, test_long_polls, test_hung_exporter,
+                      test_body_budget, test_report_bound, test_log_injection),
+                     lambda: MachineEnv(NODE, "nf-e2e-abuse-"))
 
 
 if __name__ == "__main__":

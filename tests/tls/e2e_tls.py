@@ -20,7 +20,6 @@ import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -29,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
-from nftest import (EXPORTER, EXTENDER, Server, check, exporter_args, kubeconfig,  # noqa: E402
-                    machine, summary, wait_until, write)
+from nftest import (EXPORTER, EXTENDER, MachineEnv, check, exporter_args,  # noqa: E402
+                    kubeconfig, run_tests, wait_until, write)
 from tlstest import Client, Pki, once, refused, replace, serial_of  # noqa: E402
 from fake_apiserver import FakeApiServer  # noqa: E402
 
@@ -39,21 +38,10 @@ TLS12 = ssl.TLSVersion.TLSv1_2
 TLS13 = ssl.TLSVersion.TLSv1_3
 
 
-class Env:
+class Env(MachineEnv):
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="nf-e2e-tls-")
+        super().__init__(NODE, "nf-e2e-tls-")
         self.pki = Pki(os.path.join(self.tmp, "pki"))
-        self.root, self.kdir, self.cfg = machine(self.tmp, NODE, "snc2", "0,32")
-        self.servers = []
-
-    def start(self, argv, **kw):
-        s = Server(argv, **kw)
-        self.servers.append(s)
-        return s
-
-    def exporter(self, *extra, **kw):
-        return self.start([EXPORTER] + exporter_args(self.root, self.kdir, self.cfg, NODE) +
-                          list(extra), name="exporter", **kw)
 
     def tls_files(self, name="srv"):
         """A copy of a server certificate + key at fixed paths (rotations replace them)."""
@@ -62,12 +50,6 @@ class Env:
         shutil.copyfile(src[0], crt)
         shutil.copyfile(src[1], key)
         return crt, key
-
-    def close(self):
-        for s in self.servers:
-            rc = s.stop()
-            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def no_leak(body):
@@ -306,18 +288,9 @@ def pod():
             "spec": {"containers": [{"name": "c", "resources": {"requests": res, "limits": res}}]}}
 
 
-def topology_dir(env):
-    """A --topology-dir holding this node's document (from exporter --once)."""
-    tdir = os.path.join(env.tmp, "topologies")
-    out = subprocess.run([EXPORTER, "--once"] + exporter_args(env.root, env.kdir, env.cfg, NODE),
-                         check=True, capture_output=True, text=True).stdout
-    write(os.path.join(tdir, NODE + ".json"), out)
-    return tdir
-
-
 def test_extender_serving_mtls(env):
     pki = env.pki
-    tdir = topology_dir(env)
+    tdir = env.topology_dir()
     ext = env.start([EXTENDER, "--topology-dir", tdir, "--kubeconfig", "none", "--tls-cert",
                      pki.srv[0], "--tls-key", pki.srv[1], "--client-ca", pki.ca],
                     name="extender", listen="0.0.0.0:0")
@@ -349,7 +322,7 @@ def test_extender_serving_mtls(env):
 
 
 def test_bind_refused_beyond_loopback(env):
-    tdir = topology_dir(env)
+    tdir = env.topology_dir()
     api = FakeApiServer(tokens=["t-bind"]).start()
     try:
         kcfg = os.path.join(env.tmp, "kubeconfig")
@@ -378,19 +351,9 @@ def test_bind_refused_beyond_loopback(env):
 
 
 def main():
-    for t in (test_exporter_protocols, test_exporter_client_ca, test_exporter_tokens,
-              test_exporter_rotation, test_bad_start, test_extender_pulls_tls_exporter,
-              test_extender_serving_mtls, test_bind_refused_beyond_loopback):
-        env = Env()
-        try:
-            t(env)
-        except Exception as e:  # a crash is a failure, with the servers' logs
-            check(False, "%s raised %r" % (t.__name__, e))
-            for s in env.servers:
-                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
-        finally:
-            env.close()
-    return summary()
+    return run_tests((test_exporter_protocols, test_exporter_client_ca, test_exporter_tokens,
+                      test_exporter_rotation, test_bad_start, test_extender_pulls_tls_exporter,
+                      test_extender_serving_mtls, test_bind_refused_beyond_loopback), Env)
 
 
 if __name__ == "__main__":
