@@ -304,6 +304,8 @@ class MachineEnv:
         for s in self.servers:
             rc = s.stop()
             check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
+            odd = [l for _, l in s.lines if not l.startswith("ts=")]
+            check(not odd, "%s: every log line is logfmt: %r" % (s.name, odd[:3]))
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
