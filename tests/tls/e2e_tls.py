@@ -260,6 +260,18 @@ def test_extender_pulls_tls_exporter(env):
         check(st == 200 and doc.get("cache", {}).get("stale") is False,
               "the node is fresh in the extender's cache (%s)" % how)
         ext.stop()
+    # the name checked in the exporter's certificate: --exporter-server-name
+    for name, good in (("localhost", True), ("numafit-exporter.elsewhere", False)):
+        ext = env.start([EXTENDER, "--exporter", "https://127.0.0.1:%d" % ex.port,
+                         "--exporter-server-name", name] + client, name="extender")
+        if good:
+            ok, _ = wait_until(lambda: ext.get("/v1/nodes/" + NODE)[0] == 200, 10)
+            check(ok, "--exporter-server-name %s (in the certificate): pulled" % name)
+        else:
+            ok, _ = wait_until(lambda: any("exporter failed" in l for _, l in ext.lines), 10)
+            check(ok and ext.get("/v1/nodes/" + NODE)[0] == 404,
+                  "--exporter-server-name %s (not in the certificate): refused, no node" % name)
+        ext.stop()
     # a wrong token: the exporter fails with 401 and its node never arrives
     write(tok, "tok-wrong\n")
     ext = env.start([EXTENDER, "--exporter", "https://127.0.0.1:%d" % ex.port] + client,
