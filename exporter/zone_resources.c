@@ -29,7 +29,19 @@ static int set(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, in
     return 0;
 }
 
-static int compute_cpus(nf_numa_node *n, bool exclusive)
+/* Does every thread of core lie in set? */
+static bool core_within(const nf_cpuset *core, const nf_cpuset *set)
+{
+    for (int cpu = nf_cpuset_next(core, 0); cpu >= 0; cpu = nf_cpuset_next(core, (unsigned)cpu + 1))
+        if (!nf_cpuset_test(set, (unsigned)cpu))
+            return false;
+    return true;
+}
+
+/* tpc: the machine's threads per core (kubelet's CPUsPerCore). A core lists only its online
+ * threads, so one with fewer than tpc has an offline sibling: kubelet's full-pcpus-only never
+ * hands it out as a whole core. */
+static int compute_cpus(nf_numa_node *n, bool exclusive, int tpc)
 {
     nf_zone_cpus *c = &n->cpus;
     int rc = nf_cpuset_andnot(&c->allocatable, &c->online, &c->reserved);
@@ -39,13 +51,13 @@ static int compute_cpus(nf_numa_node *n, bool exclusive)
         return rc;
     /* without core topology, whole cores cannot be told: unknown, not 0 */
     c->free_full_cores = c->n_cores || nf_cpuset_empty(&c->online) ? 0 : NF_UNKNOWN;
+    c->allocatable_full_cores = c->free_full_cores;
     for (size_t i = 0; i < c->n_cores; i++) {
         const nf_cpuset *core = &c->cores[i];
-        bool whole = !nf_cpuset_empty(core);
-        for (int cpu = nf_cpuset_next(core, 0); cpu >= 0 && whole;
-             cpu = nf_cpuset_next(core, (unsigned)cpu + 1))
-            whole = nf_cpuset_test(&c->free, (unsigned)cpu);
-        c->free_full_cores += whole;
+        if (nf_cpuset_empty(core) || (int)nf_cpuset_count(core) < tpc)
+            continue;
+        c->allocatable_full_cores += core_within(core, &c->allocatable);
+        c->free_full_cores += core_within(core, &c->free);
     }
     if (nf_cpuset_empty(&c->online))
         return 0; /* memory-only node: no cpu resource at all */
@@ -124,10 +136,14 @@ int nf_zone_resources_compute(nf_topology *t)
     const char *mm_policy = t->kubelet.memory_manager_policy;
     bool exclusive = !cpu_policy || strcasecmp(cpu_policy, "none") != 0;
     bool mm_static = mm_policy && strcasecmp(mm_policy, "Static") == 0;
+    int tpc = 0; /* the machine's: a NUMA node whose every core lost a sibling still has 1 */
+    for (size_t i = 0; i < t->n_numa_nodes; i++)
+        if (t->numa_nodes[i].cpus.threads_per_core > tpc)
+            tpc = t->numa_nodes[i].cpus.threads_per_core;
     for (size_t i = 0; i < t->n_numa_nodes; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         reset_resources(n);
-        int rc = compute_cpus(n, exclusive);
+        int rc = compute_cpus(n, exclusive, tpc);
         if (!rc)
             rc = compute_memory(n, mm_static);
         if (!rc)

@@ -6,6 +6,9 @@
  * cpus.allocatable/free/free_full_cores and the `resources` map of every NUMA node. It is the one
  * place where "available" is defined (DESIGN.md, rules):
  *
+ *   cores          freeFullCores / allocatableFullCores: cores with the machine's threads per
+ *                  core all online (an offline sibling disqualifies the core) and all free /
+ *                  allocatable, as kubelet's full-pcpus-only counts whole cores.
  *   cpu            capacity = online CPUs; allocatable = online - reserved;
  *                  available = allocatable - allocated. With cpuManagerPolicy "none" kubelet
  *                  hands out no exclusive CPUs, so allocatable = available = 0.

@@ -150,11 +150,19 @@ typedef struct lookup {
     nf_extender_http *h;
     int64_t now;
     bool filter; /* count per-node decisions in the metrics */
-    /* Every asked node looked up at once before the fit loop (one lock, and the CPU overlaps the
-     * cache misses of independent lookups); acquire takes them in request order. */
-    nf_cache_entry **pre;
+    /* The asked nodes, looked up a chunk at a time just ahead of the fit loop (one lock per
+     * chunk, and the CPU overlaps the cache misses of independent lookups); known and acquire
+     * take them in request order. A node whose answer is kept in the cache's table comes
+     * back as that word, without an entry. */
+    nf_cache_peek *pre;
     const char **pre_names;
-    size_t n_pre, cur;
+    size_t n_pre, n_looked, cur;
+    const nf_fit_shape *shape; /* the request's, once known asked (valid during the fit loop) */
+    uint64_t key, mask;        /* its kept words (key 0: none) */
+    /* the node being fitted: its entry, and whether its answer came from a memo (it then carries
+     * its score and may be kept in the cache's table) */
+    nf_cache_entry *cur_entry;
+    bool cur_memo;
     /* per-node filter decisions, added to the shared metrics once per request (thousands of
      * atomic adds on one cache line would make the worker threads contend) */
     uint64_t counts[NF_FIT_UNRESOLVABLE + 1][NF_REASON_COUNT];
@@ -182,35 +190,65 @@ static void flush_counts(lookup *l)
                                            l->counts[o][r]);
 }
 
-/* The prefetched entry for node when it is the next one asked (it always is: the protocol asks
- * in request order), else NULL. Warms the caches for the entries a few nodes ahead. */
-static nf_cache_entry *take_prefetched(lookup *l, const char *node, bool *found)
+/* Names looked up at a time, just before the fit loop reaches them: their slots and entries
+ * are still in the CPU's caches when the loop reads them (all 5,000 at once were not). */
+#define LOOKUP_CHUNK 256
+
+/* The lookup of node when it is the next one asked (it always is: the protocol asks in request
+ * order), else NULL. Looks the next chunk up when needed; warms the caches for the entries a few
+ * nodes ahead. */
+static nf_cache_peek *next_looked_up(lookup *l, const char *node)
 {
-    *found = false;
     if (!l->pre || l->cur >= l->n_pre || l->pre_names[l->cur] != node)
         return NULL;
-    *found = true;
-    nf_cache_entry *e = l->pre[l->cur];
-    l->pre[l->cur++] = NULL;
-    if (l->cur + 4 < l->n_pre && l->pre[l->cur + 4])
-        __builtin_prefetch(l->pre[l->cur + 4]);
-    if (l->cur + 2 < l->n_pre && l->pre[l->cur + 2]) {
-        const void *v = nf_node_view_peek(l->pre[l->cur + 2], l->h->cfg.fit.align);
+    if (l->cur == l->n_looked) {
+        size_t k = l->n_pre - l->cur < LOOKUP_CHUNK ? l->n_pre - l->cur : LOOKUP_CHUNK;
+        nf_cache_peek_many(l->h->cache, l->pre_names + l->cur, k, l->key, l->mask, l->now,
+                           l->h->cfg.stale_after_ms, l->pre + l->cur);
+        l->n_looked += k;
+    }
+    if (l->cur + 4 < l->n_looked && l->pre[l->cur + 4].e)
+        __builtin_prefetch(l->pre[l->cur + 4].e);
+    if (l->cur + 2 < l->n_looked && l->pre[l->cur + 2].e) {
+        const void *v = nf_node_view_peek(l->pre[l->cur + 2].e, l->h->cfg.fit.align);
         if (v)
             __builtin_prefetch(v);
     }
-    return e;
+    return &l->pre[l->cur];
+}
+
+static bool topo_known(void *ctx, const char *node, const nf_fit_shape *s, nf_align align,
+                       nf_fit_answer *answer)
+{
+    lookup *l = ctx;
+    if (!l->shape) { /* the first node: every node is asked for the same shape */
+        l->key = nf_fit_pack_key(s, align, &l->mask);
+        l->shape = s;
+    }
+    nf_cache_peek *p = next_looked_up(l, node);
+    if (!p || !p->word)
+        return false;
+    /* true with the node's reservations too: a change of them forgets it (binder.c) */
+    nf_fit_answer_unpack(p->word, answer);
+    p->word = 0;
+    l->cur++;
+    return true;
 }
 
 static const nf_topology *topo_acquire(void *ctx, const char *node, void **handle, char *why,
                                        size_t len)
 {
     lookup *l = ctx;
-    bool found;
-    nf_cache_entry *e = take_prefetched(l, node, &found);
-    if (!found)
+    nf_cache_peek *p = next_looked_up(l, node);
+    nf_cache_entry *e;
+    if (p) {
+        e = p->e;
+        p->e = NULL;
+        l->cur++;
+    } else {
         e = nf_cache_acquire(l->h->cache, node);
-    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_FAILED;
+    }
+    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_UNRESOLVABLE;
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
         if (l->filter)
@@ -224,11 +262,15 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
         return NULL;
     }
     *handle = e;
+    l->cur_entry = e;
+    l->cur_memo = false;
     return &e->topo;
 }
 
 static void topo_release(void *ctx, void *handle)
 {
+    lookup *l = ctx;
+    l->cur_entry = NULL;
     nf_cache_release(handle);
 }
 
@@ -282,14 +324,33 @@ static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *
     lookup *l = ctx;
     (void)t; /* the handle's document */
     const nf_fit_view *v = nf_node_view(handle, align, memo);
+    l->cur_memo = v && *memo;
     if (!v || !l->resv)
         return v;
     nf_fit_memo *rmemo = NULL;
     const nf_fit_view *adj = reserved_view(l, handle, v, align, &rmemo);
     if (!adj)
         return v; /* no reservation on the node (or no memory to deduct: as before) */
+    l->cur_memo = rmemo != NULL;
     *memo = rmemo;
     return adj;
+}
+
+/* Does the table hold the reservations of e's node this request deducted? (under the cache's
+ * read lock: a change after this answer forgets the word, see binder.c) */
+static bool resv_unchanged(void *ctx, const nf_cache_entry *e)
+{
+    lookup *l = ctx;
+    nf_resv_snapshot *now = nf_reservations_snapshot(nf_binder_reservations(l->h->cfg.binder));
+    bool same = now == l->resv;
+    if (!same) {
+        uint64_t a[32], b[32];
+        size_t na = nf_resv_snapshot_node_revs(l->resv, e->topo.node, e->node_hash, a, 32);
+        size_t nb = nf_resv_snapshot_node_revs(now, e->topo.node, e->node_hash, b, 32);
+        same = na == nb && na <= 32 && memcmp(a, b, na * sizeof(*a)) == 0;
+    }
+    nf_resv_snapshot_release(now);
+    return same;
 }
 
 static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)
@@ -297,6 +358,12 @@ static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)
     lookup *l = ctx;
     if (a->status == NF_FIT_OK && a->aligned)
         l->n_fit++;
+    if (l->cur_entry && l->cur_memo && l->shape) { /* the next request may skip the document */
+        uint64_t w = nf_fit_answer_pack(l->shape, l->h->cfg.fit.align, a);
+        if (w)
+            nf_cache_keep_word(l->h->cache, l->cur_entry, w,
+                               l->h->cfg.binder ? resv_unchanged : NULL, l);
+    }
     if (l->filter)
         count_filter(l, a->status, nf_filter_reason_of(a->status, a->aligned, a->lack));
 }
@@ -353,16 +420,16 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
                               .release = topo_release,
                               .fitted = topo_fitted,
                               .view = topo_view,
+                              .known = topo_known,
                               .ctx = &l};
     if (l.filter && !a.req.aligned) /* every node passes without a lookup */
         nf_extender_metrics_filter(h->metrics, NF_FIT_OK, NF_REASON_NOT_ALIGNED, a.n_nodes);
     if (a.req.aligned && a.n_nodes) {
-        l.pre = calloc(a.n_nodes, sizeof(*l.pre));
+        l.pre = calloc(a.n_nodes, sizeof(*l.pre)); /* NULL entries: nothing to release */
         l.pre_names = malloc(a.n_nodes * sizeof(*l.pre_names));
         if (l.pre && l.pre_names) {
             for (size_t i = 0; i < a.n_nodes; i++)
                 l.pre_names[i] = a.nodes[i].name;
-            nf_cache_acquire_many(h->cache, l.pre_names, a.n_nodes, l.pre);
             l.n_pre = a.n_nodes;
         } else {
             free(l.pre); /* fall back to one lookup per node */
@@ -375,7 +442,9 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         rc = nf_extender_filter_text(&a, &src, &h->cfg.fit, &text, &len);
     else
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
-    nf_cache_release_all(l.pre, l.n_pre); /* what was not taken; frees the array */
+    for (size_t i = 0; i < l.n_looked; i++) /* what was not taken */
+        nf_cache_release(l.pre[i].e);
+    free(l.pre);
     for (size_t i = 0; i < l.n_adjusted; i++)
         nf_fit_view_free(l.adjusted[i]);
     free(l.adjusted);
@@ -545,7 +614,8 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
         snprintf(a.bad, sizeof(a.bad), "format takes json, csv, html or table, not \"%.40s\"",
                  a.format);
     if (!a.bad[0] && a.align && nf_align_parse(a.align, &o.fit.align))
-        snprintf(a.bad, sizeof(a.bad), "align takes numa or socket, not \"%.40s\"", a.align);
+        snprintf(a.bad, sizeof(a.bad), "align takes numa, socket or kubelet, not \"%.40s\"",
+                 a.align);
     if (!a.bad[0] && a.add_pods && nf_parse_int64(a.add_pods, 0, HTTP_MAX_ADD_PODS, &o.add_pods))
         snprintf(a.bad, sizeof(a.bad),
                  "addPods takes a whole number 0..%d over HTTP (numafit-report --add-pods "

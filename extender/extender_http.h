@@ -26,7 +26,8 @@
  * Staleness: a node's topology is unusable when the cache has none, when its source went stale
  * (exporter failing, file turned bad), or when it came from an exporter more than stale_after_ms
  * ago (file sources do not age: the directory watcher keeps them current). Unusable nodes go to
- * FailedNodes with the reason, or pass untouched when fit.pass_missing (--stale-policy ignore).
+ * FailedAndUnresolvableNodes with the reason (preempting pods on a node numafit knows nothing of
+ * cannot help), or pass untouched when fit.pass_missing (--stale-policy ignore).
  *
  * Threads: an internal pool of `threads` libmicrohttpd workers (default: the CPU count, at least
  * 2). Requests are short and CPU-bound (decode, fit thousands of nodes, encode), so a pool the size

@@ -33,8 +33,13 @@ static const char usage[] =
     "  --exporter-hold DUR       exporters answer a long-poll at least this often (default 4s);\n"
     "                            one silent for this + 1s is failing: its nodes are stale\n"
     "  --topology-dir DIR        read NodeTopology *.json files (watched for changes)\n"
-    "  --align numa|socket       one zone per NUMA node or per socket (default numa)\n"
+    "  --align numa|socket|kubelet  one zone per NUMA node or per socket (default numa); kubelet:\n"
+    "                            each node by its own Topology Manager policy, as kubelet admits\n"
     "  --strategy S              most-allocated|least-allocated|balanced (default most-allocated)\n"
+    "  --hugepages-alignment H   all|guaranteed: hold the hugepages of every pod to the zone of "
+    "its\n"
+    "                            CPUs and VFs (default all: DPDK allocates them on the NIC's\n"
+    "                            socket), or only of Guaranteed pods, as kubelet does\n"
     "  --stale-after DUR         exporter documents older than this are stale (default 60s; 0s: "
     "never)\n"
     "  --stale-policy P          reject|ignore: a node without fresh topology fails with a reason\n"
@@ -84,6 +89,7 @@ static const struct option longopts[] = {
     {"topology-dir", required_argument, NULL, 't'},
     {"align", required_argument, NULL, 'a'},
     {"strategy", required_argument, NULL, 's'},
+    {"hugepages-alignment", required_argument, NULL, 'H'},
     {"stale-after", required_argument, NULL, 'A'},
     {"stale-policy", required_argument, NULL, 'P'},
     {"max-body", required_argument, NULL, 'm'},
@@ -100,7 +106,7 @@ static const struct option longopts[] = {
     {"exporter-key", required_argument, NULL, 'y'},
     {"exporter-token-file", required_argument, NULL, 'O'},
     {"exporter-server-name", required_argument, NULL, 'N'},
-    {"exporter-hold", required_argument, NULL, 'H'},
+    {"exporter-hold", required_argument, NULL, 'o'},
     {"body-budget", required_argument, NULL, 'B'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
@@ -152,6 +158,8 @@ static int parse_option(options *o, int c, const char *arg)
         return nf_fit_opts_cli(&prog, "align", arg, &o->http.fit);
     case 's':
         return nf_fit_opts_cli(&prog, "strategy", arg, &o->http.fit);
+    case 'H':
+        return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->http.fit);
     case 'A':
         if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
             return nf_cli_usage_error(&prog, "--stale-after: %s",
@@ -223,7 +231,7 @@ static int parse_option(options *o, int c, const char *arg)
                                       e.msg[0] ? e.msg : "must be positive");
         o->http.body_budget = (size_t)v;
         return 0;
-    case 'H':
+    case 'o':
         if (nf_duration_parse_ms(arg, &v, &e) || v <= 0 || v > 30000)
             return nf_cli_usage_error(&prog, "--exporter-hold: %s",
                                       e.msg[0] ? e.msg : "takes 1ms..30s");
@@ -365,11 +373,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "numafit-extender: %s\n", err.msg);
         } else {
             nf_info("numafit-extender serving",
-                    "listen=%s port=%u align=%s strategy=%s stale_after_ms=%lld stale_policy=%s "
-                    "exporters=%zu exporter_dns=%zu topology_dir=%s binding=%s tls=%s "
-                    "client_ca=%s",
+                    "listen=%s port=%u align=%s strategy=%s hugepages_alignment=%s "
+                    "stale_after_ms=%lld stale_policy=%s exporters=%zu exporter_dns=%zu "
+                    "topology_dir=%s binding=%s tls=%s client_ca=%s",
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
-                    nf_strategy_name(o.http.fit.strategy), (long long)o.http.stale_after_ms,
+                    nf_strategy_name(o.http.fit.strategy),
+                    nf_hugepages_align_name(o.http.fit.hugepages), (long long)o.http.stale_after_ms,
                     o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
                     o.dir ? o.dir : "none", p.binder ? "on" : "off", p.tls ? "on" : "off",
                     o.tls.client_ca_file ? o.tls.client_ca_file : "none");

@@ -10,8 +10,8 @@
  *                        fit | failed | unresolvable; reason: none (fits), not_aligned (the pod
  *                        needs nothing aligned), cpu | memory | hugepages | device (the resource
  *                        the closest zone lacked most), policy (cpuManagerPolicy, SMT alignment),
- *                        other, stale | missing (no usable topology: failed, or fit under
- *                        --stale-policy ignore)
+ *                        other, stale | missing (no usable topology: unresolvable, or fit
+ *                        under --stale-policy ignore)
  *   numafit_extender_cache_nodes                            nodes in the topology cache
  *   numafit_extender_stale_nodes                            cached nodes unusable now (stale)
  *   numafit_extender_node_stale{node}                       1 when the node's topology is unusable

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "numafit/topology_json.h"
 #include "score.h"
 
 void nf_extender_args_free(nf_extender_args *a)
@@ -509,8 +510,8 @@ static bool add_name(scan_ctx *c, const char *raw, size_t n, const char *obj, si
     memcpy(dst, raw, n);
     dst[n] = 0;
     c->names_len += n + 1;
-    c->a->nodes[c->a->n_nodes++] =
-        (nf_extender_node){.name = dst, .obj = NULL, .raw = obj, .raw_len = obj_len};
+    c->a->nodes[c->a->n_nodes++] = (nf_extender_node){
+        .name = dst, .name_plain = n, .obj = NULL, .raw = obj, .raw_len = obj_len};
     return true;
 }
 
@@ -693,21 +694,23 @@ static json_t *filter_result_new(void)
 json_t *nf_extender_filter_error(const char *msg)
 {
     json_t *r = filter_result_new();
-    if (r && json_object_set_new(r, "Error", json_string(msg ? msg : "error"))) {
+    if (r && json_object_set_new(r, "Error", nf_json_string_lossy(msg ? msg : "error"))) {
         json_decref(r);
         return NULL;
     }
     return r;
 }
 
+/* Messages may quote what a client sent (a URL with %ff in it) or be cut mid-character: never
+ * let that turn an error answer into "out of memory". */
 json_t *nf_extender_error(const char *msg)
 {
-    return json_pack("{s:s}", "Error", msg ? msg : "error");
+    return json_pack("{s:o}", "Error", nf_json_string_lossy(msg ? msg : "error"));
 }
 
 json_t *nf_extender_binding_result(const char *error)
 {
-    return json_pack("{s:s}", "Error", error ? error : "");
+    return json_pack("{s:o}", "Error", nf_json_string_lossy(error ? error : ""));
 }
 
 /* ---- answers as text ---- */
@@ -801,6 +804,22 @@ static void sb_str(sbuf *b, const char *s)
     }
     sb_put(b, run, (size_t)((const char *)end - run));
     sb_put(b, "\"", 1);
+}
+
+/* A node's name as a JSON string: a scanned name's bytes are copied as they are (the scanner
+ * took only names without escapes, and those need none). */
+static void sb_name(sbuf *b, const nf_extender_node *n)
+{
+    if (!n->name_plain) {
+        sb_str(b, n->name);
+        return;
+    }
+    if (!sb_reserve(b, n->name_plain + 2))
+        return;
+    b->p[b->len++] = '"';
+    memcpy(b->p + b->len, n->name, n->name_plain);
+    b->len += n->name_plain;
+    b->p[b->len++] = '"';
 }
 
 /* A decimal integer (snprintf's "%d" costs more than the rest of a /prioritize entry). */
@@ -897,12 +916,24 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
         ev->passes = true;
         return 0;
     }
+    nf_fit_answer kn;
+    if (shape && src && src->known && src->known(src->ctx, name, shape, o->align, &kn)) {
+        if (src->fitted)
+            src->fitted(src->ctx, name, &kn);
+        ev->passes = kn.status == NF_FIT_OK;
+        ev->unresolvable = kn.status == NF_FIT_UNRESOLVABLE;
+        ev->score = kn.score;
+        return 0; /* a known answer is an aligned fit: no reason to copy */
+    }
     void *handle = NULL;
     char why[256] = "";
     const nf_topology *t =
         src && src->acquire ? src->acquire(src->ctx, name, &handle, why, sizeof(why)) : NULL;
     if (!t) {
+        /* --stale-policy reject: numafit knows nothing of the node, so evicting pods there
+         * (what kube-scheduler tries for FailedNodes) cannot help */
         ev->passes = o->pass_missing;
+        ev->unresolvable = !o->pass_missing;
         const char *w = *why ? why : "no topology for this node";
         set_reason(ev, w, strlen(w));
         return 0;
@@ -1034,13 +1065,13 @@ int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source 
             if (a->names_mode) {
                 if (kept.len)
                     sb_put(&kept, ",", 1);
-                sb_str(&kept, a->nodes[i].name);
+                sb_name(&kept, &a->nodes[i]);
             }
         } else {
             sbuf *m = ev.unresolvable ? &unres : &failed;
             if (m->len)
                 sb_put(m, ",", 1);
-            sb_str(m, a->nodes[i].name);
+            sb_name(m, &a->nodes[i]);
             sb_put(m, ":", 1);
             sb_str(m, ev.reason);
         }
@@ -1096,7 +1127,7 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
         if (i) /* not one SB_LIT(cond ? a : b): sizeof would be a pointer's */
             SB_LIT(&r, ",");
         SB_LIT(&r, "{\"Host\":");
-        sb_str(&r, a->nodes[i].name);
+        sb_name(&r, &a->nodes[i]);
         SB_LIT(&r, ",\"Score\":");
         sb_int(&r, ev.passes ? ev.score : 0);
         SB_LIT(&r, "}");

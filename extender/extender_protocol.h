@@ -29,10 +29,12 @@
 #include "pod_requirements.h"
 
 typedef struct nf_extender_node {
-    const char *name; /* borrowed from the request document */
-    json_t *obj;      /* the v1.Node object (NodeList mode), borrowed; NULL in NodeNames mode and
-                         when scanned */
-    const char *raw;  /* scanned NodeList mode: the node object's bytes in the body */
+    const char *name;  /* borrowed from the request document */
+    size_t name_plain; /* when scanned: strlen(name), its bytes JSON string text as they are
+                          (no escape needed); 0 otherwise */
+    json_t *obj;       /* the v1.Node object (NodeList mode), borrowed; NULL in NodeNames mode and
+                          when scanned */
+    const char *raw;   /* scanned NodeList mode: the node object's bytes in the body */
     size_t raw_len;
 } nf_extender_node;
 
@@ -95,12 +97,17 @@ typedef struct nf_topology_source {
      * slower). */
     const nf_fit_view *(*view)(void *ctx, void *handle, const nf_topology *t, nf_align align,
                                nf_fit_memo **memo);
+    /* Optional (may be NULL): the answer for `node` to shape s under align when the source
+     * knows it without a document (a word kept in the cache's table); true and *answer filled,
+     * then no acquire follows for that node. Asked before acquire, in request order. */
+    bool (*known)(void *ctx, const char *node, const nf_fit_shape *s, nf_align align,
+                  nf_fit_answer *answer);
 } nf_topology_source;
 
 /* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node
  * without a lookup. Failed nodes carry nf_fit_result.reason; a missing/stale topology carries
- * "numafit: <why>" in FailedNodes (or passes when o->pass_missing). Returns 0 and *result (caller
- * owns), or -ENOMEM. */
+ * "numafit: <why>" in FailedAndUnresolvableNodes (or passes when o->pass_missing). Returns 0 and
+ * *result (caller owns), or -ENOMEM. */
 int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
                        const nf_fit_opts *o, json_t **result);
 

@@ -8,11 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kubelet_predict.h"
 #include "numafit/quantity.h"
 
 const char *nf_align_name(nf_align a)
 {
-    return a == NF_ALIGN_SOCKET ? "socket" : "numa";
+    return a == NF_ALIGN_SOCKET ? "socket" : a == NF_ALIGN_KUBELET ? "kubelet" : "numa";
 }
 
 int nf_align_parse(const char *s, nf_align *out)
@@ -21,6 +22,8 @@ int nf_align_parse(const char *s, nf_align *out)
         *out = NF_ALIGN_NUMA;
     else if (s && strcmp(s, "socket") == 0)
         *out = NF_ALIGN_SOCKET;
+    else if (s && strcmp(s, "kubelet") == 0)
+        *out = NF_ALIGN_KUBELET;
     else
         return -EINVAL;
     return 0;
@@ -51,11 +54,33 @@ int nf_strategy_parse(const char *s, nf_strategy *out)
     return -EINVAL;
 }
 
+const char *nf_hugepages_align_name(nf_hugepages_align h)
+{
+    return h == NF_HUGEPAGES_GUARANTEED ? "guaranteed" : "all";
+}
+
+int nf_hugepages_align_parse(const char *s, nf_hugepages_align *out)
+{
+    if (s && strcmp(s, "all") == 0)
+        *out = NF_HUGEPAGES_ALL;
+    else if (s && strcmp(s, "guaranteed") == 0)
+        *out = NF_HUGEPAGES_GUARANTEED;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o)
 {
+    if (strcmp(flag, "hugepages-alignment") == 0)
+        return nf_hugepages_align_parse(arg, &o->hugepages)
+                   ? nf_cli_usage_error(
+                         prog, "--hugepages-alignment takes all or guaranteed, not \"%s\"", arg)
+                   : 0;
     if (strcmp(flag, "align") == 0)
         return nf_align_parse(arg, &o->align)
-                   ? nf_cli_usage_error(prog, "--align takes numa or socket, not \"%s\"", arg)
+                   ? nf_cli_usage_error(prog, "--align takes numa, socket or kubelet, not \"%s\"",
+                                        arg)
                    : 0;
     return nf_strategy_parse(arg, &o->strategy)
                ? nf_cli_usage_error(prog,
@@ -98,6 +123,15 @@ static bool mm_static(const nf_topology *t)
            strcasecmp(t->kubelet.memory_manager_policy, "Static") == 0;
 }
 
+/* --align kubelet judges the node as kubelet's Topology Manager would, unless its policy is
+ * single-numa-node or unknown (then as --align numa). */
+static bool kubelet_merges(const nf_topology *t)
+{
+    const char *p = t->kubelet.topology_manager_policy;
+    return p && (strcmp(p, "restricted") == 0 || strcmp(p, "best-effort") == 0 ||
+                 strcmp(p, "none") == 0);
+}
+
 static bool scope_pod(const nf_topology *t)
 {
     return t->kubelet.topology_manager_scope &&
@@ -107,6 +141,12 @@ static bool scope_pod(const nf_topology *t)
 bool nf__fit_checks(const nf_topology *t, const char *name)
 {
     return strcmp(name, "memory") != 0 || mm_static(t);
+}
+
+bool nf__fit_pod_checks(const nf_pod_req *pod, const nf_fit_opts *o, const char *name)
+{
+    return o->hugepages != NF_HUGEPAGES_GUARANTEED || pod->qos == NF_QOS_GUARANTEED ||
+           !nf_resource_is_hugepages(name);
 }
 
 /* Threads per core known for the whole node (the largest a NUMA node reports), else 0. */
@@ -141,20 +181,26 @@ static int zone_add(nf_zone *z, const char *name, int64_t alloc, int64_t avail, 
 }
 
 /* merge: the zone already holds another NUMA node's resources (socket zones); a NUMA node's own
- * resource names are unique. */
-static int zone_add_numa(nf_zone *z, const nf_numa_node *n, bool fpo, bool merge)
+ * resource names are unique. fpo_tpc: the node's threads per core under full-pcpus-only, else 0:
+ * CPUs then count in whole cores, never more than the CPUs free (a document from an exporter
+ * that counted cores with an offline sibling) and allocatable. */
+static int zone_add_numa(nf_zone *z, const nf_numa_node *n, int fpo_tpc, bool merge)
 {
     for (size_t i = 0; i < n->n_resources; i++) {
         const nf_resource *r = &n->resources[i];
         int64_t alloc = r->allocatable, avail = r->available;
         if (r->usable >= 0 && r->usable < avail && nf_resource_is_device(r->name))
             avail = r->usable;
-        if (fpo && n->cpus.threads_per_core > 0 && strcmp(r->name, "cpu") == 0) {
-            int tpc = n->cpus.threads_per_core;
-            if (n->cpus.free_full_cores >= 0)
-                avail = (int64_t)n->cpus.free_full_cores * tpc;
-            if (alloc > 0)
-                alloc = alloc / tpc * tpc;
+        if (fpo_tpc > 0 && n->cpus.threads_per_core > 0 && strcmp(r->name, "cpu") == 0) {
+            int64_t tpc = fpo_tpc;
+            if (n->cpus.allocatable_full_cores >= 0 && n->cpus.allocatable_full_cores * tpc < alloc)
+                alloc = n->cpus.allocatable_full_cores * tpc;
+            if (n->cpus.free_full_cores >= 0 && n->cpus.free_full_cores * tpc < avail)
+                avail = n->cpus.free_full_cores * tpc;
+            if (avail > alloc)
+                avail = alloc;
+            alloc = alloc / tpc * tpc;
+            avail = avail / tpc * tpc;
         }
         int rc = zone_add(z, r->name, alloc, avail, merge);
         if (rc)
@@ -172,8 +218,8 @@ static int zone_id_cmp(const void *a, const void *b)
 /* The zone id a NUMA node belongs to (-1: a socket nobody names). */
 static int zone_of(const nf_topology *t, const nf_numa_node *nn, nf_align align)
 {
-    if (align == NF_ALIGN_NUMA)
-        return nn->id;
+    if (align != NF_ALIGN_SOCKET)
+        return nn->id; /* numa, and kubelet: its zones are NUMA nodes too */
     for (size_t s = 0; s < t->n_sockets; s++)
         for (size_t k = 0; k < t->sockets[s].n_numa_nodes; k++)
             if (t->sockets[s].numa_nodes[k] == nn->id)
@@ -191,7 +237,7 @@ int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, si
 {
     *out = NULL;
     *n = 0;
-    bool fpo = full_pcpus_only(t);
+    int fpo_tpc = full_pcpus_only(t) ? node_threads_per_core(t) : 0;
     size_t nn = t->n_numa_nodes, total = 0;
     for (size_t i = 0; i < nn; i++)
         total += t->numa_nodes[i].n_resources;
@@ -231,7 +277,7 @@ int nf_zones_build(const nf_topology *t, const nf_fit_opts *o, nf_zone **out, si
         size_t j = 0;
         while (z[j].id != zid[i])
             j++;
-        rc = zone_add_numa(&z[j], &t->numa_nodes[i], fpo, z[j].n_res > 0);
+        rc = zone_add_numa(&z[j], &t->numa_nodes[i], fpo_tpc, z[j].n_res > 0);
     }
     free(zid);
     if (rc) {
@@ -314,7 +360,7 @@ int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
         return -ENOMEM;
     }
     v->size = sz;
-    v->align = align;
+    v->align = align == NF_ALIGN_KUBELET ? NF_ALIGN_NUMA : align; /* the same zones */
     v->build_rc = rc;
     v->cpu_static = cpu_static(t);
     v->fpo = full_pcpus_only(t);
@@ -554,8 +600,8 @@ static int res_index(search *s, const char *name)
 }
 
 /* Build the items (pod scope: one; container scope: every container with a checked need). */
-static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, bool pod_scope,
-                       long budget, void *stack, size_t stack_len)
+static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, const nf_fit_opts *o,
+                       bool pod_scope, long budget, void *stack, size_t stack_len)
 {
     memset(s, 0, sizeof(*s));
     s->pod = pod;
@@ -588,6 +634,7 @@ static int search_init(search *s, const nf_pod_req *pod, const nf_fit_view *v, b
      * containers' names) */
     for (size_t i = 0; i < pod->n_effective; i++)
         if (pod->effective[i].value > 0 && nf__fit_view_checks(v, pod->effective[i].name) &&
+            nf__fit_pod_checks(pod, o, pod->effective[i].name) &&
             res_index(s, pod->effective[i].name) < 0)
             s->res[s->n_res++] = pod->effective[i].name;
     for (size_t r = 0; r < s->n_res; r++)
@@ -833,6 +880,22 @@ static void build_reason(search *s, const nf_fit_opts *o, bool unresolvable, cha
                    unresolvable ? "allocatable" : "free", lack);
 }
 
+/* A pod that is not Guaranteed whose hugepages were held to the zone: kubelet would not hold
+ * them there, so the reason says numafit does, and how to follow kubelet instead. */
+static void note_hugepages(const search *s, const nf_fit_opts *o, char *out, size_t len)
+{
+    if (o->hugepages != NF_HUGEPAGES_ALL || s->pod->qos == NF_QOS_GUARANTEED)
+        return;
+    for (size_t r = 0; r < s->n_res; r++)
+        if (nf_resource_is_hugepages(s->res[r])) {
+            append_s(out, len, " (", nf_qos_name(s->pod->qos),
+                     " pod: numafit aligns hugepages for all pods, kubelet only for Guaranteed "
+                     "ones; --hugepages-alignment guaranteed follows kubelet)",
+                     (char *)NULL);
+            return;
+        }
+}
+
 /* ---- fit ---- */
 
 void nf_fit_result_free(nf_fit_result *r)
@@ -870,6 +933,54 @@ static int policy_check(const nf_pod_req *pod, const nf_topology *t, const nf_fi
             }
         }
     }
+    return 0;
+}
+
+/* A copy of v with every zone empty (available = allocatable). 0 or -ENOMEM. */
+static int view_emptied(const nf_fit_view *v, nf_fit_view **out)
+{
+    int rc = nf_fit_view_deduct(v, NULL, NULL, 0, out);
+    for (size_t k = 0; !rc && k < v->n_zones * v->n_names; k++)
+        (*out)->amt[k * 2] = (*out)->amt[k * 2 + 1];
+    return rc;
+}
+
+/* --align kubelet on a node whose Topology Manager merges hints (restricted, best-effort, none):
+ * kubelet's own admission (kubelet_predict.h) on v, and on the empty node when it rejects. */
+static int fit_kubelet(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                       const nf_fit_opts *o, nf_fit_result *out)
+{
+    nf_kubelet_choice c;
+    int rc = nf_kubelet_predict_opts(pod, t, v, o, &c);
+    if (rc)
+        return rc;
+    if (c.admit) {
+        for (size_t i = 0; i < c.n_placed; i++) {
+            int id = c.placed[i].numa;
+            if (c.placed[i].amount > 0 && id >= 0 && id < 32)
+                out->numa_set |= 1u << id;
+        }
+        out->span = __builtin_popcount(out->numa_set);
+        out->zone = out->numa_set ? __builtin_ctz(out->numa_set) : -1;
+        out->aligned = out->numa_set != 0;
+        nf_kubelet_choice_free(&c);
+        return 0;
+    }
+    char why[NF_FIT_REASON_LEN];
+    memcpy(why, c.reason, sizeof(why));
+    nf_kubelet_choice_free(&c);
+    nf_fit_view *empty;
+    if ((rc = view_emptied(v, &empty)))
+        return rc;
+    rc = nf_kubelet_predict_opts(pod, t, empty, o, &c);
+    nf_fit_view_free(empty);
+    if (rc)
+        return rc;
+    out->status = c.admit ? NF_FIT_FAILED : NF_FIT_UNRESOLVABLE;
+    out->lack = NF_LACK_POLICY;
+    if (!o->no_reason)
+        snprintf(out->reason, sizeof(out->reason), "%s%s", c.admit ? "" : "even when empty, ", why);
+    nf_kubelet_choice_free(&c);
     return 0;
 }
 
@@ -917,7 +1028,7 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     }
     search s;
     _Alignas(max_align_t) char stack[2048];
-    if ((rc = search_init(&s, pod, v, pod_scope,
+    if ((rc = search_init(&s, pod, v, o, pod_scope,
                           o->max_steps > 0 ? o->max_steps : NF_FIT_DEFAULT_STEPS, stack,
                           sizeof(stack))))
         return rc;
@@ -931,6 +1042,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
         out->lack = NF_LACK_OTHER;
         snprintf(out->reason, sizeof(out->reason), "node topology lists no %s",
                  o->align == NF_ALIGN_SOCKET ? "socket" : "NUMA node");
+        goto done;
+    }
+    if (o->align == NF_ALIGN_KUBELET && kubelet_merges(t)) {
+        rc = fit_kubelet(pod, t, v, o, out);
         goto done;
     }
     if (!pod_scope) {
@@ -975,8 +1090,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     nf_fit_lack now_lack;
     now[0] = 0;
     now_lack = NF_LACK_OTHER;
-    if (!o->no_reason)
+    if (!o->no_reason) {
         build_reason(&s, o, false, now, sizeof(now), &now_lack);
+        note_hugepages(&s, o, now, sizeof(now));
+    }
     search_load(&s, 1);
     bool empty_ok = dfs(&s, 0);
     if (empty_ok || s.gave_up) {
@@ -985,9 +1102,10 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
         memcpy(out->reason, now, sizeof(now));
     } else {
         out->status = NF_FIT_UNRESOLVABLE;
-        if (!o->no_reason)
+        if (!o->no_reason) {
             build_reason(&s, o, true, out->reason, sizeof(out->reason), &out->lack);
-        else
+            note_hugepages(&s, o, out->reason, sizeof(out->reason));
+        } else
             out->lack = NF_LACK_OTHER;
     }
     if (out->container_zones)
@@ -1031,7 +1149,8 @@ int nf_fit_count(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts 
     if (!need)
         return nf_errf(err, -ENOMEM, "count: out of memory");
     for (size_t i = 0; i < pod->n_effective; i++)
-        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name))
+        if (pod->effective[i].value > 0 && nf__fit_checks(t, pod->effective[i].name) &&
+            nf__fit_pod_checks(pod, o, pod->effective[i].name))
             need[nn++] = &pod->effective[i];
     if (nn == 0) {
         free(need);

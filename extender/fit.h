@@ -5,11 +5,26 @@
  *
  * Zones. --align numa: one zone per NUMA node (Topology Manager single-numa-node view).
  * --align socket: one zone per socket, every resource summed over the socket's NUMA nodes.
+ * --align kubelet: zones are NUMA nodes, and each node is judged by its own
+ * topologyManagerPolicy (and scope) as kubelet's Topology Manager admits pods:
+ *   single-numa-node, or a policy the document does not know: exactly as --align numa;
+ *   restricted: kubelet's hint merge (kubelet_predict.h): each provider (CPU manager, device
+ *     manager, Memory Manager, and every pod's hugepages under --hugepages-alignment all) hints
+ *     the NUMA sets with room for its request, preferred when no smaller set of the empty node
+ *     would do; the pod fits when some intersection of preferred hints is non-empty (a 20-CPU
+ *     pod on two 16-CPU NUMA nodes fits). Rejected: failed, or unresolvable when the empty node
+ *     would reject it too;
+ *   best-effort, none: always fits; fit->span says how many NUMA nodes the pod would use
+ *     (score.h ranks fewer higher).
  * A zone's amount of resource r (matched by name in each NUMA node's `resources`):
  *   allocatable = resources[r].allocatable, available = resources[r].available;
  *   devices with `usable` (DPDK probe on): available = usable;
- *   cpu under cpuManagerPolicyOptions full-pcpus-only=true: available =
- *     freeFullCores * threadsPerCore, allocatable rounded down to a multiple of threadsPerCore;
+ *   cpu under cpuManagerPolicyOptions full-pcpus-only=true, in whole cores of T threads (T = the
+ *     node's threads per core, the largest threadsPerCore of its NUMA nodes):
+ *     allocatable = min(allocatable, allocatableFullCores * T), available = min(available,
+ *     freeFullCores * T, allocatable), both rounded down to a multiple of T (a full-core count
+ *     that is unknown does not bound); the exporter counts a core with an offline sibling in
+ *     neither;
  *   absent or unknown (-1) amounts count as 0.
  *
  * What is checked, from the node's own kubelet section:
@@ -18,7 +33,11 @@
  *   - full-pcpus-only: a container whose exclusive CPU count is not a multiple of threadsPerCore
  *     does not fit (kubelet's SMTAlignmentError; unresolvable);
  *   - "memory" only when memoryManagerPolicy is Static (any case);
- *   - hugepages and devices always.
+ *   - devices always; hugepages always under --hugepages-alignment all (the default: DPDK
+ *     allocates hugepage memory on the NIC's socket, whatever the QoS), only for Guaranteed pods
+ *     under --hugepages-alignment guaranteed (kubelet's rule: its Memory Manager gives hints for
+ *     Guaranteed pods only). A pod that is not Guaranteed and fails while its hugepages were held
+ *     to the zone says so at the end of the reason.
  * topologyManagerScope "pod": the pod's effective request (nf_pod_req.effective) in one zone,
  * the lowest-id zone that fits (the hint kubelet picks). Scope "container" (kubelet's default,
  * also when unknown): containers in kubelet order, each in one zone, different containers may use
@@ -43,7 +62,7 @@
 #include "numafit/topology.h"
 #include "pod_requirements.h"
 
-typedef enum nf_align { NF_ALIGN_NUMA = 0, NF_ALIGN_SOCKET } nf_align;
+typedef enum nf_align { NF_ALIGN_NUMA = 0, NF_ALIGN_SOCKET, NF_ALIGN_KUBELET } nf_align;
 
 /* How /prioritize ranks nodes; formulas in score.h. */
 typedef enum nf_strategy {
@@ -52,11 +71,19 @@ typedef enum nf_strategy {
     NF_STRATEGY_BALANCED,
 } nf_strategy;
 
+/* --hugepages-alignment: whose hugepages must share the zone of the pod's CPUs and devices. */
+typedef enum nf_hugepages_align {
+    NF_HUGEPAGES_ALL = 0,    /* every pod's (default) */
+    NF_HUGEPAGES_GUARANTEED, /* Guaranteed pods' only, as kubelet aligns them */
+} nf_hugepages_align;
+
 typedef struct nf_fit_opts {
     nf_align align;
     nf_strategy strategy;
-    /* Node with no (or stale) topology: true = pass it (score 0), false = FailedNodes with the
-     * lookup's reason (--stale-policy ignore|reject). Not used by nf_fit_node itself. */
+    nf_hugepages_align hugepages;
+    /* Node with no (or stale) topology: true = pass it (score 0), false =
+     * FailedAndUnresolvableNodes with the lookup's reason (--stale-policy ignore|reject). Not used
+     * by nf_fit_node itself. */
     bool pass_missing;
     /* Container-scope search budget (placement attempts); 0 = NF_FIT_DEFAULT_STEPS. */
     long max_steps;
@@ -75,8 +102,13 @@ int nf_align_parse(const char *s, nf_align *out);
 const char *nf_strategy_name(nf_strategy s);
 int nf_strategy_parse(const char *s, nf_strategy *out);
 
-/* --align ARG (flag "align") or --strategy ARG (flag "strategy") into o, as numafit-extender and
- * numafit-report take them: 0, or NF_CLI_USAGE after a usage error naming the bad value. */
+/* "all" / "guaranteed"; the parser returns -EINVAL on anything else. */
+const char *nf_hugepages_align_name(nf_hugepages_align h);
+int nf_hugepages_align_parse(const char *s, nf_hugepages_align *out);
+
+/* --align ARG (flag "align"), --strategy ARG (flag "strategy") or --hugepages-alignment ARG (flag
+ * "hugepages-alignment") into o, as numafit-extender and numafit-report take them: 0, or
+ * NF_CLI_USAGE after a usage error naming the bad value. */
 int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o);
 
 /* One resource of one zone (name borrowed from the topology, or a static string). */
@@ -134,6 +166,11 @@ typedef struct nf_fit_result {
      * nothing aligned. NULL in pod scope. */
     int *container_zones;
     size_t n_container_zones;
+    /* --align kubelet on a restricted, best-effort or none node: the NUMA nodes (bit n = NUMA
+     * node n, ids below 32) kubelet would take the pod's resources from, and their count; 0 and
+     * 0 otherwise (the pod is in `zone` / `container_zones`). `zone` is the lowest of them. */
+    uint32_t numa_set;
+    int span;
     bool backtracked; /* container scope: the assignment needed backtracking, i.e. kubelet's
                          own greedy per-container order would NOT find it (kubelet may reject) */
     long steps;       /* placements tried by the search */
@@ -239,5 +276,9 @@ void nf_node_count_free(nf_node_count *c);
 /* Internal to nf_fit (score.c): does the fit check resource `name` on this node? (memory only
  * under memoryManagerPolicy Static.) */
 bool nf__fit_checks(const nf_topology *t, const char *name);
+/* Internal (score.c, report.c): does the fit hold this pod's `name` to the zone under o, node
+ * aside? (false for the hugepages of a pod that is not Guaranteed under
+ * --hugepages-alignment guaranteed.) */
+bool nf__fit_pod_checks(const nf_pod_req *pod, const nf_fit_opts *o, const char *name);
 
 #endif

@@ -101,6 +101,10 @@ int nf_fit_shape_of(const nf_pod_req *req, const nf_fit_opts *o, nf_fit_shape *o
         rc = put_i64(&b, req->aligned);
     if (!rc)
         rc = put_i64(&b, o->strategy);
+    if (!rc) /* both change answers; a document's memo may serve servers with other options */
+        rc = put_i64(&b, o->hugepages);
+    if (!rc)
+        rc = put_i64(&b, o->align);
     if (!rc)
         rc = put_i64(&b, o->max_steps);
     if (!rc)
@@ -134,6 +138,38 @@ void nf_fit_shape_free(nf_fit_shape *s)
 {
     free(s->key);
     memset(s, 0, sizeof(*s));
+}
+
+/* ---- packed answers: id (40 bits) | align (2) | unused (5) | OK (1) | score (16) ---- */
+
+#define PACK_ID_SHIFT 24
+#define PACK_ALIGN_SHIFT 22
+#define PACK_OK ((uint64_t)1 << 16)
+
+uint64_t nf_fit_pack_key(const nf_fit_shape *s, nf_align align, uint64_t *mask)
+{
+    *mask = ~(uint64_t)0 << PACK_ALIGN_SHIFT;
+    if (!s->id || s->id >> (64 - PACK_ID_SHIFT) || (unsigned)align > 3)
+        return 0;
+    return s->id << PACK_ID_SHIFT | (uint64_t)align << PACK_ALIGN_SHIFT;
+}
+
+uint64_t nf_fit_answer_pack(const nf_fit_shape *s, nf_align align, const nf_fit_answer *a)
+{
+    uint64_t mask, key = nf_fit_pack_key(s, align, &mask);
+    if (!key || a->status != NF_FIT_OK || !a->aligned || a->score < 0 || a->score > 0xffff)
+        return 0;
+    return key | PACK_OK | (uint64_t)a->score;
+}
+
+void nf_fit_answer_unpack(uint64_t w, nf_fit_answer *a)
+{
+    *a = (nf_fit_answer){.status = NF_FIT_OK,
+                         .lack = NF_LACK_NONE,
+                         .aligned = true,
+                         .score = (int)(w & 0xffff),
+                         .reason = "",
+                         .reason_len = 0};
 }
 
 /* ---- the memo ---- */

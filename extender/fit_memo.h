@@ -7,7 +7,8 @@
  *
  * The shape is everything the fit and the score read from the pod (QoS, containers in kubelet
  * order with their names, kinds and amounts, overhead, the effective request) plus the options
- * that change the answer (strategy, search budget); not the pod's name, namespace or UID.
+ * that change the answer (strategy, hugepages alignment, align mode, search budget); not the
+ * pod's name, namespace or UID.
  *
  * Lock-free: readers find an answer with acquire loads; the first thread to compute one installs
  * it with a compare-and-swap, a thread that loses frees its own copy and uses the winner's. A
@@ -66,5 +67,15 @@ const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *
  * thread's when it was first), or NULL when the memo is full or memory ran out: the caller
  * then goes on with its own answer. */
 const nf_fit_answer *nf_fit_memo_add(nf_fit_memo *m, const nf_fit_shape *s, const nf_fit_answer *a);
+
+/* An answer packed into one word, to keep in the cache's lookup table (topology_cache.h
+ * nf_cache_keep_word): the shape id, the alignment and the score of an aligned fit. 0 when the
+ * answer does not pack (not OK, nothing aligned, score or id out of range); a failed answer
+ * needs its reason and stays in the memo. */
+uint64_t nf_fit_answer_pack(const nf_fit_shape *s, nf_align align, const nf_fit_answer *a);
+/* The key and mask selecting the packed answers of shape s under align (key 0: none). */
+uint64_t nf_fit_pack_key(const nf_fit_shape *s, nf_align align, uint64_t *mask);
+/* The answer in a word nf_fit_answer_pack made. */
+void nf_fit_answer_unpack(uint64_t w, nf_fit_answer *a);
 
 #endif

@@ -26,12 +26,17 @@ static policy policy_of(const nf_topology *t)
     return P_NONE;
 }
 
-/* Is `name` aligned by a hint provider for this pod (and so accounted per pod by kubelet)? */
-static bool provider(bool cpu_static, bool mm_static, const nf_pod_req *pod, const char *name)
+/* Is `name` aligned by a hint provider for this pod (and so accounted per pod by kubelet)?
+ * hugepages_all: numafit holds every pod's hugepages to the merged set as if the Memory Manager
+ * hinted them (--align kubelet with --hugepages-alignment all). */
+static bool provider(bool cpu_static, bool mm_static, bool hugepages_all, const nf_pod_req *pod,
+                     const char *name)
 {
     if (strcmp(name, "cpu") == 0)
         return cpu_static;
     if (nf_resource_is_device(name))
+        return true;
+    if (hugepages_all && nf_resource_is_hugepages(name))
         return true;
     if (strcmp(name, "memory") == 0 || nf_resource_is_hugepages(name))
         return mm_static && pod->qos == NF_QOS_GUARANTEED;
@@ -291,6 +296,14 @@ static void load_need(state *s, const nf_amount *a, size_t n)
 int nf_kubelet_predict(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *numa_view,
                        nf_kubelet_choice *out)
 {
+    return nf_kubelet_predict_opts(pod, t, numa_view, NULL, out);
+}
+
+int nf_kubelet_predict_opts(const nf_pod_req *pod, const nf_topology *t,
+                            const nf_fit_view *numa_view, const nf_fit_opts *o,
+                            nf_kubelet_choice *out)
+{
+    bool hugepages_all = o && o->hugepages == NF_HUGEPAGES_ALL;
     memset(out, 0, sizeof(*out));
     out->numa = -1;
     if (nf_fit_view_align(numa_view) != NF_ALIGN_NUMA)
@@ -313,12 +326,13 @@ int nf_kubelet_predict(const nf_pod_req *pod, const nf_topology *t, const nf_fit
     }
     for (size_t i = 0; i < pod->n_effective; i++) {
         const char *name = pod->effective[i].name;
-        if (pod->effective[i].value <= 0 || !nf__fit_view_checks(numa_view, name))
+        if (pod->effective[i].value <= 0 || !nf__fit_view_checks(numa_view, name) ||
+            (o && !nf__fit_pod_checks(pod, o, name)))
             continue;
         if (strcmp(name, "cpu") == 0 && !cpu_static)
             continue; /* never pinned: nothing to place */
         int g = -1;
-        if (provider(cpu_static, mm_static, pod, name))
+        if (provider(cpu_static, mm_static, hugepages_all, pod, name))
             g = strcmp(name, "cpu") == 0 ? 0 : nf_resource_is_device(name) ? ++s.max_group : 1;
         s.group[s.nr] = g;
         s.res[s.nr++] = name;
@@ -404,10 +418,11 @@ int nf_kubelet_placed_on(const nf_pod_req *pod, const nf_fit_view *numa_view, in
             nf_kubelet_choice_free(out);
             return -ENOMEM;
         }
-        np[out->n_placed++] = (nf_placed){.numa = numa,
-                                          .resource = r,
-                                          .amount = pod->effective[i].value,
-                                          .tracked = provider(cpu_static, mm_static, pod, name)};
+        np[out->n_placed++] =
+            (nf_placed){.numa = numa,
+                        .resource = r,
+                        .amount = pod->effective[i].value,
+                        .tracked = provider(cpu_static, mm_static, false, pod, name)};
     }
     return 0;
 }

@@ -51,6 +51,12 @@ typedef struct nf_kubelet_choice {
  * view is not NUMA-aligned, -ENOMEM. */
 int nf_kubelet_predict(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *numa_view,
                        nf_kubelet_choice *out);
+/* The same as numafit judges a node under --align kubelet (fit.c): with o (may be NULL: the
+ * plain prediction) the hugepages of a pod that --hugepages-alignment does not align are left
+ * out, and under NF_HUGEPAGES_ALL every pod's hugepages join the Memory Manager's hint. */
+int nf_kubelet_predict_opts(const nf_pod_req *pod, const nf_topology *t,
+                            const nf_fit_view *numa_view, const nf_fit_opts *o,
+                            nf_kubelet_choice *out);
 void nf_kubelet_choice_free(nf_kubelet_choice *c);
 
 /* The pod's aligned amounts as kubelet holds them once it chose NUMA node numa (known from the

@@ -497,6 +497,16 @@ int nf_pod_req_from_shape(const char *shape, nf_pod_req *out, nf_err *err)
             rc = nf_errf(err, -EINVAL, "shape \"%.100s\": %s given twice", shape, name);
             break;
         }
+        /* Kubernetes resource names are qualified names: anything else (a byte that is not even
+         * UTF-8, from a URL's %ff) would only come back in reports and JSON */
+        if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
+            strlen(name)) {
+            rc = nf_errf(err, -EINVAL,
+                         "shape \"%.100s\": \"%.60s\" is not a Kubernetes resource name (letters, "
+                         "digits, '.', '_', '-', '/')",
+                         shape, name);
+            break;
+        }
         bool is_cpu = strcmp(name, "cpu") == 0;
         if (!is_cpu && strcmp(name, "memory") != 0 && !nf_resource_is_hugepages(name) &&
             !nf_resource_is_device(name)) {

@@ -84,8 +84,8 @@ int nf_pod_req_from_json(const json_t *pod, nf_pod_req *out, nf_err *err);
 /* Parse a shape "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1[,memory=1Gi]": a Guaranteed pod with
  * one container ("shape") and those requests; cpu must be a whole number (exclusive CPUs).
  * Separators: ',' between items (spaces around items ignored), '=' between name and quantity.
- * Duplicate names, empty items, unknown non-aligned names (e.g. "ephemeral-storage") and zero or
- * missing amounts are errors. */
+ * Duplicate names, empty items, names with characters a Kubernetes resource name cannot have,
+ * unknown non-aligned names (e.g. "ephemeral-storage") and zero or missing amounts are errors. */
 int nf_pod_req_from_shape(const char *shape, nf_pod_req *out, nf_err *err);
 
 void nf_pod_req_free(nf_pod_req *r);

@@ -41,6 +41,13 @@ static int grow(void **v, size_t n, size_t elem)
     return 0;
 }
 
+/* a + b, INT64_MAX instead of wrapping (cluster sums of many large nodes) */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t s;
+    return __builtin_add_overflow(a, b, &s) ? (b > 0 ? INT64_MAX : INT64_MIN) : s;
+}
+
 const nf_topology *nf_report_node_topology(const nf_report_node *n)
 {
     return n->view ? n->view : n->input;
@@ -166,10 +173,43 @@ int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err)
     return nf_report_add_shape(r, label, &pod, err);
 }
 
+/* The first amount of t no machine can have (above NF_REPORT_MAX_AMOUNT), as a reason. Such a
+ * document is broken (e.g. a counter read as INT64_MAX): counting it would make every sum
+ * meaningless, so the node is skipped with this reason. */
+static bool unbelievable(const nf_topology *t, char *why, size_t len)
+{
+    for (size_t i = 0; i < t->n_numa_nodes; i++) {
+        const nf_numa_node *nn = &t->numa_nodes[i];
+        for (size_t k = 0; k < nn->n_resources; k++) {
+            const nf_resource *res = &nn->resources[k];
+            const struct {
+                const char *key;
+                int64_t v;
+            } f[] = {{"capacity", res->capacity},
+                     {"allocatable", res->allocatable},
+                     {"available", res->available},
+                     {"usable", res->usable}};
+            for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+                if (f[j].v > NF_REPORT_MAX_AMOUNT) {
+                    snprintf(why, len,
+                             "numa%d resources[%s].%s = %" PRId64
+                             " is not a believable amount (over 2^53): node not counted",
+                             nn->id, res->name, f[j].key, f[j].v);
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 int nf_report_add_node(nf_report *r, const nf_topology *t)
 {
     if (r->computed)
         return -EBUSY;
+    char why[256];
+    if (unbelievable(t, why, sizeof(why)))
+        return nf_report_add_skipped(r, t->node, why);
     if (grow((void **)&r->nodes, r->n_nodes, sizeof(*r->nodes)))
         return -ENOMEM;
     r->nodes[r->n_nodes++] = (nf_report_node){.name = t->node ? t->node : "", .input = t};
@@ -178,12 +218,13 @@ int nf_report_add_node(nf_report *r, const nf_topology *t)
 
 /* take() is below, with the what-if placement that shares it */
 static int view_make(nf_report_node *n);
-static void take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount);
+static int64_t take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount);
 
 int nf_report_add_node_deducted(nf_report *r, const nf_topology *t, const nf_deduction *d, size_t n)
 {
+    size_t before = r->n_nodes;
     int rc = nf_report_add_node(r, t);
-    if (rc || !n)
+    if (rc || !n || r->n_nodes == before) /* error, nothing to deduct, or skipped */
         return rc;
     nf_report_node *node = &r->nodes[r->n_nodes - 1];
     if ((rc = view_make(node)))
@@ -243,8 +284,9 @@ static int view_make(nf_report_node *n)
     return 0;
 }
 
-/* Take `amount` of resource `name` from the NUMA nodes of zone `zone` (in their order). */
-static void take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount)
+/* Take `amount` of resource `name` from the NUMA nodes of zone `zone` (in their order); returns
+ * what the zone did not have. */
+static int64_t take(nf_topology *v, nf_align align, int zone, const char *name, int64_t amount)
 {
     bool cpu = strcmp(name, "cpu") == 0, dev = nf_resource_is_device(name);
     for (size_t i = 0; i < v->n_numa_nodes && amount > 0; i++) {
@@ -266,13 +308,15 @@ static void take(nf_topology *v, nf_align align, int zone, const char *name, int
         }
         amount -= got;
     }
+    return amount;
 }
 
-static void take_amounts(nf_topology *v, nf_align align, int zone, const nf_amount *a, size_t n)
+static void take_amounts(nf_topology *v, const nf_pod_req *pod, const nf_fit_opts *o, int zone,
+                         const nf_amount *a, size_t n)
 {
     for (size_t k = 0; k < n; k++)
-        if (a[k].value > 0 && nf__fit_checks(v, a[k].name))
-            take(v, align, zone, a[k].name, a[k].value);
+        if (a[k].value > 0 && nf__fit_checks(v, a[k].name) && nf__fit_pod_checks(pod, o, a[k].name))
+            take(v, o->align, zone, a[k].name, a[k].value);
 }
 
 /* Where the pod lands on node n as kubelet would place it: take its amounts. */
@@ -281,16 +325,28 @@ static int place(nf_report *r, nf_report_node *n, const nf_pod_req *pod, const n
     int rc = view_make(n);
     if (rc)
         return rc;
-    nf_align align = r->opts.fit.align;
+    const nf_fit_opts *o = &r->opts.fit;
+    if (f->numa_set) { /* --align kubelet: kubelet's NUMA set, lowest id first */
+        for (size_t k = 0; k < pod->n_effective; k++) {
+            const nf_amount *a = &pod->effective[k];
+            if (a->value <= 0 || !nf__fit_checks(n->view, a->name) ||
+                !nf__fit_pod_checks(pod, o, a->name))
+                continue;
+            int64_t left = a->value;
+            for (uint32_t s = f->numa_set; s && left > 0; s &= s - 1)
+                left = take(n->view, NF_ALIGN_NUMA, __builtin_ctz(s), a->name, left);
+        }
+        return 0;
+    }
     if (!f->container_scope) {
-        take_amounts(n->view, align, f->zone, pod->effective, pod->n_effective);
+        take_amounts(n->view, pod, o, f->zone, pod->effective, pod->n_effective);
         return 0;
     }
     for (size_t k = 0; k < f->n_container_zones && k < pod->n_containers; k++) {
         const nf_container_req *c = &pod->containers[k];
         /* a regular init container gives its resources back before the app starts */
         if (f->container_zones[k] >= 0 && c->kind != NF_CONTAINER_INIT)
-            take_amounts(n->view, align, f->container_zones[k], c->amounts, c->n_amounts);
+            take_amounts(n->view, pod, o, f->container_zones[k], c->amounts, c->n_amounts);
     }
     return 0;
 }
@@ -433,9 +489,8 @@ static int numa_views(nf_report *r)
                     r->n_totals++;
                 }
                 nf_report_total *t = &r->totals[j];
-                if (__builtin_add_overflow(t->allocatable, zr->allocatable, &t->allocatable) ||
-                    __builtin_add_overflow(t->free, zr->available, &t->free))
-                    return -ERANGE;
+                t->allocatable = sat_add(t->allocatable, zr->allocatable);
+                t->free = sat_add(t->free, zr->available);
             }
         }
     }
@@ -475,17 +530,13 @@ static int count_shape(nf_report *r, nf_report_shape *s, nf_err *err)
             return nf_errf(err, rc, "%s", cerr.msg);
         if (c->fits > 0)
             s->nodes_with_room++;
-        if (__builtin_add_overflow(s->total, c->fits, &s->total))
-            s->total = INT64_MAX;
+        s->total = sat_add(s->total, c->fits);
         for (size_t k = 0; k < c->n_free; k++) {
             int j = nf_report_amount_index(s->free, s->n_free, c->free[k].name);
             if (j < 0)
                 continue;
-            if (__builtin_add_overflow(s->free[j].value, c->free[k].value, &s->free[j].value) ||
-                __builtin_add_overflow(s->stranded[j].value, c->stranded[k].value,
-                                       &s->stranded[j].value))
-                return nf_errf(err, -ERANGE, "report: cluster sums of %s overflow",
-                               c->free[k].name);
+            s->free[j].value = sat_add(s->free[j].value, c->free[k].value);
+            s->stranded[j].value = sat_add(s->stranded[j].value, c->stranded[k].value);
         }
     }
     return 0;

@@ -12,7 +12,8 @@
  * opts.fit.strategy (ties: node name order) and within it on the zone nf_fit_node chooses; what a
  * placed pod takes is subtracted from a private copy of that node's resources (the inputs are never
  * changed). Under --align socket a pod's amounts are taken from the socket's NUMA nodes in id
- * order. Exclusive CPUs also use up free full cores (ceil(cpu / threadsPerCore)), devices also
+ * order, under --align kubelet from the NUMA set kubelet would use (nf_fit_result.numa_set) in
+ * id order. Exclusive CPUs also use up free full cores (ceil(cpu / threadsPerCore)), devices also
  * their `usable` count. Placement stops early, with a note, when no node fits the next pod. Every
  * shape is then counted on the resulting cluster.
  *
@@ -55,6 +56,9 @@
 
 #define NF_REPORT_KIND "CapacityReport"
 #define NF_REPORT_MAX_ADD_PODS 1000000
+/* The largest amount a node may publish and be counted (2^53: beyond what JSON readers keep
+ * exact, and 8 PiB of bytes); cluster sums saturate at INT64_MAX instead of failing. */
+#define NF_REPORT_MAX_AMOUNT ((int64_t)1 << 53)
 
 typedef struct nf_report_opts {
     nf_fit_opts fit;  /* align; strategy ranks nodes for the what-if */
@@ -129,7 +133,8 @@ int nf_report_add_shape(nf_report *r, const char *label, nf_pod_req *req, nf_err
 /* Parse "cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1" (nf_pod_req_from_shape) and add it. */
 int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err);
 /* Add a node's topology (borrowed until nf_report_free). A node name seen before is skipped
- * ("duplicate node"), the first one counts. */
+ * ("duplicate node"), the first one counts. A node with an amount over NF_REPORT_MAX_AMOUNT is
+ * skipped with the reason naming it. 0 or -ENOMEM. */
 int nf_report_add_node(nf_report *r, const nf_topology *t);
 /* Record an input that is not counted. */
 /* The same, less what is already spoken for on its NUMA nodes (the extender's reservations,

@@ -43,7 +43,10 @@ static const char usage[] =
     "  --exporter URL          a numafit-exporter: GET URL/v1/topology (repeatable, fetched in\n"
     "                          parallel)\n"
     "options:\n"
-    "  --align numa|socket     one zone per NUMA node or per socket (default numa)\n"
+    "  --align numa|socket|kubelet  one zone per NUMA node or per socket (default numa;\n"
+    "                          kubelet: counted per NUMA node)\n"
+    "  --hugepages-alignment H all|guaranteed: whose hugepages share the zone (default all;\n"
+    "                          guaranteed: only Guaranteed pods', as kubelet aligns them)\n"
     "  --format F              table|csv|json|html (default table)\n"
     "  -o, --output FILE       write the report here (default standard output)\n"
     "  --add-pods N            what-if: first place N pods of every shape, each where the\n"
@@ -74,6 +77,7 @@ static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"add-pods", required_argument, NULL, 'n'},
     {"strategy", required_argument, NULL, 'S'},
+    {"hugepages-alignment", required_argument, NULL, 'H'},
     {"timeout", required_argument, NULL, 't'},
     {"progress", required_argument, NULL, 'P'},
     {"log-level", required_argument, NULL, 'L'},
@@ -134,6 +138,8 @@ static int parse_option(options *o, int c, const char *arg)
         return nf_fit_opts_cli(&prog, "align", arg, &o->report.fit);
     case 'S':
         return nf_fit_opts_cli(&prog, "strategy", arg, &o->report.fit);
+    case 'H':
+        return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->report.fit);
     case 'f':
         return nf_report_format_parse(arg, &o->format)
                    ? nf_cli_usage_error(&prog,
@@ -222,7 +228,7 @@ static int add_pod_file(nf_report *r, const char *path, nf_err *err)
 /* ---- HTTP: one-shot parallel GETs with a progress line ----------------------------------- */
 
 typedef struct fetch {
-    char url[1100];
+    char *url;
     const char *what; /* the source as the user gave it */
     CURL *easy;
     char *body;
@@ -346,8 +352,10 @@ static int fetch_all(fetch *f, size_t n, int64_t timeout_ms, bool show)
 
 static void fetch_free(fetch *f, size_t n)
 {
-    for (size_t i = 0; f && i < n; i++)
+    for (size_t i = 0; f && i < n; i++) {
+        free(f[i].url);
         free(f[i].body);
+    }
     free(f);
 }
 
@@ -364,11 +372,13 @@ static int put_topology(inputs *in, nf_topology *t, const char *source)
 {
     nf_cache_entry *e = nf_cache_acquire(in->cache, t->node);
     if (e) {
-        char why[1200];
-        snprintf(why, sizeof(why), "duplicate node: read from %s, again from %s", e->source,
-                 source);
+        char *why;
+        int rc = -ENOMEM;
+        if (asprintf(&why, "duplicate node: read from %s, again from %s", e->source, source) >= 0) {
+            rc = nf_report_add_skipped(in->report, t->node, why);
+            free(why);
+        }
         nf_cache_release(e);
-        int rc = nf_report_add_skipped(in->report, t->node, why);
         nf_topology_free(t);
         return rc;
     }
@@ -379,7 +389,7 @@ static int put_topology(inputs *in, nf_topology *t, const char *source)
 
 static int read_file(inputs *in, const char *path, nf_err *err)
 {
-    char *text, source[4200];
+    char *text, *source = NULL;
     size_t len;
     nf_topology t;
     int rc = nf_read_file(path, NF_TOPOLOGY_FILE_MAX, &text, &len, err);
@@ -391,8 +401,13 @@ static int read_file(inputs *in, const char *path, nf_err *err)
         nf_err e = *err;
         return nf_errf(err, rc, "%s: %s", path, e.msg);
     }
-    snprintf(source, sizeof(source), "file:%s", path);
-    if ((rc = put_topology(in, &t, source)))
+    if (asprintf(&source, "file:%s", path) < 0) {
+        nf_topology_free(&t);
+        return nf_errf(err, -ENOMEM, "%s: out of memory", path);
+    }
+    rc = put_topology(in, &t, source);
+    free(source);
+    if (rc)
         return nf_errf(err, rc, "%s: %s", path, nf_strerror(rc));
     return 0;
 }
@@ -456,12 +471,14 @@ static int read_extender_list(inputs *in, const fetch *f, nf_err *err)
     return rc ? nf_errf(err, rc, "extender %s: %s", f->what, nf_strerror(rc)) : 0;
 }
 
-static void base_url(char *out, size_t len, const char *url, const char *path)
+/* url without its trailing slashes, then path; NULL when out of memory. */
+static char *base_url(const char *url, const char *path)
 {
     size_t n = strlen(url);
     while (n && url[n - 1] == '/')
         n--;
-    snprintf(out, len, "%.*s%s", (int)n, url, path);
+    char *out = NULL;
+    return asprintf(&out, "%.*s%s", (int)n, url, path) < 0 ? NULL : out;
 }
 
 /* --extender and every --exporter, fetched together. */
@@ -473,15 +490,20 @@ static int read_http(inputs *in, const options *o, nf_err *err)
     fetch *f = calloc(n, sizeof(*f));
     if (!f)
         return nf_errf(err, -ENOMEM, "out of memory");
+    bool oom = false;
     for (size_t i = 0; i < o->exporters.n; i++) {
-        base_url(f[i].url, sizeof(f[i].url), o->exporters.v[i], "/v1/topology");
+        oom |= !(f[i].url = base_url(o->exporters.v[i], "/v1/topology"));
         f[i].what = o->exporters.v[i];
         f[i].max = NF_TOPOLOGY_FILE_MAX;
     }
     if (o->extender) {
-        base_url(f[n - 1].url, sizeof(f[n - 1].url), o->extender, "/v1/nodes");
+        oom |= !(f[n - 1].url = base_url(o->extender, "/v1/nodes"));
         f[n - 1].what = o->extender;
         f[n - 1].max = EXTENDER_MAX_BODY;
+    }
+    if (oom) {
+        fetch_free(f, n);
+        return nf_errf(err, -ENOMEM, "out of memory");
     }
     bool show =
         o->progress == PROGRESS_ALWAYS || (o->progress == PROGRESS_AUTO && isatty(STDERR_FILENO));

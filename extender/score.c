@@ -44,11 +44,12 @@ static int place(placements *ps, size_t zone, int col, const char *name, int64_t
     return 0;
 }
 
-static int place_amounts(placements *ps, const nf_fit_view *v, size_t zi, const nf_amount *a,
-                         size_t na)
+static int place_amounts(placements *ps, const nf_fit_view *v, const nf_pod_req *pod,
+                         const nf_fit_opts *o, size_t zi, const nf_amount *a, size_t na)
 {
     for (size_t i = 0; i < na; i++) {
-        if (a[i].value <= 0 || !nf__fit_view_checks(v, a[i].name))
+        if (a[i].value <= 0 || !nf__fit_view_checks(v, a[i].name) ||
+            !nf__fit_pod_checks(pod, o, a[i].name))
             continue;
         int rc = place(ps, zi, nf__fit_view_col(v, a[i].name), a[i].name, a[i].value);
         if (rc)
@@ -66,10 +67,16 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
     placements ps = {.n = 0, .cap = 32};
     ps.p = ps.local;
     int rc = 0;
-    if (!fit->container_zones) {
+    if (fit->numa_set) {
+        /* --align kubelet, kubelet's NUMA set: the pod's request against the set's sums, placed
+         * on its lowest NUMA node (the others' amounts are added below) */
+        size_t zi = nf__fit_view_zone_index(v, __builtin_ctz(fit->numa_set));
+        if (zi != SIZE_MAX)
+            rc = place_amounts(&ps, v, pod, o, zi, pod->effective, pod->n_effective);
+    } else if (!fit->container_zones) {
         size_t zi = nf__fit_view_zone_index(v, fit->zone);
         if (zi != SIZE_MAX)
-            rc = place_amounts(&ps, v, zi, pod->effective, pod->n_effective);
+            rc = place_amounts(&ps, v, pod, o, zi, pod->effective, pod->n_effective);
     } else {
         for (size_t c = 0; c < fit->n_container_zones && c < pod->n_containers && !rc; c++) {
             const nf_container_req *cr = &pod->containers[c];
@@ -77,7 +84,7 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
                 continue; /* regular init containers hand their resources back */
             size_t zi = nf__fit_view_zone_index(v, fit->container_zones[c]);
             if (zi != SIZE_MAX)
-                rc = place_amounts(&ps, v, zi, cr->amounts, cr->n_amounts);
+                rc = place_amounts(&ps, v, pod, o, zi, cr->amounts, cr->n_amounts);
         }
     }
     double score = 0.0;
@@ -88,6 +95,13 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
         for (size_t i = 0; i < ps.n; i++) {
             int64_t alloc = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 1);
             int64_t avail = nf__fit_view_get(v, ps.p[i].zone, ps.p[i].col, 0);
+            for (uint32_t rest = fit->numa_set & (fit->numa_set - 1); rest; rest &= rest - 1) {
+                size_t z = nf__fit_view_zone_index(v, __builtin_ctz(rest));
+                if (z != SIZE_MAX) {
+                    alloc += nf__fit_view_get(v, z, ps.p[i].col, 1);
+                    avail += nf__fit_view_get(v, z, ps.p[i].col, 0);
+                }
+            }
             double u = 1.0;
             if (alloc > 0)
                 u = ((double)alloc - (double)avail + (double)ps.p[i].value) / (double)alloc;
@@ -112,6 +126,8 @@ double nf_score_node_view_raw(const nf_pod_req *pod, const nf_topology *t, const
             score = 10.0 * mean;
             break;
         }
+        if (fit->span > 1)
+            score /= fit->span; /* fewer NUMA nodes rank higher */
     }
     if (ps.p != ps.local)
         free(ps.p);

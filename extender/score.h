@@ -17,6 +17,10 @@
  *                                                   of a zone used evenly win (kube's
  *                                                   NodeResourcesBalancedAllocation idea)
  * rounded to the nearest integer (halves up), clamped to 0..10.
+ * --align kubelet on a restricted, best-effort or none node (fit->numa_set, fit.h): the pod's
+ * request is placed on the NUMA set kubelet would use as if it were one zone (alloc and avail
+ * summed over the set), and the score is divided by the set's size (fit->span) before rounding:
+ * for the same usage, a pod on one NUMA node ranks above one spread over two.
  * Example: zone with cpu alloc 20 avail 10, pod cpu=4 -> used 0.7; hugepages-1Gi alloc 16Gi avail
  * 8Gi, pod 4Gi -> 0.75. most = round(7.25) = 7, least = round(2.75) = 3,
  * balanced = round(10 * (1 - 0.025)) = round(9.75) = 10.

@@ -30,12 +30,17 @@ typedef struct entry {
     void (*_Atomic memo_free[NF_CACHE_MEMO_SLOTS])(void *);
 } entry;
 
+/* One cache line: what a lookup compares and what nf_cache_peek_many answers from, so a node
+ * whose kept word answers costs this line alone (no entry, no reference). */
 typedef struct slot {
     uint64_t hash;
-    entry *e;      /* NULL: empty */
-    char name[24]; /* the node name when it fits, else "": a lookup compares it without
-                    * touching the entry (one cache line less per asked node) */
+    entry *e;              /* NULL: empty */
+    _Atomic uint64_t word; /* kept for e's document by a reader (nf_cache_keep_word); 0: none */
+    int64_t received_ms;   /* e's staleness fields, copied */
+    bool stale, from_file;
+    char name[30]; /* the node name when it fits, else "": compared without touching the entry */
 } slot;
+_Static_assert(sizeof(slot) == 64, "a slot is one cache line");
 
 struct nf_cache {
     pthread_rwlock_t lock;
@@ -323,13 +328,21 @@ static entry *entry_derive(entry *old, int64_t received_ms, bool stale, const ch
     return e;
 }
 
+static slot *slots_new(size_t cap)
+{
+    slot *s = aligned_alloc(64, cap * sizeof(slot));
+    if (s)
+        memset(s, 0, cap * sizeof(slot));
+    return s;
+}
+
 int nf_cache_new(nf_cache **out)
 {
     nf_cache *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
     c->cap = 64;
-    if (!(c->slots = calloc(c->cap, sizeof(*c->slots)))) {
+    if (!(c->slots = slots_new(c->cap))) {
         free(c);
         return -ENOMEM;
     }
@@ -378,7 +391,7 @@ static entry *lookup(const nf_cache *c, const char *name)
 static int grow(nf_cache *c)
 {
     size_t ncap = c->cap * 2;
-    slot *ns = calloc(ncap, sizeof(*ns));
+    slot *ns = slots_new(ncap);
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < c->cap; i++) {
@@ -387,7 +400,7 @@ static int grow(nf_cache *c)
         size_t j = (size_t)c->slots[i].hash & (ncap - 1);
         while (ns[j].e)
             j = (j + 1) & (ncap - 1);
-        ns[j] = c->slots[i];
+        memcpy(&ns[j], &c->slots[i], sizeof(slot)); /* write lock held: no reader */
     }
     free(c->slots);
     c->slots = ns;
@@ -409,7 +422,7 @@ static void delete_slot(nf_cache *c, size_t i)
         /* slot j may move to i when its home is not in (i, j] cyclically */
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
-            c->slots[i] = c->slots[j];
+            memcpy(&c->slots[i], &c->slots[j], sizeof(slot)); /* write lock held */
             c->slots[j].e = NULL;
             i = j;
         }
@@ -417,12 +430,29 @@ static void delete_slot(nf_cache *c, size_t i)
     c->n--;
 }
 
+/* The entry owning e's document (touch and stale marks share it). */
+static const entry *doc_of(const entry *e)
+{
+    return e->owner ? e->owner : e;
+}
+
+/* Point a slot at e, dropping a word kept for another document. Write lock held. */
+static void set_slot(slot *s, entry *e)
+{
+    if (!s->e || doc_of(s->e) != doc_of(e))
+        atomic_store_explicit(&s->word, 0, memory_order_relaxed);
+    s->e = e;
+    s->received_ms = e->pub.received_ms;
+    s->stale = e->pub.stale;
+    s->from_file = e->pub.from_file;
+}
+
 /* Replace slot i's entry with ne (the slot is occupied). Lock held; returns the old entry. */
 static entry *swap_slot(nf_cache *c, size_t i, entry *ne)
 {
     entry *old = c->slots[i].e;
     c->n_stale += (size_t)ne->pub.stale - (size_t)old->pub.stale;
-    c->slots[i].e = ne;
+    set_slot(&c->slots[i], ne);
     atomic_fetch_add(&c->version, 1);
     return old;
 }
@@ -472,7 +502,7 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
                 memcpy(c->slots[i].name, e->pub.topo.node, nl + 1);
             else
                 c->slots[i].name[0] = 0;
-            c->slots[i].e = e;
+            set_slot(&c->slots[i], e);
             c->n++;
             atomic_fetch_add(&c->version, 1);
         }
@@ -488,21 +518,25 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     return rc;
 }
 
+/* The staleness rule, on an entry's fields (a slot keeps a copy of them). */
+static bool too_old(bool stale, bool from_file, int64_t received_ms, int64_t now_ms,
+                    int64_t stale_after_ms)
+{
+    return stale || (stale_after_ms > 0 && !from_file && now_ms - received_ms > stale_after_ms);
+}
+
 bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
                              char *why, size_t len)
 {
-    if (e->stale) {
+    if (!too_old(e->stale, e->from_file, e->received_ms, now_ms, stale_after_ms))
+        return false;
+    if (e->stale)
         snprintf(why, len, "topology is stale: %s",
                  e->stale_reason ? e->stale_reason : "its source stopped answering");
-        return true;
-    }
-    int64_t age = now_ms - e->received_ms;
-    if (stale_after_ms > 0 && !e->from_file && age > stale_after_ms) {
+    else
         snprintf(why, len, "topology is %" PRId64 "s old (--stale-after %" PRId64 "s) from %s",
-                 age / 1000, stale_after_ms / 1000, e->source);
-        return true;
-    }
-    return false;
+                 (now_ms - e->received_ms) / 1000, stale_after_ms / 1000, e->source);
+    return true;
 }
 
 void nf_cache_on_put(nf_cache *c, nf_cache_put_fn fn, void *ctx)
@@ -606,34 +640,83 @@ nf_cache_entry *nf_cache_acquire(nf_cache *c, const char *node)
     return e ? &e->pub : NULL;
 }
 
-/* How far ahead nf_cache_acquire_many loads: the slot of name i + AHEAD and the entry of
+/* How far ahead a batched lookup loads: the slot of name i + AHEAD and the entry of
  * name i + AHEAD / 2 are on their way while name i is compared, so the cache misses of
  * independent lookups overlap instead of following each other. */
 #define AHEAD 8
 
-void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
+void nf_cache_peek_many(nf_cache *c, const char *const *names, size_t n, uint64_t key,
+                        uint64_t mask, int64_t now_ms, int64_t stale_after_ms, nf_cache_peek *out)
 {
     uint64_t ring[AHEAD]; /* the hash of name j at ring[j % AHEAD], for j in (i, i + AHEAD] */
     for (size_t j = 0; j < AHEAD && j < n; j++)
         ring[j] = names[j] ? nf_hash_str(names[j]) : 0;
     pthread_rwlock_rdlock(&c->lock);
-    size_t mask = c->cap - 1;
+    size_t cmask = c->cap - 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = ring[i % AHEAD];
         if (i + AHEAD < n) {
             uint64_t next = names[i + AHEAD] ? nf_hash_str(names[i + AHEAD]) : 0;
             ring[i % AHEAD] = next;
-            __builtin_prefetch(&c->slots[next & mask]);
+            __builtin_prefetch(&c->slots[next & cmask]);
         }
-        if (i + AHEAD / 2 < n) {
-            const entry *ahead = c->slots[ring[(i + AHEAD / 2) % AHEAD] & mask].e;
-            if (ahead)
-                __builtin_prefetch(ahead);
+        if (i + AHEAD / 2 < n) { /* the entry, unless its word will answer */
+            const slot *ahead = &c->slots[ring[(i + AHEAD / 2) % AHEAD] & cmask];
+            if (ahead->e &&
+                (!key || (atomic_load_explicit(&ahead->word, memory_order_relaxed) & mask) != key))
+                __builtin_prefetch(ahead->e);
         }
-        entry *e = names[i] ? c->slots[find_slot(c, names[i], h)].e : NULL;
-        if (e)
-            entry_ref(e);
-        out[i] = e ? &e->pub : NULL;
+        out[i] = (nf_cache_peek){.node_hash = h};
+        const slot *s = names[i] ? &c->slots[find_slot(c, names[i], h)] : NULL;
+        if (!s || !s->e)
+            continue;
+        uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+        if (key && (w & mask) == key &&
+            !too_old(s->stale, s->from_file, s->received_ms, now_ms, stale_after_ms)) {
+            out[i].word = w;
+            continue;
+        }
+        entry_ref(s->e);
+        out[i].e = &s->e->pub;
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
+{
+    nf_cache_peek p[64];
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = n - i < 64 ? n - i : 64;
+        nf_cache_peek_many(c, names + i, k, 0, 0, 0, 0, p);
+        for (size_t j = 0; j < k; j++)
+            out[i + j] = p[j].e;
+    }
+}
+
+void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word,
+                        bool (*still)(void *ctx, const nf_cache_entry *e), void *ctx)
+{
+    if (!e || !e->topo.node)
+        return;
+    const entry *doc = doc_of(from_pub((nf_cache_entry *)e));
+    pthread_rwlock_rdlock(&c->lock);
+    slot *s = &c->slots[find_slot(c, e->topo.node, e->node_hash)];
+    /* still the document the word was computed from, and whatever else it depends on */
+    if (s->e && doc_of(s->e) == doc && (!still || still(ctx, e)))
+        atomic_store_explicit(&s->word, word, memory_order_relaxed);
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void nf_cache_forget_word(nf_cache *c, const char *node)
+{
+    pthread_rwlock_wrlock(&c->lock); /* no keep_word between its check and its store */
+    if (!node) {
+        for (size_t i = 0; i < c->cap; i++)
+            atomic_store_explicit(&c->slots[i].word, 0, memory_order_relaxed);
+    } else {
+        slot *s = &c->slots[find_slot(c, node, nf_hash_str(node))];
+        if (s->e)
+            atomic_store_explicit(&s->word, 0, memory_order_relaxed);
     }
     pthread_rwlock_unlock(&c->lock);
 }

@@ -54,6 +54,28 @@ void nf_cache_release_all(nf_cache_entry **entries, size_t n);
  * non-NULL one (nf_cache_release_all accepts NULL slots). */
 void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out);
 
+/* Words kept in the lookup table. A reader may keep one 64-bit word with a node's document in
+ * the table itself (the extender keeps its last fit answer there), so a request that needs only
+ * that word reads one cache line per node and takes no reference. The word survives a touch or a
+ * stale mark (same document) and is dropped when another document replaces it; 0 is none. */
+typedef struct nf_cache_peek {
+    nf_cache_entry *e;  /* acquired (release it), or NULL: unknown node, or the word answered */
+    uint64_t word;      /* the kept word when it answered (e NULL), else 0 */
+    uint64_t node_hash; /* nf_hash_str of the name */
+} nf_cache_peek;
+/* Look up n names under one lock. For a node whose entry is usable at now_ms (the staleness rule
+ * below) and whose kept word w has (w & mask) == key (key != 0), out[i].word = w and no reference
+ * is taken; otherwise out[i].e is the acquired entry (NULL when unknown). */
+void nf_cache_peek_many(nf_cache *c, const char *const *names, size_t n, uint64_t key,
+                        uint64_t mask, int64_t now_ms, int64_t stale_after_ms, nf_cache_peek *out);
+/* Keep word with e's document, if the node still has that document and still(ctx, e) says the
+ * word is still true (still may be NULL; it runs under the table's read lock, so a forget
+ * cannot come between its answer and the store). */
+void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word,
+                        bool (*still)(void *ctx, const nf_cache_entry *e), void *ctx);
+/* Drop the word kept for node (NULL: for every node): what it said is no longer true. */
+void nf_cache_forget_word(nf_cache *c, const char *node);
+
 /* The node's exporter answered again with the same generation: republish the cached document with
  * a new received time and no stale mark. -ENOENT unless the node is cached from `source`. */
 int nf_cache_touch(nf_cache *c, const char *node, const char *source, int64_t now_ms);

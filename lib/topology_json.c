@@ -39,9 +39,10 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
-/* Strings come from sysfs, procfs and kubelet files and may hold any bytes, but JSON text is
- * UTF-8: invalid bytes become '?' rather than failing the whole document. */
-static json_t *jstr(const char *s)
+/* Strings come from sysfs, procfs and kubelet files (and URLs, messages cut to a length) and may
+ * hold any bytes, but JSON text is UTF-8: invalid bytes become '?' rather than failing the whole
+ * document. */
+json_t *nf_json_string_lossy(const char *s)
 {
     json_t *j = json_string(s);
     if (j || !s)
@@ -63,7 +64,7 @@ static json_t *jstr(const char *s)
 
 static json_t *jstr_or_null(const char *s)
 {
-    return s ? jstr(s) : json_null();
+    return s ? nf_json_string_lossy(s) : json_null();
 }
 
 static json_t *jint_or_null(int64_t v)
@@ -85,7 +86,7 @@ static json_t *jkv(const nf_kv *kv, size_t n)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++)
-        json_object_set_new(o, kv[i].key, jstr(kv[i].value));
+        json_object_set_new(o, kv[i].key, nf_json_string_lossy(kv[i].value));
     return o;
 }
 
@@ -130,17 +131,17 @@ static json_t *encode_device_group(const nf_device_group *g)
                             "totalVfs", jint_or_null(pf->total_vfs), "numVfs",
                             jint_or_null(pf->num_vfs), "numaNode", jint_or_null(pf->numa_node));
     if (jpf && pf->error)
-        json_object_set_new(jpf, "error", jstr(pf->error));
+        json_object_set_new(jpf, "error", nf_json_string_lossy(pf->error));
     json_t *vfs = json_array();
     for (size_t i = 0; i < g->n_vfs; i++) {
         const nf_vf *vf = &g->vfs[i];
         json_t *probe = json_null();
         if (vf->probe.status) {
-            probe = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "status", jstr(vf->probe.status), "pmd",
-                              jstr_or_null(vf->probe.pmd), "mac", jstr_or_null(vf->probe.mac),
-                              "link", jstr_or_null(vf->probe.link), "maxRxQueues",
-                              jint_or_null(vf->probe.max_rx_queues), "checkedAt",
-                              jtime_or_null(vf->probe.checked_at));
+            probe = json_pack(
+                "{s:o,s:o,s:o,s:o,s:o,s:o}", "status", nf_json_string_lossy(vf->probe.status),
+                "pmd", jstr_or_null(vf->probe.pmd), "mac", jstr_or_null(vf->probe.mac), "link",
+                jstr_or_null(vf->probe.link), "maxRxQueues", jint_or_null(vf->probe.max_rx_queues),
+                "checkedAt", jtime_or_null(vf->probe.checked_at));
         }
         json_t *jvf = json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "pci", jstr_or_null(vf->pci),
                                 "vendor", jstr_or_null(vf->vendor), "device",
@@ -148,7 +149,7 @@ static json_t *encode_device_group(const nf_device_group *g)
                                 "iommuGroup", jint_or_null(vf->iommu_group), "allocated",
                                 vf->allocated, "podUID", jstr_or_null(vf->pod_uid), "probe", probe);
         if (jvf && vf->error)
-            json_object_set_new(jvf, "error", jstr(vf->error));
+            json_object_set_new(jvf, "error", nf_json_string_lossy(vf->error));
         json_array_append_new(vfs, jvf);
     }
     return json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs", vfs);
@@ -169,16 +170,17 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_array_append_new(dist, json_integer(n->distances[i]));
 
     const nf_zone_cpus *c = &n->cpus;
-    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
+    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
                              "reserved", jcpuset(&c->reserved), "allocatable",
                              jcpuset(&c->allocatable), "allocated", jcpuset(&c->allocated), "free",
                              jcpuset(&c->free), "threadsPerCore", jint_or_null(c->threads_per_core),
-                             "freeFullCores", jint_or_null(c->free_full_cores));
+                             "freeFullCores", jint_or_null(c->free_full_cores),
+                             "allocatableFullCores", jint_or_null(c->allocatable_full_cores));
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));
     if (mem && n->mem_error)
-        json_object_set_new(mem, "error", jstr(n->mem_error));
+        json_object_set_new(mem, "error", nf_json_string_lossy(n->mem_error));
 
     json_t *hp = json_object();
     for (size_t i = 0; i < n->n_hugepages; i++) {
@@ -187,7 +189,7 @@ static json_t *encode_numa(const nf_numa_node *n)
                                jint_or_null(h->total), "free", jint_or_null(h->free), "surplus",
                                jint_or_null(h->surplus));
         if (jh && h->error)
-            json_object_set_new(jh, "error", jstr(h->error));
+            json_object_set_new(jh, "error", nf_json_string_lossy(h->error));
         json_object_set_new(hp, h->name, jh);
     }
 
@@ -238,7 +240,7 @@ json_t *nf_topology_to_json(const nf_topology *t)
         jstr_or_null(k->state_memory_manager), "devicePlugins",
         jstr_or_null(k->state_device_plugins));
     if (kub && k->config_error)
-        json_object_set_new(kub, "configError", jstr(k->config_error));
+        json_object_set_new(kub, "configError", nf_json_string_lossy(k->config_error));
 
     json_t *sockets = json_array();
     for (size_t i = 0; i < t->n_sockets; i++) {
@@ -253,7 +255,7 @@ json_t *nf_topology_to_json(const nf_topology *t)
         json_array_append_new(numa, encode_numa(&t->numa_nodes[i]));
     json_t *errors = json_array();
     for (size_t i = 0; i < t->n_errors; i++)
-        json_array_append_new(errors, jstr(t->errors[i]));
+        json_array_append_new(errors, nf_json_string_lossy(t->errors[i]));
 
     return json_pack("{s:s,s:s,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "apiVersion", NF_API_VERSION,
                      "kind", NF_KIND, "node", jstr_or_null(t->node), "generation",
@@ -533,16 +535,18 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             return fail(d, "cpus", "expected an object");
         size_t at = push(d, "", "cpus", 0);
         nf_zone_cpus *c = &n->cpus;
-        int ffc;
+        int ffc, afc;
         if ((rc = get_cpuset(d, cpus, "online", &c->online)) ||
             (rc = get_cpuset(d, cpus, "reserved", &c->reserved)) ||
             (rc = get_cpuset(d, cpus, "allocatable", &c->allocatable)) ||
             (rc = get_cpuset(d, cpus, "allocated", &c->allocated)) ||
             (rc = get_cpuset(d, cpus, "free", &c->free)) ||
             (rc = get_int(d, cpus, "threadsPerCore", &c->threads_per_core)) ||
-            (rc = get_int(d, cpus, "freeFullCores", &ffc)))
+            (rc = get_int(d, cpus, "freeFullCores", &ffc)) ||
+            (rc = get_int(d, cpus, "allocatableFullCores", &afc)))
             return rc;
         c->free_full_cores = ffc;
+        c->allocatable_full_cores = afc; /* NF_UNKNOWN from exporters before it existed */
         pop(d, at);
     }
 

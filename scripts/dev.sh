@@ -4,6 +4,8 @@
 #   scripts/dev.sh test   install deps, build with ASan+UBSan, run the whole test suite (ctest)
 #   scripts/dev.sh tsan   the same suite built with ThreadSanitizer (build-tsan/)
 #   scripts/dev.sh build  install deps, build a release tree in build/
+#   scripts/dev.sh release  install deps, build the packagers' mode (-DCMAKE_BUILD_TYPE=Release)
+#                         in build-release/ with warnings as errors (what CI also checks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,14 +22,14 @@ cmd=${1:-}
 case "$cmd" in
 run)
   scripts/install-deps.sh
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMAFIT_WERROR=ON >/dev/null
   cmake --build build -j "$JOBS" --target numafit-exporter numafit-extender numafit-report
   shift
   exec scripts/quickstart.sh build "$@"
   ;;
 test)
   scripts/install-deps.sh
-  configure_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_SANITIZE=ON
+  configure_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_SANITIZE=ON -DNUMAFIT_WERROR=ON
   cd build-asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j "$JOBS"
@@ -36,16 +38,21 @@ tsan)
   # the threaded code under ThreadSanitizer; the DPDK probe's end-to-end test is left out (EAL
   # under TSan runs past the probe's timeouts)
   scripts/install-deps.sh
-  configure_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_TSAN=ON
+  configure_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_TSAN=ON -DNUMAFIT_WERROR=ON
   cd build-tsan
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j "$JOBS" -E '^e2e_probe$'
   ;;
 build)
   scripts/install-deps.sh
-  configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNUMAFIT_WERROR=ON
+  ;;
+release)
+  # -O2/-O3 turn on GCC warnings the Debug builds never see (format-truncation, dangling-pointer)
+  scripts/install-deps.sh
+  configure_build build-release -DCMAKE_BUILD_TYPE=Release -DNUMAFIT_WERROR=ON
   ;;
 *)
-  echo "usage: scripts/dev.sh run|test|tsan|build" >&2
+  echo "usage: scripts/dev.sh run|test|tsan|build|release" >&2
   exit 2
   ;;
 esac

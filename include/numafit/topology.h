@@ -103,7 +103,11 @@ typedef struct nf_zone_cpus {
     nf_cpuset allocated;   /* assigned exclusively by kubelet's CPU Manager */
     nf_cpuset free;        /* allocatable - allocated */
     int threads_per_core;  /* NF_UNKNOWN when topology files are missing */
-    int free_full_cores;   /* cores whose every online thread is free; NF_UNKNOWN without cores */
+    /* Whole cores as kubelet's full-pcpus-only hands them out: cores with as many online threads
+     * as the machine's threads per core (a core with an offline sibling never counts) and every
+     * thread free (resp. allocatable). NF_UNKNOWN without core topology. */
+    int free_full_cores;
+    int allocatable_full_cores;
     /* Online threads grouped by physical core (not published; feeds free_full_cores and
      * kubelet's full-pcpus-only view). */
     nf_cpuset *cores;

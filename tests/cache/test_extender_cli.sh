@@ -21,8 +21,11 @@ expect_rc 0 "$BIN" --version
 grep -q "^numafit-extender " "$TMP/out" || fail "--version"
 expect_rc 2 "$BIN" --no-such-flag
 expect_rc 2 "$BIN" --topology-dir "$TMP" --align diagonal
-grep -q "numa or socket" "$TMP/err" || fail "--align error does not say what is allowed"
+grep -q "numa, socket or kubelet" "$TMP/err" || fail "--align error does not say what is allowed"
 expect_rc 2 env NUMAFIT_STRATEGY=bogus "$BIN" --topology-dir "$TMP"
+expect_rc 2 "$BIN" --topology-dir "$TMP" --hugepages-alignment burstable
+grep -q "all or guaranteed" "$TMP/err" || fail "--hugepages-alignment error: $(cat "$TMP/err")"
+expect_rc 2 env NUMAFIT_HUGEPAGES_ALIGNMENT=some "$BIN" --topology-dir "$TMP"
 expect_rc 2 "$BIN" --topology-dir "$TMP" --stale-after 10parsecs
 expect_rc 2 "$BIN" --topology-dir "$TMP" --stale-policy maybe
 expect_rc 2 "$BIN" --topology-dir "$TMP" --max-body lots
@@ -48,7 +51,7 @@ doc = {"apiVersion": "numafit.io/v1", "kind": "NodeTopology", "node": "worker-1"
 json.dump(doc, open(sys.argv[1], "w"))
 PY
 
-NUMAFIT_ALIGN=socket NUMAFIT_LOG_LEVEL=info "$BIN" --listen 127.0.0.1:0 --topology-dir "$TMP" \
+NUMAFIT_ALIGN=socket NUMAFIT_HUGEPAGES_ALIGNMENT=guaranteed NUMAFIT_LOG_LEVEL=info "$BIN" --listen 127.0.0.1:0 --topology-dir "$TMP" \
   2>"$TMP/log" &
 PID=$!
 PORT=
@@ -59,6 +62,8 @@ for _ in $(seq 100); do
 done
 [ -n "$PORT" ] || fail "no serving line: $(cat "$TMP/log")"
 grep -q "align=socket" "$TMP/log" || fail "NUMAFIT_ALIGN was not applied: $(cat "$TMP/log")"
+grep -q "hugepages_alignment=guaranteed" "$TMP/log" ||
+  fail "NUMAFIT_HUGEPAGES_ALIGNMENT was not applied: $(cat "$TMP/log")"
 C() { curl -s --noproxy "*" -o "$TMP/body" -w "%{http_code}" "$@"; }
 [ "$(C "http://127.0.0.1:$PORT/readyz")" = 200 ] || fail "/readyz"
 [ "$(C "http://127.0.0.1:$PORT/v1/nodes/worker-1")" = 200 ] || fail "/v1/nodes/worker-1"
@@ -69,7 +74,7 @@ python3 - "$TMP/body" <<'PY' || fail "/filter answer: $(cat "$TMP/body")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["NodeNames"] == ["worker-1"], r
-assert "worker-2" in r["FailedNodes"], r
+assert "worker-2" in r["FailedAndUnresolvableNodes"], r  # no topology: preemption cannot help
 PY
 
 kill -TERM "$PID"

@@ -135,13 +135,20 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void put(nf_cache *c, const char *node, int cpu_free, const char *source, int64_t when)
+/* nf_test_doc(node, 2 NUMA nodes, cpu_free, 2 VFs per NUMA node), decoded */
+static nf_topology doc(const char *node, int cpu_free)
 {
     char *s = nf_test_doc(node, 2, 1, cpu_free, 2);
     nf_topology t;
     nf_err err;
     assert_int_equal(nf_topology_parse(s, strlen(s), &t, &err), 0);
     free(s);
+    return t;
+}
+
+static void put(nf_cache *c, const char *node, int cpu_free, const char *source, int64_t when)
+{
+    nf_topology t = doc(node, cpu_free);
     assert_int_equal(nf_cache_put(c, &t, source, when), 0);
 }
 
@@ -261,6 +268,182 @@ static void error_statuses(void **state)
     stop(&f);
 }
 
+/* Issue 12: bytes that are not UTF-8 in a URL, a message cut mid-character, and a document
+ * holding INT64_MAX: clear 4xx answers and a report without that node, never a 500. */
+static void bad_bytes_and_absurd_amounts(void **state)
+{
+    fixture f = start(false, 0);
+    expect_error(req("GET", "/v1/nodes/%ff", NULL, 0), 404, "no topology cached for node");
+    expect_error(req("GET", "/%ff%fe", NULL, 0), 404, "no such path");
+    /* "no such path: %.200s" cuts the URL inside the 2-byte e-acute */
+    char url[256] = "/";
+    memset(url + 1, 'a', 198);
+    strcpy(url + 199, "%C3%A9");
+    expect_error(req("GET", url, NULL, 0), 404, "no such path: /aaa");
+    expect_error(req("GET", "/v1/report?shape=cpu=2,intel.com/%ff=1", NULL, 0), 400,
+                 "is not a Kubernetes resource name");
+
+    put(f.cache, "worker-1", 10, "http://10.0.0.1:9750", now_ms());
+    nf_topology t = doc("worker-max", 10);
+    nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
+    assert_non_null(hp);
+    hp->capacity = hp->allocatable = hp->available = INT64_MAX;
+    assert_int_equal(nf_cache_put(f.cache, &t, "http://10.0.0.9:9750", now_ms()), 0);
+    resp r = req("GET", "/v1/report?shape=cpu=2,hugepages-1Gi=1Gi", NULL, 0);
+    if (r.status != 200)
+        fail_msg("report: HTTP %ld: %s", r.status, r.body);
+    json_t *j = json_of(&r);
+    free(r.body);
+    json_t *skipped = json_object_get(j, "skipped");
+    assert_int_equal(json_array_size(skipped), 1);
+    json_t *sk = json_array_get(skipped, 0);
+    assert_string_equal(json_string_value(json_object_get(sk, "node")), "worker-max");
+    assert_non_null(strstr(json_string_value(json_object_get(sk, "reason")),
+                           "numa1 resources[hugepages-1Gi].capacity = 9223372036854775807"));
+    assert_int_equal(json_integer_value(json_object_get(j, "nodeCount")), 1);
+    json_t *shape = json_array_get(json_object_get(j, "shapes"), 0);
+    assert_true(json_integer_value(json_object_get(shape, "total")) > 0);
+    json_decref(j);
+    r = req("GET", "/v1/report?shape=cpu=2,hugepages-1Gi=1Gi&format=html", NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "worker-max"));
+    free(r.body);
+    stop(&f);
+}
+
+/* A server with these fit options on an existing cache (several servers may share it, and with
+ * it each document's remembered answers). */
+static nf_extender_http *serve(nf_cache *cache, nf_fit_opts fit)
+{
+    nf_extender_config cfg = {
+        .listen = "127.0.0.1:0", .fit = fit, .stale_after_ms = 60000, .threads = 2};
+    nf_extender_http *h;
+    nf_err err;
+    if (nf_extender_http_start(&cfg, cache, &h, &err))
+        fail_msg("start: %s", err.msg);
+    return h;
+}
+
+/* The answer of server h to /filter of pod on node: "pass", "failed: ..." or "unresolvable: ..."
+ * (static buffer). */
+static const char *filter_on(nf_extender_http *h, const char *pod_json, const char *node)
+{
+    static char out[1024];
+    char body[4096];
+    snprintf(body, sizeof(body), "{\"Pod\": %s, \"NodeNames\": [\"%s\"]}", pod_json, node);
+    port = nf_extender_http_port(h);
+    resp r = req("POST", "/filter", body, 0);
+    if (r.status != 200)
+        fail_msg("/filter: HTTP %ld: %s", r.status, r.body);
+    json_t *j = json_of(&r);
+    free(r.body);
+    const char *f = json_string_value(json_object_get(json_object_get(j, "FailedNodes"), node));
+    const char *u =
+        json_string_value(json_object_get(json_object_get(j, "FailedAndUnresolvableNodes"), node));
+    snprintf(out, sizeof(out), "%s%s",
+             f   ? "failed: "
+             : u ? "unresolvable: "
+                 : "pass",
+             f   ? f
+             : u ? u
+                 : "");
+    json_decref(j);
+    return out;
+}
+
+#define DPDK_RES "\"hugepages-1Gi\": \"2Gi\", \"intel.com/intel_sriov_dpdk\": \"1\""
+/* The same DPDK pod, Burstable and Guaranteed: nothing else differs. */
+static const char burstable_pod[] =
+    "{\"metadata\": {\"name\": \"b\", \"uid\": \"u-b\"}, \"spec\": {\"containers\": [{\"name\": "
+    "\"app\", \"resources\": {\"requests\": {\"cpu\": \"2\", \"memory\": \"1Gi\", " DPDK_RES
+    "}, \"limits\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES "}}}]}}";
+static const char guaranteed_pod[] =
+    "{\"metadata\": {\"name\": \"b\", \"uid\": \"u-b\"}, \"spec\": {\"containers\": [{\"name\": "
+    "\"app\", \"resources\": {\"requests\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES
+    "}, \"limits\": {\"cpu\": \"2\", \"memory\": \"2Gi\", " DPDK_RES "}}}]}}";
+
+/* Issue 12: --hugepages-alignment and the pod's QoS change the answer, so they are part of the
+ * remembered shape: a warm memo never answers for the other pod, nor for a server with the other
+ * option on the same cached document. */
+static void hugepages_alignment_memo(void **state)
+{
+    nf_cache *cache;
+    assert_int_equal(nf_cache_new(&cache), 0);
+    /* 1Gi pages only on numa0, VFs only on numa1 */
+    nf_topology t = doc("split", 10);
+    nf_resource *hp = nf_numa_resource(&t.numa_nodes[1], "hugepages-1Gi");
+    nf_resource *vf = nf_numa_resource(&t.numa_nodes[0], "intel.com/intel_sriov_dpdk");
+    hp->capacity = hp->allocatable = hp->available = 0;
+    vf->capacity = vf->allocatable = vf->available = 0;
+    assert_int_equal(nf_cache_put(cache, &t, "http://10.0.0.1:9750", now_ms()), 0);
+    nf_extender_http *kub = serve(cache, (nf_fit_opts){.hugepages = NF_HUGEPAGES_GUARANTEED});
+    nf_extender_http *all = serve(cache, (nf_fit_opts){.hugepages = NF_HUGEPAGES_ALL});
+    for (int round = 0; round < 2; round++) { /* cold, then every answer remembered */
+        assert_string_equal(filter_on(kub, burstable_pod, "split"), "pass");
+        const char *g = filter_on(kub, guaranteed_pod, "split");
+        assert_true(strncmp(g, "unresolvable: ", 14) == 0);
+        assert_null(strstr(g, "--hugepages-alignment"));
+        const char *b = filter_on(all, burstable_pod, "split");
+        assert_true(strncmp(b, "unresolvable: ", 14) == 0);
+        assert_non_null(strstr(b, "Burstable pod: numafit aligns hugepages for all pods"));
+    }
+    nf_extender_http_stop(kub, 2000);
+    nf_extender_http_stop(all, 2000);
+    nf_cache_free(cache);
+}
+
+static void put_policy(nf_cache *c, const char *node, const char *policy, int cpu_free)
+{
+    nf_topology t = doc(node, cpu_free);
+    assert_int_equal(nf_strset(&t.kubelet.topology_manager_policy, policy), 0);
+    assert_int_equal(nf_cache_put(c, &t, "http://10.0.0.1:9750", now_ms()), 0);
+}
+
+/* Issue 12: --align kubelet on mixed-policy nodes, and --align numa on the same cached documents
+ * (their remembered answers are kept per align mode): a 30-CPU pod needs both 24-CPU NUMA nodes,
+ * which restricted and best-effort admit and single-numa-node does not. */
+static void align_kubelet_mixed_policies(void **state)
+{
+    nf_cache *cache;
+    assert_int_equal(nf_cache_new(&cache), 0);
+    put_policy(cache, "restricted", "restricted", 20);
+    put_policy(cache, "single", "single-numa-node", 20);
+    put_policy(cache, "besteffort", "best-effort", 4);
+    put_policy(cache, "full", "restricted", 12); /* 24 free CPUs in all: no room now */
+    nf_extender_http *kub = serve(cache, (nf_fit_opts){.align = NF_ALIGN_KUBELET});
+    nf_extender_http *numa = serve(cache, (nf_fit_opts){.align = NF_ALIGN_NUMA});
+    char p30[1024];
+    snprintf(p30, sizeof(p30),
+             "{\"metadata\": {\"name\": \"big\"}, \"spec\": {\"containers\": [{\"name\": \"app\", "
+             "\"resources\": {\"limits\": {\"cpu\": \"30\", \"memory\": \"1Gi\", %s}}}]}}",
+             DPDK_RES);
+    for (int round = 0; round < 2; round++) {
+        assert_string_equal(filter_on(kub, p30, "restricted"), "pass");
+        assert_string_equal(filter_on(kub, p30, "besteffort"), "pass");
+        assert_true(strncmp(filter_on(kub, p30, "single"), "unresolvable: ", 14) == 0);
+        const char *f = filter_on(kub, p30, "full");
+        if (strncmp(f, "failed: ", 8) != 0 || !strstr(f, "restricted"))
+            fail_msg("full: %s", f);
+        assert_true(strncmp(filter_on(numa, p30, "restricted"), "unresolvable: ", 14) == 0);
+        assert_true(strncmp(filter_on(numa, p30, "besteffort"), "unresolvable: ", 14) == 0);
+    }
+    /* prioritize: both spanning nodes score, the unresolvable one 0 */
+    port = nf_extender_http_port(kub);
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"Pod\": %s, \"NodeNames\": [\"restricted\", \"besteffort\", \"single\"]}", p30);
+    resp r = req("POST", "/prioritize", body, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    free(r.body);
+    assert_true(json_integer_value(json_object_get(json_array_get(j, 0), "Score")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 2), "Score")), 0);
+    json_decref(j);
+    nf_extender_http_stop(kub, 2000);
+    nf_extender_http_stop(numa, 2000);
+    nf_cache_free(cache);
+}
+
 static const char pod[] =
     "{\"metadata\": {\"name\": \"dpdk\", \"namespace\": \"default\", \"uid\": \"u-1\"},"
     " \"spec\": {\"containers\": [{\"name\": \"app\", \"resources\": {"
@@ -289,6 +472,12 @@ static const char *failed_reason(json_t *res, const char *node)
     return json_string_value(json_object_get(json_object_get(res, "FailedNodes"), node));
 }
 
+static const char *unresolvable_reason(json_t *res, const char *node)
+{
+    return json_string_value(
+        json_object_get(json_object_get(res, "FailedAndUnresolvableNodes"), node));
+}
+
 static void filter_and_prioritize(void **state)
 {
     fixture f = start(false, 0);
@@ -307,8 +496,12 @@ static void filter_and_prioritize(void **state)
     assert_string_equal(json_string_value(json_array_get(names, 1)), "worker-5");
     assert_true(json_is_null(json_object_get(res, "Nodes")));
     assert_non_null(strstr(failed_reason(res, "worker-2"), "cpu"));
-    assert_non_null(strstr(failed_reason(res, "worker-3"), "no topology"));
-    assert_non_null(strstr(failed_reason(res, "worker-4"), "--stale-after"));
+    /* --stale-policy reject: no usable topology is no place to preempt (issue 12) */
+    assert_non_null(strstr(unresolvable_reason(res, "worker-3"), "no topology"));
+    assert_non_null(strstr(unresolvable_reason(res, "worker-4"), "--stale-after"));
+    assert_null(failed_reason(res, "worker-3"));
+    assert_null(failed_reason(res, "worker-4"));
+    assert_null(unresolvable_reason(res, "worker-2"));
     assert_string_equal(json_string_value(json_object_get(res, "Error")), "");
     json_decref(res);
 
@@ -361,7 +554,8 @@ static void filter_and_prioritize(void **state)
     nf_cache_mark_stale(f.cache, "http://10.0.0.1:9750", "exporter http://10.0.0.1:9750: gone");
     res = post("/filter", "{\"Pod\": %s, \"NodeNames\": [\"worker-1\"]}", pod);
     assert_int_equal(json_array_size(json_object_get(res, "NodeNames")), 0);
-    assert_non_null(strstr(failed_reason(res, "worker-1"), "gone"));
+    assert_non_null(strstr(unresolvable_reason(res, "worker-1"), "gone"));
+    assert_null(failed_reason(res, "worker-1"));
     json_decref(res);
     stop(&f);
 }
@@ -375,6 +569,7 @@ static void stale_policy_ignore(void **state)
         post("/filter", "{\"Pod\": %s, \"NodeNames\": [\"worker-1\", \"worker-9\"]}", pod);
     assert_int_equal(json_array_size(json_object_get(res, "NodeNames")), 2);
     assert_int_equal(json_object_size(json_object_get(res, "FailedNodes")), 0);
+    assert_int_equal(json_object_size(json_object_get(res, "FailedAndUnresolvableNodes")), 0);
     json_decref(res);
     stop(&f);
 }
@@ -384,10 +579,10 @@ int main(void)
     nf_log_set_level(NF_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(health_ready_nodes),
-        cmocka_unit_test(error_statuses),
-        cmocka_unit_test(filter_and_prioritize),
-        cmocka_unit_test(stale_policy_ignore),
+        cmocka_unit_test(health_ready_nodes),           cmocka_unit_test(error_statuses),
+        cmocka_unit_test(filter_and_prioritize),        cmocka_unit_test(stale_policy_ignore),
+        cmocka_unit_test(bad_bytes_and_absurd_amounts), cmocka_unit_test(hugepages_alignment_memo),
+        cmocka_unit_test(align_kubelet_mixed_policies),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -232,6 +232,122 @@ static void names_of_every_length(void **state)
     nf_cache_free(c);
 }
 
+static bool no_longer_true(void *ctx, const nf_cache_entry *e)
+{
+    (void)e;
+    *(bool *)ctx = true;
+    return false;
+}
+
+/* Words kept in the table: answered without a reference while the node keeps its document and
+ * is fresh; kept across a touch, dropped by a new document, not answered once stale or too old;
+ * a keep for a document already replaced is ignored; words survive growth and deletions. */
+static void kept_words(void **state)
+{
+    (void)state;
+    nf_cache *c;
+    assert_int_equal(nf_cache_new(&c), 0);
+    const uint64_t mask = ~(uint64_t)0xff, key = 0x4200;
+    nf_topology t = doc("w1", 1, 10);
+    assert_int_equal(nf_cache_put(c, &t, "http://e:1", 1000), 0);
+    t = doc("w2", 1, 10);
+    assert_int_equal(nf_cache_put(c, &t, "file:/d/w2.json", 1000), 0);
+    const char *names[] = {"w1", "w2", "nope"};
+    nf_cache_peek p[3];
+
+    /* nothing kept: entries come back with references */
+    nf_cache_peek_many(c, names, 3, key, mask, 1500, 10000, p);
+    assert_non_null(p[0].e);
+    assert_non_null(p[1].e);
+    assert_null(p[2].e);
+    assert_int_equal(p[0].word, 0);
+    nf_cache_keep_word(c, p[0].e, key | 7, NULL, NULL);
+    nf_cache_keep_word(c, p[1].e, key | 9, NULL, NULL);
+    nf_cache_entry *old_w1 = p[0].e; /* held: its document is replaced below */
+    nf_cache_release(p[1].e);
+
+    nf_cache_peek_many(c, names, 3, key, mask, 1500, 10000, p);
+    assert_null(p[0].e);
+    assert_int_equal(p[0].word, key | 7);
+    assert_int_equal(p[1].word, key | 9);
+    assert_null(p[2].e);
+    assert_int_equal(p[2].word, 0);
+    /* another key: the words do not answer */
+    nf_cache_peek_many(c, names, 2, key + 0x100, mask, 1500, 10000, p);
+    assert_non_null(p[0].e);
+    assert_int_equal(p[0].word, 0);
+    nf_cache_release(p[0].e);
+    nf_cache_release(p[1].e);
+    /* key 0 (nf_cache_acquire_many) never answers from a word */
+    nf_cache_entry *got[2];
+    nf_cache_acquire_many(c, names, 2, got);
+    assert_non_null(got[0]);
+    assert_non_null(got[1]);
+    nf_cache_release(got[0]);
+    nf_cache_release(got[1]);
+
+    /* too old for an exporter's document (the file's does not age), then touched: same document,
+     * the word answers again */
+    nf_cache_peek_many(c, names, 2, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    assert_int_equal(p[1].word, key | 9);
+    nf_cache_release(p[0].e);
+    assert_int_equal(nf_cache_touch(c, "w1", "http://e:1", 19000), 0);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_int_equal(p[0].word, key | 7);
+
+    /* a stale mark keeps the document but the node is not fresh: entry, no word */
+    assert_int_equal(nf_cache_mark_node_stale(c, "w2", NULL, "gone"), 0);
+    nf_cache_peek_many(c, names, 2, key, mask, 20000, 10000, p);
+    assert_int_equal(p[0].word, key | 7);
+    assert_non_null(p[1].e);
+    assert_true(p[1].e->stale);
+    nf_cache_release(p[1].e);
+
+    /* a new document drops the word; a late keep for the old document is ignored */
+    t = doc("w1", 2, 3);
+    assert_int_equal(nf_cache_put(c, &t, "http://e:1", 19500), 0);
+    nf_cache_keep_word(c, old_w1, key | 8, NULL, NULL);
+    nf_cache_release(old_w1);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    assert_int_equal(p[0].e->topo.generation, 2);
+    bool asked = false;
+    nf_cache_keep_word(c, p[0].e, key | 6, no_longer_true, &asked); /* refused by its check */
+    assert_true(asked);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, &p[1]);
+    assert_non_null(p[1].e);
+    nf_cache_release(p[1].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
+    nf_cache_release(p[0].e);
+    /* forgotten (what it said changed), then kept again; forgetting every node */
+    nf_cache_forget_word(c, "w1");
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
+    nf_cache_release(p[0].e);
+    nf_cache_forget_word(c, NULL);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
+    nf_cache_release(p[0].e);
+
+    /* growth and backward-shift deletions move slots with their words */
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "grow-%03d", i);
+        t = bare(name, 1);
+        assert_int_equal(nf_cache_put(c, &t, "file:g", 19600), 0);
+    }
+    for (int i = 0; i < 300; i += 2) {
+        snprintf(name, sizeof(name), "grow-%03d", i);
+        assert_int_equal(nf_cache_remove(c, name), 0);
+    }
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_int_equal(p[0].word, key | 5);
+    nf_cache_free(c);
+}
+
 /* ---- concurrency ---- */
 
 typedef struct shared {
@@ -362,11 +478,9 @@ static void memory_per_node(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(put_get_replace),
-        cmocka_unit_test(stale_touch_remove),
-        cmocka_unit_test(many_nodes_and_lists),
-        cmocka_unit_test(names_of_every_length),
-        cmocka_unit_test(concurrent_readers_and_writer),
+        cmocka_unit_test(put_get_replace),      cmocka_unit_test(stale_touch_remove),
+        cmocka_unit_test(many_nodes_and_lists), cmocka_unit_test(names_of_every_length),
+        cmocka_unit_test(kept_words),           cmocka_unit_test(concurrent_readers_and_writer),
         cmocka_unit_test(memory_per_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

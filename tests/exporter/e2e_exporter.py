@@ -8,6 +8,7 @@ view, generation stability, SIGTERM, and --once on this machine's real /sys.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from nftest import (  # noqa: E402
-    EXPORTER, GIB, MIB, check, exporter, exporter_args, kubeletstate, machine, summary)
+    EXPORTER, GIB, MIB, check, exporter, exporter_args, extender, filter_names, kubeletstate,
+    machine, summary)
 
 POD_A = "0f6c6a8e-1111-4c3b-9d2a-aaaaaaaaaaaa"
 POD_B = "7d1b2c3e-2222-4f00-8e11-bbbbbbbbbbbb"
@@ -41,6 +43,44 @@ def setup(tmp):
                    [(POD_A, "dpdk", "intel.com/intel_sriov_dpdk", {0: ["0000:18:01.1"]})],
                    {"intel.com/intel_sriov_dpdk": ["0000:18:01.0", "0000:18:01.1", "0000:18:01.2",
                                                    "0000:18:01.3"]})
+
+
+def test_full_cores_fit(doc):
+    """The real extender and its report on that document: a cpu=16 pod (full-pcpus-only) does not
+    fit numa3 (14 online CPUs, 12 in whole cores), cpu=12 does, and no zone shows more than
+    100 % free."""
+    d = tempfile.mkdtemp(prefix="nf-e2e-fullcores-")
+    ext = None
+    try:
+        with open(os.path.join(d, "worker-snc2.json"), "w") as f:
+            json.dump(doc, f)
+        ext = extender(extra=["--topology-dir", d])
+
+        def pod(cpu):
+            lim = {"cpu": str(cpu), "memory": "1Gi"}
+            return {"metadata": {"name": "p%d" % cpu, "namespace": "d", "uid": "u%d" % cpu},
+                    "spec": {"containers": [{"name": "c", "resources": {"requests": lim,
+                                                                         "limits": lim}}]}}
+        st, ans = filter_names(ext, pod(16), ["worker-snc2"])
+        # numa1 and numa2 have 16 whole free CPUs each: cpu=16 fits there
+        check(st == 200 and ans["NodeNames"] == ["worker-snc2"], "cpu=16 fits numa1/2: %r" % ans)
+        st, rep = ext.request("/v1/report?shape=cpu=16&shape=cpu=12")
+        check(st == 200, "report answers 200: %r" % rep)
+        for shape, want in (("cpu=16", 0), ("cpu=12", 1)):
+            s = next(x for x in rep["shapes"] if x["shape"] == shape)
+            z3 = next(z for z in s["nodes"][0]["zones"] if z["id"] == 3)
+            check(z3["fits"] == want and z3["free"]["cpu"] == 12,
+                  "%s: numa3 (12 CPUs in whole cores) fits %d: %r" % (shape, want, z3))
+        cpu = rep["totals"]["cpu"]
+        check(cpu["free"] <= cpu["allocatable"], "free CPUs never above allocatable: %r" % cpu)
+        st, _, html = ext.get("/v1/report?shape=cpu=16&format=html")
+        cells = re.findall(r"numa3: cpu (\d+) of (\d+) free \((\d+)%\)", html.decode())
+        check(st == 200 and cells == [("12", "12", "100")],
+              "heatmap: numa3 has 12 of 12 CPUs free in whole cores, 100 %%: %r" % cells)
+    finally:
+        if ext:
+            ext.stop()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_once(root, kdir, cfg):
@@ -76,8 +116,14 @@ def test_once(root, kdir, cfg):
     check(c0["freeFullCores"] == 3, "free full cores %r" % c0["freeFullCores"])
     check(res(doc, 0, "cpu") == {"capacity": 16, "allocatable": 14, "available": 6}, "numa0 cpu")
     check(res(doc, 1, "cpu") == {"capacity": 16, "allocatable": 16, "available": 16}, "numa1 cpu")
+    check(c0["allocatableFullCores"] == 7, "numa0: 7 cores not reserved %r" % c0)
     check(numa(doc, 3)["cpus"]["online"] == "24-29,56-63", "offline CPUs left out")
     check(res(doc, 3, "cpu")["capacity"] == 14, "numa3 cpu capacity")
+    # cores 30/62 and 31/63 lost a sibling: full-pcpus-only never hands them out (issue 12)
+    c3 = numa(doc, 3)["cpus"]
+    check(c3["freeFullCores"] == 6 and c3["allocatableFullCores"] == 6,
+          "numa3: 6 whole cores, the 2 with an offline sibling do not count: %r" % c3)
+    test_full_cores_fit(doc)
     check(res(doc, 4, "cpu") is None, "memory-only node has no cpu resource")
 
     check(res(doc, 0, "hugepages-1Gi") == {"capacity": 16 * GIB, "allocatable": 16 * GIB,

@@ -73,9 +73,47 @@ static void test_cpus_reserved_allocated(void **state)
     free(s);
     /* core 0 reserved, core 1 half used: cores 2 and 3 are whole */
     assert_int_equal(n->cpus.free_full_cores, 2);
+    assert_int_equal(n->cpus.allocatable_full_cores, 3);
     assert_int_equal(res(&t, "cpu")->capacity, 8);
     assert_int_equal(res(&t, "cpu")->allocatable, 6);
     assert_int_equal(res(&t, "cpu")->available, 5);
+    nf_topology_free(&t);
+}
+
+/* Issue 12: a core whose sibling is offline lists one thread; it is no whole core for
+ * full-pcpus-only, whether free or not. The machine's threads per core decides, so a NUMA node
+ * where every core lost its sibling has no whole cores at all. */
+static void test_full_cores_offline_sibling(void **state)
+{
+    nf_topology t;
+    build(&t);
+    nf_numa_node *n = &t.numa_nodes[0];
+    /* CPU 11 offline: core 3 is CPU 3 alone */
+    nf_cpuset_free(&n->cpus.online);
+    assert_int_equal(nf_cpuset_parse("0-3,8-10", &n->cpus.online, NULL), 0);
+    nf_cpuset_free(&n->cpus.cores[3]);
+    nf_cpuset_set(&n->cpus.cores[3], 3);
+    nf_cpuset_parse("0,8", &n->cpus.reserved, NULL);
+    /* a second NUMA node with one core that lost its sibling: threadsPerCore 1 there */
+    t.numa_nodes = realloc(t.numa_nodes, 2 * sizeof(*t.numa_nodes));
+    t.n_numa_nodes = 2;
+    nf_numa_node *m = &t.numa_nodes[1];
+    memset(m, 0, sizeof(*m));
+    m->id = 1;
+    m->mem_total = m->mem_free = NF_UNKNOWN;
+    nf_cpuset_parse("4", &m->cpus.online, NULL);
+    m->cpus.cores = calloc(1, sizeof(nf_cpuset));
+    m->cpus.n_cores = 1;
+    nf_cpuset_set(&m->cpus.cores[0], 4);
+    m->cpus.threads_per_core = 1;
+    assert_int_equal(nf_zone_resources_compute(&t), 0);
+    n = &t.numa_nodes[0];
+    /* cores 1 and 2 whole; core 0 reserved, core 3 half offline */
+    assert_int_equal(n->cpus.free_full_cores, 2);
+    assert_int_equal(n->cpus.allocatable_full_cores, 2);
+    assert_int_equal(nf_numa_resource(n, "cpu")->available, 5);
+    assert_int_equal(t.numa_nodes[1].cpus.free_full_cores, 0);
+    assert_int_equal(t.numa_nodes[1].cpus.allocatable_full_cores, 0);
     nf_topology_free(&t);
 }
 
@@ -161,6 +199,7 @@ static void test_memory_only_node_has_no_cpu(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_cores_offline_sibling),
         cmocka_unit_test(test_cpus_reserved_allocated),
         cmocka_unit_test(test_cpu_policy_none_has_no_exclusive_cpus),
         cmocka_unit_test(test_memory_and_hugepages),

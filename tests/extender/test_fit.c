@@ -192,6 +192,221 @@ static void test_full_pcpus_only(void **state)
     nf_pod_req_free(&p24);
 }
 
+/* Issue 12: snc2's numa3 has 14 online CPUs, but CPUs 30 and 31 are offline, so cores 30/62 and
+ * 31/63 have one thread: 6 whole cores. A cpu=16 pod never fits there, and nothing counts more
+ * CPUs than are free, even from an exporter that counted the half cores (freeFullCores 8). */
+static void test_full_pcpus_offline_sibling(void **state)
+{
+    (void)state;
+    kspec fpo = {.cpu_policy = "static", .scope = "pod", .fpo = true};
+    zspec z = tb_zone(3, 1, 14, 14, -1, 0, -1, 0, 0);
+    z.tpc = 2;
+    z.ffc = 6;
+    nf_topology *now = tb_topo("snc2", fpo, &z, 1);
+    now->numa_nodes[0].cpus.allocatable_full_cores = 6;
+    z.ffc = 8; /* the exporter before the fix, without allocatableFullCores */
+    nf_topology *old = tb_topo("snc2-old", fpo, &z, 1);
+    assert_int_equal(old->numa_nodes[0].cpus.allocatable_full_cores, NF_UNKNOWN);
+    nf_pod_req p16 = tb_shape("cpu=16"), p14 = tb_shape("cpu=14"), p12 = tb_shape("cpu=12"),
+               p2 = tb_shape("cpu=2");
+
+    nf_fit_result r = fit(&p16, now, &NUMA);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "closest numa3: cpu 12/16 allocatable"));
+    nf_fit_result_free(&r);
+    r = fit(&p14, now, &NUMA); /* 14 online, but only 12 in whole cores, even when empty */
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    nf_fit_result_free(&r);
+    r = fit(&p12, now, &NUMA);
+    assert_int_equal(r.status, NF_FIT_OK);
+    assert_int_equal(r.zone, 3);
+    nf_fit_result_free(&r);
+    r = fit(&p16, old, &NUMA);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "cpu 14/16 allocatable"));
+    nf_fit_result_free(&r);
+
+    /* the report and its heatmap read the same zones: never more free than allocatable */
+    nf_zone *zones;
+    size_t nz;
+    assert_int_equal(nf_zones_build(now, &NUMA, &zones, &nz), 0);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 0), 12);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 1), 12);
+    nf_zones_free(zones, nz);
+    assert_int_equal(nf_zones_build(old, &NUMA, &zones, &nz), 0);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 0), 14);
+    assert_int_equal(nf_zone_get(&zones[0], "cpu", 1), 14);
+    nf_zones_free(zones, nz);
+    nf_node_count c;
+    nf_err err;
+    assert_int_equal(nf_fit_count(&p2, now, &NUMA, &c, &err), 0);
+    assert_int_equal(c.fits, 6);
+    nf_node_count_free(&c);
+    assert_int_equal(nf_fit_count(&p16, now, &NUMA, &c, &err), 0);
+    assert_int_equal(c.fits, 0);
+    nf_node_count_free(&c);
+
+    tb_free(now);
+    tb_free(old);
+    nf_pod_req_free(&p16);
+    nf_pod_req_free(&p14);
+    nf_pod_req_free(&p12);
+    nf_pod_req_free(&p2);
+}
+
+/* Issue 12: a Burstable pod with 1Gi pages (only numa0 has them) and a VF (only numa1 has
+ * them). kubelet admits it (its Memory Manager aligns Guaranteed pods only); numafit holds the
+ * pages to the VF's zone by default and says so, and follows kubelet under
+ * --hugepages-alignment guaranteed. */
+static void test_hugepages_alignment(void **state)
+{
+    (void)state;
+    zspec z[] = {tb_zone(0, 0, 22, 22, 16, 16, 0, 0, -1), tb_zone(1, 0, 22, 22, 0, 0, 8, 8, -1)};
+    nf_topology *t = tb_topo("split", POD_SCOPE, z, 2);
+    nf_pod_req burst = tb_pod(
+        "{'spec':{'containers':[{'name':'dpdk','resources':{"
+        "'requests':{'cpu':'1','memory':'1Gi','hugepages-1Gi':'2Gi','intel.com/sriov':'1'},"
+        "'limits':{'cpu':'2','memory':'2Gi','hugepages-1Gi':'2Gi','intel.com/sriov':'1'}}}]}}");
+    nf_pod_req guar = tb_shape("cpu=2,hugepages-1Gi=2Gi,intel.com/sriov=1");
+    assert_int_equal(burst.qos, NF_QOS_BURSTABLE);
+    nf_fit_opts all = NUMA, kub = NUMA;
+    kub.hugepages = NF_HUGEPAGES_GUARANTEED;
+
+    nf_fit_result r = fit(&burst, t, &all);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(r.reason, "even when empty, no NUMA node could hold hugepages-1Gi=2Gi"));
+    assert_non_null(strstr(r.reason, " (Burstable pod: numafit aligns hugepages for all pods, "
+                                     "kubelet only for Guaranteed ones; --hugepages-alignment "
+                                     "guaranteed follows kubelet)"));
+    nf_fit_result_free(&r);
+    r = fit(&burst, t, &kub);
+    assert_int_equal(r.status, NF_FIT_OK);
+    assert_int_equal(r.zone, 1); /* the VF's zone; the pages are not held to it */
+    assert_true(nf_score_node(&burst, t, &kub, &r) >= 0);
+    nf_fit_result_free(&r);
+    /* a Guaranteed pod is held to kubelet's rule either way, without the note */
+    r = fit(&guar, t, &kub);
+    assert_int_equal(r.status, NF_FIT_UNRESOLVABLE);
+    assert_null(strstr(r.reason, "Burstable"));
+    assert_null(strstr(r.reason, "--hugepages-alignment"));
+    nf_fit_result_free(&r);
+
+    /* the report counts the same way: the pages do not limit a Burstable pod under guaranteed */
+    nf_node_count c;
+    nf_err err;
+    assert_int_equal(nf_fit_count(&burst, t, &kub, &c, &err), 0);
+    assert_int_equal(c.fits, 8); /* the 8 VFs of numa1 */
+    nf_node_count_free(&c);
+    assert_int_equal(nf_fit_count(&burst, t, &all, &c, &err), 0);
+    assert_int_equal(c.fits, 0);
+    nf_node_count_free(&c);
+
+    nf_hugepages_align h;
+    assert_int_equal(nf_hugepages_align_parse("guaranteed", &h), 0);
+    assert_int_equal(h, NF_HUGEPAGES_GUARANTEED);
+    assert_int_equal(nf_hugepages_align_parse("Guaranteed", &h), -EINVAL);
+    assert_string_equal(nf_hugepages_align_name(NF_HUGEPAGES_ALL), "all");
+    tb_free(t);
+    nf_pod_req_free(&burst);
+    nf_pod_req_free(&guar);
+}
+
+/* A two-NUMA node (16 CPUs each, free as given) with its own Topology Manager policy. */
+static nf_topology *tm_node(const char *policy, int free0, int free1)
+{
+    zspec z[] = {tb_zone(0, 0, 16, free0, -1, 0, -1, 0, 0),
+                 tb_zone(1, 0, 16, free1, -1, 0, -1, 0, 0)};
+    nf_topology *t = tb_topo(policy, POD_SCOPE, z, 2);
+    t->kubelet.topology_manager_policy = strdup(policy);
+    return t;
+}
+
+static nf_fit_status status_of(const nf_pod_req *p, const nf_topology *t, const nf_fit_opts *o,
+                               int *span)
+{
+    nf_fit_result r = fit(p, t, o);
+    nf_fit_status st = r.status;
+    *span = r.span;
+    if (st == NF_FIT_OK && r.span > 1)
+        assert_int_equal(r.numa_set, 3u);
+    nf_fit_result_free(&r);
+    return st;
+}
+
+/* Issue 12: --align kubelet judges each node by its own topologyManagerPolicy; numa and socket
+ * are unchanged. */
+static void test_align_kubelet(void **state)
+{
+    (void)state;
+    nf_fit_opts kub = {.align = NF_ALIGN_KUBELET};
+    nf_pod_req p20 = tb_shape("cpu=20"), p8 = tb_shape("cpu=8");
+    int span;
+
+    /* restricted: the narrowest set that holds it; 20 CPUs need both NUMA nodes */
+    nf_topology *r = tm_node("restricted", 16, 16);
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 2);
+    assert_int_equal(status_of(&p20, r, &NUMA, &span), NF_FIT_UNRESOLVABLE); /* unchanged */
+    assert_int_equal(status_of(&p8, r, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 1);
+    tb_free(r);
+    r = tm_node("restricted", 16, 4); /* 20 free over both: still the narrowest feasible set */
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_OK);
+    tb_free(r);
+    /* 8 CPUs need one NUMA node on the empty node: 6 + 6 free is not a preferred hint */
+    r = tm_node("restricted", 6, 6);
+    nf_fit_result res = fit(&p8, r, &kub);
+    assert_int_equal(res.status, NF_FIT_FAILED);
+    assert_non_null(strstr(res.reason, "TopologyAffinityError, restricted"));
+    nf_fit_result_free(&res);
+    assert_int_equal(status_of(&p20, r, &kub, &span), NF_FIT_FAILED);
+    nf_pod_req p40 = tb_shape("cpu=40");
+    res = fit(&p40, r, &kub);
+    assert_int_equal(res.status, NF_FIT_UNRESOLVABLE);
+    assert_non_null(strstr(res.reason, "even when empty, kubelet would reject it"));
+    nf_fit_result_free(&res);
+    tb_free(r);
+
+    /* single-numa-node: one NUMA node, as --align numa */
+    nf_topology *s = tm_node("single-numa-node", 16, 16);
+    assert_int_equal(status_of(&p20, s, &kub, &span), NF_FIT_UNRESOLVABLE);
+    assert_int_equal(status_of(&p8, s, &kub, &span), NF_FIT_OK);
+    tb_free(s);
+
+    /* best-effort and none never reject; a pod on one NUMA node scores above one on two */
+    nf_fit_opts kub_most = kub;
+    kub_most.strategy = NF_STRATEGY_MOST_ALLOCATED;
+    nf_topology *be = tm_node("best-effort", 10, 10), *none = tm_node("none", 4, 4);
+    assert_int_equal(status_of(&p20, be, &kub, &span), NF_FIT_OK);
+    assert_int_equal(span, 2);
+    assert_int_equal(status_of(&p40, none, &kub, &span), NF_FIT_OK);
+    nf_fit_result one = fit(&p8, be, &kub_most), two = fit(&p20, be, &kub_most);
+    assert_int_equal(one.span, 1);
+    assert_int_equal(two.span, 2);
+    /* one: numa0 (16 - 10 + 8) / 16 = 0.875 -> 8.75; two: (32 - 20 + 20) / 32 = 1 -> 10 / 2 */
+    assert_true(fabs(nf_score_node_raw(&p8, be, &kub_most, &one) - 8.75) < 1e-9);
+    assert_true(fabs(nf_score_node_raw(&p20, be, &kub_most, &two) - 5.0) < 1e-9);
+    nf_fit_result_free(&one);
+    nf_fit_result_free(&two);
+    tb_free(be);
+    tb_free(none);
+
+    /* a policy the document does not name: judged as single-numa-node */
+    nf_topology *unknown = tm_node("restricted", 16, 16);
+    free(unknown->kubelet.topology_manager_policy);
+    unknown->kubelet.topology_manager_policy = NULL;
+    assert_int_equal(status_of(&p20, unknown, &kub, &span), NF_FIT_UNRESOLVABLE);
+    tb_free(unknown);
+
+    nf_align a;
+    assert_int_equal(nf_align_parse("kubelet", &a), 0);
+    assert_int_equal(a, NF_ALIGN_KUBELET);
+    assert_string_equal(nf_align_name(a), "kubelet");
+    nf_pod_req_free(&p20);
+    nf_pod_req_free(&p8);
+    nf_pod_req_free(&p40);
+}
+
 static void test_memory_manager(void **state)
 {
     (void)state;
@@ -633,6 +848,9 @@ int main(void)
         cmocka_unit_test(test_pod_scope_reasons),
         cmocka_unit_test(test_cpu_policy),
         cmocka_unit_test(test_full_pcpus_only),
+        cmocka_unit_test(test_full_pcpus_offline_sibling),
+        cmocka_unit_test(test_hugepages_alignment),
+        cmocka_unit_test(test_align_kubelet),
         cmocka_unit_test(test_memory_manager),
         cmocka_unit_test(test_unaligned_pod),
         cmocka_unit_test(test_container_scope),

@@ -358,6 +358,10 @@ static const nf_topology *src_acquire(void *ctx, const char *node, void **handle
         snprintf(why, len, "%s", c->why ? c->why : HTTP_MISSING);
         return NULL;
     }
+    if (nf_cache_entry_unusable(e, nf_wall_ms(), 0, why, len)) { /* the server's rule */
+        nf_cache_release(e);
+        return NULL;
+    }
     *handle = e;
     return &e->topo;
 }
@@ -1032,6 +1036,18 @@ static void server_run(nf_fit_opts fit)
     assert_true(t.pass > 5 && t.failed + t.unres > 5);
     assert_true(passes(base, "w-many") && passes(base, "w-repub") && passes(base, "w-shown"));
 
+    /* answers kept in the cache's table (asked twice above): a stale mark keeps the document but
+     * the node must not pass on it; fresh again (touched), it passes on the same document */
+    assert_int_equal(nf_cache_mark_node_stale(S.cache, "w-shown", NULL, "exporter gone"), 0);
+    char *f = check_server(&S, "stale node");
+    assert_false(passes(f, "w-shown"));
+    assert_non_null(strstr(f, "exporter gone"));
+    free(f);
+    assert_int_equal(nf_cache_touch(S.cache, "w-shown", NULL, nf_wall_ms()), 0);
+    f = check_server(&S, "touched node");
+    assert_string_equal(f, base);
+    free(f);
+
     /* reservations on every third node and both NUMA nodes of w-repub: some answers change */
     char uid[64];
     for (int i = 0; i < SRV_NODES; i += 3) {
@@ -1066,7 +1082,7 @@ static void server_run(nf_fit_opts fit)
         reserve(&S, uid, "w-many", k % 2, 1, 0, 0);
         char step[64];
         snprintf(step, sizeof(step), "w-many list %d", k + 1);
-        char *f = check_server(&S, step);
+        f = check_server(&S, step);
         if (passes(f, "w-many") != (k + 1 < 10))
             fail_msg("w-many with %d reservations: %s", k + 1, f);
         free(f);
@@ -1078,7 +1094,7 @@ static void server_run(nf_fit_opts fit)
         unreserve(&S, uid);
         char step[64];
         snprintf(step, sizeof(step), "w-many back to %d", k);
-        char *f = check_server(&S, step);
+        f = check_server(&S, step);
         if (passes(f, "w-many") != (k < 10))
             fail_msg("w-many with %d reservations: %s", k, f);
         free(f);
@@ -1086,7 +1102,7 @@ static void server_run(nf_fit_opts fit)
 
     /* a reservation the document accounts for already (nothing to deduct), and one beside it */
     reserve(&S, "shown-1", "w-shown", 0, 2, 1, 0);
-    char *f = check_server(&S, "shown reservation");
+    f = check_server(&S, "shown reservation");
     assert_true(passes(f, "w-shown"));
     free(f);
     reserve(&S, "s-extra", "w-shown", 0, 5, 0, 0);

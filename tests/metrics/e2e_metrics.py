@@ -183,7 +183,8 @@ def test_extender(ext, ex_url, dead_url):
                                 verb="filter") == 4, 5)
     text, s, types = get_metrics(ext.url(""), "extender")
     want = {("fit", "none"): 1, ("failed", "cpu"): 1, ("unresolvable", "policy"): 1,
-            ("failed", "missing"): 1, ("failed", "stale"): 1, ("unresolvable", "hugepages"): 1,
+            ("unresolvable", "missing"): 1, ("unresolvable", "stale"): 1,
+            ("failed", "missing"): 0, ("failed", "stale"): 0, ("unresolvable", "hugepages"): 1,
             ("fit", "not_aligned"): 3, ("failed", "device"): 0}
     for (o, reason), n in want.items():
         check(F(s, o, reason) == n, "filter %s/%s = %r, want %d" % (o, reason, F(s, o, reason), n))

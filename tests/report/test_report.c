@@ -249,9 +249,11 @@ static void test_bad_inputs(void **state)
     assert_int_equal(f, NF_REPORT_CSV);
 }
 
-static char *render(const nf_report *r, nf_report_format f)
+/* noinline: inlined, GCC 12 (-O2) takes the text for a pointer to the local `out` and warns
+ * -Wdangling-pointer on every strstr into it */
+static __attribute__((noinline)) char *render(const nf_report *r, nf_report_format f)
 {
-    char *out;
+    char *out = NULL;
     size_t len;
     assert_int_equal(nf_report_render(r, f, &out, &len), 0);
     assert_int_equal(strlen(out), len);
@@ -308,6 +310,81 @@ static size_t count_lines(const char *s)
     for (; *s; s++)
         n += *s == '\n';
     return n;
+}
+
+/* Issue 12: a node publishing INT64_MAX is skipped with a reason naming the amount; big but
+ * believable amounts over many nodes saturate the cluster sums instead of failing the report. */
+static void test_absurd_amounts(void **state)
+{
+    (void)state;
+    char *text = nft_read(nft_path(NF_SOURCE_DIR "/tests/report/data", "worker-b.json"), NULL);
+    nf_err err = {{0}};
+    enum { N = 1030 }; /* 1030 * 2^53 > INT64_MAX */
+    nf_topology *t = calloc(N + 1, sizeof(*t));
+    const nf_topology **in = calloc(N + 1, sizeof(*in));
+    for (size_t i = 0; i <= N; i++) {
+        if (nf_topology_parse(text, strlen(text), &t[i], &err))
+            fail_msg("%s", err.msg);
+        free(t[i].node);
+        assert_true(asprintf(&t[i].node, "worker-%04zu", i) > 0);
+        nf_resource *hp = nf_numa_resource(&t[i].numa_nodes[1], "hugepages-1Gi");
+        hp->capacity = hp->allocatable = hp->available = NF_REPORT_MAX_AMOUNT;
+        in[i] = &t[i];
+    }
+    nf_resource *cpu = nf_numa_resource(&t[N].numa_nodes[0], "cpu");
+    cpu->available = INT64_MAX;
+
+    nf_report *r = report(NF_ALIGN_NUMA, 0, "cpu=2,hugepages-1Gi=1Gi", in, N + 1);
+    assert_int_equal(r->n_nodes, N);
+    assert_int_equal(r->n_skipped, 1);
+    assert_string_equal(r->skipped[0].node, "worker-1030");
+    assert_string_equal(r->skipped[0].reason,
+                        "numa0 resources[cpu].available = 9223372036854775807 is not a believable "
+                        "amount (over 2^53): node not counted");
+    const nf_report_shape *s = &r->shapes[0];
+    assert_int_equal(amount(s->free, s->n_free, "hugepages-1Gi"), INT64_MAX);
+    assert_int_equal(s->total, (int64_t)N * 4); /* worker-b: 3 on numa0 (6 CPUs), 1 on numa1 */
+    bool saw = false;
+    for (size_t i = 0; i < r->n_totals; i++)
+        if (strcmp(r->totals[i].name, "hugepages-1Gi") == 0) {
+            assert_int_equal(r->totals[i].allocatable, INT64_MAX);
+            saw = true;
+        }
+    assert_true(saw);
+    char *out = render(r, NF_REPORT_JSON);
+    assert_non_null(strstr(out, "not a believable amount"));
+    free(out);
+    nf_report_free(r);
+    for (size_t i = 0; i <= N; i++)
+        nf_topology_free(&t[i]);
+    free(t);
+    free(in);
+    free(text);
+}
+
+/* --align kubelet on a best-effort node: a what-if pod that spans both NUMA nodes takes from
+ * both, lowest id first (worker-b: 6 and 2 CPUs free). */
+static void test_kubelet_what_if(void **state)
+{
+    (void)state;
+    char *text = nft_read(nft_path(NF_SOURCE_DIR "/tests/report/data", "worker-b.json"), NULL);
+    nf_topology t;
+    nf_err err = {{0}};
+    if (nf_topology_parse(text, strlen(text), &t, &err))
+        fail_msg("%s", err.msg);
+    free(text);
+    assert_int_equal(nf_strset(&t.kubelet.topology_manager_policy, "best-effort"), 0);
+    const nf_topology *in[] = {&t};
+    nf_report *r = report(NF_ALIGN_KUBELET, 1, "cpu=7", in, 1);
+    const nf_report_shape *s = &r->shapes[0];
+    assert_int_equal(s->placed, 1);
+    assert_int_equal(s->placements[0].zone, 0);
+    const nf_node_count *c = &s->nodes[0];
+    assert_int_equal(c->n_zones, 2);
+    assert_int_equal(amount(c->zones[0].free, c->zones[0].n_free, "cpu"), 0);
+    assert_int_equal(amount(c->zones[1].free, c->zones[1].n_free, "cpu"), 1);
+    nf_report_free(r);
+    nf_topology_free(&t);
 }
 
 static void test_csv(void **state)
@@ -370,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_absurd_amounts),
+        cmocka_unit_test(test_kubelet_what_if),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
