@@ -170,7 +170,12 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     }
 
     nf_exporter_http *h = NULL;
-    if ((rc = nf_exporter_http_start(o->listen, &h, err))) {
+    nf_exporter_http_opts ho = {.listen = o->listen, .max_long_polls = o->max_long_polls};
+    if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho.tls, err))) ||
+        (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho.tokens, err))) ||
+        (rc = nf_exporter_http_start(&ho, &h, err))) {
+        nf_auth_tokens_free(ho.tokens);
+        nf_tls_server_free(ho.tls);
         nf_file_watch_free(watch);
         close(sfd);
         return rc;
@@ -200,7 +205,13 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         stall_file = NULL;
     /* first, so that "serving" means a document is there */
     refresh_and_publish(c, h, metrics, &lw);
-    nf_info("serving", "listen=%s port=%u", o->listen, (unsigned)nf_exporter_http_port(h));
+    nf_info("serving", "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s", o->listen,
+            (unsigned)nf_exporter_http_port(h), ho.tls ? "on" : "off",
+            o->tls.client_ca_file ? o->tls.client_ca_file : "none",
+            o->auth_token_file ? o->auth_token_file : "none");
+    if (ho.tokens && !ho.tls)
+        nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
+                "hint=\"add --tls-cert and --tls-key\"");
 
     int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
     for (;;) {
@@ -246,7 +257,9 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     }
     atomic_store(&st.stopped, true);
     pthread_join(st.thread, NULL);
-    nf_exporter_http_stop(h); /* before lw goes out of scope: no /healthz reads it any more */
+    nf_exporter_http_stop(h);       /* before lw goes out of scope: no /healthz reads it any more */
+    nf_auth_tokens_free(ho.tokens); /* after the server, which borrowed them */
+    nf_tls_server_free(ho.tls);
     nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
     nf_file_watch_free(watch);
     close(sfd);

@@ -9,6 +9,7 @@
 #include "exporter_http.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,11 @@
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
+#include "numafit/log.h"
+
+#define DEFAULT_MAX_LONG_POLLS 128
+#define LIMIT_LOG_MS 10000 /* a limit hit is logged at most this often */
+#define GONE_CHECK_MS 1000 /* held long-polls are checked for a departed client this often */
 
 typedef struct waiter {
     struct MHD_Connection *conn;
@@ -46,6 +52,11 @@ struct nf_exporter_http {
     pthread_t expirer;
     bool expirer_started;
     pthread_cond_t wake; /* CLOCK_MONOTONIC: a waiter arrived, or stop */
+    bool client_ca;
+    nf_auth_tokens *tokens;
+    unsigned max_long_polls, n_waiters; /* n_waiters: queued ones, under lock */
+    int64_t limit_logged_ms;            /* under lock */
+    unsigned limit_unlogged;
 };
 
 /* Marks a request that has already been handled once (the first call of a GET). */
@@ -81,7 +92,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 }
 
 /* Queue the current document, or 304 when the client already has this generation. */
-static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c, bool allow_304)
+static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&h->lock);
     struct MHD_Response *r = h->doc;
@@ -94,7 +105,7 @@ static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection
     }
     const char *inm =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (allow_304 && inm && strcmp(inm, etag) == 0) {
+    if (inm && strcmp(inm, etag) == 0) {
         pthread_mutex_unlock(&h->lock);
         struct MHD_Response *nm = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         if (!nm)
@@ -134,10 +145,13 @@ static int parse_wait(struct MHD_Connection *c, uint64_t *want, int64_t *timeout
     return 0;
 }
 
+static const char busy[] = "{\"error\":\"too many long-polls held: retry\"}";
+
 static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connection *c, void **ctx)
 {
-    if (*ctx && *ctx != &first_call_marker) /* resumed after a long-poll */
-        return reply_topology(h, c, false);
+    if (*ctx && *ctx != &first_call_marker) /* resumed after a long-poll: 304 when the hold
+                                                 ended with the client's generation current */
+        return reply_topology(h, c);
 
     uint64_t want;
     int64_t timeout_ms;
@@ -147,6 +161,28 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
 
     pthread_mutex_lock(&h->lock);
     bool wait = want > 0 && (!h->doc || h->generation < want) && !h->stopping && timeout_ms > 0;
+    if (wait && h->n_waiters >= h->max_long_polls) {
+        int64_t now = now_ms();
+        unsigned unlogged = ++h->limit_unlogged;
+        bool say = now - h->limit_logged_ms >= LIMIT_LOG_MS;
+        if (say) {
+            h->limit_logged_ms = now;
+            h->limit_unlogged = 0;
+        }
+        pthread_mutex_unlock(&h->lock);
+        if (say)
+            nf_warn("long-poll limit reached: answering 503", "max_long_polls=%u refused=%u",
+                    h->max_long_polls, unlogged);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(busy) - 1, (void *)busy, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (wait) {
         waiter *w = calloc(1, sizeof(*w));
         if (!w) {
@@ -159,6 +195,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         w->queued = true;
         w->next = h->waiters;
         h->waiters = w;
+        h->n_waiters++;
         *ctx = w;
         MHD_suspend_connection(c);
         pthread_cond_signal(&h->wake);
@@ -166,7 +203,34 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         return MHD_YES;
     }
     pthread_mutex_unlock(&h->lock);
-    return reply_topology(h, c, true);
+    return reply_topology(h, c);
+}
+
+/* Whether the client may read more than the probes; if not, *ret is the refusal queued. */
+static bool allowed(nf_exporter_http *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+    if (h->client_ca && !nf_tls_client_verified(c)) {
+        *ret = nf_httpd_reply_error(c, MHD_HTTP_FORBIDDEN, 0,
+                                    "a client certificate signed by the client CA is required");
+        return false;
+    }
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (h->tokens && !nf_auth_tokens_check(h->tokens, auth)) {
+        static const char body[] = "{\"error\":\"a valid bearer token is required\"}";
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        *ret = MHD_NO;
+        if (r) {
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    "Bearer realm=\"numafit-exporter\"");
+            *ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+            MHD_destroy_response(r);
+        }
+        return false;
+    }
+    return true;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -182,6 +246,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *ctx = &first_call_marker;
         return MHD_YES;
     }
+    bool probe = strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0;
+    bool resumed = *ctx && *ctx != &first_call_marker; /* a long-poll let in before */
+    enum MHD_Result refused;
+    if (!probe && !resumed && !allowed(h, c, &refused))
+        return refused;
 
     if (strcmp(url, "/v1/topology") == 0) {
         if (!get)
@@ -243,6 +312,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
         for (waiter **p = &h->waiters; *p; p = &(*p)->next) {
             if (*p == w) {
                 *p = w->next;
+                h->n_waiters--;
                 break;
             }
         }
@@ -254,17 +324,47 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
 
 static void resume_where(nf_exporter_http *h, bool all, int64_t now);
 
-/* Answer long-polls whose deadline passed, sleeping until the next one. */
+/* Mark for resumption the held long-polls whose socket is readable, closed or in error: a
+ * waiting client sends nothing, so that is a client gone (or misbehaving). Lock held. */
+static void find_gone(nf_exporter_http *h)
+{
+    struct pollfd fds[256];
+    waiter *ws[256];
+    waiter *w = h->waiters;
+    while (w) {
+        nfds_t n = 0;
+        for (; w && n < 256; w = w->next) {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(w->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (!ci)
+                continue;
+            fds[n] = (struct pollfd){.fd = ci->connect_fd, .events = POLLIN | POLLRDHUP};
+            ws[n++] = w;
+        }
+        if (poll(fds, n, 0) <= 0)
+            continue;
+        for (nfds_t i = 0; i < n; i++)
+            if (fds[i].revents)
+                ws[i]->deadline_ms = 0; /* resume_where answers it; the write then fails */
+    }
+}
+
+/* Answer long-polls whose deadline passed or whose client left (checked every GONE_CHECK_MS
+ * while some are held: libmicrohttpd does not watch a suspended connection), sleeping until the
+ * next one is due. */
 static void *expire_loop(void *arg)
 {
     nf_exporter_http *h = arg;
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
         int64_t now = now_ms(), next = -1;
+        find_gone(h);
         resume_where(h, false, now);
         for (waiter *w = h->waiters; w; w = w->next)
             if (next < 0 || w->deadline_ms < next)
                 next = w->deadline_ms;
+        if (next > now + GONE_CHECK_MS)
+            next = now + GONE_CHECK_MS;
         if (next < 0) {
             pthread_cond_wait(&h->wake, &h->lock);
             continue;
@@ -276,7 +376,7 @@ static void *expire_loop(void *arg)
     return NULL;
 }
 
-int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err)
+int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **out, nf_err *err)
 {
     nf_exporter_http *h = calloc(1, sizeof(*h));
     if (!h)
@@ -287,7 +387,10 @@ int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *e
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ms() is CLOCK_MONOTONIC */
     pthread_cond_init(&h->wake, &ca);
     pthread_condattr_destroy(&ca);
-    int rc = nf_httpd_start(listen, 2, handle, h, completed, h, &h->daemon, err);
+    h->client_ca = nf_tls_server_has_client_ca(o->tls);
+    h->tokens = o->tokens;
+    h->max_long_polls = o->max_long_polls ? o->max_long_polls : DEFAULT_MAX_LONG_POLLS;
+    int rc = nf_httpd_start_tls(o->listen, 2, o->tls, handle, h, completed, h, &h->daemon, err);
     if (!rc && (rc = -pthread_create(&h->expirer, NULL, expire_loop, h)) != 0) {
         nf_errf(err, rc, "long-poll thread: %s", strerror(-rc));
         MHD_stop_daemon(h->daemon);
@@ -318,6 +421,7 @@ static void resume_where(nf_exporter_http *h, bool all, int64_t now)
         if (go) {
             *p = w->next;
             w->queued = false;
+            h->n_waiters--;
             MHD_resume_connection(w->conn);
         } else {
             p = &w->next;

@@ -1,6 +1,14 @@
 /* exporter_http.h - the exporter's HTTP face: GET /v1/topology (ETag, long-poll), /healthz,
  * /readyz, /metrics. It serves whatever document was last published and knows nothing of how
  * the document is built.
+ *
+ * Access: over HTTPS with a client CA (tls_server.h), every path but the probes (/healthz,
+ * /readyz) needs a verified client certificate (403 without one); with tokens (auth_tokens.h),
+ * it needs `Authorization: Bearer <token>` (401 without a valid one). Both apply when both are
+ * set. A refusal carries nothing of the document.
+ *
+ * Long-polls are bounded (max_long_polls, 503 beyond, logged at most every 10 s), and a held one
+ * whose client closed its connection frees its slot within a second.
  */
 #ifndef NUMAFIT_EXPORTER_HTTP_H
 #define NUMAFIT_EXPORTER_HTTP_H
@@ -9,13 +17,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "numafit/auth_tokens.h"
 #include "numafit/error.h"
+#include "numafit/tls_server.h"
 
 #define NF_LONGPOLL_MAX_MS 30000
 
 typedef struct nf_exporter_http nf_exporter_http;
 
-int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err);
+typedef struct nf_exporter_http_opts {
+    const char *listen;
+    nf_tls_server *tls;      /* NULL: plain HTTP; borrowed, must outlive the server */
+    nf_auth_tokens *tokens;  /* NULL: no token asked for; borrowed */
+    unsigned max_long_polls; /* held long-polls at most; beyond, 503 + Retry-After. 0: 128 */
+} nf_exporter_http_opts;
+
+int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **out, nf_err *err);
 /* Stop accepting, answer every held long-poll, let in-flight requests finish, free. */
 void nf_exporter_http_stop(nf_exporter_http *h);
 uint16_t nf_exporter_http_port(nf_exporter_http *h);

@@ -9,6 +9,7 @@
 #include "exporter_daemon.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
+#include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "probe_cli.h"
 
@@ -38,6 +39,14 @@ static const char usage[] =
     "  --probe off|on          embedded DPDK probe of free VFs (default off)\n"
     "  --probe-interval DUR    re-probe period (default 5m)\n"
     "  --probe-timeout DUR     kill a probe after this long (default 10s)\n"
+    "  --tls-cert FILE         serve HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE          ... and this PEM key; both re-read when they change\n"
+    "  --client-ca FILE        require client certificates signed by this CA (mutual TLS) for\n"
+    "                          everything but /healthz and /readyz; re-read when it changes\n"
+    "  --max-long-polls N      held long-polls (?waitForGeneration) at most; 503 beyond\n"
+    "                          (default 128)\n"
+    "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
+    "                          tokens (one per line) for everything but /healthz and /readyz\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -59,6 +68,11 @@ static const struct option longopts[] = {
     {"probe", required_argument, NULL, 'P'},
     {"probe-interval", required_argument, NULL, 'I'},
     {"probe-timeout", required_argument, NULL, 'T'},
+    {"tls-cert", required_argument, NULL, 'C'},
+    {"tls-key", required_argument, NULL, 'K'},
+    {"client-ca", required_argument, NULL, 'A'},
+    {"auth-token-file", required_argument, NULL, 'a'},
+    {"max-long-polls", required_argument, NULL, 'M'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -128,6 +142,25 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             if (parse_duration("probe-timeout", optarg, &co->probe_timeout_ms))
                 return EXIT_USAGE;
             break;
+        case 'C':
+            d->tls.cert_file = optarg;
+            break;
+        case 'K':
+            d->tls.key_file = optarg;
+            break;
+        case 'A':
+            d->tls.client_ca_file = optarg;
+            break;
+        case 'a':
+            d->auth_token_file = optarg;
+            break;
+        case 'M': {
+            int64_t n;
+            if (nf_parse_int64(optarg, 1, 1000000, &n))
+                return nf_cli_usage_error(&prog, "--max-long-polls takes 1..1000000");
+            d->max_long_polls = (unsigned)n;
+            break;
+        }
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;
@@ -137,6 +170,10 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         fprintf(stderr, "numafit-exporter: unexpected argument \"%s\"\n%s", argv[optind], usage);
         return EXIT_USAGE;
     }
+    if (!d->tls.cert_file != !d->tls.key_file)
+        return nf_cli_usage_error(&prog, "--tls-cert and --tls-key go together");
+    if (d->tls.client_ca_file && !d->tls.cert_file)
+        return nf_cli_usage_error(&prog, "--client-ca needs --tls-cert and --tls-key (HTTPS)");
     return 0;
 }
 
@@ -176,6 +213,8 @@ int main(int argc, char **argv)
     if ((rc = parse_args(eargc, eargv, &co, &d, &once)) == 0) {
         nf_collector *c = NULL;
         nf_err err;
+        if (!once)
+            nf_cli_raise_nofile();              /* a socket per client: every long-poll holds one */
         if (!once && nf_daemon_block_signals()) /* before any thread exists */
             rc = 1;
         else if (nf_collector_new(&co, &c, &err)) {

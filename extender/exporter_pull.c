@@ -15,7 +15,10 @@
 #include <time.h>
 
 #include "numafit/log.h"
+#include "numafit/secret_file.h"
 #include "numafit/topology_json.h"
+
+#define TOKEN_MAX (64u << 10)
 
 typedef struct source {
     char *base; /* "http://10.0.0.5:9750": also the cache's source name */
@@ -36,6 +39,9 @@ typedef struct source {
     uint64_t pulls, errors; /* under stats_mu, like node */
     char errbuf[CURL_ERROR_SIZE];
     char url[1024];
+    const char *verify_name;    /* https: the name its certificate must carry, or NULL: the host */
+    struct curl_slist *hdrs;    /* of the request in flight */
+    struct curl_slist *connect; /* CURLOPT_CONNECT_TO of the request in flight */
 } source;
 
 typedef struct dns_target {
@@ -60,6 +66,8 @@ struct nf_puller {
     pthread_cond_t cond;
     atomic_size_t n_exporters, n_failing;
     pthread_mutex_t stats_mu; /* src[] membership, and each source's node/pulls/errors */
+    bool https_dns;           /* --exporter-dns records are https:// (a CA or client certificate) */
+    nf_secret_file token;     /* read by the puller thread only, once started */
 };
 
 static int64_t mono_ms(void)
@@ -81,6 +89,8 @@ void nf_puller_opts_default(nf_puller_opts *o)
     *o = (nf_puller_opts){
         .connect_timeout_ms = 2000,
         .request_timeout_ms = 35000,
+        .hold_ms = 4000,
+        .hold_grace_ms = 1000,
         .backoff_min_ms = 250,
         .backoff_max_ms = 30000,
         .min_interval_ms = 1000,
@@ -111,6 +121,12 @@ int nf_puller_new(nf_cache *cache, const nf_puller_opts *opts, nf_puller **out)
         nf_puller_opts_default(&p->o);
     if (!p->o.resolve)
         p->o.resolve = nf_resolve_getaddrinfo;
+    p->https_dns = p->o.ca_file || p->o.cert_file;
+    if (p->o.token_file &&
+        nf_secret_file_init(&p->token, p->o.token_file, TOKEN_MAX, NF_SECRET_TRIM)) {
+        free(p);
+        return -ENOMEM;
+    }
     if (!(p->multi = curl_multi_init())) {
         free(p);
         return -ENOMEM;
@@ -142,6 +158,8 @@ static void source_free(nf_puller *p, source *s)
             curl_multi_remove_handle(p->multi, s->easy);
         curl_easy_cleanup(s->easy);
     }
+    curl_slist_free_all(s->hdrs);
+    curl_slist_free_all(s->connect);
     free(s->base);
     free(s->node);
     free(s->body);
@@ -171,6 +189,7 @@ void nf_puller_free(nf_puller *p)
     }
     free(p->dns);
     curl_multi_cleanup(p->multi);
+    nf_secret_file_free(&p->token);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->stats_mu);
@@ -246,6 +265,8 @@ static int source_add(nf_puller *p, const char *base, int dns, nf_err *err)
         return nf_errf(err, -ENOMEM, "exporter %s: out of memory", base);
     }
     s->dns = dns;
+    if (strncmp(s->base, "https://", 8) == 0)
+        s->verify_name = p->o.server_name ? p->o.server_name : dns >= 0 ? p->dns[dns].host : NULL;
     s->max_body = p->o.max_body ? p->o.max_body : 64u << 20;
     s->backoff_ms = p->o.backoff_min_ms;
     s->next_at = mono_ms();
@@ -340,13 +361,96 @@ void nf_puller_counts(nf_puller *p, size_t *exporters, size_t *failing)
 
 /* ---- the puller thread ------------------------------------------------------------------ */
 
+/* s->url for path; an https source checked against another name than its host gets a URL with
+ * that name and a CONNECT_TO entry "name:port:host:port" that sends it to the host. */
+static int request_url(source *s, const char *path)
+{
+    const char *auth = s->base + (s->base[4] == 's' ? 8 : 7), *end = strchr(auth, '/');
+    size_t alen = end ? (size_t)(end - auth) : strlen(auth);
+    if (!s->verify_name) {
+        snprintf(s->url, sizeof(s->url), "%s%s", s->base, path);
+        return 0;
+    }
+    const char *rb = memchr(auth, ']', alen), *from = rb ? rb : auth;
+    const char *colon = memrchr(from, ':', alen - (size_t)(from - auth));
+    size_t hlen = colon ? (size_t)(colon - auth) : alen;
+    const char *port = colon ? colon + 1 : "443";
+    int plen = colon ? (int)(alen - hlen - 1) : 3;
+    char connect[640];
+    snprintf(s->url, sizeof(s->url), "https://%s:%.*s%s%s", s->verify_name, plen, port,
+             end ? end : "", path);
+    snprintf(connect, sizeof(connect), "%s:%.*s:%.*s:%.*s", s->verify_name, plen, port, (int)hlen,
+             auth, plen, port);
+    curl_slist_free_all(s->connect);
+    s->connect = curl_slist_append(NULL, connect);
+    return s->connect ? 0 : -ENOMEM;
+}
+
+/* TLS options and the bearer token of an exporter request. */
+static int request_auth(nf_puller *p, source *s, CURL *e)
+{
+    if (strncmp(s->base, "https://", 8) == 0) {
+        curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+        if (p->o.ca_file) {
+            curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+            curl_easy_setopt(e, CURLOPT_CAINFO, p->o.ca_file);
+#if LIBCURL_VERSION_NUM >= 0x075700
+            curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L); /* a rotated CA file counts now */
+#endif
+        }
+        if (p->o.cert_file) {
+            curl_easy_setopt(e, CURLOPT_SSLCERT, p->o.cert_file);
+            curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+            curl_easy_setopt(e, CURLOPT_SSLKEY, p->o.key_file);
+            curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+        if (s->connect)
+            curl_easy_setopt(e, CURLOPT_CONNECT_TO, s->connect);
+    }
+    curl_slist_free_all(s->hdrs);
+    s->hdrs = NULL;
+    if (s->have_gen) { /* a held long-poll that ends unchanged is a 304 of a few bytes */
+        char inm[64];
+        snprintf(inm, sizeof(inm), "If-None-Match: \"%" PRIu64 "\"", s->gen);
+        if (!(s->hdrs = curl_slist_append(NULL, inm)))
+            return -ENOMEM;
+    }
+    if (p->o.token_file) {
+        nf_err err = {{0}};
+        if (nf_secret_file_refresh(&p->token, &err) < 0)
+            nf_debug("exporter token file unreadable: the last token read is sent", "err=\"%s\"",
+                     err.msg);
+        char *line = NULL;
+        if (asprintf(&line, "Authorization: Bearer %s", p->token.data ? p->token.data : "") < 0)
+            return -ENOMEM;
+        struct curl_slist *h = curl_slist_append(s->hdrs, line);
+        explicit_bzero(line, strlen(line));
+        free(line);
+        if (!h)
+            return -ENOMEM;
+        s->hdrs = h;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+    return 0;
+}
+
 static int start_request(nf_puller *p, source *s)
 {
-    if (s->have_gen)
-        snprintf(s->url, sizeof(s->url), "%s/v1/topology?waitForGeneration=%" PRIu64, s->base,
-                 s->gen + 1);
-    else
-        snprintf(s->url, sizeof(s->url), "%s/v1/topology", s->base);
+    char path[96];
+    int64_t timeout = p->o.request_timeout_ms;
+    if (s->have_gen && p->o.hold_ms > 0) {
+        snprintf(path, sizeof(path),
+                 "/v1/topology?waitForGeneration=%" PRIu64 "&timeout=%" PRId64 "ms", s->gen + 1,
+                 p->o.hold_ms);
+        if (p->o.hold_ms + p->o.hold_grace_ms < timeout)
+            timeout = p->o.hold_ms + p->o.hold_grace_ms;
+    } else if (s->have_gen) {
+        snprintf(path, sizeof(path), "/v1/topology?waitForGeneration=%" PRIu64, s->gen + 1);
+    } else {
+        snprintf(path, sizeof(path), "/v1/topology");
+    }
+    if (request_url(s, path))
+        return -ENOMEM;
     s->len = 0;
     s->too_big = false;
     s->etag[0] = 0;
@@ -359,7 +463,7 @@ static int start_request(nf_puller *p, source *s)
     curl_easy_setopt(e, CURLOPT_PROXY, ""); /* exporters are in-cluster: never via a proxy */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)p->o.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)p->o.request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 10L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 5L);
@@ -371,6 +475,8 @@ static int start_request(nf_puller *p, source *s)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+    if (request_auth(p, s, e))
+        return -ENOMEM;
     if (curl_multi_add_handle(p->multi, e) != CURLM_OK)
         return -EIO;
     s->busy = true;
@@ -435,6 +541,11 @@ static void finish(nf_puller *p, source *s, CURLcode res)
         else
             snprintf(why, sizeof(why), "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(res));
         failed(p, s, why);
+        return;
+    }
+    if (code == 304 && s->have_gen && s->node &&
+        nf_cache_touch(p->cache, s->node, s->base, wall_ms()) == 0) {
+        succeeded(p, s, false); /* held until the deadline, nothing changed */
         return;
     }
     if (code != 200) {
@@ -507,6 +618,14 @@ static void apply_dns(nf_puller *p)
         pthread_mutex_unlock(&p->mu);
         if (!have)
             continue;
+        for (size_t i = 0; p->https_dns && i < n; i++) {
+            char *u = NULL;
+            if (strncmp(urls[i], "http://", 7) == 0 &&
+                asprintf(&u, "https://%s", urls[i] + 7) > 0) {
+                free(urls[i]);
+                urls[i] = u;
+            }
+        }
         for (size_t i = 0; i < p->n_src;) {
             source *s = p->src[i];
             if (s->dns != (int)t || in_list(urls, n, s->base)) {
@@ -623,6 +742,17 @@ int nf_puller_start(nf_puller *p, nf_err *err)
 {
     if (p->started)
         return nf_errf(err, -EBUSY, "exporter puller: already started");
+    if (p->o.token_file) {
+        int r = nf_secret_file_refresh(&p->token, err); /* err names the file */
+        if (r < 0)
+            return r;
+        if (!p->token.len)
+            return nf_errf(err, -EINVAL, "exporter token file %s: empty", p->o.token_file);
+        for (size_t i = 0; i < p->n_src; i++)
+            if (strncmp(p->src[i]->base, "http://", 7) == 0)
+                nf_warn("bearer token sent over plain HTTP: anyone on the path can read it",
+                        "exporter=%s", p->src[i]->base);
+    }
     int rc = pthread_create(&p->thread, NULL, puller_main, p);
     if (rc)
         return nf_errf(err, -rc, "exporter puller: cannot start a thread: %s", strerror(rc));

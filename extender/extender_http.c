@@ -38,7 +38,10 @@ struct nf_extender_http {
     atomic_int inflight;
     atomic_bool closing;
     nf_extender_metrics *metrics;
-    nf_explain *explain; /* the last /filter decisions, for /v1/explain */
+    nf_explain *explain;      /* the last /filter decisions, for /v1/explain */
+    atomic_size_t body_bytes; /* held by request bodies now, against cfg.body_budget */
+    bool client_ca;           /* the scheduler's verbs need a verified client certificate */
+    bool bind_refused;        /* beyond loopback without a client CA */
 };
 
 typedef enum route {
@@ -63,6 +66,7 @@ typedef struct req {
     char *body;
     size_t len, cap;
     size_t discarded; /* bytes dropped after the body went over max_body */
+    size_t held;      /* of h->body_bytes */
     bool too_big;
     struct timespec start;
     unsigned status; /* of the answer queued, 0 before */
@@ -73,6 +77,10 @@ typedef struct req {
     struct MHD_Connection *conn;
     nf_bind_waiter waiter;
 } req;
+
+/* ?addPods= at most: each placed pod is tried on every node, and a report runs on a worker that
+ * the scheduler's verbs share (1,000 pods on 5,000 nodes: ~0.3 s; a million: seconds). */
+#define HTTP_MAX_ADD_PODS 1000
 
 /* The status of the answer send_buf queued during the current handler call (see on_request). */
 static _Thread_local unsigned tls_status;
@@ -747,10 +755,11 @@ static enum MHD_Result do_report(nf_extender_http *h, struct MHD_Connection *c)
     if (!a.bad[0] && a.align && nf_align_parse(a.align, &o.fit.align))
         snprintf(a.bad, sizeof(a.bad), "align takes numa, socket or kubelet, not \"%.40s\"",
                  a.align);
-    if (!a.bad[0] && a.add_pods &&
-        nf_parse_int64(a.add_pods, 0, NF_REPORT_MAX_ADD_PODS, &o.add_pods))
-        snprintf(a.bad, sizeof(a.bad), "addPods takes a whole number 0..%d, not \"%.40s\"",
-                 NF_REPORT_MAX_ADD_PODS, a.add_pods);
+    if (!a.bad[0] && a.add_pods && nf_parse_int64(a.add_pods, 0, HTTP_MAX_ADD_PODS, &o.add_pods))
+        snprintf(a.bad, sizeof(a.bad),
+                 "addPods takes a whole number 0..%d over HTTP (numafit-report --add-pods "
+                 "takes more), not \"%.40s\"",
+                 HTTP_MAX_ADD_PODS, a.add_pods);
     if (!a.bad[0] && !a.n_shapes)
         snprintf(a.bad, sizeof(a.bad),
                  "give at least one shape, e.g. ?shape=cpu=4,hugepages-1Gi=2Gi,intel.com/sriov=1");
@@ -856,6 +865,22 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
     return MHD_NO;
 }
 
+/* Make r hold bytes of the body budget (more or fewer); false when that would go over it. */
+static bool budget_hold(nf_extender_http *h, req *r, size_t bytes)
+{
+    if (bytes > r->held) {
+        size_t more = bytes - r->held;
+        if (atomic_fetch_add(&h->body_bytes, more) + more > h->cfg.body_budget) {
+            atomic_fetch_sub(&h->body_bytes, more);
+            return false;
+        }
+    } else {
+        atomic_fetch_sub(&h->body_bytes, r->held - bytes);
+    }
+    r->held = bytes;
+    return true;
+}
+
 /* First call for a request: only headers are known. Answers at once what needs no body. */
 static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c, const char *url,
                                   const char *method, req *r)
@@ -867,6 +892,16 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
     if (!method_ok(r->r, method))
         return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "%s: method %.20s not allowed",
                           url, method);
+    bool verb = r->r == R_FILTER || r->r == R_PRIORITIZE || r->r == R_BIND || r->r == R_PREEMPT;
+    if (verb && h->client_ca && !nf_tls_client_verified(c))
+        return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
+                          "%s needs a client certificate signed by the client CA (--client-ca)",
+                          url);
+    if (r->r == R_BIND && h->bind_refused)
+        return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
+                          "/bind refused: this extender listens beyond loopback without "
+                          "--client-ca, so anyone reaching it could bind pods (listen on "
+                          "127.0.0.1, or set --tls-cert, --tls-key and --client-ca)");
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -878,18 +913,25 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
                               "request body of %s bytes is over the limit of %zu bytes "
                               "(--max-body)",
                               cl, h->cfg.max_body);
+        if (n && !budget_hold(h, r, n + 1))
+            return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                              "busy: request bodies in flight are at the budget of %zu bytes "
+                              "(--body-budget); retry",
+                              h->cfg.body_budget);
         if (n && (r->body = malloc(n + 1)))
             r->cap = n + 1;
     }
     return MHD_YES;
 }
 
-static bool body_append(req *r, const char *data, size_t n)
+static bool body_append(nf_extender_http *h, req *r, const char *data, size_t n)
 {
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 65536;
         while (cap < r->len + n + 1)
             cap *= 2;
+        if (!budget_hold(h, r, cap))
+            return false; /* a chunked body past the budget: hang up */
         char *b = realloc(r->body, cap);
         if (!b)
             return false;
@@ -925,6 +967,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
             free(r->body);
             r->body = NULL;
             r->len = r->cap = 0;
+            budget_hold(h, r, 0);
         }
         if (r->too_big) {
             r->discarded += n;
@@ -933,7 +976,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
             size_t limit = h->cfg.max_body > (1u << 20) ? h->cfg.max_body : 1u << 20;
             return r->discarded > limit ? MHD_NO : MHD_YES;
         }
-        return body_append(r, upload, n) ? MHD_YES : MHD_NO;
+        return body_append(h, r, upload, n) ? MHD_YES : MHD_NO;
     }
     if (r->too_big)
         return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
@@ -1002,6 +1045,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
     if (r->have_args)
         nf_extender_args_free(&r->args);
+    budget_hold(h, r, 0);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -1037,13 +1081,23 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     }
     if (!h->cfg.max_body)
         h->cfg.max_body = NF_EXTENDER_DEFAULT_MAX_BODY;
+    if (!h->cfg.body_budget)
+        h->cfg.body_budget = NF_EXTENDER_DEFAULT_BODY_BUDGET;
     unsigned threads = cfg->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
     }
-    int rc = nf_httpd_start(cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN, threads,
-                            on_request, h, on_completed, h, &h->d, err);
+    const char *listen = cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN;
+    h->client_ca = nf_tls_server_has_client_ca(cfg->tls);
+    h->bind_refused = !h->client_ca && !nf_listen_is_loopback(listen);
+    if (h->bind_refused && cfg->binder)
+        nf_warn("/bind is refused: listening beyond loopback without --client-ca",
+                "listen=%s hint=\"listen on 127.0.0.1, or set --tls-cert, --tls-key and "
+                "--client-ca\"",
+                listen);
+    int rc =
+        nf_httpd_start_tls(listen, threads, cfg->tls, on_request, h, on_completed, h, &h->d, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
         nf_explain_free(h->explain);

@@ -22,6 +22,9 @@
  *   GET  /v1/report?shape=S[&shape=S][&format=json|csv|html|table][&align=numa|socket]
  *        [&addPods=N]            the capacity report (report.h, report_render.h) on the usable
  *                                cached nodes; 400 on a bad shape or parameter
+ * Access: with a client CA (tls_server.h), /filter, /prioritize and /bind need a verified
+ * client certificate (403 without one). /bind is refused (403) on a listener beyond loopback
+ * without a client CA: anyone who reached it could move pods (a warning at start says so).
  * Errors are JSON {"Error": "..."}: 400 malformed request, 404 unknown path or node, 405 wrong
  * method (with Allow), 413 body over max_body (from Content-Length, or while streaming).
  *
@@ -46,12 +49,17 @@
 #include "exporter_pull.h"
 #include "fit.h"
 #include "numafit/error.h"
+#include "numafit/tls_server.h"
 #include "topology_cache.h"
 
 #define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
 /* With binding enabled /bind can move pods: by default only the scheduler beside it may call. */
 #define NF_EXTENDER_BINDING_LISTEN "127.0.0.1:9751"
 #define NF_EXTENDER_DEFAULT_MAX_BODY (64u << 20)
+/* All request bodies held at once (the shipped Deployment's limit is 512 MiB, the cache of 5,000
+ * nodes ~70 MiB): a body that would go over it gets 503 (Content-Length) or a closed connection
+ * (a chunked body growing past it). */
+#define NF_EXTENDER_DEFAULT_BODY_BUDGET (192u << 20)
 
 /* Process-wide allocator policy for the server (call once, before threads start): memory of the
  * size of a request (a 13 MB NodeList, a 250 KB answer) stays mapped between requests instead
@@ -65,6 +73,7 @@ typedef struct nf_extender_config {
     nf_fit_opts fit;        /* align, strategy, pass_missing (= --stale-policy ignore) */
     int64_t stale_after_ms; /* 0: exporter documents never age out */
     size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
+    size_t body_budget;     /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
     unsigned threads;       /* 0: CPU count, at least 2 */
     nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
     nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
@@ -72,6 +81,7 @@ typedef struct nf_extender_config {
      * numafit_extender_shape_pods_{fit,stranded}{shape} at every scrape; borrowed */
     const char *const *shapes;
     size_t n_shapes;
+    nf_tls_server *tls; /* optional: serve HTTPS (tls_server.h); borrowed, outlives the server */
 } nf_extender_config;
 
 typedef struct nf_extender_http nf_extender_http;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "binder.h"
 #include "exporter_pull.h"
@@ -33,6 +32,8 @@ static const char usage[] =
     "  --exporter URL            pull this exporter, e.g. http://10.0.0.5:9750 (repeatable)\n"
     "  --exporter-dns HOST:PORT  headless Service: every A/AAAA record is an exporter "
     "(repeatable)\n"
+    "  --exporter-hold DUR       exporters answer a long-poll at least this often (default 4s);\n"
+    "                            one silent for this + 1s is failing: its nodes are stale\n"
     "  --topology-dir DIR        read NodeTopology *.json files (watched for changes)\n"
     "  --align numa|socket|kubelet  one zone per NUMA node or per socket (default numa); kubelet:\n"
     "                            each node by its own Topology Manager policy, as kubelet admits\n"
@@ -49,7 +50,23 @@ static const char usage[] =
     "                            ..._stranded for this pod shape, e.g.\n"
     "                            upf=cpu=8,hugepages-1Gi=8Gi,intel.com/sriov=2 (repeatable)\n"
     "  --max-body SIZE           largest request body, e.g. 64Mi (default 64Mi)\n"
+    "  --body-budget SIZE        all request bodies held at once, e.g. 192Mi (default); 503\n"
+    "                            beyond it\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
+    "\n"
+    "TLS (certificate files are re-read when they change; TLS 1.2 at least):\n"
+    "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE            ... and this PEM key\n"
+    "  --client-ca FILE          /filter, /prioritize and /bind need a client\n"
+    "                            certificate signed by this CA (mutual TLS); without it, /bind is\n"
+    "                            refused on a listener beyond loopback\n"
+    "  --exporter-ca FILE        verify exporters' HTTPS certificates with this CA\n"
+    "  --exporter-cert FILE      client certificate presented to exporters ...\n"
+    "  --exporter-key FILE       ... and its key\n"
+    "  --exporter-token-file F   bearer token sent to exporters (re-read when it changes)\n"
+    "  --exporter-server-name N  name exporters' certificates carry (default: the URL's host;\n"
+    "                            the DNS name for --exporter-dns, whose records are https:// once\n"
+    "                            --exporter-ca or --exporter-cert is given)\n"
     "\n"
     "Binding (bindVerb: bind): reserve what each bound pod takes on the NUMA node kubelet will\n"
     "use, create the Binding through the API server, keep reservations until kubelet's state\n"
@@ -87,6 +104,16 @@ static const struct option longopts[] = {
     {"bind-wait", required_argument, NULL, 'W'},
     {"requeue-rejected-pods", no_argument, NULL, 'Q'},
     {"shape", required_argument, NULL, 'S'},
+    {"tls-cert", required_argument, NULL, 'C'},
+    {"tls-key", required_argument, NULL, 'K'},
+    {"client-ca", required_argument, NULL, 'Z'},
+    {"exporter-ca", required_argument, NULL, 'E'},
+    {"exporter-cert", required_argument, NULL, 'c'},
+    {"exporter-key", required_argument, NULL, 'y'},
+    {"exporter-token-file", required_argument, NULL, 'O'},
+    {"exporter-server-name", required_argument, NULL, 'N'},
+    {"exporter-hold", required_argument, NULL, 'o'},
+    {"body-budget", required_argument, NULL, 'B'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -103,6 +130,8 @@ typedef struct options {
     const char *kubeconfig; /* NULL: in-cluster when there; "none": no API server */
     bool listen_given;
     nf_binder_opts bind;
+    nf_tls_server_opts tls; /* cert_file NULL: plain HTTP */
+    nf_puller_opts pull;    /* with the TLS client options for exporters */
 } options;
 
 static int append(const char ***v, size_t *n, const char *s)
@@ -207,6 +236,42 @@ static int parse_option(options *o, int c, const char *arg)
         return 0;
     case 'S':
         return add_shape(o, arg);
+    case 'C':
+        o->tls.cert_file = arg;
+        return 0;
+    case 'K':
+        o->tls.key_file = arg;
+        return 0;
+    case 'Z':
+        o->tls.client_ca_file = arg;
+        return 0;
+    case 'E':
+        o->pull.ca_file = arg;
+        return 0;
+    case 'c':
+        o->pull.cert_file = arg;
+        return 0;
+    case 'y':
+        o->pull.key_file = arg;
+        return 0;
+    case 'O':
+        o->pull.token_file = arg;
+        return 0;
+    case 'N':
+        o->pull.server_name = arg;
+        return 0;
+    case 'B':
+        if (nf_quantity_parse(arg, &v, &e) || v <= 0 || (uint64_t)v > SIZE_MAX / 2)
+            return nf_cli_usage_error(&prog, "--body-budget: %s",
+                                      e.msg[0] ? e.msg : "must be positive");
+        o->http.body_budget = (size_t)v;
+        return 0;
+    case 'o':
+        if (nf_duration_parse_ms(arg, &v, &e) || v <= 0 || v > 30000)
+            return nf_cli_usage_error(&prog, "--exporter-hold: %s",
+                                      e.msg[0] ? e.msg : "takes 1ms..30s");
+        o->pull.hold_ms = v;
+        return 0;
     default: /* --log-level, --help, --version, unknown */
         return nf_cli_common_option(&prog, c, arg);
     }
@@ -220,20 +285,16 @@ static int parse_args(int argc, char **argv, options *o)
             return rc;
     if (optind < argc)
         return nf_cli_usage_error(&prog, "unexpected argument \"%s\"", argv[optind]);
+    if (!o->tls.cert_file != !o->tls.key_file)
+        return nf_cli_usage_error(&prog, "--tls-cert and --tls-key go together");
+    if (o->tls.client_ca_file && !o->tls.cert_file)
+        return nf_cli_usage_error(&prog, "--client-ca needs --tls-cert and --tls-key (HTTPS)");
+    if (!o->pull.cert_file != !o->pull.key_file)
+        return nf_cli_usage_error(&prog, "--exporter-cert and --exporter-key go together");
     if (!o->n_exporters && !o->n_dns && !o->dir)
         return nf_cli_usage_error(&prog, "no topology source: give --exporter, --exporter-dns or "
                                          "--topology-dir");
     return 0;
-}
-
-/* Thousands of exporters mean thousands of long-poll sockets: use the hard file limit. */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 typedef struct parts {
@@ -242,6 +303,7 @@ typedef struct parts {
     nf_puller *pull;
     nf_kube *kube;
     nf_binder *binder;
+    nf_tls_server *tls;
     nf_extender_http *http;
 } parts;
 
@@ -294,7 +356,7 @@ static int build(options *o, parts *p, nf_err *err)
                    nf_topology_dir_watch(p->dir, 10000, err)))
         return 1;
     if (o->n_exporters || o->n_dns) {
-        if ((rc = nf_puller_new(p->cache, NULL, &p->pull)))
+        if ((rc = nf_puller_new(p->cache, &o->pull, &p->pull)))
             return nf_errf(err, 1, "exporter puller: %s", nf_strerror(rc));
         for (size_t i = 0; i < o->n_exporters; i++)
             if ((rc = nf_puller_add_exporter(p->pull, o->exporters[i], err)))
@@ -308,6 +370,9 @@ static int build(options *o, parts *p, nf_err *err)
     cfg.puller = p->pull; /* per-exporter pull counters in /metrics */
     if (p->binder && nf_binder_start(p->binder, err))
         return 1;
+    if (o->tls.cert_file && nf_tls_server_new(&o->tls, &p->tls, err))
+        return 1;
+    cfg.tls = p->tls;
     if ((rc = nf_extender_http_start(&cfg, p->cache, &p->http, err)))
         return rc == -EINVAL ? EXIT_USAGE : 1;
     return 0;
@@ -316,6 +381,7 @@ static int build(options *o, parts *p, nf_err *err)
 static void teardown(parts *p)
 {
     nf_extender_http_stop(p->http, 10000); /* in-flight requests finish first */
+    nf_tls_server_free(p->tls);
     nf_puller_free(p->pull); /* the writers stop before the binder that observes their puts */
     nf_topology_dir_free(p->dir);
     nf_binder_free(p->binder);
@@ -326,6 +392,7 @@ static void teardown(parts *p)
 int main(int argc, char **argv)
 {
     options o = {.http = {.listen = NF_EXTENDER_DEFAULT_LISTEN, .stale_after_ms = 60000}};
+    nf_puller_opts_default(&o.pull);
     int eargc, sig, rc;
     char **eargv;
     if (nf_cli_env_argv(longopts, repeatable, argc, argv, &eargc, &eargv))
@@ -337,7 +404,7 @@ int main(int argc, char **argv)
         sigaddset(&stop, SIGINT);
         signal(SIGPIPE, SIG_IGN);
         pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread exists: sigwait gets them */
-        raise_nofile();
+        nf_cli_raise_nofile(); /* thousands of exporters: thousands of long-poll sockets */
         nf_extender_http_tune_malloc();
         parts p = {0};
         nf_err err = {{0}};
@@ -347,12 +414,13 @@ int main(int argc, char **argv)
             nf_info("numafit-extender serving",
                     "listen=%s port=%u align=%s strategy=%s hugepages_alignment=%s "
                     "stale_after_ms=%lld stale_policy=%s exporters=%zu exporter_dns=%zu "
-                    "topology_dir=%s binding=%s shapes=%zu",
+                    "topology_dir=%s binding=%s shapes=%zu tls=%s client_ca=%s",
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
                     nf_strategy_name(o.http.fit.strategy),
                     nf_hugepages_align_name(o.http.fit.hugepages), (long long)o.http.stale_after_ms,
                     o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
-                    o.dir ? o.dir : "none", p.binder ? "on" : "off", o.n_shapes);
+                    o.dir ? o.dir : "none", p.binder ? "on" : "off", o.n_shapes,
+                    p.tls ? "on" : "off", o.tls.client_ca_file ? o.tls.client_ca_file : "none");
             sigwait(&stop, &sig);
             nf_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         }

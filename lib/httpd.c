@@ -6,13 +6,45 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
+#include "numafit/log.h"
+
+#define RESERVED_FDS 256 /* files, pipes, outgoing sockets: not for clients */
+#define MHD_LOG_MS 1000  /* libmicrohttpd's messages: at most one line this often */
+
+/* libmicrohttpd's own messages (a refused connection, a failed handshake, ...) as logfmt lines,
+ * at most one a second with a count of those left out: a flood of clients must not become a
+ * flood of log lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    static _Atomic int64_t logged_ms;
+    static atomic_uint unlogged;
+    (void)cls;
+    int64_t now = nf_mono_ms(), last = atomic_load(&logged_ms);
+    if (now - last < MHD_LOG_MS || !atomic_compare_exchange_strong(&logged_ms, &last, now)) {
+        atomic_fetch_add(&unlogged, 1);
+        return;
+    }
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '\'';
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    nf_warn("libmicrohttpd", "detail=\"%s\" unlogged_before=%u", msg,
+            atomic_exchange(&unlogged, 0));
+}
 
 int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *err)
 {
@@ -73,6 +105,15 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
                    void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
                    struct MHD_Daemon **out, nf_err *err)
 {
+    return nf_httpd_start_tls(listen, threads, NULL, handler, handler_cls, completed, completed_cls,
+                              out, err);
+}
+
+int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
+                       MHD_AccessHandlerCallback handler, void *handler_cls,
+                       MHD_RequestCompletedCallback completed, void *completed_cls,
+                       struct MHD_Daemon **out, nf_err *err)
+{
     struct sockaddr_storage addr;
     int rc = nf_parse_listen(listen, &addr, err);
     if (rc)
@@ -81,19 +122,44 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
     if (lfd < 0)
         return lfd;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    /* libmicrohttpd's default connection limit is FD_SETSIZE - 4 whatever the file limit: a
+     * thousand idle clients would lock everyone else out. Allow what the file limit leaves. */
+    struct rlimit rl;
+    rlim_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    limit = limit > 65536 + RESERVED_FDS ? 65536
+            : limit > 2 * RESERVED_FDS   ? limit - RESERVED_FDS
+                                         : 64;
+    struct MHD_OptionItem extra[8] = {{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+                                      {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL}};
+    size_t k = 2;
+    for (const struct MHD_OptionItem *o = tls ? nf_tls_server_mhd_options(tls, &flags) : NULL;
+         o && o->option != MHD_OPTION_END && k < 7; o++)
+        extra[k++] = *o;
+    extra[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_LISTEN_SOCKET, lfd,
-        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, completed,
-        completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+        flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_ARRAY, extra /* the logger first */,
+        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
     if (!d) {
         close(lfd);
         return nf_errf(err, -EIO, "cannot serve on %s: libmicrohttpd did not start", listen);
     }
     *out = d;
     return 0;
+}
+
+bool nf_listen_is_loopback(const char *listen)
+{
+    struct sockaddr_storage addr;
+    nf_err err;
+    if (nf_parse_listen(listen, &addr, &err))
+        return false;
+    if (addr.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
 }
 
 uint16_t nf_httpd_port(struct MHD_Daemon *d)

@@ -28,6 +28,7 @@
 #include "numafit/buf.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
+#include "numafit/secret_file.h"
 
 #ifndef NUMAFIT_VERSION
 #define NUMAFIT_VERSION "0"
@@ -56,9 +57,7 @@ struct nf_kube {
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     pthread_mutex_t tok_mu; /* guards the token re-read from token_file */
-    char *tok;
-    bool tok_read;
-    struct stat tok_st;
+    nf_secret_file tok;
     atomic_uint seed;
 };
 
@@ -143,15 +142,9 @@ static int64_t jitter(nf_kube *k, int64_t backoff)
 
 /* ---- credentials ---- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 /* The bearer token for the next request (heap string, or NULL for none). The token file is
- * re-read when a stat() shows it changed (bound service-account tokens rotate: kubelet swaps the
- * file); while it cannot be read the last good token (else the static one) is used. */
+ * re-read when it changed (bound service-account tokens rotate: kubelet swaps the file); while it
+ * cannot be read the last good token (else the static one) is used. */
 static int current_token(nf_kube *k, char **out, nf_err *err)
 {
     *out = NULL;
@@ -159,28 +152,16 @@ static int current_token(nf_kube *k, char **out, nf_err *err)
     int rc = 0;
     pthread_mutex_lock(&k->tok_mu);
     if (k->c.token_file) {
-        struct stat st;
-        if (stat(k->c.token_file, &st) == 0 && (!k->tok_read || !same_file(&st, &k->tok_st))) {
-            char *text = NULL;
-            size_t len = 0;
-            nf_err rerr = {{0}};
-            int r = nf_read_file(k->c.token_file, TOKEN_MAX, &text, &len, &rerr);
-            if (r == 0) {
-                while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' ||
-                               text[len - 1] == ' ' || text[len - 1] == '\t'))
-                    text[--len] = '\0';
-                if (k->tok_read)
-                    nf_info("kube token file changed: re-read", "file=\"%s\"", k->c.token_file);
-                free(k->tok);
-                k->tok = text;
-                k->tok_st = st;
-                k->tok_read = true;
-            } else {
-                nf_warn("kube token file unreadable", "err=\"%s\"", rerr.msg);
-            }
-        }
-        if (k->tok && *k->tok)
-            use = k->tok;
+        bool had = k->tok.data != NULL;
+        nf_err rerr = {{0}};
+        int r = nf_secret_file_refresh(&k->tok, &rerr);
+        if (r > 0 && had)
+            nf_info("kube token file changed: re-read", "file=\"%s\"", k->c.token_file);
+        else if (r < 0)
+            nf_log(had ? NF_LOG_DEBUG : NF_LOG_WARN, "kube token file unreadable", "err=\"%s\"",
+                   rerr.msg);
+        if (k->tok.data && *k->tok.data)
+            use = k->tok.data;
         else if (!use)
             rc = nf_errf(err, -EACCES, "kube token file %s: unreadable or empty", k->c.token_file);
     }
@@ -612,6 +593,11 @@ int nf_kube_new(const nf_kube_config *cfg, const nf_kube_opts *o, nf_kube **out,
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     /* Read the token file once now, so that a missing token is said at start. */
     char *tok = NULL;
+    if (k->c.token_file &&
+        nf_secret_file_init(&k->tok, k->c.token_file, TOKEN_MAX, NF_SECRET_TRIM)) {
+        nf_kube_free(k);
+        return nf_errf(err, -ENOMEM, "kube: out of memory");
+    }
     if (k->c.token_file && (rc = current_token(k, &tok, err))) {
         nf_kube_free(k);
         return rc;
@@ -630,10 +616,7 @@ void nf_kube_free(nf_kube *k)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&k->share_mu[i]);
     pthread_mutex_destroy(&k->tok_mu);
-    if (k->tok) {
-        explicit_bzero(k->tok, strlen(k->tok));
-        free(k->tok);
-    }
+    nf_secret_file_free(&k->tok);
     if (k->c.token)
         explicit_bzero(k->c.token, strlen(k->c.token));
     nf_kube_config_free(&k->c);

@@ -74,8 +74,11 @@ static void *run(void *arg)
         char *rv = NULL;
         nf_err err = {{0}};
         int rc = nf_kube_list_pods_until(r->k, fs, &items, &rv, &r->stop, &err);
-        if (rc == -ECANCELED || atomic_load(&r->stop))
+        if (rc == -ECANCELED || atomic_load(&r->stop)) {
+            json_decref(items); /* a list that was complete when the stop came */
+            free(rv);
             break;
+        }
         if (rc) {
             atomic_fetch_add(&r->errors, 1);
             int64_t d = backoff_next(r, &backoff);

@@ -39,7 +39,7 @@ const char *nf_log_quote(const char *s, char *buf, size_t len)
     for (; *p && n + 3 <= len; p++) {
         if (*p == '"' || *p == '\\')
             buf[n++] = '\\';
-        buf[n++] = *p == '\n' ? ' ' : *p;
+        buf[n++] = (unsigned char)*p < 0x20 ? ' ' : *p; /* no forged lines */
     }
     if (((unsigned char)*p & 0xC0) == 0x80) { /* cut inside a UTF-8 character: drop its start */
         while (n > 0 && ((unsigned char)buf[n - 1] & 0xC0) == 0x80)
@@ -49,6 +49,27 @@ const char *nf_log_quote(const char *s, char *buf, size_t len)
     }
     buf[n] = '\0';
     return buf;
+}
+
+/* Append s to line[*n..cap) with every control byte written as an escape (\n, \r, \t, \xNN):
+ * a value that came from a request (a pod name, a path) can never start a forged line. */
+static void append_escaped(char *line, int *n, int cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; *p && *n < cap - 4; p++) {
+        if (*p >= 0x20 && *p != 0x7f) {
+            line[(*n)++] = (char)*p;
+            continue;
+        }
+        line[(*n)++] = '\\';
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            line[(*n)++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else {
+            line[(*n)++] = 'x';
+            line[(*n)++] = hex[*p >> 4];
+            line[(*n)++] = hex[*p & 15];
+        }
+    }
 }
 
 void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
@@ -67,13 +88,15 @@ void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
     n += (int)strlen(line + n);
     line[n++] = '"';
     if (kv && *kv && n < (int)sizeof(line) - 2) {
-        line[n++] = ' ';
+        char vals[sizeof(line)];
         va_list ap;
         va_start(ap, kv);
-        int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, kv, ap);
+        int m = vsnprintf(vals, sizeof(vals), kv, ap);
         va_end(ap);
-        if (m > 0)
-            n += m < (int)sizeof(line) - n - 1 ? m : (int)sizeof(line) - n - 2;
+        if (m > 0) {
+            line[n++] = ' ';
+            append_escaped(line, &n, (int)sizeof(line) - 1, vals);
+        }
     }
     line[n++] = '\n';
     fwrite(line, 1, (size_t)n, stderr);

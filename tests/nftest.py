@@ -2,11 +2,15 @@
 
   check / summary     the pass/fail counter: check(cond, what) prints "FAIL: what" on a false
                       cond; summary() prints "N passed, M failed" and returns the exit code
-  Server              a REAL numafit server on 127.0.0.1:0; the port comes from its
+  Server              a REAL numafit server on 127.0.0.1:0 (or `listen`); the port comes from its
                       `msg="... serving" ... port=N` log line; stderr lines are kept with their
                       arrival time; stop() is terminate(): SIGTERM (SIGKILL after 10 s) -> exit code
   exporter/extender   Server for numafit-exporter / numafit-extender; report() runs
                       numafit-report once
+  MachineEnv          a temp dir + a fake machine + the servers started there, stopped (exit code
+                      0 checked: ASan clean) and removed by close(); run_tests(tests, make_env)
+                      runs each test function with a fresh one, a crash counted as a failure
+  kubeconfig          a kubeconfig file for a (fake) API server with a token
   mkfixture/machine   a fake machine from tests/fixtures/mkfixture.py, with a kubelet dir, a
                       KubeletConfiguration and kubelet's state files (tests/kubeletstate.py)
   http/request        GET/POST on loopback (never through a proxy)
@@ -134,12 +138,12 @@ _SERVING = re.compile(r'msg="[^"]*serving".* port=(\d+)')
 class Server:
     """A real numafit server listening on 127.0.0.1 with a port of its choice."""
 
-    def __init__(self, argv, env=None, name=None, start_timeout=15):
+    def __init__(self, argv, env=None, name=None, start_timeout=15, listen="127.0.0.1:0"):
         self.name = name or os.path.basename(argv[0])
         self.lines = []  # (time.monotonic() of arrival, line)
         self.port = None
         self._started = threading.Event()
-        self.proc = subprocess.Popen(list(argv) + ["--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen(list(argv) + ["--listen", listen],
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      text=True, env=dict(os.environ, **(env or {})))
         threading.Thread(target=self._read, daemon=True).start()
@@ -232,6 +236,15 @@ def write(path, text):
         f.write(text)
 
 
+def kubeconfig(path, url, token):
+    """A kubeconfig for an API server at url (a fake: tests/fakes/) with a bearer token."""
+    write(path, "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+          "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
+          "users:\n- name: numafit\n  user:\n    token: %s\n"
+          "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: numafit\n"
+          % (url, token))
+
+
 def kubelet_config(reserved, scope="pod"):
     """A KubeletConfiguration: static CPU manager (full-pcpus-only), single-numa-node."""
     return ("apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
@@ -256,6 +269,60 @@ def machine(tmp, node, preset, reserved, cpu_entries=None, default_cpus=None, de
         kubeletstate.write_atomic(os.path.join(kdir, "device-plugins", "kubelet_internal_checkpoint"),
                                   kubeletstate.device_checkpoint(devices, registered))
     return root, kdir, cfg
+
+class MachineEnv:
+    """A temporary directory with one fake machine (`preset` fixture, kubelet dir and config) and
+    the servers a test starts there."""
+
+    def __init__(self, node, prefix="nf-e2e-", preset="snc2", reserved="0,32"):
+        import tempfile
+        self.node = node
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.root, self.kdir, self.cfg = machine(self.tmp, node, preset, reserved)
+        self.servers = []
+
+    def start(self, argv, **kw):
+        s = Server(argv, **kw)
+        self.servers.append(s)
+        return s
+
+    def exporter(self, *extra, **kw):
+        return self.start([EXPORTER] + exporter_args(self.root, self.kdir, self.cfg, self.node) +
+                          list(extra), name="exporter", **kw)
+
+    def topology_dir(self):
+        """A --topology-dir holding this machine's document (exporter --once)."""
+        tdir = os.path.join(self.tmp, "topologies")
+        out = subprocess.run([EXPORTER, "--once"] +
+                             exporter_args(self.root, self.kdir, self.cfg, self.node),
+                             check=True, capture_output=True, text=True).stdout
+        write(os.path.join(tdir, self.node + ".json"), out)
+        return tdir
+
+    def close(self):
+        import shutil
+        for s in self.servers:
+            rc = s.stop()
+            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
+            odd = [l for _, l in s.lines if not l.startswith("ts=")]
+            check(not odd, "%s: every log line is logfmt: %r" % (s.name, odd[:3]))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def run_tests(tests, make_env):
+    """Each test function with a fresh environment; a crash is a failure, shown with the servers'
+    last log lines. Returns summary()."""
+    for t in tests:
+        env = make_env()
+        try:
+            t(env)
+        except Exception as e:
+            check(False, "%s raised %r" % (t.__name__, e))
+            for s in env.servers:
+                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
+        finally:
+            env.close()
+    return summary()
 
 # ---- kube-scheduler's extender calls ----------------------------------------------------------
 

@@ -45,4 +45,9 @@ int nf_cli_common_option(const nf_cli_prog *prog, int c, const char *arg);
 int nf_cli_usage_error(const nf_cli_prog *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Raise the soft RLIMIT_NOFILE to the hard limit (servers hold a socket per client, the extender
+ * one per exporter): the 1,024 default is what a thousand idle clients exhaust. Returns the
+ * soft limit now in effect. */
+long nf_cli_raise_nofile(void);
+
 #endif

@@ -5,10 +5,12 @@
 #define NUMAFIT_HTTPD_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "numafit/error.h"
+#include "numafit/tls_server.h"
 
 /* "0.0.0.0:9750", "127.0.0.1:0" (any free port), "[::1]:9750", ":9750" (all IPv4 addresses). */
 int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *err);
@@ -17,6 +19,14 @@ int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *e
 int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallback handler,
                    void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
                    struct MHD_Daemon **out, nf_err *err);
+/* The same serving HTTPS with tls (tls_server.h; NULL: plain HTTP), which must outlive the daemon.
+ */
+int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
+                       MHD_AccessHandlerCallback handler, void *handler_cls,
+                       MHD_RequestCompletedCallback completed, void *completed_cls,
+                       struct MHD_Daemon **out, nf_err *err);
+/* Whether a listen address is a loopback one (127.0.0.0/8, [::1]); false when it does not parse. */
+bool nf_listen_is_loopback(const char *listen);
 /* The port actually bound (useful with port 0). */
 uint16_t nf_httpd_port(struct MHD_Daemon *d);
 

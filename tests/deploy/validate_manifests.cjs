@@ -20,6 +20,16 @@
 //              scheduler's URLs (urlPrefix + filter/prioritize/bind verbs), the Binding is
 //              created, a rejected controller-owned pod is deleted with requeue, and every API
 //              request the extender made is allowed by the variant's own ClusterRoles.
+//   tls        the ../tls and ../tls-scheduler components on both variants: core objects against
+//              their schemas, the exporter checks above, and that the pieces fit: every
+//              certificate/key/CA/token flag points into a mounted Secret that has that key and
+//              that a Certificate (or the documented token Secret) provides; key usages (server
+//              certificates without client auth, client certificates with it); the exporters'
+//              certificate names the --exporter-dns host and the ServiceMonitor's serverName; the
+//              extender's names the scheduler's https urlPrefix host; kube-scheduler's tlsConfig
+//              files come from a client certificate's Secret; issuers chain to a CA Certificate;
+//              the NetworkPolicy lets in exactly the extender's pods and Prometheus on 9750; the
+//              ServiceMonitor scrapes https with the token the exporters read; HTTPS probes.
 //   scheduler  KubeSchedulerConfiguration (both variants) checked STRUCTURALLY against the
 //              kubescheduler.config.k8s.io/v1 types (field names and types, strict like
 //              kube-scheduler's decoder) and kube-scheduler's own validation rules for
@@ -912,9 +922,231 @@ async function runObjectsMode() {
 }
 
 
+// ---- the TLS components ----------------------------------------------------------------------
+
+const TLS_VARIANTS = [
+  { name: '.+tls+tls-scheduler', scheduler: true,
+    compose: { resources: ['base'], components: ['second-scheduler', 'tls', 'tls-scheduler', 'images'] } },
+  { name: 'default-scheduler+tls', scheduler: false,
+    compose: { resources: ['default-scheduler'], components: ['tls'] } },
+];
+const TOKEN_SECRET = 'numafit-scrape-token'; // created by the user (tls/kustomization.yaml)
+const CERT_MANAGER_KEYS = ['tls.crt', 'tls.key', 'ca.crt'];
+const FILE_FLAGS = ['tls-cert', 'tls-key', 'client-ca', 'auth-token-file', 'exporter-ca', 'exporter-cert',
+  'exporter-key', 'exporter-token-file'];
+
+// The Secret and key behind a file path in a container: {secret, key, cert} or a reason.
+function secretFile(objs, podSpec, c, file) {
+  const m = (c.volumeMounts || []).find((x) => file.startsWith(x.mountPath.replace(/\/$/, '') + '/'));
+  if (!m) return { why: `${file} is in no volumeMount` };
+  const v = (podSpec.volumes || []).find((x) => x.name === m.name);
+  if (!v || !v.secret) return { why: `${file}: volume ${m.name} is not a Secret` };
+  const rel = file.slice(m.mountPath.replace(/\/$/, '').length + 1);
+  const item = (v.secret.items || []).find((i) => i.path === rel);
+  const key = v.secret.items ? (item && item.key) : rel;
+  const name = v.secret.secretName;
+  const cert = findAll(objs, 'Certificate').find((x) => x.spec.secretName === name);
+  if (!key) return { why: `${file}: not among the items of Secret ${name}` };
+  if (cert && !CERT_MANAGER_KEYS.includes(key)) return { why: `${file}: cert-manager Secrets have no key ${key}` };
+  if (!cert && !(name === TOKEN_SECRET && key === 'token')) return { why: `${file}: nothing provides Secret ${name}` };
+  if (m.readOnly !== true) return { why: `${file}: mount ${m.name} not read-only` };
+  return { secret: name, key, cert };
+}
+const usages = (cert) => (cert && cert.spec.usages) || [];
+function certNames(cert) {
+  return ((cert && cert.spec.dnsNames) || []).concat((cert && cert.spec.ipAddresses) || []);
+}
+function checkFileFlags(what, objs, podSpec, c) {
+  const files = {};
+  for (const f of FILE_FLAGS) {
+    const v = argValue(c.args || [], f);
+    if (v === undefined) continue;
+    const r = secretFile(objs, podSpec, c, v);
+    if (check(`${what}: --${f} is a key of a provided, mounted Secret`, !r.why, r.why)) files[f] = r;
+  }
+  return files;
+}
+function checkIssuers(entry, objs) {
+  for (const cert of findAll(objs, 'Certificate')) {
+    const ref = cert.spec.issuerRef || {};
+    const iss = find(objs, ref.kind || 'Issuer', ref.name);
+    if (!check(`${entry}: Certificate ${cert.metadata.name}: issuer ${ref.name} is in the rendering`, iss)) continue;
+    if (iss.spec.ca) {
+      const ca = findAll(objs, 'Certificate').find((x) => x.spec.secretName === iss.spec.ca.secretName);
+      check(`${entry}: issuer ${ref.name} signs with a CA Certificate's Secret`, ca && ca.spec.isCA === true);
+    } else {
+      check(`${entry}: only the CA certificate is self-signed`, iss.spec.selfSigned && cert.spec.isCA === true,
+        cert.metadata.name);
+    }
+    if (!cert.spec.isCA) {
+      const u = usages(cert);
+      check(`${entry}: Certificate ${cert.metadata.name} is for one side only (server auth xor client auth)`,
+        u.includes('server auth') !== u.includes('client auth'), u.join(','));
+    }
+  }
+}
+
+function checkTlsVariant(v, objs, expFlags, extFlags) {
+  const e = v.name;
+  const CRD = { 'cert-manager.io/v1': ['Issuer', 'Certificate'], 'monitoring.coreos.com/v1': ['ServiceMonitor'] };
+  const core = objs.filter((o) => !CRD[o.apiVersion]);
+  check(`${e}: every other kind is a cert-manager or Prometheus Operator kind`,
+    objs.filter((o) => CRD[o.apiVersion]).every((o) => CRD[o.apiVersion].includes(o.kind)));
+  validateObjects(e, core);
+  checkIssuers(e, objs);
+  const ds = checkExporter(e, objs, expFlags, false);
+  if (!ds) return;
+  const xs = ds.spec.template.spec, xc = xs.containers[0];
+  for (const p of ['livenessProbe', 'readinessProbe'])
+    check(`${e}: exporter ${p} over HTTPS`, xc[p] && xc[p].httpGet.scheme === 'HTTPS');
+  const xf = checkFileFlags(`${e}: exporter`, objs, xs, xc);
+  for (const f of ['tls-cert', 'tls-key', 'client-ca', 'auth-token-file'])
+    check(`${e}: exporter has --${f}`, xf[f]);
+  if (!xf['tls-cert'] || !xf['client-ca'] || !xf['auth-token-file']) return;
+  const xcert = xf['tls-cert'].cert;
+  check(`${e}: exporter serves tls.crt/tls.key of one Certificate, client CA its ca.crt`,
+    xf['tls-cert'].key === 'tls.crt' && xf['tls-key'] && xf['tls-key'].key === 'tls.key' &&
+    xf['tls-key'].secret === xf['tls-cert'].secret && xf['client-ca'].key === 'ca.crt');
+  check(`${e}: exporter certificate is for serving only`, usages(xcert).includes('server auth') &&
+    !usages(xcert).includes('client auth'));
+
+  // the extender pulling
+  const ext = v.scheduler ? find(objs, 'Deployment', 'numafit-scheduler') : find(objs, 'DaemonSet', 'numafit-extender');
+  if (!check(`${e}: the extender is in the rendering`, ext)) return;
+  const es = ext.spec.template.spec, ec = es.containers.find((c) => c.name === 'extender');
+  checkFlags(`${e}: extender`, ec, extFlags);
+  const ef = checkFileFlags(`${e}: extender`, objs, es, ec);
+  for (const f of ['exporter-ca', 'exporter-cert', 'exporter-key', 'exporter-token-file'])
+    check(`${e}: extender has --${f}`, ef[f]);
+  if (ef['exporter-cert']) {
+    check(`${e}: extender's exporter client certificate allows client auth`,
+      usages(ef['exporter-cert'].cert).includes('client auth'));
+    check(`${e}: exporter CA of the extender = the exporters' issuer`, ef['exporter-ca'] &&
+      ef['exporter-ca'].cert.spec.issuerRef.name === xcert.spec.issuerRef.name &&
+      ef['exporter-cert'].cert.spec.issuerRef.name === xcert.spec.issuerRef.name);
+  }
+  check(`${e}: the extender sends the token the exporters accept`, ef['exporter-token-file'] &&
+    ef['exporter-token-file'].secret === xf['auth-token-file'].secret &&
+    ef['exporter-token-file'].key === xf['auth-token-file'].key);
+  const dns = argValue(ec.args || [], 'exporter-dns');
+  const host = argValue(ec.args || [], 'exporter-server-name') || (dns || '').replace(/:\d+$/, '');
+  check(`${e}: the exporters' certificate names the host the extender checks (${host})`,
+    certNames(xcert).includes(host), certNames(xcert).join(','));
+
+  // NetworkPolicy
+  const np = find(objs, 'NetworkPolicy', 'numafit-exporter');
+  if (check(`${e}: NetworkPolicy numafit-exporter`, np)) {
+    check(`${e}: NetworkPolicy selects the exporter pods`,
+      selectorMatches(np.spec.podSelector.matchLabels, ds.spec.template.metadata.labels));
+    const rules = np.spec.ingress || [];
+    check(`${e}: one ingress rule, on port 9750 only`, rules.length === 1 && (rules[0].ports || []).length === 1 &&
+      (rules[0].ports[0].port === 9750 || portOf(xc, rules[0].ports[0].port) === 9750));
+    const from = (rules[0] && rules[0].from) || [];
+    const prom = from.filter((p) => p.namespaceSelector);
+    check(`${e}: Prometheus is let in from its namespace`, prom.length === 1 && prom[0].podSelector);
+    const pods = from.filter((p) => p.podSelector && !p.namespaceSelector);
+    if (v.scheduler)
+      check(`${e}: the extender's pod (numafit-scheduler) is let in`,
+        pods.some((p) => selectorMatches(p.podSelector.matchLabels, ext.spec.template.metadata.labels)));
+    check(`${e}: nobody else (no empty selector, no ipBlock)`, from.every((p) =>
+      (p.podSelector && Object.keys(p.podSelector.matchLabels || {}).length) && !p.ipBlock));
+  }
+  // ServiceMonitor
+  const sm = find(objs, 'ServiceMonitor', 'numafit-exporter'), svc = find(objs, 'Service', 'numafit-exporter');
+  if (check(`${e}: ServiceMonitor numafit-exporter`, sm && svc)) {
+    const ep = sm.spec.endpoints[0], t = ep.tlsConfig || {};
+    check(`${e}: ServiceMonitor selects the exporter Service`, selectorMatches(sm.spec.selector.matchLabels, svc.metadata.labels) &&
+      sm.spec.namespaceSelector.matchNames.includes(svc.metadata.namespace));
+    check(`${e}: ServiceMonitor port is a Service port`, svc.spec.ports.some((p) => p.name === ep.port));
+    check(`${e}: ServiceMonitor scrapes /metrics over https`, ep.scheme === 'https' && ep.path === '/metrics');
+    check(`${e}: ServiceMonitor serverName is in the exporters' certificate`, certNames(xcert).includes(t.serverName));
+    check(`${e}: ServiceMonitor sends the token the exporters accept`, ep.authorization && ep.authorization.type === 'Bearer' &&
+      ep.authorization.credentials.name === xf['auth-token-file'].secret &&
+      ep.authorization.credentials.key === xf['auth-token-file'].key);
+    const pc = findAll(objs, 'Certificate').find((x) => x.spec.secretName === (t.cert && t.cert.secret.name));
+    check(`${e}: ServiceMonitor presents a client certificate of the exporters' issuer`, pc &&
+      usages(pc).includes('client auth') && pc.spec.issuerRef.name === xcert.spec.issuerRef.name &&
+      t.keySecret && t.keySecret.name === pc.spec.secretName && t.keySecret.key === 'tls.key' &&
+      t.cert.secret.key === 'tls.crt' && t.ca && t.ca.secret.key === 'ca.crt');
+  }
+  if (!v.scheduler) return;
+  // kube-scheduler -> extender (tls-scheduler)
+  const cm = findAll(objs, 'ConfigMap').find((x) => /^numafit-scheduler-config/.test(x.metadata.name));
+  const cfg = cm && parseAll(cm.data['config.yaml'])[0];
+  if (!check(`${e}: scheduler config rendered`, cfg)) return;
+  const errs = schedulerConfigErrors(cfg);
+  check(`${e}: scheduler config structurally valid`, errs.length === 0, errs.join('; '));
+  const x = cfg.extenders[0], tc = x.tlsConfig || {};
+  const listen = argValue(ec.args || [], 'listen');
+  check(`${e}: urlPrefix https://<extender --listen>`, x.urlPrefix === `https://${listen}` && x.enableHTTPS === true,
+    `${x.urlPrefix} vs ${listen}`);
+  const sf = checkFileFlags(`${e}: extender serving`, objs, es, ec);
+  check(`${e}: extender serves HTTPS and requires client certificates`, sf['tls-cert'] && sf['tls-key'] && sf['client-ca']);
+  if (sf['tls-cert']) {
+    const host = new URL(x.urlPrefix).hostname;
+    check(`${e}: extender certificate names the urlPrefix host and tlsConfig.serverName`,
+      certNames(sf['tls-cert'].cert).includes(host) && certNames(sf['tls-cert'].cert).includes(tc.serverName));
+  }
+  const ks = es.containers.find((c) => c.name === 'kube-scheduler');
+  const files = {};
+  for (const k of ['certFile', 'keyFile', 'caFile']) {
+    const r = tc[k] ? secretFile(objs, es, ks, tc[k]) : { why: 'not set' };
+    if (check(`${e}: tlsConfig.${k} is a key of a mounted Certificate Secret`, !r.why && r.cert, r.why)) files[k] = r;
+  }
+  if (files.certFile && files.keyFile && files.caFile) {
+    check(`${e}: kube-scheduler presents a client certificate the extender's CA issued`,
+      usages(files.certFile.cert).includes('client auth') && files.certFile.key === 'tls.crt' &&
+      files.keyFile.key === 'tls.key' && files.keyFile.secret === files.certFile.secret &&
+      files.certFile.cert.spec.issuerRef.name === sf['client-ca'].cert.spec.issuerRef.name);
+    check(`${e}: kube-scheduler trusts the extender's issuer`, files.caFile.key === 'ca.crt' &&
+      files.caFile.cert.spec.issuerRef.name === sf['tls-cert'].cert.spec.issuerRef.name);
+  }
+}
+
+function runTlsMode() {
+  const expFlags = helpFlags(EXPORTER), extFlags = helpFlags(EXTENDER);
+  for (const f of ['tls-cert', 'tls-key', 'client-ca', 'auth-token-file'])
+    check(`exporter --help lists --${f} FILE`, expFlags.get(f) === true);
+  for (const f of ['tls-cert', 'tls-key', 'client-ca', 'exporter-ca', 'exporter-cert', 'exporter-key',
+    'exporter-token-file', 'exporter-server-name'])
+    check(`extender --help lists --${f} VALUE`, extFlags.get(f) === true);
+  if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) {
+    console.log('NOTE kubectl not found: the TLS components are not rendered');
+    return;
+  }
+  let first = null;
+  for (const v of TLS_VARIANTS) {
+    let objs;
+    try {
+      objs = render(v);
+    } catch (x) {
+      check(`kustomize ${v.name} renders`, false, x.message);
+      continue;
+    }
+    check(`kustomize ${v.name} renders`, objs.length > 0);
+    checkTlsVariant(v, objs, expFlags, extFlags);
+    first = first || objs;
+  }
+  // the checks can fail: a client certificate without client auth, a token nobody mounts
+  if (first) {
+    const before = failed;
+    const mut = JSON.parse(JSON.stringify(first));
+    findAll(mut, 'Certificate').find((c) => c.metadata.name === 'numafit-extender-client').spec.usages = ['server auth'];
+    find(mut, 'ServiceMonitor', 'numafit-exporter').spec.endpoints[0].authorization.credentials.name = 'other';
+    const saved = console.log;
+    console.log = () => {};
+    checkTlsVariant(TLS_VARIANTS[0], mut, expFlags, extFlags);
+    console.log = saved;
+    const caught = failed - before;
+    failed = before;
+    check('the TLS checks refuse a client certificate without client auth and a token nobody reads', caught >= 2, caught);
+  }
+}
+
 (async () => {
   const mode = process.argv[2] || 'objects';
   if (mode === 'scheduler') runSchedulerMode();
+  else if (mode === 'tls') runTlsMode();
   else await runObjectsMode();
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);

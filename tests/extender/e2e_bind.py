@@ -30,7 +30,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
-from nftest import (EXTENDER, GIB, Server, check, summary, wait_until, write)  # noqa: E402
+from nftest import (EXTENDER, GIB, Server, check, kubeconfig, summary, wait_until,  # noqa: E402
+                    write)
 from fake_apiserver import FakeApiServer  # noqa: E402
 
 TOKEN = "e2e-bind-token"
@@ -74,14 +75,6 @@ def dpdk_pod(name, owner=False):
     return pod
 
 
-def kubeconfig(path, url):
-    write(path, "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
-          "clusters:\n- name: fake\n  cluster:\n    server: %s\n"
-          "users:\n- name: numafit\n  user:\n    token: %s\n"
-          "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: numafit\n"
-          % (url, TOKEN))
-
-
 def cpu_seconds(pid, during):
     """CPU time (user + system) pid spends over the next `during` seconds."""
     def ticks():
@@ -100,7 +93,7 @@ class Env:
         os.makedirs(self.tdir)
         self.api = FakeApiServer(tokens=[TOKEN]).start()
         self.kcfg = os.path.join(self.tmp, "kubeconfig")
-        kubeconfig(self.kcfg, self.api.url)
+        kubeconfig(self.kcfg, self.api.url, TOKEN)
         self.ext = None
 
     def extender(self, *extra):
