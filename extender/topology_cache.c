@@ -398,8 +398,7 @@ static size_t find_slot(const nf_cache *c, const char *name, uint64_t h)
 
 static entry *lookup(const nf_cache *c, const char *name)
 {
-    slot s = c->slots[find_slot(c, name, nf_hash_str(name))];
-    return s.e;
+    return c->slots[find_slot(c, name, nf_hash_str(name))].e; /* not a copy: readers store words */
 }
 
 static int grow(nf_cache *c)
