@@ -27,7 +27,7 @@ static int file_prefix(const char *dir, char **out)
     char name[256], uid[64], host[256];
     podinfo(dir, "name", name, sizeof(name));
     podinfo(dir, "uid", uid, sizeof(uid));
-    uid[8] = uid[0] ? uid[8] : '\0';
+    uid[8] = '\0'; /* the first 8 of the UID keep the prefix short and unique enough */
     if (!name[0] && !uid[0] && gethostname(host, sizeof(host)) == 0)
         host[sizeof(host) - 1] = '\0';
     else
