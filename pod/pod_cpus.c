@@ -63,11 +63,10 @@ static int cpus_from_affinity(nf_cpuset *out, nf_err *err)
  * holding the online CPUs. */
 static int read_nodes(const char *sysfs, nf_pod_cpus *c, nf_err *err)
 {
-    char *dir = nf_path_join(sysfs, "devices/system/node", NULL);
     char *online = nf_path_join(sysfs, "devices/system/node/online", NULL);
     char line[4096];
     nf_cpuset ids = {0};
-    int rc = dir && online ? 0 : -ENOMEM;
+    int rc = online ? 0 : -ENOMEM;
     bool numa = rc == 0 && nf_read_line(online, line, sizeof(line), NULL) == 0;
     if (rc == 0 && numa)
         rc = nf_cpuset_parse(line, &ids, err);
@@ -93,7 +92,6 @@ static int read_nodes(const char *sysfs, nf_pod_cpus *c, nf_err *err)
         free(p);
     }
     nf_cpuset_free(&ids);
-    free(dir);
     free(online);
     return rc;
 }
@@ -128,8 +126,11 @@ int nf_pod_cpus_read(const nf_pod_roots *r, nf_pod_cpus *out, nf_err *err)
 {
     memset(out, 0, sizeof(*out));
     bool found = false;
-    int rc = cpus_from_status(r->procfs, &out->set, &found, err);
-    if (rc == -ENOENT)
+    int rc = 0;
+    /* this process's own view: the system call itself; another procfs tree: its status file
+     * when it has Cpus_allowed_list (a test's, or a container's seen from the host) */
+    if (strcmp(r->procfs, "/proc") != 0 &&
+        (rc = cpus_from_status(r->procfs, &out->set, &found, err)) == -ENOENT)
         rc = 0;
     out->from_status = found;
     if (rc == 0 && !found)

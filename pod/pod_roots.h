@@ -1,8 +1,8 @@
 /* pod_roots.h - the directories numafit-pod reads a container's view from.
  *
  * Inside a container they are the real ones; tests (and an operator on the host looking at a
- * container) point them at other trees. With the procfs root's self/status lacking
- * Cpus_allowed_list, the CPUs come from sched_getaffinity() of numafit-pod itself.
+ * container) point them at other trees. The CPUs come from sched_getaffinity() of numafit-pod
+ * itself, unless the procfs root is not /proc and its self/status has Cpus_allowed_list.
  */
 #ifndef NUMAFIT_POD_ROOTS_H
 #define NUMAFIT_POD_ROOTS_H
