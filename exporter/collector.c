@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dpdk_probe.h"
+#include "kubelet_devices.h"
 #include "kubelet_view.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
@@ -32,6 +34,9 @@ struct nf_collector {
     uint64_t generation;
     char **watch_dirs;
     size_t n_watch_dirs;
+    /* input problems as last logged (warned at start and on change, not on every refresh) */
+    char *problems[NF_COLLECTOR_INPUTS];
+    char sriov_problem[512]; /* "" when none */
 };
 
 static char *default_node_name(void)
@@ -84,8 +89,10 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
         }
     }
 
-    nf_kubelet_opts ko = {
-        .kubelet_dir = kdir, .config_path = o->kubelet_config, .reserved_cpus = o->reserved_cpus};
+    nf_kubelet_opts ko = {.kubelet_dir = kdir,
+                          .config_path = o->kubelet_config,
+                          .reserved_cpus = o->reserved_cpus,
+                          .grace_ms = o->kubelet_grace_ms};
     if ((rc = nf_kubelet_view_new_err(&ko, &c->kubelet, err)))
         goto fail;
 
@@ -137,6 +144,8 @@ void nf_collector_free(nf_collector *c)
         free(c->watch_dirs[i]);
     free(c->watch_dirs);
     free(c->sriov_error);
+    for (size_t i = 0; i < NF_COLLECTOR_INPUTS; i++)
+        free(c->problems[i]);
     free(c->sysfs_root);
     free(c->node_name);
     free(c);
@@ -191,6 +200,92 @@ static size_t count_vfs(const nf_topology *t)
     return k;
 }
 
+static bool registered(const nf_device_checkpoint *dc, const char *resource, const char *pci)
+{
+    for (size_t i = 0; i < dc->n_registered; i++)
+        if (strcmp(dc->registered[i].key, resource) == 0 &&
+            strcasecmp(dc->registered[i].value, pci) == 0)
+            return true;
+    return false;
+}
+
+static void count_named(const nf_device_checkpoint *dc, const nf_device_group *g, size_t n,
+                        size_t *named, size_t *matched)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; g[i].resource && k < g[i].n_vfs; k++) {
+            (*named)++;
+            *matched += g[i].vfs[k].pci && registered(dc, g[i].resource, g[i].vfs[k].pci);
+        }
+}
+
+/* An SR-IOV config of which kubelet registered no VF under the resource name the config gives
+ * it: not the config the device plugin runs with, or one that selects other devices. Judged
+ * only when kubelet's checkpoint lists registered devices. Fills c->sriov_problem ("" when
+ * fine). */
+static void check_sriov(nf_collector *c, const nf_topology *t)
+{
+    const nf_device_checkpoint *dc = nf_kubelet_view_devices(c->kubelet);
+    c->sriov_problem[0] = '\0';
+    if (!c->sriov || !dc || !dc->n_registered)
+        return;
+    size_t named = 0, matched = 0;
+    for (size_t i = 0; i < t->n_numa_nodes; i++)
+        count_named(dc, t->numa_nodes[i].devices, t->numa_nodes[i].n_devices, &named, &matched);
+    count_named(dc, t->unplaced_devices, t->n_unplaced_devices, &named, &matched);
+    if (matched)
+        return;
+    char kres[256] = "";
+    for (size_t i = 0; i < dc->n_registered; i++) {
+        const char *r = dc->registered[i].key;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(dc->registered[k].key, r) == 0;
+        size_t l = strlen(kres);
+        if (!seen && l + strlen(r) + 3 < sizeof(kres))
+            snprintf(kres + l, sizeof(kres) - l, "%s%s", l ? ", " : "", r);
+    }
+    snprintf(c->sriov_problem, sizeof(c->sriov_problem),
+             "the SR-IOV config names %zu VFs of this node, and kubelet registered none of them "
+             "under that resource name (kubelet registered %zu devices: %s): is it the device "
+             "plugin's own config?",
+             named, dc->n_registered, kres);
+}
+
+/* Warn about an input problem when it appears or changes, say when it is gone; put every
+ * current problem in errors[]. */
+static int report_inputs(nf_collector *c, nf_topology *t)
+{
+    nf_kubelet_input in[NF_COLLECTOR_INPUTS];
+    size_t n = nf_collector_inputs(c, in, NF_COLLECTOR_INPUTS);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *p = in[i].problem, *old = c->problems[i];
+        if (p && !(old && strcmp(old, p) == 0))
+            nf_warn("input problem", "input=%s problem=\"%s\"", in[i].input, p);
+        else if (!p && old)
+            nf_info("input problem resolved", "input=%s", in[i].input);
+        if ((rc = nf_strset(&c->problems[i], p)))
+            break;
+        if (p)
+            rc = nf_topology_add_error(t, "%s", p);
+    }
+    return rc;
+}
+
+size_t nf_collector_inputs(const nf_collector *c, nf_kubelet_input *out, size_t cap)
+{
+    nf_kubelet_input all[NF_COLLECTOR_INPUTS];
+    nf_kubelet_view_inputs(c->kubelet, all);
+    all[NF_KUBELET_INPUTS] = (nf_kubelet_input){.input = "sriovConfig",
+                                                .problem = c->sriov_error        ? c->sriov_error
+                                                           : c->sriov_problem[0] ? c->sriov_problem
+                                                                                 : NULL};
+    size_t n = cap < NF_COLLECTOR_INPUTS ? cap : NF_COLLECTOR_INPUTS;
+    memcpy(out, all, n * sizeof(*out));
+    return n;
+}
+
 static int build(nf_collector *c, nf_topology *t)
 {
     int rc;
@@ -200,11 +295,14 @@ static int build(nf_collector *c, nf_topology *t)
         return rc;
     if ((rc = nf_sriov_scan(c->sysfs_root, c->sriov, t)))
         return rc;
-    if (c->sriov_error && (rc = nf_topology_add_error(t, "%s", c->sriov_error)))
-        return rc;
     if ((rc = nf_kubelet_view_apply(c->kubelet, t)))
         return rc;
-    if ((rc = nf_zone_resources_compute(t)))
+    nf_kubelet_unknown u;
+    nf_kubelet_view_unknown(c->kubelet, &u);
+    if ((rc = nf_zone_resources_compute_known(t, &u)))
+        return rc;
+    check_sriov(c, t);
+    if ((rc = report_inputs(c, t)))
         return rc;
     if (c->prober) {
         nf_prober_update(c->prober, t);

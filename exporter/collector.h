@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kubelet_view.h"
 #include "numafit/error.h"
 #include "numafit/topology.h"
 
@@ -22,6 +23,7 @@ typedef struct nf_collector_opts {
     const char *kubelet_config;
     const char *reserved_cpus;
     const char *sriov_config;
+    int64_t kubelet_grace_ms; /* how long a lost kubelet file's last good view is kept */
     bool probe;
     int64_t probe_interval_ms;
     int64_t probe_timeout_ms;
@@ -44,6 +46,13 @@ int nf_collector_refresh(nf_collector *c, char **doc, size_t *len, uint64_t *gen
 
 /* The files whose change must trigger nf_collector_reload_kubelet (directories to watch). */
 const char *const *nf_collector_watch_dirs(const nf_collector *c, size_t *n);
+
+/* Problems with the inputs (kubelet_view.h's five, then "sriovConfig"), as of the last refresh:
+ * up to cap entries into out (strings owned by the collector, valid until the next refresh);
+ * returns how many. Each problem is also in the document's errors[] and was logged as a warning
+ * when it appeared. */
+#define NF_COLLECTOR_INPUTS (NF_KUBELET_INPUTS + 1)
+size_t nf_collector_inputs(const nf_collector *c, nf_kubelet_input *out, size_t cap);
 
 /* fd that becomes readable when new probe results are ready, or -1. */
 int nf_collector_probe_fd(const nf_collector *c);

@@ -1,6 +1,8 @@
 /* exporter_daemon.h - the exporter's event loop: refresh on kubelet file changes (inotify), on
  * the sysfs poll interval and on new probe results; publish to the HTTP server; stop on
- * SIGTERM/SIGINT after in-flight requests finish.
+ * SIGTERM/SIGINT after in-flight requests finish. A loop stuck in one step (a read that does not
+ * return) fails /healthz after max(10 s, 5 poll intervals) and, on SIGTERM, ends the process with
+ * exit code 1 after 5 s instead of ignoring the signal.
  */
 #ifndef NUMAFIT_EXPORTER_DAEMON_H
 #define NUMAFIT_EXPORTER_DAEMON_H

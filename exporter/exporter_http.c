@@ -3,7 +3,8 @@
  * The published document lives in one refcounted MHD response, shared by every request until
  * the next publish, so a GET costs no JSON encoding and no copy. A long-poll suspends its
  * connection (MHD_suspend_connection) and sits in `waiters` until a publish reaches its
- * generation or its deadline passes; it holds no thread while it waits.
+ * generation or its deadline passes; it holds no thread while it waits. Deadlines are kept by
+ * one thread of this module (expire_loop), so they hold whatever the refresh loop is doing.
  */
 #include "exporter_http.h"
 
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +39,13 @@ struct nf_exporter_http {
     bool stopping;
     nf_metrics_fn metrics;
     void *metrics_cls;
-    int wake_fd; /* eventfd: a long-poll with a new deadline arrived */
+    nf_health_fn health;
+    void *health_cls;
+    /* Long-poll deadlines are kept by a thread of this module, not by the daemon's loop: a
+     * ?timeout= answers on time even while a refresh is stuck. */
+    pthread_t expirer;
+    bool expirer_started;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC: a waiter arrived, or stop */
 };
 
 /* Marks a request that has already been handled once (the first call of a GET). */
@@ -50,6 +56,23 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The path as a person can read it and JSON can carry it: printable ASCII as is, every other
+ * byte (libmicrohttpd has decoded %XX already: "/%ff" arrives as byte 0xff) as %XX again, at
+ * most 200 bytes of the path. */
+static const char *quote_path(const char *url, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; url[i] && i < 200 && o + 4 < len; i++) {
+        unsigned char ch = (unsigned char)url[i];
+        if (ch > 0x20 && ch < 0x7f && ch != '%')
+            buf[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(buf + o, len - o, "%%%02X", ch);
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -138,10 +161,8 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         h->waiters = w;
         *ctx = w;
         MHD_suspend_connection(c);
+        pthread_cond_signal(&h->wake);
         pthread_mutex_unlock(&h->lock);
-        uint64_t one = 1;
-        if (write(h->wake_fd, &one, sizeof(one)) < 0) /* only fails when already signalled */
-            one = 0;
         return MHD_YES;
     }
     pthread_mutex_unlock(&h->lock);
@@ -174,8 +195,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         strcmp(url, "/metrics") == 0) {
         if (!get)
             return nf_httpd_reply_405(c, "GET, HEAD");
-        if (strcmp(url, "/healthz") == 0)
-            return reply_text(c, MHD_HTTP_OK, "ok\n");
+        if (strcmp(url, "/healthz") == 0) {
+            pthread_mutex_lock(&h->lock);
+            nf_health_fn hf = h->health;
+            void *hcls = h->health_cls;
+            pthread_mutex_unlock(&h->lock);
+            char why[400], text[440];
+            if (!hf || hf(hcls, why, sizeof(why)))
+                return reply_text(c, MHD_HTTP_OK, "ok\n");
+            snprintf(text, sizeof(text), "unhealthy: %s\n", why);
+            return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, text);
+        }
         pthread_mutex_lock(&h->lock);
         bool ready = h->doc != NULL;
         nf_metrics_fn fn = h->metrics;
@@ -195,9 +225,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         free(text);
         return r;
     }
-    return nf_httpd_reply_error(
-        c, MHD_HTTP_NOT_FOUND, 0,
-        "no such path: %.200s (try /v1/topology, /metrics, /healthz, /readyz)", url);
+    char shown[200 * 3 + 1];
+    return nf_httpd_reply_error(c, MHD_HTTP_NOT_FOUND, 0,
+                                "no such path: %s (try /v1/topology, /metrics, /healthz, /readyz)",
+                                quote_path(url, shown, sizeof(shown)));
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
@@ -221,22 +252,53 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
     *ctx = NULL;
 }
 
+static void resume_where(nf_exporter_http *h, bool all, int64_t now);
+
+/* Answer long-polls whose deadline passed, sleeping until the next one. */
+static void *expire_loop(void *arg)
+{
+    nf_exporter_http *h = arg;
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        int64_t now = now_ms(), next = -1;
+        resume_where(h, false, now);
+        for (waiter *w = h->waiters; w; w = w->next)
+            if (next < 0 || w->deadline_ms < next)
+                next = w->deadline_ms;
+        if (next < 0) {
+            pthread_cond_wait(&h->wake, &h->lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
 int nf_exporter_http_start(const char *listen, nf_exporter_http **out, nf_err *err)
 {
     nf_exporter_http *h = calloc(1, sizeof(*h));
     if (!h)
         return nf_errf(err, -ENOMEM, "out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int rc = h->wake_fd < 0 ? nf_errf(err, -errno, "eventfd: %s", strerror(errno))
-                            : nf_httpd_start(listen, 2, handle, h, completed, h, &h->daemon, err);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ms() is CLOCK_MONOTONIC */
+    pthread_cond_init(&h->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = nf_httpd_start(listen, 2, handle, h, completed, h, &h->daemon, err);
+    if (!rc && (rc = -pthread_create(&h->expirer, NULL, expire_loop, h)) != 0) {
+        nf_errf(err, rc, "long-poll thread: %s", strerror(-rc));
+        MHD_stop_daemon(h->daemon);
+    }
     if (rc) {
-        if (h->wake_fd >= 0)
-            close(h->wake_fd);
+        pthread_cond_destroy(&h->wake);
         pthread_mutex_destroy(&h->lock);
         free(h);
         return rc;
     }
+    h->expirer_started = true;
     *out = h;
     return 0;
 }
@@ -288,24 +350,12 @@ int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_
     return 0;
 }
 
-int nf_exporter_http_wake_fd(const nf_exporter_http *h)
+void nf_exporter_http_set_health(nf_exporter_http *h, nf_health_fn fn, void *cls)
 {
-    return h->wake_fd;
-}
-
-int64_t nf_exporter_http_expire(nf_exporter_http *h)
-{
-    uint64_t drained;
-    if (read(h->wake_fd, &drained, sizeof(drained)) < 0)
-        drained = 0; /* nothing pending */
-    int64_t now = now_ms(), next = -1;
     pthread_mutex_lock(&h->lock);
-    resume_where(h, false, now);
-    for (waiter *w = h->waiters; w; w = w->next)
-        if (next < 0 || w->deadline_ms - now < next)
-            next = w->deadline_ms - now;
+    h->health = fn;
+    h->health_cls = cls;
     pthread_mutex_unlock(&h->lock);
-    return next;
 }
 
 void nf_exporter_http_set_metrics(nf_exporter_http *h, nf_metrics_fn fn, void *cls)
@@ -323,12 +373,15 @@ void nf_exporter_http_stop(nf_exporter_http *h)
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
     resume_where(h, true, now_ms());
+    pthread_cond_signal(&h->wake);
     pthread_mutex_unlock(&h->lock);
+    if (h->expirer_started)
+        pthread_join(h->expirer, NULL);
     MHD_quiesce_daemon(h->daemon);
     MHD_stop_daemon(h->daemon); /* waits for the pool threads, so in-flight requests finish */
     if (h->doc)
         MHD_destroy_response(h->doc);
-    close(h->wake_fd);
+    pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->lock);
     free(h);
 }

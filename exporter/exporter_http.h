@@ -5,6 +5,7 @@
 #ifndef NUMAFIT_EXPORTER_HTTP_H
 #define NUMAFIT_EXPORTER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,13 +21,14 @@ void nf_exporter_http_stop(nf_exporter_http *h);
 uint16_t nf_exporter_http_port(nf_exporter_http *h);
 
 /* Publish a new document (takes ownership of doc, which must come from malloc) and wake the
- * long-polls that waited for this generation. */
+ * long-polls that waited for this generation. A long-poll whose ?timeout= passes is answered by
+ * the server itself, with the current document. */
 int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_t generation);
 
-/* Readable when a long-poll with a new deadline arrived: call nf_exporter_http_expire() then. */
-int nf_exporter_http_wake_fd(const nf_exporter_http *h);
-/* Answer long-polls whose deadline passed; returns ms until the next deadline, or -1 if none. */
-int64_t nf_exporter_http_expire(nf_exporter_http *h);
+/* /healthz asks the caller: true = healthy; false with reason filled = 503 with the reason
+ * (the refresh loop is stuck). Without a function /healthz is always 200. */
+typedef bool (*nf_health_fn)(void *cls, char *reason, size_t len);
+void nf_exporter_http_set_health(nf_exporter_http *h, nf_health_fn fn, void *cls);
 
 /* Prometheus text for /metrics comes from the caller (the daemon knows what to expose). */
 typedef char *(*nf_metrics_fn)(void *cls, size_t *len);

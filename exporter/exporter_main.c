@@ -29,6 +29,9 @@ static const char usage[] =
     "  --procfs-root DIR       default /proc\n"
     "  --kubelet-dir DIR       default /var/lib/kubelet\n"
     "  --kubelet-config FILE   KubeletConfiguration YAML (reservedSystemCPUs, policies)\n"
+    "  --kubelet-grace DUR     keep the last good view of a kubelet file that disappears,\n"
+    "                          empties or stops parsing this long, then publish its numbers\n"
+    "                          as unknown (null) (default 60s)\n"
     "  --reserved-cpus LIST    kubelet-reserved CPUs, e.g. 0,48 (overrides the config)\n"
     "  --sriov-config FILE     SR-IOV network device plugin config.json (or its ConfigMap)\n"
     "  --poll-interval DUR     sysfs re-read period (default 1s); kubelet files are watched\n"
@@ -49,6 +52,7 @@ static const struct option longopts[] = {
     {"procfs-root", required_argument, NULL, 'p'},
     {"kubelet-dir", required_argument, NULL, 'k'},
     {"kubelet-config", required_argument, NULL, 'c'},
+    {"kubelet-grace", required_argument, NULL, 'g'},
     {"reserved-cpus", required_argument, NULL, 'r'},
     {"sriov-config", required_argument, NULL, 'S'},
     {"poll-interval", required_argument, NULL, 'i'},
@@ -96,6 +100,10 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             break;
         case 'c':
             co->kubelet_config = optarg;
+            break;
+        case 'g':
+            if (parse_duration("kubelet-grace", optarg, &co->kubelet_grace_ms))
+                return EXIT_USAGE;
             break;
         case 'r':
             co->reserved_cpus = optarg;
@@ -158,7 +166,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "probe") == 0)
         return nf_probe_cli_main(argc - 1, argv + 1);
 
-    nf_collector_opts co = {.probe_interval_ms = 300000, .probe_timeout_ms = 10000};
+    nf_collector_opts co = {
+        .probe_interval_ms = 300000, .probe_timeout_ms = 10000, .kubelet_grace_ms = 60000};
     nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000};
     int once = 0, eargc, rc;
     char **eargv;

@@ -18,6 +18,10 @@ struct nf_exporter_metrics {
     char *doc;            /* the last published document */
     size_t len;
     atomic_uint_fast64_t refreshes, refresh_errors;
+    /* input problems of the last refresh (under lock): names are static strings */
+    const char *input_names[8];
+    bool input_bad[8];
+    size_t n_inputs;
     nf_prom_hist refresh_duration;
 };
 
@@ -67,6 +71,19 @@ void nf_exporter_metrics_refresh(nf_exporter_metrics *m, uint64_t duration_ns, i
     m->len = len;
     pthread_mutex_unlock(&m->lock);
     free(old);
+}
+
+void nf_exporter_metrics_inputs(nf_exporter_metrics *m, const nf_kubelet_input *in, size_t n)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    m->n_inputs = n < 8 ? n : 8;
+    for (size_t i = 0; i < m->n_inputs; i++) {
+        m->input_names[i] = in[i].input;
+        m->input_bad[i] = in[i].problem != NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
 }
 
 /* ---- per-document series ----------------------------------------------------------------- */
@@ -409,6 +426,11 @@ char *nf_exporter_metrics_render(void *cls, size_t *len)
     char *doc = m->doc ? strdup(m->doc) : NULL;
     size_t dlen = m->len;
     bool had = m->doc != NULL;
+    const char *in_names[8];
+    bool in_bad[8];
+    size_t n_in = m->n_inputs;
+    memcpy(in_names, m->input_names, sizeof(in_names));
+    memcpy(in_bad, m->input_bad, sizeof(in_bad));
     pthread_mutex_unlock(&m->lock);
     if (had && !doc)
         return NULL;
@@ -425,6 +447,14 @@ char *nf_exporter_metrics_render(void *cls, size_t *len)
         free(doc);
     }
 
+    if (n_in) {
+        nf_prom_family(&p, "numafit_exporter_input_errors", "gauge",
+                       "1 while an input of the exporter has a problem (also logged as a warning "
+                       "and listed in the document's errors[]), else 0");
+        for (size_t i = 0; i < n_in; i++)
+            nf_prom_sample_int(&p, "numafit_exporter_input_errors", in_bad[i], "input", in_names[i],
+                               NULL);
+    }
     nf_prom_family(&p, "numafit_exporter_refreshes_total", "counter",
                    "Refreshes of the node's topology (sysfs, kubelet files, probe results)");
     nf_prom_sample_int(&p, "numafit_exporter_refreshes_total", (int64_t)atomic_load(&m->refreshes),

@@ -28,6 +28,9 @@
  *   numafit_exporter_topology_generation{node}                   the document's generation
  *   numafit_exporter_topology_observed_timestamp_seconds{node}   the document's observedAt
  *   numafit_exporter_topology_problems{node}                     errors[] + field "error"s
+ *   numafit_exporter_input_errors{input}                         1 while an input has a problem
+ *                                 (kubeletDir, kubeletConfig, cpuManagerState,
+ *                                 memoryManagerState, deviceCheckpoint, sriovConfig), else 0
  *   numafit_exporter_refreshes_total, numafit_exporter_refresh_errors_total   counters
  *   numafit_exporter_refresh_duration_seconds                    histogram (nf_prom latency bounds)
  *   numafit_exporter_build_info{program,version,compiler}         1
@@ -39,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kubelet_view.h"
 #include "numafit/prom.h"
 #include "numafit/topology.h"
 
@@ -51,6 +55,9 @@ void nf_exporter_metrics_free(nf_exporter_metrics *m);
  * errno), and on success the published JSON document (copied). */
 void nf_exporter_metrics_refresh(nf_exporter_metrics *m, uint64_t duration_ns, int rc,
                                  const char *doc, size_t len);
+
+/* Record the input problems of the last refresh (nf_collector_inputs; copied). */
+void nf_exporter_metrics_inputs(nf_exporter_metrics *m, const nf_kubelet_input *in, size_t n);
 
 /* The /metrics body (nf_metrics_fn; cls is the nf_exporter_metrics). NULL on out of memory. */
 char *nf_exporter_metrics_render(void *cls, size_t *len);

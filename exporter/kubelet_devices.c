@@ -21,6 +21,7 @@ void nf_device_checkpoint_free(nf_device_checkpoint *c)
     }
     free(c->allocs);
     free(c->checksum_type);
+    nf_kv_free_array(c->registered, c->n_registered);
     memset(c, 0, sizeof(*c));
 }
 
@@ -305,6 +306,25 @@ static int fill(nf_device_checkpoint *c, const json_t *data, nf_err *err)
     }
     if (c->n_allocs)
         qsort(c->allocs, c->n_allocs, sizeof(*c->allocs), cmp_alloc);
+    const json_t *reg = nf__kjson_field(data, "RegisteredDevices");
+    const char *key;
+    json_t *arr;
+    json_object_foreach((json_t *)reg, key, arr)
+    {
+        json_array_foreach(arr, i, e)
+        {
+            nf_kv *kv = realloc(c->registered, (c->n_registered + 1) * sizeof(*kv));
+            if (!kv)
+                return nf_errf(err, -ENOMEM, "out of memory");
+            c->registered = kv;
+            kv = &kv[c->n_registered];
+            kv->key = strdup(key);
+            kv->value = strdup(json_string_value(e));
+            c->n_registered++;
+            if (!kv->key || !kv->value)
+                return nf_errf(err, -ENOMEM, "out of memory");
+        }
+    }
     return 0;
 }
 

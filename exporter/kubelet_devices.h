@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "numafit/error.h"
+#include "numafit/topology.h" /* nf_kv */
 
 /* One allocated device. */
 typedef struct nf_device_alloc {
@@ -31,6 +32,10 @@ typedef struct nf_device_checkpoint {
     size_t n_allocs;
     bool checksum_verified;
     char *checksum_type; /* "checkpoint.checkpointData" ...; NULL when not verified */
+    /* RegisteredDevices: what the device plugins registered, key = resource name, value = a
+     * device ID (for SR-IOV a VF's PCI address), in file order */
+    nf_kv *registered;
+    size_t n_registered;
 } nf_device_checkpoint;
 
 /* -EINVAL (JSON, types, bad base64 AllocResp, NUMA key not an integer in [-1, 1023]), -EBADMSG

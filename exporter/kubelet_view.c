@@ -2,12 +2,14 @@
  */
 #include "kubelet_view.h"
 
+#include <ctype.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "kubelet_config.h"
 #include "kubelet_cpu_reserve.h"
@@ -15,19 +17,32 @@
 #include "kubelet_devices.h"
 #include "kubelet_json.h"
 #include "kubelet_memory_state.h"
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
+#include "numafit/topology_json.h" /* nf_format_rfc3339 */
 
 typedef int (*parse_fn)(const char *text, size_t len, const char *what, void *out, nf_err *err);
 typedef void (*free_fn)(void *data);
 
+/* kubelet writes its state files itself, as regular files: refuse a link in their place */
+#define STATE_READ (NF_READ_NOFOLLOW | NF_READ_TEXT)
+
 /* One file and its last good parsed content. */
 typedef struct source {
     char *path;
-    char *status;    /* "ok" | "absent" | "error: ..." */
-    char *last_read; /* bytes of the last successful read, NULL when there was none */
+    const char *label; /* "kubelet config", "cpu_manager_state", ... (messages) */
+    int read_flags;    /* nf_read_file_flags */
+    char *status;      /* "ok" | "absent" | "error: ..." */
+    char *last_read;   /* bytes of the last successful read, NULL when there was none */
     size_t last_len;
-    bool have_good;
-    void *data; /* the parsed struct (owned, fixed size) */
+    bool have_good;    /* data holds a parsed good view, in use */
+    bool dropped;      /* a good view was lost and its grace ran out: the numbers are unknown */
+    char *problem;     /* why the file cannot be used now (NULL when it can) */
+    bool missing;      /* the problem is that the file does not exist */
+    int64_t good_at;   /* wall seconds of the read that gave the good view */
+    int64_t lost_at;   /* wall seconds of the first read that failed while a good view existed */
+    int64_t lost_mono; /* the same on the monotonic clock (the grace period runs on it) */
+    void *data;        /* the parsed struct (owned, fixed size) */
     size_t data_size;
     parse_fn parse;
     free_fn free;
@@ -37,6 +52,8 @@ struct nf_kubelet_view {
     char *kubelet_dir;
     bool has_flag;
     nf_cpuset flag_cpus;
+    int64_t grace_ms;
+    bool dir_missing; /* --kubelet-dir is not a directory */
     source cfg, cpu, mem, dev;
     nf_kubelet_config config;
     nf_cpu_state cpu_state;
@@ -45,6 +62,9 @@ struct nf_kubelet_view {
     char *watch_dirs[3];
     nf_kubelet_watch watches[4];
     size_t n_watches;
+    bool mem_static; /* the last good memory_manager_state said policyName Static */
+    char *why[5];    /* nf_kubelet_unknown, in its order */
+    char *problems[NF_KUBELET_INPUTS];
 };
 
 static int parse_cfg(const char *t, size_t l, const char *w, void *o, nf_err *e)
@@ -86,6 +106,7 @@ static void source_free(source *s)
         s->free(s->data);
     free(s->path);
     free(s->status);
+    free(s->problem);
     free(s->last_read);
 }
 
@@ -98,62 +119,148 @@ static int set_status(source *s, const char *status)
     return rc ? rc : 1;
 }
 
-/* Re-read one source; 1 = changed, 0 = not, -ENOMEM. */
-static int source_reload(source *s)
+static void drop_good(source *s)
 {
-    char *text = NULL, msg[NF_ERR_LEN + 8];
-    size_t len = 0;
-    nf_err e = {{0}};
-    int changed = 0;
-    int rc = nf_read_file(s->path, NF_KUBELET_MAX_FILE, &text, &len, &e);
-    if (rc == -ENOENT || rc == -ENOTDIR) {
-        free(s->last_read);
-        s->last_read = NULL;
-        if (s->have_good) {
-            s->free(s->data);
-            s->have_good = false;
-            changed = 1;
-        }
-        rc = set_status(s, "absent");
-        return rc < 0 ? rc : (changed | rc);
-    }
-    if (rc) {
-        /* unreadable: keep the last good data and retry the parse on the next good read */
-        free(s->last_read);
-        s->last_read = NULL;
-        snprintf(msg, sizeof(msg), "error: %s", e.msg);
-        return set_status(s, msg);
-    }
-    if (s->last_read && len == s->last_len && memcmp(text, s->last_read, len) == 0) {
-        free(text);
-        return 0;
-    }
-    free(s->last_read);
-    s->last_read = text;
-    s->last_len = len;
-    void *tmp = calloc(1, s->data_size);
-    if (!tmp)
-        return -ENOMEM;
-    rc = s->parse(text, len, s->path, tmp, &e);
-    if (rc) {
-        free(tmp);
-        if (rc == -ENOMEM)
-            return rc;
-        snprintf(msg, sizeof(msg), "error: %s", e.msg);
-        return set_status(s, msg);
-    }
     if (s->have_good)
         s->free(s->data);
-    memcpy(s->data, tmp, s->data_size);
-    free(tmp);
-    s->have_good = true;
-    rc = set_status(s, "ok");
-    return rc < 0 ? rc : 1;
+    s->have_good = false;
 }
 
-static int source_init(source *s, char *path, void *data, size_t size, parse_fn p, free_fn f)
+/* The status that says what the source is now (statuses in kubelet_view.h). Only event times
+ * appear in it, never a running age, so it stays the same from one refresh to the next. */
+static int update_status(source *s, int64_t grace_ms)
+{
+    char good[32], lost[32], msg[NF_ERR_LEN + 256];
+    if (!s->problem)
+        return set_status(s, "ok");
+    if (!s->have_good && !s->dropped) { /* never had a good view */
+        if (s->missing)
+            return set_status(s, "absent");
+        snprintf(msg, sizeof(msg), "error: %s", s->problem);
+        return set_status(s, msg);
+    }
+    nf_format_rfc3339(s->good_at, good);
+    nf_format_rfc3339(s->lost_at, lost);
+    if (s->have_good)
+        snprintf(msg, sizeof(msg),
+                 "error: %s (since %s); keeping the last good view, read at %s, for the %llds "
+                 "grace period",
+                 s->problem, lost, good, (long long)(grace_ms / 1000));
+    else
+        snprintf(msg, sizeof(msg),
+                 "error: %s (since %s); the last good view, read at %s, was dropped after the "
+                 "%llds grace period: what it fed is unknown",
+                 s->problem, lost, good, (long long)(grace_ms / 1000));
+    return set_status(s, msg);
+}
+
+/* A problem with the file (NULL: none). Returns 1 when the problem text changed. */
+static int set_problem(source *s, const char *problem, bool missing, int64_t now_mono,
+                       int64_t now_wall)
+{
+    if (problem && s->have_good && !s->problem) {
+        s->lost_at = now_wall;
+        s->lost_mono = now_mono;
+    }
+    s->missing = problem && missing;
+    if (!problem) {
+        bool was = s->problem != NULL;
+        free(s->problem);
+        s->problem = NULL;
+        return was;
+    }
+    if (s->problem && strcmp(s->problem, problem) == 0)
+        return 0;
+    char *copy = strdup(problem);
+    if (!copy)
+        return -ENOMEM;
+    free(s->problem);
+    s->problem = copy;
+    return 1;
+}
+
+static bool blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!isspace((unsigned char)text[i]))
+            return false;
+    return true;
+}
+
+/* Re-read one source; 1 = changed, 0 = not, -ENOMEM.
+ *
+ * A file that was readable and disappears, empties or stops parsing keeps its last good view
+ * for grace_ms (kubelet rewrites its files on restart, an editor truncates before it writes);
+ * after that the view is dropped and what it fed becomes unknown, never "all free". */
+static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t now_wall)
+{
+    char *text = NULL, msg[NF_ERR_LEN + 64];
+    size_t len = 0;
+    nf_err e = {{0}};
+    int changed = 0, rc;
+    bool missing = false, failed = true;
+    rc = nf_read_file_flags(s->path, NF_KUBELET_MAX_FILE, s->read_flags, &text, &len, &e);
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc) {
+        free(s->last_read);
+        s->last_read = NULL;
+        missing = rc == -ENOENT || rc == -ENOTDIR;
+    } else if (s->last_read && len == s->last_len && memcmp(text, s->last_read, len) == 0) {
+        free(text); /* the same bytes: the same outcome as last time */
+        failed = false;
+    } else {
+        free(s->last_read);
+        s->last_read = text;
+        s->last_len = len;
+        void *tmp = calloc(1, s->data_size);
+        if (!tmp)
+            return -ENOMEM;
+        rc = blank(text, len) ? -ENODATA : s->parse(text, len, s->path, tmp, &e);
+        if (rc) {
+            free(tmp);
+            if (rc == -ENOMEM)
+                return rc;
+        } else {
+            drop_good(s);
+            memcpy(s->data, tmp, s->data_size);
+            free(tmp);
+            s->have_good = true;
+            s->dropped = false;
+            s->good_at = now_wall;
+            failed = false;
+            if ((rc = set_problem(s, NULL, false, now_mono, now_wall)) < 0)
+                return rc;
+            changed = 1; /* new data */
+        }
+    }
+    if (failed) {
+        if (missing)
+            snprintf(msg, sizeof(msg), "%s: no such file", s->path);
+        else if (rc == -ENODATA)
+            snprintf(msg, sizeof(msg), "%s: empty file", s->path);
+        else
+            snprintf(msg, sizeof(msg), "%s", e.msg);
+        if ((rc = set_problem(s, msg, missing, now_mono, now_wall)) < 0)
+            return rc;
+        changed |= rc;
+    }
+    /* the grace period of a lost view */
+    if (s->problem && s->have_good && now_mono - s->lost_mono >= grace_ms) {
+        drop_good(s);
+        s->dropped = true;
+        changed = 1;
+    }
+    rc = update_status(s, grace_ms);
+    return rc < 0 ? rc : (changed | rc);
+}
+
+static int source_init(source *s, char *path, const char *label, int read_flags, void *data,
+                       size_t size, parse_fn p, free_fn f)
 {
     s->path = path;
+    s->label = label;
+    s->read_flags = read_flags;
     s->data = data;
     s->data_size = size;
     s->parse = p;
@@ -172,6 +279,10 @@ void nf_kubelet_view_free(nf_kubelet_view *v)
     nf_cpuset_free(&v->flag_cpus);
     for (size_t i = 0; i < 3; i++)
         free(v->watch_dirs[i]);
+    for (size_t i = 0; i < 5; i++)
+        free(v->why[i]);
+    for (size_t i = 0; i < NF_KUBELET_INPUTS; i++)
+        free(v->problems[i]);
     free(v->kubelet_dir);
     free(v);
 }
@@ -183,6 +294,7 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
         return nf_errf(err, -ENOMEM, "out of memory");
     const char *dir = o->kubelet_dir ? o->kubelet_dir : "/var/lib/kubelet";
     int rc = -ENOMEM;
+    v->grace_ms = o->grace_ms > 0 ? o->grace_ms : NF_KUBELET_GRACE_DEFAULT_MS;
     if (o->reserved_cpus) {
         nf_err e;
         if ((rc = nf_cpuset_parse(o->reserved_cpus, &v->flag_cpus, &e))) {
@@ -194,13 +306,15 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
         rc = -ENOMEM;
     }
     if (!(v->kubelet_dir = strdup(dir)) ||
-        source_init(&v->cpu, nf_path_join(dir, "cpu_manager_state", NULL), &v->cpu_state,
-                    sizeof(v->cpu_state), parse_cpu, free_cpu) ||
-        source_init(&v->mem, nf_path_join(dir, "memory_manager_state", NULL), &v->mem_state,
-                    sizeof(v->mem_state), parse_mem, free_mem) ||
+        source_init(&v->cpu, nf_path_join(dir, "cpu_manager_state", NULL), "cpu_manager_state",
+                    STATE_READ, &v->cpu_state, sizeof(v->cpu_state), parse_cpu, free_cpu) ||
+        source_init(&v->mem, nf_path_join(dir, "memory_manager_state", NULL),
+                    "memory_manager_state", STATE_READ, &v->mem_state, sizeof(v->mem_state),
+                    parse_mem, free_mem) ||
         source_init(&v->dev,
                     nf_path_join(dir, "device-plugins", "kubelet_internal_checkpoint", NULL),
-                    &v->dev_state, sizeof(v->dev_state), parse_dev, free_dev) ||
+                    "device checkpoint", STATE_READ, &v->dev_state, sizeof(v->dev_state), parse_dev,
+                    free_dev) ||
         !(v->watch_dirs[0] = strdup(dir)) ||
         !(v->watch_dirs[1] = nf_path_join(dir, "device-plugins", NULL)))
         goto fail;
@@ -210,8 +324,9 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
     v->n_watches = 3;
     if (o->config_path) {
         char *copy = strdup(o->config_path);
-        if (!copy || source_init(&v->cfg, strdup(o->config_path), &v->config, sizeof(v->config),
-                                 parse_cfg, free_cfg)) {
+        /* an operator's file: a symbolic link is fine (not NF_READ_NOFOLLOW) */
+        if (!copy || source_init(&v->cfg, strdup(o->config_path), "kubelet config", NF_READ_TEXT,
+                                 &v->config, sizeof(v->config), parse_cfg, free_cfg)) {
             free(copy);
             goto fail;
         }
@@ -239,19 +354,166 @@ int nf_kubelet_view_new(const nf_kubelet_opts *o, nf_kubelet_view **out)
     return nf_kubelet_view_new_err(o, out, NULL);
 }
 
-int nf_kubelet_view_reload(nf_kubelet_view *v)
+/* A source without a good view that still feeds numbers: never read well, or lost past its
+ * grace period. Absent from the start means "that manager is not in use", not unknown. */
+static bool src_unknown(const source *s)
+{
+    return s->path && !s->have_good && s->problem && !(s->missing && !s->dropped);
+}
+
+static bool cfg_unknown(const nf_kubelet_view *v)
+{
+    return v->cfg.path && !v->cfg.have_good;
+}
+
+static bool policy_is(const char *have, const char *want)
+{
+    return have && strcasecmp(have, want) == 0;
+}
+
+/* *dst = text (NULL allowed); 1 when it changed, -ENOMEM. */
+static int set_text(char **dst, const char *text)
+{
+    if ((!*dst && !text) || (*dst && text && strcmp(*dst, text) == 0))
+        return 0;
+    int rc = nf_strset(dst, text);
+    return rc ? rc : 1;
+}
+
+/* Why a source's numbers are unknown, as "<what>: <problem>[ (past the grace period)]". */
+static int why_text(char **dst, const source *s, bool unknown)
+{
+    if (!unknown)
+        return set_text(dst, NULL);
+    char msg[NF_ERR_LEN + 160];
+    if (!s->problem) /* config path given, never read */
+        snprintf(msg, sizeof(msg), "%s: not read", s->label);
+    else if (s->dropped)
+        snprintf(msg, sizeof(msg), "%s lost: %s (last good view dropped after the grace period)",
+                 s->label, s->problem);
+    else
+        snprintf(msg, sizeof(msg), "%s unreadable: %s", s->label, s->problem);
+    return set_text(dst, msg);
+}
+
+/* Recompute the unknown reasons and the input problems; 1 when any changed. */
+static int derive(nf_kubelet_view *v)
+{
+    const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
+    bool cfg_u = cfg_unknown(v);
+    bool mm_static = c ? policy_is(c->memory_manager_policy, "Static") : v->mem_static;
+    int changed = 0, rc;
+    char msg[NF_ERR_LEN + 256];
+#define UPD(expr)                                                                                  \
+    do {                                                                                           \
+        if ((rc = (expr)) < 0)                                                                     \
+            return rc;                                                                             \
+        changed |= rc;                                                                             \
+    } while (0)
+    UPD(why_text(&v->why[0], &v->cfg, cfg_u && !v->has_flag));
+    UPD(why_text(&v->why[1], &v->cfg, cfg_u));
+    UPD(why_text(&v->why[2], &v->cpu, src_unknown(&v->cpu)));
+    UPD(why_text(&v->why[3], &v->mem, mm_static && src_unknown(&v->mem)));
+    UPD(why_text(&v->why[4], &v->dev, src_unknown(&v->dev)));
+
+    /* input problems (warnings, errors[], metrics) */
+    const char *p = NULL;
+    if (v->dir_missing) {
+        snprintf(msg, sizeof(msg),
+                 "--kubelet-dir %s is not a directory: no kubelet state can be read (is it "
+                 "kubelet's --root-dir?)",
+                 v->kubelet_dir);
+        p = msg;
+    }
+    UPD(set_text(&v->problems[0], p));
+    p = NULL;
+    if (v->cfg.path && v->cfg.problem) { /* a config that was given is never just "absent" */
+        if (strcmp(v->cfg.status, "absent") == 0)
+            snprintf(msg, sizeof(msg), "kubelet config error: %s", v->cfg.problem);
+        else
+            snprintf(msg, sizeof(msg), "kubelet config %s", v->cfg.status);
+        p = msg;
+    }
+    UPD(set_text(&v->problems[1], p));
+    /* a manager the config turns on writes its state file: without it, what is hidden */
+    static const struct {
+        const char *key, *want, *hides;
+    } needs[3] = {
+        {"cpuManagerPolicy", "static",
+         "CPUs kubelet assigned cannot be seen, every allocatable CPU is published as free"},
+        {"memoryManagerPolicy", "Static",
+         "memory is published as allocatable minus nothing, not as kubelet's Memory Manager "
+         "sees it"},
+        {NULL, NULL, NULL},
+    };
+    const source *st[3] = {&v->cpu, &v->mem, &v->dev};
+    const char *policy[3] = {c ? c->cpu_manager_policy : NULL, c ? c->memory_manager_policy : NULL,
+                             NULL};
+    for (size_t i = 0; i < 3; i++) {
+        const source *s = st[i];
+        p = NULL;
+        if (s->problem && !(s->missing && !s->dropped)) {
+            snprintf(msg, sizeof(msg), "%s %s", s->label, s->status);
+            p = msg;
+        } else if (s->missing && !v->dir_missing && needs[i].key &&
+                   policy_is(policy[i], needs[i].want)) {
+            snprintf(msg, sizeof(msg), "%s is %s but %s does not exist: %s", needs[i].key,
+                     needs[i].want, s->path, needs[i].hides);
+            p = msg;
+        }
+        UPD(set_text(&v->problems[i + 2], p));
+    }
+#undef UPD
+    return changed;
+}
+
+void nf_kubelet_view_unknown(const nf_kubelet_view *v, nf_kubelet_unknown *u)
+{
+    *u = (nf_kubelet_unknown){.reserved_cpus = v->why[0],
+                              .reserved_memory = v->why[1],
+                              .cpu_assigned = v->why[2],
+                              .memory_assigned = v->why[3],
+                              .devices = v->why[4]};
+}
+
+const struct nf_device_checkpoint *nf_kubelet_view_devices(const nf_kubelet_view *v)
+{
+    return v->dev.have_good ? &v->dev_state : NULL;
+}
+
+void nf_kubelet_view_inputs(const nf_kubelet_view *v, nf_kubelet_input out[NF_KUBELET_INPUTS])
+{
+    static const char *const names[NF_KUBELET_INPUTS] = {
+        "kubeletDir", "kubeletConfig", "cpuManagerState", "memoryManagerState", "deviceCheckpoint"};
+    for (size_t i = 0; i < NF_KUBELET_INPUTS; i++)
+        out[i] = (nf_kubelet_input){.input = names[i], .problem = v->problems[i]};
+}
+
+int nf__kubelet_view_reload_at(nf_kubelet_view *v, int64_t now_mono_ms, int64_t now_wall_s)
 {
     int changed = 0;
     source *srcs[] = {&v->cfg, &v->cpu, &v->mem, &v->dev};
+    struct stat st;
+    bool dir_missing = stat(v->kubelet_dir, &st) != 0 || !S_ISDIR(st.st_mode);
+    changed |= dir_missing != v->dir_missing;
+    v->dir_missing = dir_missing;
     for (size_t i = 0; i < 4; i++) {
         if (!srcs[i]->path)
             continue;
-        int rc = source_reload(srcs[i]);
+        int rc = source_reload(srcs[i], v->grace_ms, now_mono_ms, now_wall_s);
         if (rc < 0)
             return rc;
         changed |= rc;
     }
-    return changed;
+    if (v->mem.have_good)
+        v->mem_static = policy_is(v->mem_state.policy_name, "Static");
+    int rc = derive(v);
+    return rc < 0 ? rc : changed | rc;
+}
+
+int nf_kubelet_view_reload(nf_kubelet_view *v)
+{
+    return nf__kubelet_view_reload_at(v, nf_mono_ms(), nf_wall_ms() / 1000);
 }
 
 const nf_kubelet_watch *nf_kubelet_view_watches(const nf_kubelet_view *v, size_t *n)
@@ -302,6 +564,11 @@ static int reserved_cpus(const nf_kubelet_view *v, nf_topology *t, nf_cpuset *se
     if (v->has_flag) {
         *source_text = strdup("flag");
         return *source_text ? nf_cpuset_copy(set, &v->flag_cpus) : -ENOMEM;
+    }
+    if (cfg_unknown(v)) { /* never the defaults: which CPUs kubelet keeps is not known */
+        if (asprintf(source_text, "unknown: %s", v->why[0] ? v->why[0] : "no kubelet config") < 0)
+            *source_text = NULL;
+        return *source_text ? 0 : -ENOMEM;
     }
     if (c && c->reserved_system_cpus) {
         *source_text = strdup("kubeletConfig");
@@ -383,11 +650,12 @@ static void reset_node(nf_numa_node *n)
     n->n_kubelet_reserved = 0;
 }
 
-static void reset_vfs(nf_device_group *g, size_t n)
+static void reset_vfs(nf_device_group *g, size_t n, bool unknown)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < g[i].n_vfs; k++) {
             g[i].vfs[k].allocated = false;
+            g[i].vfs[k].allocation_unknown = unknown;
             free(g[i].vfs[k].pod_uid);
             g[i].vfs[k].pod_uid = NULL;
         }
@@ -610,14 +878,17 @@ int nf_kubelet_view_apply(const nf_kubelet_view *v, nf_topology *t)
         rc = report_offline(t, &alloc, &online, "cpu_manager_state assigns");
     if (!rc)
         rc = report_offline(t, &reserved, &online, "the reserved CPU list names");
+    bool res_unknown = cfg_unknown(v) && !v->has_flag, dev_unknown = src_unknown(&v->dev);
     for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         reset_node(n);
-        reset_vfs(n->devices, n->n_devices);
+        reset_vfs(n->devices, n->n_devices, dev_unknown);
+        n->cpus.reserved_unknown = res_unknown;
+        n->cpus.allocated_unknown = src_unknown(&v->cpu);
         if (!(rc = nf_cpuset_and(&n->cpus.reserved, &reserved, &n->cpus.online)))
             rc = nf_cpuset_and(&n->cpus.allocated, &alloc, &n->cpus.online);
     }
-    reset_vfs(t->unplaced_devices, t->n_unplaced_devices);
+    reset_vfs(t->unplaced_devices, t->n_unplaced_devices, dev_unknown);
     if (!rc && cs)
         rc = apply_cpus(cs, t);
     if (!rc && v->mem.have_good)

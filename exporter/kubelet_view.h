@@ -3,12 +3,22 @@
  * Sources (all read-only): the KubeletConfiguration (--kubelet-config), and under kubelet_dir
  * cpu_manager_state, memory_manager_state and device-plugins/kubelet_internal_checkpoint.
  *
- * Per source status, published in t->kubelet.stateFiles:
+ * Per source status, published in t->kubelet.stateFiles (and configError for the config):
  *   "ok"          parsed, checksum verified (or 0, which kubelet does not verify either);
- *   "absent"      no such file: that manager is not in use (its data is dropped);
- *   "error: ..."  unreadable, truncated, corrupt or failing its checksum: the LAST GOOD data
- *                 stays in use (never zeroed, so nothing looks free that kubelet handed out).
- * A config that cannot be read sets configError ("error: ...") and keeps the last good config.
+ *   "absent"      no such file, and there never was a good one: that manager is not in use;
+ *   "error: ..."  never read well: unreadable (also a FIFO, a link, a NUL byte), empty, corrupt
+ *                 or failing its checksum; what the source feeds is UNKNOWN;
+ *   "error: ... (since T); keeping the last good view, read at T0, for the Ns grace period"
+ *                 a source that was good disappeared, emptied or stopped parsing: its LAST GOOD
+ *                 view stays in use for the grace period (kubelet rewrites its files when it
+ *                 restarts; an editor truncates a file before it writes it);
+ *   "error: ... (since T); the last good view, read at T0, was dropped after the Ns grace
+ *    period: what it fed is unknown"
+ *                 past the grace period: what it fed is UNKNOWN until a good file is back.
+ * UNKNOWN is never "all free" nor kubelet's defaults: apply marks it (nf_zone_cpus
+ * reserved_unknown / allocated_unknown, nf_vf allocation_unknown) and nf_kubelet_view_unknown()
+ * says which numbers cannot be derived and why. A config path that was given but has no good
+ * view is UNKNOWN in the same way (reserved CPUs and reservedMemory; --reserved-cpus still wins).
  *
  * Without any config (config_path NULL, or never read successfully): cpuManagerPolicy is taken
  * from cpu_manager_state's policyName (NULL when that is absent too), memoryManagerPolicy from
@@ -36,10 +46,13 @@
 
 typedef struct nf_kubelet_view nf_kubelet_view; /* last good view of every kubelet source */
 
+#define NF_KUBELET_GRACE_DEFAULT_MS 60000
+
 typedef struct nf_kubelet_opts {
     const char *kubelet_dir;   /* default /var/lib/kubelet */
     const char *config_path;   /* --kubelet-config, may be NULL */
     const char *reserved_cpus; /* --reserved-cpus, may be NULL; overrides the config */
+    int64_t grace_ms;          /* --kubelet-grace; 0 = NF_KUBELET_GRACE_DEFAULT_MS */
 } nf_kubelet_opts;
 
 /* Create the view and read every source once (so the first nf_kubelet_view_reload() returns 0
@@ -55,6 +68,34 @@ void nf_kubelet_view_free(nf_kubelet_view *v);
  * "error: ..."; it never zeroes what is allocated. A file whose bytes did not change is not
  * parsed again. Returns 1 when anything (data or a status) changed since the last call, else 0. */
 int nf_kubelet_view_reload(nf_kubelet_view *v);
+/* The same at a given time (monotonic ms for the grace period, wall seconds for the statuses):
+ * tests step the clock with it. */
+int nf__kubelet_view_reload_at(nf_kubelet_view *v, int64_t now_mono_ms, int64_t now_wall_s);
+
+/* Which derived numbers are unknown, and why (NULL: known). The strings are owned by the view
+ * and stay valid until the next reload. */
+typedef struct nf_kubelet_unknown {
+    const char *reserved_cpus;   /* kubelet config lost: cpu allocatable and available */
+    const char *reserved_memory; /* kubelet config lost: memory and hugepages (reservedMemory) */
+    const char *cpu_assigned;    /* cpu_manager_state lost: cpu available */
+    const char *memory_assigned; /* memory_manager_state lost under the Static Memory Manager:
+                                    memory and hugepages available */
+    const char *devices;         /* device checkpoint lost: device resources available */
+} nf_kubelet_unknown;
+void nf_kubelet_view_unknown(const nf_kubelet_view *v, nf_kubelet_unknown *u);
+
+/* The device checkpoint in use (the last good one), or NULL. */
+const struct nf_device_checkpoint *nf_kubelet_view_devices(const nf_kubelet_view *v);
+
+/* Problems with the inputs themselves, for the exporter's warnings, errors[] and metrics. One
+ * entry per input, problem NULL when there is none. */
+typedef struct nf_kubelet_input {
+    const char *input;   /* "kubeletDir", "kubeletConfig", "cpuManagerState",
+                            "memoryManagerState", "deviceCheckpoint" */
+    const char *problem; /* owned by the view, valid until the next reload */
+} nf_kubelet_input;
+#define NF_KUBELET_INPUTS 5
+void nf_kubelet_view_inputs(const nf_kubelet_view *v, nf_kubelet_input out[NF_KUBELET_INPUTS]);
 
 /* Apply to a topology whose numa_nodes (cpus.online, cpus.cores, socket) and devices (VFs by PCI
  * address) were read from sysfs. Fills t->kubelet (every field of nf_kubelet_info) and, per NUMA

@@ -14,6 +14,13 @@
 #include "dpdk_probe.h"
 #include "numafit/log.h"
 
+/* A VF a pod may hold: allocated, or its allocation is unknown (kubelet's device checkpoint is
+ * lost). The probe never touches one. */
+static bool held(const nf_vf *vf)
+{
+    return vf->allocated || vf->allocation_unknown;
+}
+
 typedef struct entry {
     char *pci; /* key, as the topology spells it */
     char *driver;
@@ -480,7 +487,7 @@ static int track_group(nf_prober *p, const nf_device_group *g, int node, int lco
         e->present = true;
         bool changed = fresh || !streq(e->driver, vf->driver) ||
                        e->iommu_group != vf->iommu_group || e->numa_node != node ||
-                       e->allocated != vf->allocated;
+                       e->allocated != held(vf);
         e->lcore = lcore;
         e->hugepages = huge;
         if (!changed)
@@ -490,9 +497,9 @@ static int track_group(nf_prober *p, const nf_device_group *g, int node, int lco
         e->iommu_group = vf->iommu_group;
         e->numa_node = node;
         e->seq++;
-        bool now_allocated = vf->allocated && (!e->allocated || fresh);
-        e->allocated = vf->allocated;
-        if (vf->allocated) {
+        bool now_allocated = held(vf) && (!e->allocated || fresh);
+        e->allocated = held(vf);
+        if (held(vf)) {
             e->dirty = false;
             if (now_allocated || !e->has_res) {
                 if (set_result(&e->res, NF_PROBE_ALLOCATED, NULL, (int64_t)time(NULL)))
@@ -597,7 +604,7 @@ static int annotate_group(nf_prober *p, nf_device_group *g)
                                          .max_rx_queues = NF_UNKNOWN,
                                          .checked_at = (int64_t)time(NULL)};
         const nf_probe_dev_result *src = NULL;
-        if (vf->allocated)
+        if (held(vf))
             src = e && e->has_res && e->allocated ? &e->res : &allocated;
         else if (e && e->has_res && !e->allocated)
             src = &e->res;
@@ -632,7 +639,8 @@ int nf_prober_annotate(nf_prober *p, nf_topology *t)
                     continue;
                 for (size_t i = 0; i < dg->n_vfs; i++) {
                     const nf_vf *vf = &dg->vfs[i];
-                    if (vf->allocated)
+                    unknown |= vf->allocation_unknown;
+                    if (held(vf))
                         continue;
                     const entry *e = vf->pci ? find(p, vf->pci) : NULL;
                     if (!e || !e->has_res || e->allocated)

@@ -2,6 +2,7 @@
 #include "zone_resources.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,7 +19,10 @@ static int64_t clamp0(int64_t v)
     return v < 0 ? 0 : v;
 }
 
-static int set(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, int64_t avail)
+/* why: NULL when every number is known; otherwise alloc_unknown says whether allocatable (and
+ * so available) or only available is unknown, and why is published beside them. */
+static int set_u(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, int64_t avail,
+                 const char *why, bool alloc_unknown)
 {
     nf_resource *r = nf_numa_resource_add(n, name);
     if (!r)
@@ -26,8 +30,20 @@ static int set(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, in
     r->capacity = clamp0(cap);
     r->allocatable = clamp0(alloc);
     r->available = clamp0(avail < r->allocatable ? avail : r->allocatable);
-    return 0;
+    if (why) {
+        if (alloc_unknown)
+            r->allocatable = NF_UNKNOWN;
+        r->available = NF_UNKNOWN;
+    }
+    return nf_strset(&r->error, why);
 }
+
+static int set(nf_numa_node *n, const char *name, int64_t cap, int64_t alloc, int64_t avail)
+{
+    return set_u(n, name, cap, alloc, avail, NULL, false);
+}
+
+static const nf_kubelet_unknown known;
 
 /* Does every thread of core lie in set? */
 static bool core_within(const nf_cpuset *core, const nf_cpuset *set)
@@ -41,7 +57,7 @@ static bool core_within(const nf_cpuset *core, const nf_cpuset *set)
 /* tpc: the machine's threads per core (kubelet's CPUsPerCore). A core lists only its online
  * threads, so one with fewer than tpc has an offline sibling: kubelet's full-pcpus-only never
  * hands it out as a whole core. */
-static int compute_cpus(nf_numa_node *n, bool exclusive, int tpc)
+static int compute_cpus(nf_numa_node *n, bool exclusive, int tpc, const nf_kubelet_unknown *u)
 {
     nf_zone_cpus *c = &n->cpus;
     int rc = nf_cpuset_andnot(&c->allocatable, &c->online, &c->reserved);
@@ -59,16 +75,26 @@ static int compute_cpus(nf_numa_node *n, bool exclusive, int tpc)
         c->allocatable_full_cores += core_within(core, &c->allocatable);
         c->free_full_cores += core_within(core, &c->free);
     }
+    /* reserved or assigned CPUs unknown: so are free and the whole cores among them */
+    const char *why = c->reserved_unknown ? u->reserved_cpus : NULL;
+    if (!why && c->allocated_unknown)
+        why = u->cpu_assigned;
+    if (why || c->reserved_unknown || c->allocated_unknown)
+        c->free_full_cores = NF_UNKNOWN;
+    if (c->reserved_unknown)
+        c->allocatable_full_cores = NF_UNKNOWN;
     if (nf_cpuset_empty(&c->online))
         return 0; /* memory-only node: no cpu resource at all */
     int64_t cap = (int64_t)nf_cpuset_count(&c->online);
     if (!exclusive)
         return set(n, "cpu", cap, 0, 0);
-    return set(n, "cpu", cap, (int64_t)nf_cpuset_count(&c->allocatable),
-               (int64_t)nf_cpuset_count(&c->free));
+    if (!why && (c->reserved_unknown || c->allocated_unknown))
+        why = "kubelet's CPU state is unknown";
+    return set_u(n, "cpu", cap, (int64_t)nf_cpuset_count(&c->allocatable),
+                 (int64_t)nf_cpuset_count(&c->free), why, c->reserved_unknown);
 }
 
-static int compute_memory(nf_numa_node *n, bool mm_static)
+static int compute_memory(nf_numa_node *n, bool mm_static, const nf_kubelet_unknown *u)
 {
     if (n->mem_total == NF_UNKNOWN)
         return 0;
@@ -81,10 +107,13 @@ static int compute_memory(nf_numa_node *n, bool mm_static)
         avail = n->mem_free;
     else
         return 0;
-    return set(n, "memory", n->mem_total, alloc, avail);
+    const char *why = u->reserved_memory ? u->reserved_memory
+                      : mm_static        ? u->memory_assigned
+                                         : NULL;
+    return set_u(n, "memory", n->mem_total, alloc, avail, why, u->reserved_memory != NULL);
 }
 
-static int compute_hugepages(nf_numa_node *n)
+static int compute_hugepages(nf_numa_node *n, const nf_kubelet_unknown *u)
 {
     for (size_t i = 0; i < n->n_hugepages; i++) {
         const nf_hugepages *h = &n->hugepages[i];
@@ -96,14 +125,16 @@ static int compute_hugepages(nf_numa_node *n)
             continue; /* absurd counters are reported by the reader, not published */
         alloc = cap - nf_amount_get(n->kubelet_reserved, n->n_kubelet_reserved, h->name);
         int64_t left = alloc - assigned(n, h->name);
-        int rc = set(n, h->name, cap, alloc, free < left ? free : left);
+        const char *why = u->reserved_memory ? u->reserved_memory : u->memory_assigned;
+        int rc = set_u(n, h->name, cap, alloc, free < left ? free : left, why,
+                       u->reserved_memory != NULL);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int compute_devices(nf_numa_node *n)
+static int compute_devices(nf_numa_node *n, const nf_kubelet_unknown *u)
 {
     for (size_t i = 0; i < n->n_devices; i++) {
         const nf_device_group *g = &n->devices[i];
@@ -112,10 +143,19 @@ static int compute_devices(nf_numa_node *n)
         nf_resource *r = nf_numa_resource(n, g->resource);
         if (!r && !(r = nf_numa_resource_add(n, g->resource)))
             return -ENOMEM;
+        bool unknown = u->devices != NULL;
         for (size_t k = 0; k < g->n_vfs; k++) {
             r->capacity++;
             r->allocatable++;
             r->available += !g->vfs[k].allocated;
+            unknown |= g->vfs[k].allocation_unknown;
+        }
+        if (unknown) { /* which VFs pods hold is not known */
+            r->available = NF_UNKNOWN;
+            int rc = nf_strset(&r->error, u->devices ? u->devices
+                                                     : "kubelet's device allocations are unknown");
+            if (rc)
+                return rc;
         }
     }
     return 0;
@@ -127,11 +167,20 @@ static void reset_resources(nf_numa_node *n)
         nf_resource *r = &n->resources[i];
         r->capacity = r->allocatable = r->available = 0;
         r->usable = NF_UNKNOWN;
+        free(r->error);
+        r->error = NULL;
     }
 }
 
 int nf_zone_resources_compute(nf_topology *t)
 {
+    return nf_zone_resources_compute_known(t, NULL);
+}
+
+int nf_zone_resources_compute_known(nf_topology *t, const nf_kubelet_unknown *u)
+{
+    if (!u)
+        u = &known;
     const char *cpu_policy = t->kubelet.cpu_manager_policy;
     const char *mm_policy = t->kubelet.memory_manager_policy;
     bool exclusive = !cpu_policy || strcasecmp(cpu_policy, "none") != 0;
@@ -143,13 +192,13 @@ int nf_zone_resources_compute(nf_topology *t)
     for (size_t i = 0; i < t->n_numa_nodes; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         reset_resources(n);
-        int rc = compute_cpus(n, exclusive, tpc);
+        int rc = compute_cpus(n, exclusive, tpc, u);
         if (!rc)
-            rc = compute_memory(n, mm_static);
+            rc = compute_memory(n, mm_static, u);
         if (!rc)
-            rc = compute_hugepages(n);
+            rc = compute_hugepages(n, u);
         if (!rc)
-            rc = compute_devices(n);
+            rc = compute_devices(n, u);
         if (rc)
             return rc;
     }

@@ -20,12 +20,21 @@
  *   <device>       capacity = allocatable = VFs of that resource; available = VFs not allocated.
  *                  (usable is filled by the DPDK prober.)
  * A quantity whose inputs are unknown is left out of `resources` (never published as 0).
+ *
+ * Lost kubelet inputs (kubelet_view.h, nf_kubelet_unknown) make the numbers they feed unknown
+ * (NF_UNKNOWN, JSON null) with the reason in the resource's `error`, never "all free": the
+ * reserved CPUs -> cpu allocatable + available (and cpus.free, freeFullCores); the assigned CPUs
+ * -> cpu available; reservedMemory -> memory and hugepages allocatable + available; the Static
+ * Memory Manager's assignments -> memory and hugepages available; the device checkpoint (or any
+ * VF whose allocation_unknown is set) -> that device resource's available.
  */
 #ifndef NUMAFIT_EXPORTER_ZONE_RESOURCES_H
 #define NUMAFIT_EXPORTER_ZONE_RESOURCES_H
 
+#include "kubelet_view.h"
 #include "numafit/topology.h"
 
-int nf_zone_resources_compute(nf_topology *t);
+int nf_zone_resources_compute(nf_topology *t); /* every kubelet input known */
+int nf_zone_resources_compute_known(nf_topology *t, const nf_kubelet_unknown *u);
 
 #endif

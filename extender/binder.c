@@ -904,6 +904,13 @@ static void mono_cond_init(pthread_cond_t *cv)
     pthread_condattr_destroy(&a);
 }
 
+/* A node's reservations changed: the answers the extender kept for it (computed with the old
+ * ones) are no longer true. */
+static void forget_word(void *ctx, const char *node)
+{
+    nf_cache_forget_word(ctx, node);
+}
+
 int nf_binder_new(nf_cache *cache, const nf_binder_opts *o, nf_binder **out, nf_err *err)
 {
     nf_binder *b = calloc(1, sizeof(*b));
@@ -931,6 +938,7 @@ int nf_binder_new(nf_cache *cache, const nf_binder_opts *o, nf_binder **out, nf_
     b->started_ms = nf_mono_ms();
     atomic_store(&b->restored, !o->kube);
     nf_cache_on_put(cache, on_put, b);
+    nf_reservations_on_change(b->rs, forget_word, cache);
     *out = b;
     return 0;
 }

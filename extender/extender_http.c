@@ -151,9 +151,10 @@ typedef struct lookup {
     size_t n_pre, n_looked, cur;
     const nf_fit_shape *shape; /* the request's, once known asked (valid during the fit loop) */
     uint64_t key, mask;        /* its kept words (key 0: none) */
-    /* the node being fitted: its entry, and whether its plain view (no reservation) answered */
+    /* the node being fitted: its entry, and whether its answer came from a memo (it then carries
+     * its score and may be kept in the cache's table) */
     nf_cache_entry *cur_entry;
-    bool cur_plain;
+    bool cur_memo;
     /* per-node filter decisions, added to the shared metrics once per request (thousands of
      * atomic adds on one cache line would make the worker threads contend) */
     uint64_t counts[NF_FIT_UNRESOLVABLE + 1][NF_REASON_COUNT];
@@ -219,13 +220,9 @@ static bool topo_known(void *ctx, const char *node, const nf_fit_shape *s, nf_al
     nf_cache_peek *p = next_looked_up(l, node);
     if (!p || !p->word)
         return false;
-    uint64_t w = p->word;
+    /* true with the node's reservations too: a change of them forgets it (binder.c) */
+    nf_fit_answer_unpack(p->word, answer);
     p->word = 0;
-    if (l->resv && nf_resv_snapshot_node_revs(l->resv, node, p->node_hash, NULL, 0)) {
-        p->e = nf_cache_acquire(l->h->cache, node); /* its reservations change the answer */
-        return false;
-    }
-    nf_fit_answer_unpack(w, answer);
     l->cur++;
     return true;
 }
@@ -258,7 +255,7 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
     }
     *handle = e;
     l->cur_entry = e;
-    l->cur_plain = false;
+    l->cur_memo = false;
     return &e->topo;
 }
 
@@ -319,16 +316,33 @@ static const nf_fit_view *topo_view(void *ctx, void *handle, const nf_topology *
     lookup *l = ctx;
     (void)t; /* the handle's document */
     const nf_fit_view *v = nf_node_view(handle, align, memo);
-    l->cur_plain = v && *memo; /* an answer with its score, for the document alone */
+    l->cur_memo = v && *memo;
     if (!v || !l->resv)
         return v;
     nf_fit_memo *rmemo = NULL;
     const nf_fit_view *adj = reserved_view(l, handle, v, align, &rmemo);
     if (!adj)
         return v; /* no reservation on the node (or no memory to deduct: as before) */
-    l->cur_plain = false;
+    l->cur_memo = rmemo != NULL;
     *memo = rmemo;
     return adj;
+}
+
+/* Does the table hold the reservations of e's node this request deducted? (under the cache's
+ * read lock: a change after this answer forgets the word, see binder.c) */
+static bool resv_unchanged(void *ctx, const nf_cache_entry *e)
+{
+    lookup *l = ctx;
+    nf_resv_snapshot *now = nf_reservations_snapshot(nf_binder_reservations(l->h->cfg.binder));
+    bool same = now == l->resv;
+    if (!same) {
+        uint64_t a[32], b[32];
+        size_t na = nf_resv_snapshot_node_revs(l->resv, e->topo.node, e->node_hash, a, 32);
+        size_t nb = nf_resv_snapshot_node_revs(now, e->topo.node, e->node_hash, b, 32);
+        same = na == nb && na <= 32 && memcmp(a, b, na * sizeof(*a)) == 0;
+    }
+    nf_resv_snapshot_release(now);
+    return same;
 }
 
 static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)
@@ -336,10 +350,11 @@ static void topo_fitted(void *ctx, const char *node, const nf_fit_answer *a)
     lookup *l = ctx;
     if (a->status == NF_FIT_OK && a->aligned)
         l->n_fit++;
-    if (l->cur_entry && l->cur_plain && l->shape) { /* the next request may skip the document */
+    if (l->cur_entry && l->cur_memo && l->shape) { /* the next request may skip the document */
         uint64_t w = nf_fit_answer_pack(l->shape, l->h->cfg.fit.align, a);
         if (w)
-            nf_cache_keep_word(l->h->cache, l->cur_entry, w);
+            nf_cache_keep_word(l->h->cache, l->cur_entry, w,
+                               l->h->cfg.binder ? resv_unchanged : NULL, l);
     }
     if (l->filter)
         count_filter(l, a->status, nf_filter_reason_of(a->status, a->aligned, a->lack));

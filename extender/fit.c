@@ -315,6 +315,7 @@ struct nf_fit_view {
     nf_align align;
     int build_rc; /* 0, or -ERANGE: amounts overflow when summed per zone (no zones then) */
     bool cpu_static, fpo, mm_static, scope_pod;
+    bool has_unknown;   /* some resource's allocatable or available is unknown (null) */
     int tpc;            /* node_threads_per_core */
     size_t size;        /* of the one allocation (nf_fit_view_deduct copies it) */
     size_t n_zones;     /* ascending id */
@@ -367,6 +368,10 @@ int nf_fit_view_new(const nf_topology *t, nf_align align, nf_fit_view **out)
     v->mm_static = mm_static(t);
     v->scope_pod = scope_pod(t);
     v->tpc = node_threads_per_core(t);
+    for (size_t i = 0; i < t->n_numa_nodes; i++)
+        for (size_t r = 0; r < t->numa_nodes[i].n_resources; r++)
+            v->has_unknown |= t->numa_nodes[i].resources[r].allocatable < 0 ||
+                              t->numa_nodes[i].resources[r].available < 0;
     v->amt = (int64_t *)(v + 1);
     v->names = (const char **)(v->amt + nz * nn * 2);
     v->zone_ids = (int *)(v->names + nn);
@@ -984,6 +989,29 @@ static int fit_kubelet(const nf_pod_req *pod, const nf_topology *t, const nf_fit
     return 0;
 }
 
+/* A resource the pod needs whose amount the node's exporter does not know (null: it lost one of
+ * kubelet's files): the node cannot be judged, so it does not fit, and preempting pods there
+ * would not help either. -1 with the reason, else 0. */
+static int unknown_check(const nf_pod_req *pod, const nf_topology *t, const nf_fit_view *v,
+                         char *reason, size_t len)
+{
+    for (size_t k = 0; k < pod->n_effective; k++) {
+        const char *name = pod->effective[k].name;
+        if (pod->effective[k].value <= 0 || !nf__fit_view_checks(v, name))
+            continue;
+        for (size_t i = 0; i < t->n_numa_nodes; i++) {
+            const nf_resource *r = nf_numa_resource(&t->numa_nodes[i], name);
+            if (r && (r->available < 0 || r->allocatable < 0)) {
+                snprintf(reason, len, "%s %s on NUMA node %d is unknown to the node's exporter: %s",
+                         name, r->allocatable < 0 ? "allocatable" : "available",
+                         t->numa_nodes[i].id, r->error ? r->error : "no reason given");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *o,
                 nf_fit_result *out)
 {
@@ -1010,6 +1038,11 @@ int nf_fit_node_view(const nf_pod_req *pod, const nf_topology *t, const nf_fit_v
     if (!pod->aligned)
         return 0;
     out->aligned = true;
+    if (v->has_unknown && unknown_check(pod, t, v, out->reason, sizeof(out->reason))) {
+        out->status = NF_FIT_UNRESOLVABLE;
+        out->lack = NF_LACK_OTHER;
+        return 0;
+    }
     if (policy_check(pod, t, v, out->reason, sizeof(out->reason))) {
         out->status = NF_FIT_UNRESOLVABLE;
         out->lack = NF_LACK_POLICY;

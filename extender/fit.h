@@ -25,7 +25,9 @@
  *     freeFullCores * T, allocatable), both rounded down to a multiple of T (a full-core count
  *     that is unknown does not bound); the exporter counts a core with an offline sibling in
  *     neither;
- *   absent or unknown (-1) amounts count as 0.
+ *   absent or unknown (-1) amounts count as 0; but a pod that needs a resource whose allocatable
+ *   or available is unknown (null: the exporter lost kubelet's file that feeds it) on any NUMA
+ *   node does not fit, unresolvable, with the exporter's reason (nf_resource.error).
  *
  * What is checked, from the node's own kubelet section:
  *   - "cpu" (exclusive CPUs) needs cpuManagerPolicy static (none or unknown: the pod does not

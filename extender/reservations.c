@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "numafit/hash.h"
+#include "numafit/strlist.h"
 #include "topology_cache.h"
 
 struct nf_resv_snapshot {
@@ -36,6 +37,8 @@ struct nf_reservations {
     nf_resv_snapshot *snap; /* NULL when stale or there is nothing */
     atomic_size_t count;    /* n, readable without the lock */
     uint64_t totals[4];     /* added, confirmed, expired, dropped */
+    nf_resv_node_fn on_change;
+    void *on_change_ctx;
 };
 
 /* ---- one reservation ---- */
@@ -172,6 +175,40 @@ int64_t nf_reservations_ttl_ms(const nf_reservations *rs)
     return rs->ttl_ms;
 }
 
+void nf_reservations_on_change(nf_reservations *rs, nf_resv_node_fn fn, void *ctx)
+{
+    rs->on_change = fn;
+    rs->on_change_ctx = ctx;
+}
+
+/* The nodes a change touched, noted under rs->mu and told to the observer after it. */
+typedef struct touched {
+    char **nodes;
+    size_t n;
+    bool all; /* no memory to note one: tell "any node" */
+} touched;
+
+static void touch(const nf_reservations *rs, touched *t, const char *node)
+{
+    if (!rs->on_change || t->all)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->nodes[i], node) == 0)
+            return;
+    if (nf_strlist_addf(&t->nodes, &t->n, "%s", node))
+        t->all = true;
+}
+
+static void tell(const nf_reservations *rs, touched *t)
+{
+    if (rs->on_change && t->all)
+        rs->on_change(rs->on_change_ctx, NULL);
+    for (size_t i = 0; rs->on_change && !t->all && i < t->n; i++)
+        rs->on_change(rs->on_change_ctx, t->nodes[i]);
+    nf_strlist_free(t->nodes, t->n);
+    *t = (touched){0};
+}
+
 /* Under rs->mu: the table changed. */
 static void changed(nf_reservations *rs)
 {
@@ -209,9 +246,12 @@ int nf_reservations_add(nf_reservations *rs, nf_reservation *r)
         nf_reservation_clear(r);
         return -EINVAL;
     }
+    touched t = {0};
     pthread_mutex_lock(&rs->mu);
     size_t i = find(rs, r->uid);
+    touch(rs, &t, r->node);
     if (i != SIZE_MAX) {
+        touch(rs, &t, rs->v[i].node);
         nf_reservation_clear(&rs->v[i]);
         rs->v[i] = *r;
     } else {
@@ -220,6 +260,7 @@ int nf_reservations_add(nf_reservations *rs, nf_reservation *r)
             nf_reservation *nv = realloc(rs->v, cap * sizeof(*nv));
             if (!nv) {
                 pthread_mutex_unlock(&rs->mu);
+                nf_strlist_free(t.nodes, t.n); /* nothing changed */
                 nf_reservation_clear(r);
                 return -ENOMEM;
             }
@@ -232,6 +273,7 @@ int nf_reservations_add(nf_reservations *rs, nf_reservation *r)
     rs->totals[0]++;
     changed(rs);
     pthread_mutex_unlock(&rs->mu);
+    tell(rs, &t);
     memset(r, 0, sizeof(*r));
     return 0;
 }
@@ -240,14 +282,17 @@ bool nf_reservations_drop(nf_reservations *rs, const char *uid)
 {
     if (!uid || atomic_load(&rs->count) == 0)
         return false;
+    touched t = {0};
     pthread_mutex_lock(&rs->mu);
     size_t i = find(rs, uid);
     if (i != SIZE_MAX) {
+        touch(rs, &t, rs->v[i].node);
         remove_at(rs, i);
         rs->totals[3]++;
         changed(rs);
     }
     pthread_mutex_unlock(&rs->mu);
+    tell(rs, &t);
     return i != SIZE_MAX;
 }
 
@@ -313,6 +358,8 @@ int nf_reservations_move(nf_reservations *rs, const char *uid, nf_placed *placed
         placed_free(placed, n);
         return -ENOENT;
     }
+    touched t = {0};
+    touch(rs, &t, rs->v[i].node);
     placed_free(rs->v[i].placed, rs->v[i].n_placed);
     rs->v[i].placed = placed;
     rs->v[i].n_placed = n;
@@ -320,6 +367,7 @@ int nf_reservations_move(nf_reservations *rs, const char *uid, nf_placed *placed
     rs->v[i].rev = next_rev();
     changed(rs);
     pthread_mutex_unlock(&rs->mu);
+    tell(rs, &t);
     return 0;
 }
 
@@ -349,6 +397,7 @@ size_t nf_reservations_reconcile(nf_reservations *rs, const nf_topology *t, nf_r
     if (!t->node || atomic_load(&rs->count) == 0)
         return 0;
     size_t ended = 0;
+    touched tn = {0};
     pthread_mutex_lock(&rs->mu);
     for (size_t i = 0; i < rs->n;) {
         nf_reservation *r = &rs->v[i];
@@ -358,6 +407,7 @@ size_t nf_reservations_reconcile(nf_reservations *rs, const nf_topology *t, nf_r
         }
         if (fn)
             fn(ctx, r, NF_RESV_CONFIRMED);
+        touch(rs, &tn, r->node);
         remove_at(rs, i);
         rs->totals[1]++;
         ended++;
@@ -365,6 +415,7 @@ size_t nf_reservations_reconcile(nf_reservations *rs, const nf_topology *t, nf_r
     if (ended)
         changed(rs);
     pthread_mutex_unlock(&rs->mu);
+    tell(rs, &tn);
     return ended;
 }
 
@@ -373,6 +424,7 @@ size_t nf_reservations_expire(nf_reservations *rs, int64_t now_ms, nf_resv_end_f
     if (atomic_load(&rs->count) == 0)
         return 0;
     size_t ended = 0;
+    touched t = {0};
     pthread_mutex_lock(&rs->mu);
     for (size_t i = 0; i < rs->n;) {
         nf_reservation *r = &rs->v[i];
@@ -385,12 +437,14 @@ size_t nf_reservations_expire(nf_reservations *rs, int64_t now_ms, nf_resv_end_f
         if (fn)
             fn(ctx, r, old ? NF_RESV_EXPIRED : NF_RESV_CONFIRMED);
         rs->totals[old ? 2 : 1]++;
+        touch(rs, &t, r->node);
         remove_at(rs, i);
         ended++;
     }
     if (ended)
         changed(rs);
     pthread_mutex_unlock(&rs->mu);
+    tell(rs, &t);
     return ended;
 }
 

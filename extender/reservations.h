@@ -67,6 +67,12 @@ int nf_reservations_of_node(nf_reservations *rs, const char *node, nf_reservatio
 int nf_reservations_move(nf_reservations *rs, const char *uid, nf_placed *placed, size_t n,
                          int numa);
 size_t nf_reservations_count(nf_reservations *rs);
+/* Told after the reservations of a node changed (add, move, drop, reconcile, expiry), on the
+ * writer's thread, outside the table's lock; node NULL: any node may have changed (no memory to
+ * say which). Set before any writer starts. (The extender forgets the answers it kept for the
+ * node: topology_cache.h nf_cache_forget_word.) */
+typedef void (*nf_resv_node_fn)(void *ctx, const char *node);
+void nf_reservations_on_change(nf_reservations *rs, nf_resv_node_fn fn, void *ctx);
 
 /* Why a reservation ended, for the caller's log line and metrics. */
 typedef enum nf_resv_end {

@@ -231,8 +231,10 @@ static void ar_numa(arena *a, nf_numa_node *d, const nf_numa_node *s)
     PUT(d, devices, ar_groups(a, s->devices, s->n_devices));
     nf_resource *res = AR_ARRAY(a, s->resources, s->n_resources);
     PUT(d, resources, res);
-    for (size_t i = 0; i < s->n_resources; i++)
+    for (size_t i = 0; i < s->n_resources; i++) {
         PUT(res ? &res[i] : NULL, name, ar_str(a, s->resources[i].name));
+        PUT(res ? &res[i] : NULL, error, ar_str(a, s->resources[i].error));
+    }
     nf_pod_usage *pods = AR_ARRAY(a, s->pods, s->n_pods);
     PUT(d, pods, pods);
     for (size_t i = 0; i < s->n_pods; i++) {
@@ -693,15 +695,31 @@ void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_c
     }
 }
 
-void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word)
+void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word,
+                        bool (*still)(void *ctx, const nf_cache_entry *e), void *ctx)
 {
     if (!e || !e->topo.node)
         return;
     const entry *doc = doc_of(from_pub((nf_cache_entry *)e));
     pthread_rwlock_rdlock(&c->lock);
     slot *s = &c->slots[find_slot(c, e->topo.node, e->node_hash)];
-    if (s->e && doc_of(s->e) == doc) /* still the document the word was computed from */
+    /* still the document the word was computed from, and whatever else it depends on */
+    if (s->e && doc_of(s->e) == doc && (!still || still(ctx, e)))
         atomic_store_explicit(&s->word, word, memory_order_relaxed);
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void nf_cache_forget_word(nf_cache *c, const char *node)
+{
+    pthread_rwlock_wrlock(&c->lock); /* no keep_word between its check and its store */
+    if (!node) {
+        for (size_t i = 0; i < c->cap; i++)
+            atomic_store_explicit(&c->slots[i].word, 0, memory_order_relaxed);
+    } else {
+        slot *s = &c->slots[find_slot(c, node, nf_hash_str(node))];
+        if (s->e)
+            atomic_store_explicit(&s->word, 0, memory_order_relaxed);
+    }
     pthread_rwlock_unlock(&c->lock);
 }
 

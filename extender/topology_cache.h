@@ -68,8 +68,13 @@ typedef struct nf_cache_peek {
  * is taken; otherwise out[i].e is the acquired entry (NULL when unknown). */
 void nf_cache_peek_many(nf_cache *c, const char *const *names, size_t n, uint64_t key,
                         uint64_t mask, int64_t now_ms, int64_t stale_after_ms, nf_cache_peek *out);
-/* Keep word with e's document, if the node still has that document (else nothing). */
-void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word);
+/* Keep word with e's document, if the node still has that document and still(ctx, e) says the
+ * word is still true (still may be NULL; it runs under the table's read lock, so a forget
+ * cannot come between its answer and the store). */
+void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word,
+                        bool (*still)(void *ctx, const nf_cache_entry *e), void *ctx);
+/* Drop the word kept for node (NULL: for every node): what it said is no longer true. */
+void nf_cache_forget_word(nf_cache *c, const char *node);
 
 /* The node's exporter answered again with the same generation: republish the cached document with
  * a new received time and no stale mark. -ENOENT unless the node is cached from `source`. */

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
+
 /* The file's name in messages: nf_path_join(dir, name), or name alone when dir is NULL. */
 static const char *where(char buf[PATH_MAX], const char *dir, const char *name)
 {
@@ -24,17 +26,75 @@ static const char *where(char buf[PATH_MAX], const char *dir, const char *name)
 static int fail_errno(nf_err *err, int e, const char *dir, const char *name)
 {
     char buf[PATH_MAX];
+    if (e == ELOOP)
+        return nf_errf(err, -e, "%s: is a symbolic link (refused)", where(buf, dir, name));
     return nf_errf(err, -e, "%s: %s", where(buf, dir, name), strerror(e));
 }
 
-/* The general reader: read(2) until end of file (at most max bytes). */
-static int read_all(int dirfd, const char *dir, const char *name, size_t max, char **out,
+static const char *file_kind(mode_t m)
+{
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* Refuse what is not a regular file (sysfs and procfs attributes are regular files). 0, or a
+ * negative errno with err filled. */
+static int check_regular(int fd, const char *dir, const char *name, nf_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return fail_errno(err, errno, dir, name);
+    if (S_ISREG(st.st_mode))
+        return 0;
+    char buf[PATH_MAX];
+    return nf_errf(err, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+                   "%s: is %s, not a regular file (refused)", where(buf, dir, name),
+                   file_kind(st.st_mode));
+}
+
+/* Open for reading without ever blocking: O_NONBLOCK, so that a FIFO (or a device) put where a
+ * file should be cannot stall the caller in open() or read(). The fd, or a negative errno with
+ * err filled. */
+static int open_nonblock(int dirfd, const char *dir, const char *name, int flags, nf_err *err)
+{
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+                        ((flags & NF_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
+    return fd < 0 ? fail_errno(err, errno, dir, name) : fd;
+}
+
+/* open_nonblock, then refuse anything but a regular file. */
+static int open_input(int dirfd, const char *dir, const char *name, int flags, nf_err *err)
+{
+    int fd = open_nonblock(dirfd, dir, name, flags, err);
+    if (fd < 0)
+        return fd;
+    int rc = check_regular(fd, dir, name, err);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* The general reader: read(2) until end of file (at most max bytes, within NF_READ_TIMEOUT_MS). */
+static int read_all(int dirfd, const char *dir, const char *name, size_t max, int flags, char **out,
                     size_t *len, nf_err *err)
 {
     char wbuf[PATH_MAX];
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    int fd = open_input(dirfd, dir, name, flags, err);
     if (fd < 0)
-        return fail_errno(err, errno, dir, name);
+        return fd;
+    int64_t deadline = nf_mono_ms() + NF_READ_TIMEOUT_MS;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
@@ -55,6 +115,11 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, ch
             }
             buf = nb;
             cap *= 2;
+        }
+        if (nf_mono_ms() > deadline) { /* a file that keeps growing, or a stalling filesystem */
+            rc = nf_errf(err, -ETIMEDOUT, "%s: reading took longer than %d ms",
+                         where(wbuf, dir, name), NF_READ_TIMEOUT_MS);
+            break;
         }
         ssize_t r = read(fd, buf + n, cap - n);
         if (r < 0 && errno == EINTR)
@@ -89,15 +154,21 @@ static int read_all(int dirfd, const char *dir, const char *name, size_t max, ch
 static int read_page_at(int dirfd, const char *dir, const char *name, char *page, size_t *n,
                         nf_err *err)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    int fd = open_nonblock(dirfd, dir, name, 0, err);
     if (fd < 0)
-        return fail_errno(err, errno, dir, name);
+        return fd;
     ssize_t r;
     do
         r = read(fd, page, NF_ATTR_PAGE);
     while (r < 0 && errno == EINTR);
     int e = errno;
+    /* the type is checked only when the read says something is off (nothing, or an error: a
+     * FIFO, a directory), so an attribute costs no extra system call; a full page goes on to
+     * read_all, which checks it */
+    int rc = r <= 0 ? check_regular(fd, dir, name, err) : 0;
     close(fd);
+    if (rc)
+        return rc;
     if (r < 0)
         return fail_errno(err, e, dir, name);
     if (r == NF_ATTR_PAGE)
@@ -109,7 +180,25 @@ static int read_page_at(int dirfd, const char *dir, const char *name, char *page
 
 int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *err)
 {
-    return read_all(AT_FDCWD, NULL, path, max, out, len, err);
+    return read_all(AT_FDCWD, NULL, path, max, 0, out, len, err);
+}
+
+int nf_read_file_flags(const char *path, size_t max, int flags, char **out, size_t *len,
+                       nf_err *err)
+{
+    char *buf;
+    size_t n;
+    int rc = read_all(AT_FDCWD, NULL, path, max, flags, &buf, &n, err);
+    if (rc)
+        return rc;
+    if ((flags & NF_READ_TEXT) && memchr(buf, '\0', n)) {
+        free(buf);
+        return nf_errf(err, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
+    }
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
 }
 
 int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, char **out,
@@ -119,7 +208,7 @@ int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, ch
     size_t n;
     int rc = read_page_at(dirfd, dir, name, page, &n, err);
     if (rc == 1)
-        return read_all(dirfd, dir, name, max, out, len, err);
+        return read_all(dirfd, dir, name, max, 0, out, len, err);
     if (rc)
         return rc;
     char wbuf[PATH_MAX];
@@ -139,6 +228,10 @@ int nf_read_file_at(int dirfd, const char *dir, const char *name, size_t max, ch
 static int take_line(char *text, size_t n, char *buf, size_t len, const char *dir, const char *name,
                      nf_err *err)
 {
+    if (memchr(text, '\0', n)) { /* "1\0002" must not read as 1 */
+        char wbuf[PATH_MAX];
+        return nf_errf(err, -EINVAL, "%s: contains a NUL byte", where(wbuf, dir, name));
+    }
     while (n && isspace((unsigned char)text[n - 1]))
         text[--n] = '\0';
     if (n >= len) {
@@ -157,7 +250,7 @@ static int read_line_all(int dirfd, const char *dir, const char *name, char *buf
 {
     char *text;
     size_t n;
-    int rc = read_all(dirfd, dir, name, MAX_LINE_FILE, &text, &n, err);
+    int rc = read_all(dirfd, dir, name, MAX_LINE_FILE, 0, &text, &n, err);
     if (rc)
         return rc;
     rc = take_line(text, n, buf, len, dir, name, err);

@@ -2,12 +2,15 @@
 #include "numafit/httpd.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "numafit/fileio.h"
 
@@ -44,6 +47,28 @@ int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *e
     return 0;
 }
 
+/* The listening socket, made here so that a clash fails with the kernel's reason: SO_REUSEADDR
+ * (restart over TIME_WAIT) but never SO_REUSEPORT, with which a second server on the same
+ * address would start "fine" and take half of the connections. */
+static int listen_socket(const char *where, const struct sockaddr_storage *addr, nf_err *err)
+{
+    socklen_t alen =
+        addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+    if (fd < 0)
+        return nf_errf(err, -errno, "cannot listen on %s: socket: %s", where, strerror(errno));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (addr->ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+        bind(fd, (const struct sockaddr *)addr, alen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        return nf_errf(err, -e, "cannot listen on %s: %s%s", where, strerror(e),
+                       e == EADDRINUSE ? " (is another instance running there?)" : "");
+    }
+    return fd;
+}
+
 int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallback handler,
                    void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
                    struct MHD_Daemon **out, nf_err *err)
@@ -52,18 +77,21 @@ int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallba
     int rc = nf_parse_listen(listen, &addr, err);
     if (rc)
         return rc;
+    int lfd = listen_socket(listen, &addr, err);
+    if (lfd < 0)
+        return lfd;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_LISTEN_SOCKET, lfd,
         MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1, MHD_OPTION_NOTIFY_COMPLETED, completed,
         completed_cls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(256 * 1024), MHD_OPTION_END);
-    if (!d)
-        return nf_errf(err, -EADDRINUSE, "cannot listen on %s (address in use, or not local?)",
-                       listen);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!d) {
+        close(lfd);
+        return nf_errf(err, -EIO, "cannot serve on %s: libmicrohttpd did not start", listen);
+    }
     *out = d;
     return 0;
 }

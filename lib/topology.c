@@ -152,8 +152,10 @@ void nf_numa_node_free(nf_numa_node *n)
     }
     free(n->hugepages);
     device_groups_free(n->devices, n->n_devices);
-    for (size_t i = 0; i < n->n_resources; i++)
+    for (size_t i = 0; i < n->n_resources; i++) {
         free(n->resources[i].name);
+        free(n->resources[i].error);
+    }
     free(n->resources);
     for (size_t i = 0; i < n->n_pods; i++) {
         free(n->pods[i].pod_uid);

@@ -143,11 +143,12 @@ static json_t *encode_device_group(const nf_device_group *g)
                 jstr_or_null(vf->probe.link), "maxRxQueues", jint_or_null(vf->probe.max_rx_queues),
                 "checkedAt", jtime_or_null(vf->probe.checked_at));
         }
-        json_t *jvf = json_pack("{s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "pci", jstr_or_null(vf->pci),
+        json_t *jvf = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "pci", jstr_or_null(vf->pci),
                                 "vendor", jstr_or_null(vf->vendor), "device",
                                 jstr_or_null(vf->device), "driver", jstr_or_null(vf->driver),
                                 "iommuGroup", jint_or_null(vf->iommu_group), "allocated",
-                                vf->allocated, "podUID", jstr_or_null(vf->pod_uid), "probe", probe);
+                                vf->allocation_unknown ? json_null() : json_boolean(vf->allocated),
+                                "podUID", jstr_or_null(vf->pod_uid), "probe", probe);
         if (jvf && vf->error)
             json_object_set_new(jvf, "error", nf_json_string_lossy(vf->error));
         json_array_append_new(vfs, jvf);
@@ -170,12 +171,16 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_array_append_new(dist, json_integer(n->distances[i]));
 
     const nf_zone_cpus *c = &n->cpus;
-    json_t *cpus = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online),
-                             "reserved", jcpuset(&c->reserved), "allocatable",
-                             jcpuset(&c->allocatable), "allocated", jcpuset(&c->allocated), "free",
-                             jcpuset(&c->free), "threadsPerCore", jint_or_null(c->threads_per_core),
-                             "freeFullCores", jint_or_null(c->free_full_cores),
-                             "allocatableFullCores", jint_or_null(c->allocatable_full_cores));
+    bool free_unknown = c->reserved_unknown || c->allocated_unknown;
+    json_t *cpus = json_pack(
+        "{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "online", jcpuset(&c->online), "reserved",
+        c->reserved_unknown ? json_null() : jcpuset(&c->reserved), "allocatable",
+        c->reserved_unknown ? json_null() : jcpuset(&c->allocatable), "allocated",
+        c->allocated_unknown ? json_null() : jcpuset(&c->allocated), "free",
+        free_unknown ? json_null() : jcpuset(&c->free), "threadsPerCore",
+        jint_or_null(c->threads_per_core), "freeFullCores",
+        jint_or_null(free_unknown ? NF_UNKNOWN : c->free_full_cores), "allocatableFullCores",
+        jint_or_null(c->reserved_unknown ? NF_UNKNOWN : c->allocatable_full_cores));
 
     json_t *mem = json_pack("{s:o,s:o}", "totalBytes", jint_or_null(n->mem_total), "freeBytes",
                             jint_or_null(n->mem_free));
@@ -196,10 +201,13 @@ static json_t *encode_numa(const nf_numa_node *n)
     json_t *res = json_object();
     for (size_t i = 0; i < n->n_resources; i++) {
         const nf_resource *r = &n->resources[i];
-        json_t *jr = json_pack("{s:I,s:I,s:I}", "capacity", (json_int_t)r->capacity, "allocatable",
-                               (json_int_t)r->allocatable, "available", (json_int_t)r->available);
+        json_t *jr =
+            json_pack("{s:o,s:o,s:o}", "capacity", jint_or_null(r->capacity), "allocatable",
+                      jint_or_null(r->allocatable), "available", jint_or_null(r->available));
         if (jr && r->usable != NF_UNKNOWN)
             json_object_set_new(jr, "usable", json_integer(r->usable));
+        if (jr && r->error)
+            json_object_set_new(jr, "error", nf_json_string_lossy(r->error));
         json_object_set_new(res, r->name, jr);
     }
 
@@ -447,9 +455,10 @@ static int decode_device_group(dec *d, const json_t *j, nf_device_group *g)
         if (!json_is_object(v))
             return fail(d, "", "expected an object");
         json_t *alloc = json_object_get(v, "allocated");
-        if (alloc && !json_is_boolean(alloc))
-            return fail(d, "allocated", "expected a boolean");
+        if (alloc && !json_is_boolean(alloc) && !json_is_null(alloc))
+            return fail(d, "allocated", "expected a boolean or null");
         vf->allocated = json_is_true(alloc);
+        vf->allocation_unknown = alloc && json_is_null(alloc);
         if ((rc = get_str(d, v, "pci", &vf->pci)) || (rc = get_str(d, v, "vendor", &vf->vendor)) ||
             (rc = get_str(d, v, "device", &vf->device)) ||
             (rc = get_str(d, v, "driver", &vf->driver)) ||
@@ -545,6 +554,8 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             (rc = get_int(d, cpus, "freeFullCores", &ffc)) ||
             (rc = get_int(d, cpus, "allocatableFullCores", &afc)))
             return rc;
+        c->reserved_unknown = json_is_null(json_object_get(cpus, "allocatable"));
+        c->allocated_unknown = json_is_null(json_object_get(cpus, "allocated"));
         c->free_full_cores = ffc;
         c->allocatable_full_cores = afc; /* NF_UNKNOWN from exporters before it existed */
         pop(d, at);
@@ -614,9 +625,12 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
             if ((rc = get_int64(d, v, "capacity", &cap)) ||
                 (rc = get_int64(d, v, "allocatable", &alloc)) ||
                 (rc = get_int64(d, v, "available", &avail)) ||
-                (rc = get_int64(d, v, "usable", &r->usable)))
+                (rc = get_int64(d, v, "usable", &r->usable)) ||
+                (rc = get_str(d, v, "error", &r->error)))
                 return rc;
-            if (cap < 0 || alloc < 0 || avail < 0)
+            /* null = unknown (an input the exporter lost), absent = a malformed document */
+            if (!json_object_get(v, "capacity") || !json_object_get(v, "allocatable") ||
+                !json_object_get(v, "available"))
                 return fail(d, "", "capacity, allocatable and available are required");
             r->capacity = cap;
             r->allocatable = alloc;

@@ -11,8 +11,23 @@
 
 #include "numafit/error.h"
 
+/* Every reader opens with O_NONBLOCK and refuses what is not a regular file (-EINVAL, "is a
+ * FIFO, not a regular file"), so a FIFO or device put in a file's place cannot block the caller
+ * (the *_at attribute readers check the type only when a read returns nothing or fails, which is
+ * what a FIFO or directory gives without a writer: an attribute costs no extra system call);
+ * a read that goes on for longer than NF_READ_TIMEOUT_MS (a file that keeps growing) stops with
+ * -ETIMEDOUT. The line and integer readers refuse a NUL byte inside the text (-EINVAL). */
+#define NF_READ_TIMEOUT_MS 2000
+
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated heap buffer. */
 int nf_read_file(const char *path, size_t max, char **out, size_t *len, nf_err *err);
+/* The same with flags: NF_READ_NOFOLLOW refuses a symbolic link as the last component (-ELOOP,
+ * for files a program writes itself, such as kubelet's state); NF_READ_TEXT refuses a NUL byte
+ * anywhere in the file (-EINVAL). */
+#define NF_READ_NOFOLLOW 1
+#define NF_READ_TEXT 2
+int nf_read_file_flags(const char *path, size_t max, int flags, char **out, size_t *len,
+                       nf_err *err);
 /* Read a one-line file, trailing white space removed, into buf. */
 int nf_read_line(const char *path, char *buf, size_t len, nf_err *err);
 /* Read a file holding one integer (decimal, or 0x-prefixed hex); -EINVAL on junk, -ERANGE out

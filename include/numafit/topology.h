@@ -36,13 +36,16 @@ typedef struct nf_amount {
 } nf_amount;
 
 /* One schedulable resource of a zone, keyed by its Kubernetes name ("cpu", "memory",
- * "hugepages-1Gi", "intel.com/intel_sriov_dpdk"). Units: whole CPUs, bytes, devices. */
+ * "hugepages-1Gi", "intel.com/intel_sriov_dpdk"). Units: whole CPUs, bytes, devices.
+ * allocatable and available are NF_UNKNOWN (JSON null) when an input they depend on is lost
+ * (e.g. kubelet's state file gone past its grace period); error then says why. */
 typedef struct nf_resource {
     char *name;
     int64_t capacity;
     int64_t allocatable;
     int64_t available;
     int64_t usable; /* devices whose last DPDK probe passed; NF_UNKNOWN when not probed */
+    char *error;    /* NULL, or why a number above is unknown */
 } nf_resource;
 
 typedef struct nf_hugepages {
@@ -70,7 +73,9 @@ typedef struct nf_vf {
     char *driver;    /* NULL when unbound */
     int iommu_group; /* NF_UNKNOWN when there is none */
     bool allocated;
-    char *pod_uid; /* when allocated and kubelet's checkpoint names the pod */
+    bool allocation_unknown; /* kubelet's device checkpoint is lost: allocated means nothing
+                                (JSON null); never probe such a VF */
+    char *pod_uid;           /* when allocated and kubelet's checkpoint names the pod */
     nf_probe_result probe;
     char *error; /* e.g. a virtfn link that points nowhere */
 } nf_vf;
@@ -105,9 +110,14 @@ typedef struct nf_zone_cpus {
     int threads_per_core;  /* NF_UNKNOWN when topology files are missing */
     /* Whole cores as kubelet's full-pcpus-only hands them out: cores with as many online threads
      * as the machine's threads per core (a core with an offline sibling never counts) and every
-     * thread free (resp. allocatable). NF_UNKNOWN without core topology. */
+     * thread free (resp. allocatable). NF_UNKNOWN without core topology or when the CPUs they
+     * count are unknown. */
     int free_full_cores;
     int allocatable_full_cores;
+    /* Inputs lost (JSON null): the reserved CPUs (kubelet config) -> reserved, allocatable and
+     * free unknown; the assigned CPUs (cpu_manager_state) -> allocated and free unknown. */
+    bool reserved_unknown;
+    bool allocated_unknown;
     /* Online threads grouped by physical core (not published; feeds free_full_cores and
      * kubelet's full-pcpus-only view). */
     nf_cpuset *cores;

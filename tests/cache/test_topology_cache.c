@@ -232,6 +232,13 @@ static void names_of_every_length(void **state)
     nf_cache_free(c);
 }
 
+static bool no_longer_true(void *ctx, const nf_cache_entry *e)
+{
+    (void)e;
+    *(bool *)ctx = true;
+    return false;
+}
+
 /* Words kept in the table: answered without a reference while the node keeps its document and
  * is fresh; kept across a touch, dropped by a new document, not answered once stale or too old;
  * a keep for a document already replaced is ignored; words survive growth and deletions. */
@@ -254,8 +261,8 @@ static void kept_words(void **state)
     assert_non_null(p[1].e);
     assert_null(p[2].e);
     assert_int_equal(p[0].word, 0);
-    nf_cache_keep_word(c, p[0].e, key | 7);
-    nf_cache_keep_word(c, p[1].e, key | 9);
+    nf_cache_keep_word(c, p[0].e, key | 7, NULL, NULL);
+    nf_cache_keep_word(c, p[1].e, key | 9, NULL, NULL);
     nf_cache_entry *old_w1 = p[0].e; /* held: its document is replaced below */
     nf_cache_release(p[1].e);
 
@@ -300,12 +307,29 @@ static void kept_words(void **state)
     /* a new document drops the word; a late keep for the old document is ignored */
     t = doc("w1", 2, 3);
     assert_int_equal(nf_cache_put(c, &t, "http://e:1", 19500), 0);
-    nf_cache_keep_word(c, old_w1, key | 8);
+    nf_cache_keep_word(c, old_w1, key | 8, NULL, NULL);
     nf_cache_release(old_w1);
     nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
     assert_non_null(p[0].e);
     assert_int_equal(p[0].e->topo.generation, 2);
-    nf_cache_keep_word(c, p[0].e, key | 5);
+    bool asked = false;
+    nf_cache_keep_word(c, p[0].e, key | 6, no_longer_true, &asked); /* refused by its check */
+    assert_true(asked);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, &p[1]);
+    assert_non_null(p[1].e);
+    nf_cache_release(p[1].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
+    nf_cache_release(p[0].e);
+    /* forgotten (what it said changed), then kept again; forgetting every node */
+    nf_cache_forget_word(c, "w1");
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
+    nf_cache_release(p[0].e);
+    nf_cache_forget_word(c, NULL);
+    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    assert_non_null(p[0].e);
+    nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
     nf_cache_release(p[0].e);
 
     /* growth and backward-shift deletions move slots with their words */

@@ -196,6 +196,56 @@ static void test_memory_only_node_has_no_cpu(void **state)
     nf_topology_free(&t);
 }
 
+/* Lost kubelet inputs: the numbers they feed are unknown with the reason, never all free. */
+static void test_unknown_inputs(void **state)
+{
+    (void)state;
+    nf_topology t;
+    build(&t);
+    t.kubelet.memory_manager_policy = strdup("Static");
+    nf_numa_node *n = &t.numa_nodes[0];
+    nf_cpuset_parse("0,8", &n->cpus.reserved, NULL);
+    n->cpus.allocated_unknown = true;
+    n->devices[0].vfs[0].allocation_unknown = true;
+    nf_kubelet_unknown u = {.cpu_assigned = "cpu_manager_state lost: gone",
+                            .memory_assigned = "memory_manager_state lost: gone"};
+    assert_int_equal(nf_zone_resources_compute_known(&t, &u), 0);
+    const nf_resource *cpu = res(&t, "cpu");
+    assert_int_equal(cpu->capacity, 8);
+    assert_int_equal(cpu->allocatable, 6);
+    assert_int_equal(cpu->available, NF_UNKNOWN);
+    assert_string_equal(cpu->error, "cpu_manager_state lost: gone");
+    assert_int_equal(n->cpus.free_full_cores, NF_UNKNOWN);
+    const nf_resource *mem = res(&t, "memory"), *hp = res(&t, "hugepages-1Gi");
+    assert_int_equal(mem->allocatable, 16 * GIB);
+    assert_int_equal(mem->available, NF_UNKNOWN);
+    assert_int_equal(hp->allocatable, 8 * GIB);
+    assert_int_equal(hp->available, NF_UNKNOWN);
+    assert_string_equal(hp->error, "memory_manager_state lost: gone");
+    const nf_resource *dev = res(&t, "intel.com/dpdk");
+    assert_int_equal(dev->capacity, 3);
+    assert_int_equal(dev->available, NF_UNKNOWN);
+    assert_non_null(dev->error);
+
+    /* the config lost: allocatable unknown too; everything known again clears the reasons */
+    n->cpus.allocated_unknown = false;
+    n->cpus.reserved_unknown = true;
+    u = (nf_kubelet_unknown){.reserved_cpus = "kubelet config lost: gone",
+                             .reserved_memory = "kubelet config lost: gone"};
+    assert_int_equal(nf_zone_resources_compute_known(&t, &u), 0);
+    assert_int_equal(res(&t, "cpu")->allocatable, NF_UNKNOWN);
+    assert_int_equal(res(&t, "memory")->allocatable, NF_UNKNOWN);
+    assert_int_equal(res(&t, "hugepages-1Gi")->allocatable, NF_UNKNOWN);
+    n->cpus.reserved_unknown = false;
+    n->devices[0].vfs[0].allocation_unknown = false;
+    assert_int_equal(nf_zone_resources_compute(&t), 0);
+    assert_int_equal(res(&t, "cpu")->available, 6);
+    assert_null(res(&t, "cpu")->error);
+    assert_int_equal(res(&t, "intel.com/dpdk")->available, 2);
+    assert_null(res(&t, "intel.com/dpdk")->error);
+    nf_topology_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_memory_manager_static_subtracts_assignments),
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_memory_only_node_has_no_cpu),
+        cmocka_unit_test(test_unknown_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

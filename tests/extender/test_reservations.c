@@ -203,12 +203,73 @@ static void test_node_json(void **state)
     nf_reservations_free(rs);
 }
 
+/* The nodes told to the observer after each change (joined by ","), reset by each read. */
+static char told[256];
+static void on_change(void *ctx, const char *node)
+{
+    (void)ctx;
+    size_t n = strlen(told);
+    snprintf(told + n, sizeof(told) - n, "%s%s", n ? "," : "", node ? node : "*");
+}
+
+static const char *told_since(void)
+{
+    static char copy[256];
+    memcpy(copy, told, sizeof(copy));
+    told[0] = 0;
+    return copy;
+}
+
+/* Every change tells the nodes whose reservations changed (the extender forgets the answers it
+ * kept for them), once each; reads and no-ops tell nothing. */
+static void test_change_observer(void **state)
+{
+    (void)state;
+    nf_reservations *rs;
+    assert_int_equal(nf_reservations_new(2000, &rs), 0);
+    nf_reservations_on_change(rs, on_change, NULL);
+    told[0] = 0;
+    add(rs, "a", 0, 1000);
+    assert_string_equal(told_since(), "w1");
+    add(rs, "b", 1, 1100);
+    assert_string_equal(told_since(), "w1");
+    assert_true(nf_reservations_has(rs, "a"));
+    nf_resv_snapshot_release(nf_reservations_snapshot(rs));
+    assert_false(nf_reservations_drop(rs, "nope"));
+    assert_string_equal(told_since(), "");
+
+    nf_placed *p = calloc(1, sizeof(*p));
+    p[0] = (nf_placed){.numa = 1, .resource = strdup("cpu"), .amount = 4, .tracked = true};
+    assert_int_equal(nf_reservations_move(rs, "a", p, 1, 1), 0);
+    assert_string_equal(told_since(), "w1");
+
+    /* the same uid bound again on another node: both nodes changed */
+    nf_reservation r = {.uid = strdup("b"), .node = strdup("w2"), .numa = 0, .created_ms = 1200};
+    assert_int_equal(nf_reservations_add(rs, &r), 0);
+    assert_string_equal(told_since(), "w2,w1");
+
+    /* the document accounts for a's CPUs on numa1: reconciled; then b expires */
+    nf_topology *t = doc_with_pods(NULL, "[{'podUID':'a','cpus':'0-3','resources':{'cpu':4}}]");
+    assert_int_equal(nf_reservations_reconcile(rs, t, NULL, NULL), 1);
+    assert_string_equal(told_since(), "w1");
+    assert_int_equal(nf_reservations_reconcile(rs, t, NULL, NULL), 0);
+    assert_int_equal(nf_reservations_expire(rs, 2000, NULL, NULL), 0);
+    assert_string_equal(told_since(), "");
+    assert_int_equal(nf_reservations_expire(rs, 5000, NULL, NULL), 1);
+    assert_string_equal(told_since(), "w2");
+    assert_true(nf_reservations_drop(rs, "a") == false);
+    assert_string_equal(told_since(), "");
+    tb_free(t);
+    nf_reservations_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deduct_until_accounted),
         cmocka_unit_test(test_expire_drop_replace),
         cmocka_unit_test(test_node_json),
+        cmocka_unit_test(test_change_observer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -390,16 +390,206 @@ static void test_last_good(void **state)
     assert_string_equal(nft_cpus_str(&t.numa_nodes[1].pods[2].cpus), "6");
     nf_topology_free(&t);
 
-    /* removed: the manager is absent, its data gone */
+    /* removed after a good read: the last good view stays for the grace period (test_grace) */
     del(f->kdir, "cpu_manager_state");
     assert_int_equal(nf_kubelet_view_reload(v), 1);
     assert_int_equal(nf_kubelet_view_reload(v), 0);
     t = applied(v);
-    assert_string_equal(t.kubelet.state_cpu_manager, "absent");
-    assert_null(t.kubelet.cpu_manager_policy);
-    assert_true(nf_cpuset_empty(&t.numa_nodes[1].cpus.allocated));
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "no such file"));
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "keeping the last good view"));
+    assert_string_equal(t.kubelet.cpu_manager_policy, "static");
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[1].cpus.allocated), "6");
     nf_topology_free(&t);
     nf_kubelet_view_free(v);
+}
+
+static int64_t t_mono = 1000000, t_wall = 1764842400; /* 2025-12-04T10:00:00Z */
+
+static int reload_after(nf_kubelet_view *v, int64_t ms)
+{
+    t_mono += ms;
+    t_wall += ms / 1000;
+    return nf__kubelet_view_reload_at(v, t_mono, t_wall);
+}
+
+/* Inputs lost as operators and kubelet lose them: a deleted state file, a config truncated by an
+ * editor, a deleted device checkpoint. The last good view holds through the grace period, then
+ * the numbers it fed are unknown, never "all free" and never the defaults. */
+static void test_grace(void **state)
+{
+    fx *f = *state;
+    put(f->kdir, "cpu_manager_state", CPU_STATE);
+    put(f->kdir, "device-plugins/kubelet_internal_checkpoint", DEV_STATE);
+    put(f->dir, "k.yaml",
+        "kind: KubeletConfiguration\ncpuManagerPolicy: static\n"
+        "reservedSystemCPUs: \"0,8\"\ntopologyManagerPolicy: restricted\n");
+    char *cfg = nf_path_join(f->dir, "k.yaml", NULL);
+    nf_kubelet_opts o = {.kubelet_dir = f->kdir, .config_path = cfg, .grace_ms = 60000};
+    nf_kubelet_view *v = NULL;
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    assert_int_equal(reload_after(v, 0), 0);
+
+    /* cpu_manager_state deleted: kept 59 s, marked with when it was read and lost */
+    del(f->kdir, "cpu_manager_state");
+    assert_int_equal(reload_after(v, 1000), 1);
+    assert_int_equal(reload_after(v, 59000), 0); /* same status text: the generation stays */
+    nf_topology t = applied(v);
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "no such file (since 2025-12-04T10:00"));
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "keeping the last good view, read at "));
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "for the 60s grace period"));
+    assert_false(t.numa_nodes[0].cpus.allocated_unknown);
+    assert_string_equal(nft_cpus_str(&t.numa_nodes[0].cpus.allocated), "1-3,9-10");
+    nf_kubelet_unknown u;
+    nf_kubelet_view_unknown(v, &u);
+    assert_null(u.cpu_assigned);
+    nf_topology_free(&t);
+
+    /* past the grace period: unknown, with the reason */
+    assert_int_equal(reload_after(v, 1000), 1);
+    assert_int_equal(reload_after(v, 0), 0);
+    t = applied(v);
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "was dropped after the 60s grace"));
+    assert_true(t.numa_nodes[0].cpus.allocated_unknown);
+    assert_true(t.numa_nodes[1].cpus.allocated_unknown);
+    assert_int_equal(t.numa_nodes[0].n_pods, 1); /* pod-a's VFs only, no CPU entries */
+    assert_string_equal(t.kubelet.cpu_manager_policy, "static"); /* from the config */
+    nf_kubelet_view_unknown(v, &u);
+    assert_non_null(u.cpu_assigned);
+    assert_non_null(strstr(u.cpu_assigned, "cpu_manager_state lost"));
+    assert_null(u.reserved_cpus);
+    assert_null(u.devices);
+    nf_kubelet_input in[NF_KUBELET_INPUTS];
+    nf_kubelet_view_inputs(v, in);
+    assert_string_equal(in[2].input, "cpuManagerState");
+    assert_non_null(in[2].problem);
+    assert_null(in[0].problem);
+    assert_null(in[1].problem);
+    nf_topology_free(&t);
+
+    /* kubelet writes it again: known again */
+    put(f->kdir, "cpu_manager_state", CPU_STATE);
+    assert_int_equal(reload_after(v, 100), 1);
+    t = applied(v);
+    assert_string_equal(t.kubelet.state_cpu_manager, "ok");
+    assert_false(t.numa_nodes[0].cpus.allocated_unknown);
+    nf_kubelet_view_unknown(v, &u);
+    assert_null(u.cpu_assigned);
+    nf_topology_free(&t);
+
+    /* an editor's save: truncated to nothing, then written. Never kubelet's defaults. */
+    put(f->dir, "k.yaml", "");
+    assert_int_equal(reload_after(v, 100), 1);
+    t = applied(v);
+    assert_non_null(strstr(t.kubelet.config_error, "empty file"));
+    assert_string_equal(t.kubelet.cpu_manager_policy, "static");
+    assert_string_equal(t.kubelet.topology_manager_policy, "restricted");
+    assert_string_equal(t.kubelet.reserved_cpus, "0,8");
+    nf_topology_free(&t);
+    put(f->dir, "k.yaml",
+        "kind: KubeletConfiguration\ncpuManagerPolicy: static\n"
+        "reservedSystemCPUs: \"0-1,8\"\ntopologyManagerPolicy: restricted\n");
+    assert_int_equal(reload_after(v, 100), 1);
+    t = applied(v);
+    assert_null(t.kubelet.config_error);
+    assert_string_equal(t.kubelet.reserved_cpus, "0-1,8");
+    nf_topology_free(&t);
+
+    /* the config deleted for good: the reserved CPUs become unknown, not "none" */
+    del(f->dir, "k.yaml");
+    assert_int_equal(reload_after(v, 100), 1);
+    t = applied(v);
+    assert_string_equal(t.kubelet.reserved_cpus, "0-1,8");
+    assert_false(t.numa_nodes[0].cpus.reserved_unknown);
+    nf_topology_free(&t);
+    assert_int_equal(reload_after(v, 60000), 1);
+    t = applied(v);
+    assert_true(t.numa_nodes[0].cpus.reserved_unknown);
+    assert_null(t.kubelet.reserved_cpus);
+    assert_non_null(strstr(t.kubelet.reserved_cpus_source, "unknown: kubelet config lost"));
+    nf_kubelet_view_unknown(v, &u);
+    assert_non_null(u.reserved_cpus);
+    assert_non_null(u.reserved_memory);
+    nf_topology_free(&t);
+
+    /* the device checkpoint deleted: VFs keep their pods, then their allocation is unknown */
+    del(f->kdir, "device-plugins/kubelet_internal_checkpoint");
+    assert_int_equal(reload_after(v, 100), 1);
+    t = applied(v);
+    assert_true(t.numa_nodes[0].devices[0].vfs[0].allocated);
+    assert_false(t.numa_nodes[0].devices[0].vfs[0].allocation_unknown);
+    nf_topology_free(&t);
+    assert_int_equal(reload_after(v, 60000), 1);
+    t = applied(v);
+    assert_false(t.numa_nodes[0].devices[0].vfs[0].allocated);
+    assert_true(t.numa_nodes[0].devices[0].vfs[0].allocation_unknown);
+    assert_true(t.unplaced_devices[0].vfs[0].allocation_unknown);
+    nf_kubelet_view_unknown(v, &u);
+    assert_non_null(strstr(u.devices, "device checkpoint lost"));
+    nf_topology_free(&t);
+    nf_kubelet_view_free(v);
+    free(cfg);
+}
+
+/* Misconfigurations that used to be silent: each is an input problem (warned, errors[],
+ * metric). */
+static void test_input_problems(void **state)
+{
+    fx *f = *state;
+    put(f->dir, "k.yaml",
+        "kind: KubeletConfiguration\ncpuManagerPolicy: static\n"
+        "reservedSystemCPUs: \"0\"\nmemoryManagerPolicy: Static\n");
+    char *cfg = nf_path_join(f->dir, "k.yaml", NULL);
+    nf_kubelet_opts o = {.kubelet_dir = f->kdir, .config_path = cfg};
+    nf_kubelet_view *v = NULL;
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    nf_kubelet_input in[NF_KUBELET_INPUTS];
+    nf_kubelet_view_inputs(v, in);
+    assert_null(in[0].problem);
+    assert_null(in[1].problem);
+    assert_non_null(strstr(in[2].problem, "cpuManagerPolicy is static but"));
+    assert_non_null(strstr(in[3].problem, "memoryManagerPolicy is Static but"));
+    assert_null(in[4].problem); /* no device plugins: nothing to say */
+    nf_kubelet_view_free(v);
+
+    /* a config that does not parse, from the start: a problem, and the reserved CPUs unknown */
+    put(f->dir, "k.yaml", "cpuManagerPolicy: [");
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    nf_kubelet_view_inputs(v, in);
+    assert_non_null(strstr(in[1].problem, "kubelet config error: "));
+    nf_topology t = applied(v);
+    assert_true(t.numa_nodes[0].cpus.reserved_unknown);
+    nf_topology_free(&t);
+    nf_kubelet_view_free(v);
+
+    /* a config path that does not exist */
+    unlink(cfg);
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    nf_kubelet_view_inputs(v, in);
+    assert_non_null(strstr(in[1].problem, "kubelet config error: "));
+    assert_non_null(strstr(in[1].problem, "k.yaml: no such file"));
+    nf_kubelet_view_free(v);
+
+    /* a kubelet dir that does not exist */
+    o = (nf_kubelet_opts){.kubelet_dir = "/nonexistent/kubelet"};
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    nf_kubelet_view_inputs(v, in);
+    assert_string_equal(in[0].input, "kubeletDir");
+    assert_non_null(strstr(in[0].problem, "--kubelet-dir /nonexistent/kubelet is not a directory"));
+    nf_kubelet_view_free(v);
+
+    /* a FIFO in place of a state file: refused at once, never a blocked read */
+    char *fifo = nf_path_join(f->kdir, "cpu_manager_state", NULL);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    o = (nf_kubelet_opts){.kubelet_dir = f->kdir};
+    assert_int_equal(nf_kubelet_view_new(&o, &v), 0);
+    t = applied(v);
+    assert_non_null(strstr(t.kubelet.state_cpu_manager, "is a FIFO, not a regular file"));
+    assert_true(t.numa_nodes[0].cpus.allocated_unknown);
+    nf_topology_free(&t);
+    nf_kubelet_view_free(v);
+    unlink(fifo);
+    free(fifo);
+    free(cfg);
 }
 
 static void test_reserved_sources(void **state)
@@ -523,6 +713,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reserved_sources, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inconsistent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_problems, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* test_fileio.c - bounded reads, integer files, atomic writes, path joining. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,69 @@ static void join_is(char *got, const char *want)
     free(got);
 }
 
+/* A FIFO where a file should be: refused at once with a clear error, never a blocked read (a
+ * writer-less FIFO would block open() and read() forever without O_NONBLOCK). */
+static void test_refuse_non_regular(void **state)
+{
+    (void)state;
+    char *fifo = nf_path_join(tmpdir, "fifo", NULL);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *out = NULL, line[32];
+    int64_t v;
+    nf_err err = {{0}};
+    assert_int_equal(nf_read_file(fifo, 100, &out, NULL, &err), -EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, "is a FIFO, not a regular file"));
+    assert_non_null(strstr(err.msg, fifo));
+    assert_int_equal(nf_read_line(fifo, line, sizeof(line), &err), -EINVAL);
+    assert_int_equal(nf_read_int64(fifo, 0, 10, &v, &err), -EINVAL);
+    assert_int_equal(nf_read_file_at(AT_FDCWD, NULL, fifo, 100, &out, NULL, &err), -EINVAL);
+    assert_int_equal(nf_read_int64_at(AT_FDCWD, NULL, fifo, 0, 10, &v, &err), -EINVAL);
+    /* a directory is refused the same way */
+    assert_int_equal(nf_read_file(tmpdir, 100, &out, NULL, &err), -EISDIR);
+    assert_non_null(strstr(err.msg, "is a directory"));
+    free(fifo);
+}
+
+/* "1\0002" in a sysfs counter must not read as 1; a NUL in a text file is an error */
+static void test_refuse_nul(void **state)
+{
+    (void)state;
+    char *p = put("nul", "1\0002\n", 4);
+    int64_t v = -7;
+    char line[32];
+    nf_err err = {{0}};
+    assert_int_equal(nf_read_int64(p, 0, 100, &v, &err), -EINVAL);
+    assert_int_equal(v, -7);
+    assert_non_null(strstr(err.msg, "contains a NUL byte"));
+    assert_int_equal(nf_read_int64_at(AT_FDCWD, NULL, p, 0, 100, &v, &err), -EINVAL);
+    assert_int_equal(nf_read_line(p, line, sizeof(line), &err), -EINVAL);
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(nf_read_file_flags(p, 100, NF_READ_TEXT, &out, &len, &err), -EINVAL);
+    assert_null(out);
+    assert_int_equal(nf_read_file(p, 100, &out, &len, &err), 0); /* binary reads stay possible */
+    assert_int_equal(len, 4);
+    free(out);
+    free(p);
+}
+
+static void test_nofollow(void **state)
+{
+    (void)state;
+    char *p = put("target", "x\n", 2), *link = nf_path_join(tmpdir, "link", NULL);
+    assert_int_equal(symlink(p, link), 0);
+    char *out = NULL;
+    nf_err err = {{0}};
+    assert_int_equal(nf_read_file_flags(link, 100, NF_READ_NOFOLLOW, &out, NULL, &err), -ELOOP);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(nf_read_file_flags(link, 100, 0, &out, NULL, &err), 0);
+    assert_string_equal(out, "x\n");
+    free(out);
+    free(link);
+    free(p);
+}
+
 static void test_path_join(void **state)
 {
     (void)state;
@@ -267,7 +331,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_file),  cmocka_unit_test(test_read_line),
         cmocka_unit_test(test_read_int64), cmocka_unit_test(test_write_atomic),
-        cmocka_unit_test(test_path_join),
+        cmocka_unit_test(test_path_join),  cmocka_unit_test(test_refuse_non_regular),
+        cmocka_unit_test(test_refuse_nul), cmocka_unit_test(test_nofollow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

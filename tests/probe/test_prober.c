@@ -139,6 +139,34 @@ static void test_prober_results_reach_topology(void **state)
     assert_int_equal(nft_tmpdir_free(root), 0);
 }
 
+/* kubelet's device checkpoint lost: which VFs pods hold is unknown, so none is touched (it
+ * could be a running DPDK pod's) and usable is unknown, not a count. */
+static void test_prober_allocation_unknown_is_never_probed(void **state)
+{
+    (void)state;
+    char *root = nft_tmpdir("probe-test");
+    const char *names[] = {"net_null0", "net_ring0"};
+    bool alloc[] = {false, false};
+    nf_topology t;
+    build(&t, names, alloc, 2);
+    vf(&t, 0)->allocation_unknown = vf(&t, 1)->allocation_unknown = true;
+    nf_prober_opts o = {
+        .interval_ms = 0, .timeout_ms = 20000, .sysfs_root = root, .allow_vdevs = true};
+    nf_prober *p;
+    assert_int_equal(nf_prober_start(&o, &p), 0);
+    assert_int_equal(nf_prober_update(p, &t), 0);
+    wait_results(p, &t, NULL, 5000);
+    assert_string_equal(vf(&t, 0)->probe.status, "skipped: allocated");
+    assert_string_equal(vf(&t, 1)->probe.status, "skipped: allocated");
+    assert_int_equal(nf_numa_resource(&t.numa_nodes[0], RES)->usable, NF_UNKNOWN);
+    nf_prober_stats st;
+    nf_prober_get_stats(p, &st);
+    assert_int_equal(st.eal_runs, 0);
+    nf_prober_stop(p);
+    nf_topology_free(&t);
+    assert_int_equal(nft_tmpdir_free(root), 0);
+}
+
 static void test_prober_usable_unknown_then_failed(void **state)
 {
     /* without allow_vdevs a name that is not a PCI address fails; usable is 0, not unknown */
@@ -257,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prober_results_reach_topology),
         cmocka_unit_test(test_prober_usable_unknown_then_failed),
+        cmocka_unit_test(test_prober_allocation_unknown_is_never_probed),
         cmocka_unit_test(test_prober_timeout_and_interval),
         cmocka_unit_test(test_prober_stop_kills_child),
         cmocka_unit_test(test_prober_allocation_cancels_running_probe),
