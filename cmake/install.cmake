@@ -1,8 +1,8 @@
-# cmake --install: the three programs, the exporter's systemd unit (ExecStart pointing at the
+# cmake --install: the four programs, the exporter's systemd unit (ExecStart pointing at the
 # installed binary) and man pages made from each program's --help by help2man (when found).
 include(GNUInstallDirs)
 
-set(NUMAFIT_PROGRAMS numafit-exporter numafit-extender numafit-report)
+set(NUMAFIT_PROGRAMS numafit-exporter numafit-extender numafit-report numafit-pod)
 install(TARGETS ${NUMAFIT_PROGRAMS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # Written at install time, so ExecStart names the binary under the prefix given to
@@ -26,6 +26,7 @@ if(HELP2MAN)
   set(what_numafit-exporter "per-NUMA free CPUs, hugepages, memory and SR-IOV VFs of this node")
   set(what_numafit-extender "kube-scheduler extender placing DPDK pods on one NUMA node")
   set(what_numafit-report "how many more pods of a shape fit, NUMA-aligned")
+  set(what_numafit-pod "inside a DPDK container: its CPUs, VFs and hugepages, and EAL arguments")
   set(pages)
   foreach(prog ${NUMAFIT_PROGRAMS})
     set(page ${PROJECT_BINARY_DIR}/man/${prog}.1)

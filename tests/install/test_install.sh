@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install_tree: `cmake --install` of this build tree, staged with DESTDIR under another prefix,
-# as a packager runs it: the three programs run from there, the systemd unit is the one in
+# as a packager runs it: the four programs run from there, the systemd unit is the one in
 # deploy/systemd with ExecStart naming the installed binary, and each program has a man page
 # made from its --help (skipped, exit 77, when help2man was not found at configure time).
 set -euo pipefail
@@ -15,7 +15,7 @@ fail() {
 DESTDIR=$stage cmake --install "$build" --prefix /opt/numafit >"$stage/log" 2>&1 ||
   fail "cmake --install failed: $(cat "$stage/log")"
 root=$stage/opt/numafit
-progs=(numafit-exporter numafit-extender numafit-report)
+progs=(numafit-exporter numafit-extender numafit-report numafit-pod)
 for p in "${progs[@]}"; do
   [ -x "$root/bin/$p" ] || fail "$root/bin/$p not installed"
   v=$("$root/bin/$p" --version)

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// examples_json.cjs FILE... - parse deploy/examples YAML (js-yaml) and validate every object
+// kubernetes-models has a schema for (Pod); prints one JSON object to stdout:
+//   {"files": {FILE: [doc, ...]}, "schema": [{"file", "kind", "name", "error": null | "..."}]}
+// test_examples.py does the rest. Modules come from $NF_BUILD_DIR/npm-deploy (fixture deploy_npm).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { createRequire } = require('module');
+
+const BUILD = process.env.NF_BUILD_DIR || path.resolve(__dirname, '../../build');
+const req = createRequire(path.join(BUILD, 'npm-deploy', 'package.json'));
+const yaml = req('js-yaml');
+
+const out = { files: {}, schema: [] };
+for (const file of process.argv.slice(2)) {
+  const docs = yaml.loadAll(fs.readFileSync(file, 'utf8')).filter((d) => d !== null && d !== undefined);
+  out.files[file] = docs;
+  for (const o of docs) {
+    if (o.apiVersion !== 'v1') continue; // CRDs and KubeletConfiguration: no schema in kubernetes-models
+    const Cls = req('kubernetes-models/v1')[o.kind];
+    let error = null;
+    try {
+      if (typeof Cls !== 'function') throw new Error(`no kind ${o.kind}`);
+      new Cls(o).validate();
+    } catch (e) {
+      error = e.message;
+    }
+    out.schema.push({ file, kind: o.kind, name: o.metadata && o.metadata.name, error });
+  }
+}
+process.stdout.write(JSON.stringify(out));
