@@ -260,7 +260,8 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
             count_filter(l, outcome, NF_REASON_MISSING);
         return NULL;
     }
-    if (entry_unusable(l->h, e, l->now, why, len)) {
+    /* one reason per kind, so kube-scheduler folds them (the details: /v1/nodes/{name}) */
+    if (nf_cache_entry_unusable_kind(e, l->now, l->h->cfg.stale_after_ms, why, len)) {
         nf_cache_release(e);
         if (l->filter)
             count_filter(l, outcome, NF_REASON_STALE);

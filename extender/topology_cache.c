@@ -596,6 +596,25 @@ bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t st
     return true;
 }
 
+bool nf_cache_entry_unusable_kind(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
+                                  char *why, size_t len)
+{
+    if (e->conflict_with)
+        snprintf(why, len,
+                 "two sources publish this node: give each exporter its own --node-name "
+                 "(GET /v1/nodes/NODE names them)");
+    else if (e->stale)
+        snprintf(why, len,
+                 "topology is stale: its source stopped answering (GET /v1/nodes/NODE "
+                 "says why)");
+    else if (too_old(false, e->from_file, e->received_ms, now_ms, stale_after_ms))
+        snprintf(why, len, "topology is older than --stale-after %" PRId64 "s",
+                 stale_after_ms / 1000);
+    else
+        return false;
+    return true;
+}
+
 void nf_cache_on_put(nf_cache *c, nf_cache_put_fn fn, void *ctx)
 {
     c->on_put = fn;

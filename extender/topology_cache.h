@@ -100,6 +100,11 @@ int nf_cache_remove_from(nf_cache *c, const char *node, const char *source);
  * Writes why (NUL-terminated, at most len bytes) when unusable. */
 bool nf_cache_entry_unusable(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
                              char *why, size_t len);
+/* The same rule with one reason per kind (two sources, stale, too old) and nothing of the node
+ * in it: kube-scheduler folds equal reasons in its FailedScheduling event, and the details stay
+ * in the one above (GET /v1/nodes/{name}). */
+bool nf_cache_entry_unusable_kind(const nf_cache_entry *e, int64_t now_ms, int64_t stale_after_ms,
+                                  char *why, size_t len);
 
 /* Derived data kept with a document, e.g. the extender's precomputed fit views (fit.h): a few
  * slots per document, shared by every entry carrying the same document (touch and stale marks keep

@@ -550,13 +550,20 @@ static void filter_and_prioritize(void **state)
                         "worker-1");
     json_decref(res);
 
-    /* a stale source rejects its node, with the reason */
+    /* a stale source rejects its node, with the reason of its kind (the same for every stale
+     * node, so kube-scheduler folds them); the detail is in /v1/nodes/{name} */
     nf_cache_mark_stale(f.cache, "http://10.0.0.1:9750", "exporter http://10.0.0.1:9750: gone");
     res = post("/filter", "{\"Pod\": %s, \"NodeNames\": [\"worker-1\"]}", pod);
     assert_int_equal(json_array_size(json_object_get(res, "NodeNames")), 0);
-    assert_non_null(strstr(unresolvable_reason(res, "worker-1"), "gone"));
+    assert_string_equal(unresolvable_reason(res, "worker-1"),
+                        "numafit: topology is stale: its source stopped answering (GET "
+                        "/v1/nodes/NODE says why)");
     assert_null(failed_reason(res, "worker-1"));
     json_decref(res);
+    resp nr = req("GET", "/v1/nodes/worker-1", NULL, 0);
+    assert_int_equal(nr.status, 200);
+    assert_non_null(strstr(nr.body, "exporter http://10.0.0.1:9750: gone"));
+    free(nr.body);
     stop(&f);
 }
 

@@ -368,6 +368,10 @@ static void source_conflicts(void **state)
     assert_true(nf_cache_entry_unusable(e, 2000, 60000, why, sizeof(why)));
     assert_non_null(strstr(why, "http://a:9750"));
     assert_non_null(strstr(why, "http://b:9750"));
+    /* the reason /filter gives: one text for every such node */
+    assert_true(nf_cache_entry_unusable_kind(e, 2000, 60000, why, sizeof(why)));
+    assert_null(strstr(why, "http://"));
+    assert_non_null(strstr(why, "two sources publish this node"));
     nf_cache_release(e);
     /* the kept-answer fast path does not answer for it either */
     const char *names[] = {"w1"};
@@ -394,6 +398,9 @@ static void source_conflicts(void **state)
     e = nf_cache_acquire(c, "w1");
     assert_null(e->conflict_with);
     assert_false(nf_cache_entry_unusable(e, 11500, 60000, why, sizeof(why)));
+    assert_false(nf_cache_entry_unusable_kind(e, 11500, 60000, why, sizeof(why)));
+    assert_true(nf_cache_entry_unusable_kind(e, 80000, 60000, why, sizeof(why))); /* too old */
+    assert_string_equal(why, "topology is older than --stale-after 60s");
     nf_cache_release(e);
 
     /* a stale source (its exporter went away) is replaced without a conflict */

@@ -358,7 +358,7 @@ static const nf_topology *src_acquire(void *ctx, const char *node, void **handle
         snprintf(why, len, "%s", c->why ? c->why : HTTP_MISSING);
         return NULL;
     }
-    if (nf_cache_entry_unusable(e, nf_wall_ms(), 0, why, len)) { /* the server's rule */
+    if (nf_cache_entry_unusable_kind(e, nf_wall_ms(), 0, why, len)) { /* the server's rule */
         nf_cache_release(e);
         return NULL;
     }
@@ -1041,7 +1041,8 @@ static void server_run(nf_fit_opts fit)
     assert_int_equal(nf_cache_mark_node_stale(S.cache, "w-shown", NULL, "exporter gone"), 0);
     char *f = check_server(&S, "stale node");
     assert_false(passes(f, "w-shown"));
-    assert_non_null(strstr(f, "exporter gone"));
+    assert_non_null(strstr(f, "topology is stale: its source stopped answering"));
+    assert_null(strstr(f, "exporter gone")); /* the detail is /v1/nodes/{name}'s */
     free(f);
     assert_int_equal(nf_cache_touch(S.cache, "w-shown", NULL, nf_wall_ms()), 0);
     f = check_server(&S, "touched node");
