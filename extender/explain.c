@@ -100,7 +100,12 @@ int nf_explain_record(nf_explain *x, const nf_extender_args *a, const nf_filter_
         p += n;
     }
     r->n_names = a->n_nodes;
-    r->pod = json_incref(a->pod);
+    /* a copy: jansson's reference counts are not safe to share between threads (its last
+     * decrement frees without an acquire), and the request's own tree dies on its thread */
+    if (!(r->pod = json_deep_copy(a->pod))) {
+        record_free(r);
+        return -ENOMEM;
+    }
     if (sum)
         r->sum = *sum;
     r->at_ms = now_ms;
@@ -231,7 +236,7 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
         if (!rc) {
             memcpy(names, r->names, chars);
             n_names = r->n_names;
-            pod = json_incref(r->pod);
+            pod = json_deep_copy(r->pod); /* this thread's own (see nf_explain_record) */
             sum = r->sum;
             at = r->at_ms;
         }
@@ -240,6 +245,8 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
     pthread_mutex_unlock(&x->lock);
     nf_pod_req req = {0};
     json_t *nodes = NULL, *ans = NULL;
+    if (!rc && !pod && names)
+        rc = -ENOMEM; /* the copy failed */
     if (!rc) {
         nf_err err = {{0}};
         rc = nf_pod_req_from_json(pod, &req, &err); /* it decoded once: only -ENOMEM now */

@@ -3,8 +3,9 @@
  *
  * /filter reasons are per node class (fit.h), so kube-scheduler's FailedScheduling event stays one
  * line per class; the numbers of each node (the zone that came closest, what it lacked) are here.
- * The /filter hot path only records, per request, what it already has: the pod (a reference to
- * its JSON), the asked node names (one copy), the counts and the top reasons per class
+ * The /filter hot path only records, per request, what it already has: a copy of the pod's JSON
+ * (jansson trees are not shared between threads), the asked node names (one copy), the counts and
+ * the top reasons per class
  * (extender_protocol.h nf_filter_summary), under one short lock. The per-node answers are
  * computed when asked: the pod is fitted again on each node it was asked about, with
  * nf_fit_opts.detail, on the topologies (and reservations) as they are at that moment, so a
