@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numafit/quantity.h"
 #include "score.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -157,10 +158,103 @@ int nf_report_add_shape(nf_report *r, const char *label, nf_pod_req *req, nf_err
     return 0;
 }
 
+/* Levenshtein distance of two short names (at most 63 characters; longer: far). */
+static size_t name_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return SIZE_MAX;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The name a mistyped resource name most likely meant, or NULL. Hugepage sizes are binary
+ * (kubelet names them hugepages-2Mi, hugepages-1Gi): "hugepages-1G" means hugepages-1Gi. */
+static const char *name_suggestion(const char *name, char *buf, size_t len)
+{
+    static const char *const known[] = {"cpu", "memory", "hugepages-2Mi", "hugepages-1Gi"};
+    if (nf_resource_is_hugepages(name)) {
+        const char *size = name + 10;
+        int64_t bytes = 0;
+        nf_err qe;
+        if (nf_quantity_parse(size, &bytes, &qe) == 0 && bytes > 0 && !(bytes & (bytes - 1))) {
+            nf_hugepage_resource_name((uint64_t)bytes, buf, len);
+            return strcmp(buf, name) ? buf : NULL;
+        }
+        size_t n = strlen(size);
+        if (n >= 2 && strchr("KMGT", size[n - 1]) && size[n - 2] >= '0' && size[n - 2] <= '9') {
+            snprintf(buf, len, "%si", name); /* a decimal suffix: the binary one was meant */
+            return buf;
+        }
+        return "hugepages-2Mi or hugepages-1Gi";
+    }
+    const char *best = NULL;
+    size_t bd = 3; /* farther than two edits is not a typo */
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        size_t n = strlen(name);
+        /* an abbreviation ("mem") is as close as a typo */
+        size_t d = n >= 2 && strncmp(name, known[i], n) == 0 ? 1 : name_distance(name, known[i]);
+        if (d < bd) {
+            bd = d;
+            best = known[i];
+        }
+    }
+    return best;
+}
+
+/* Refuse a resource name a shape cannot mean before parsing it, with a suggestion: a hugepage
+ * size kubelet never publishes (hugepages-1G), or a typo of cpu or memory (cpus, mem). */
+static int shape_names_check(const char *shape, nf_err *err)
+{
+    for (const char *p = shape; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        const char *eq = memchr(p, '=', n);
+        size_t nl = eq ? (size_t)(eq - p) : 0;
+        while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
+            nl--;
+        char name[128], sug[64];
+        if (nl && nl < sizeof(name)) {
+            memcpy(name, p, nl);
+            name[nl] = 0;
+            bool known = strcmp(name, "cpu") == 0 || strcmp(name, "memory") == 0 ||
+                         nf_resource_is_device(name);
+            const char *s = known ? NULL : name_suggestion(name, sug, sizeof(sug));
+            if (s)
+                return nf_errf(err, -EINVAL,
+                               "shape \"%.100s\": unknown resource %s (did you mean %s?)", shape,
+                               name, s);
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
 int nf_report_add_shape_text(nf_report *r, const char *shape, nf_err *err)
 {
     nf_pod_req pod;
-    int rc = nf_pod_req_from_shape(shape, &pod, err);
+    int rc = shape_names_check(shape, err);
+    if (rc)
+        return rc;
+    rc = nf_pod_req_from_shape(shape, &pod, err);
     if (rc)
         return rc;
     /* the label is the shape as given, without the white space around items */
@@ -198,7 +292,9 @@ int nf_report_named_shape_parse(const char *arg, char *name, size_t name_len, nf
     memcpy(name, arg, n);
     name[n] = 0;
     nf_err perr = {{0}};
-    int rc = nf_pod_req_from_shape(eq + 1, req, &perr);
+    int rc = shape_names_check(eq + 1, &perr);
+    if (!rc)
+        rc = nf_pod_req_from_shape(eq + 1, req, &perr);
     if (rc)
         return nf_errf(err, rc, "shape %s: %s", name, perr.msg);
     return 0;
@@ -436,10 +532,8 @@ static int add_pods(nf_report *r, nf_report_shape *s, double *score)
             if (score[i] >= 0 && (best == SIZE_MAX || score[i] > score[best]))
                 best = i;
         if (best == SIZE_MAX) {
-            if (asprintf(&s->note,
-                         "placed %" PRId64 " of %" PRId64 ": no node fits pod %" PRId64
-                         " of the shape",
-                         s->placed, r->opts.add_pods, s->placed + 1) < 0) {
+            if (asprintf(&s->note, "no node fits pod %" PRId64 " of the shape", s->placed + 1) <
+                0) {
                 s->note = NULL;
                 rc = -ENOMEM;
             }
@@ -625,4 +719,51 @@ int nf_report_compute(nf_report *r, nf_err *err)
         if ((rc = count_shape(r, &r->shapes[i], err)))
             return rc;
     return 0;
+}
+
+/* CPUs the zone's NUMA nodes have at all (allocatable or not). */
+static int64_t zone_cpus(const nf_report *r, size_t i, int zone)
+{
+    const nf_topology *t = nf_report_node_topology(&r->nodes[i]);
+    int64_t n = 0;
+    for (size_t k = 0; k < t->n_numa_nodes; k++) {
+        const nf_numa_node *nn = &t->numa_nodes[k];
+        if (nf_numa_zone_id(t, nn, r->opts.fit.align) != zone)
+            continue;
+        const nf_resource *res = nf_numa_resource(nn, "cpu");
+        if (res && res->capacity > 0)
+            n = sat_add(n, res->capacity);
+    }
+    return n;
+}
+
+const char *nf_report_zone_limits(const nf_report *r, size_t si, size_t i, size_t z, char *buf,
+                                  size_t len)
+{
+    const nf_report_shape *s = &r->shapes[si];
+    const nf_zone_count *zc = &s->nodes[i].zones[z];
+    buf[0] = 0;
+    if (!zc->limited_by)
+        return buf;
+    if (zc->fits == 0 && nf_report_amount_index(zc->free, zc->n_free, "cpu") >= 0 &&
+        zone_cpus(r, i, zc->id) == 0) {
+        snprintf(buf, len, "no CPUs");
+        return buf;
+    }
+    if (nf_report_amount_index(zc->free, zc->n_free, zc->limited_by) < 0) {
+        snprintf(buf, len, "%s", zc->limited_by); /* a policy, not a resource */
+        return buf;
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < zc->n_free && used + 1 < len; k++) {
+        int j = nf_report_amount_index(s->request, s->n_request, zc->free[k].name);
+        if (j < 0 || s->request[j].value <= 0 ||
+            zc->free[k].value / s->request[j].value != zc->fits)
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", zc->free[k].name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (!used)
+        snprintf(buf, len, "%s", zc->limited_by);
+    return buf;
 }

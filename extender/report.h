@@ -39,7 +39,9 @@
  *     added                   only with addPods > 0: {"requested", "placed", "note",
  *                             "placements": [{"node", "zone"}]}
  *     nodes[]: node, fits (null when unbounded, with "error"), free, stranded,
- *              zones[]: {"id", "fits", "limitedBy", "free", "stranded"}
+ *              zones[]: {"id", "fits", "limitedBy", "limits", "free", "stranded"}
+ *                limitedBy: the first limiting resource (fit.h's tie order); limits: what
+ *                nf_report_zone_limits says (every resource of a tie, or "no CPUs")
  *   zones[].id is a NUMA node id under align numa, a socket id under align socket.
  */
 #ifndef NUMAFIT_EXTENDER_REPORT_H
@@ -159,6 +161,12 @@ int nf_report_compute(nf_report *r, nf_err *err);
 
 /* The topology a node is counted on (the what-if copy when there is one). */
 const nf_topology *nf_report_node_topology(const nf_report_node *n);
+/* What limits zone z of node i for shape si, for people, into buf: "no CPUs" when the shape needs
+ * CPUs and the zone has none (a memory-only NUMA node); else every requested resource that
+ * reaches the zone's count (a tie names them all, "cpu, intel.com/sriov"), or the policy that
+ * zeroes the zone ("cpuManagerPolicy"). After nf_report_compute; returns buf. */
+const char *nf_report_zone_limits(const nf_report *r, size_t si, size_t i, size_t z, char *buf,
+                                  size_t len);
 /* Index of a resource in amounts (name match), or -1. */
 int nf_report_amount_index(const nf_amount *a, size_t n, const char *name);
 

@@ -33,8 +33,8 @@ static const char usage[] =
     "limits each zone, and what free capacity is stranded.\n"
     "\n"
     "  --shape SHAPE           e.g. 'cpu=4,hugepages-1Gi=4Gi,intel.com/sriov=1' (repeatable)\n"
-    "  --pod FILE              a Pod (or Deployment, ...) YAML/JSON file as the shape "
-    "(repeatable)\n"
+    "  --pod FILE              a Pod (or Deployment, ...) YAML/JSON file as the shape; in a\n"
+    "                          multi-document file every pod is one (repeatable)\n"
     "sources (any mix; a node read twice counts once, as first read in the order\n"
     "--topology-dir, FILE..., --extender, --exporter; the repeat is listed as skipped):\n"
     "  FILE...                 NodeTopology JSON files\n"
@@ -195,23 +195,19 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* ---- shapes ------------------------------------------------------------------------------ */
 
-static int add_pod_file(nf_report *r, const char *path, nf_err *err)
+/* A document that holds a pod spec (a Pod, a workload with spec.template, a bare template):
+ * manifests often put the Namespace, ConfigMaps or Services beside it. */
+static bool holds_pod(const json_t *doc)
 {
-    char *text;
-    size_t len;
-    json_t *doc = NULL;
+    json_t *spec = nf_json_iget(doc, "spec");
+    return json_is_object(spec) &&
+           (nf_json_iget(spec, "containers") || nf_json_iget(spec, "template"));
+}
+
+static int add_pod_doc(nf_report *r, const char *path, const json_t *doc, nf_err *err)
+{
     nf_pod_req pod;
-    int rc = nf_read_file(path, 16u << 20, &text, &len, err);
-    if (rc)
-        return rc;
-    rc = nf_yaml_load(text, len, &doc, err);
-    free(text);
-    if (rc) {
-        nf_err e = *err;
-        return nf_errf(err, rc, "pod file %s: %s", path, e.msg);
-    }
-    rc = nf_pod_req_from_json(doc, &pod, err);
-    json_decref(doc);
+    int rc = nf_pod_req_from_json(doc, &pod, err);
     if (rc) {
         nf_err e = *err;
         return nf_errf(err, rc, "pod file %s: %s", path, e.msg);
@@ -223,6 +219,39 @@ static int add_pod_file(nf_report *r, const char *path, nf_err *err)
     else
         snprintf(label, sizeof(label), "pod %s", path);
     return nf_report_add_shape(r, label, &pod, err);
+}
+
+/* Every pod-bearing document of the file is a shape; the others (Namespace, ...) are skipped. */
+static int add_pod_file(nf_report *r, const char *path, nf_err *err)
+{
+    char *text;
+    size_t len;
+    json_t *docs = NULL;
+    int rc = nf_read_file(path, 16u << 20, &text, &len, err);
+    if (rc)
+        return rc;
+    rc = nf_yaml_load_all(text, len, &docs, err);
+    free(text);
+    if (rc) {
+        nf_err e = *err;
+        return nf_errf(err, rc, "pod file %s: %s", path, e.msg);
+    }
+    size_t i, used = 0;
+    json_t *doc;
+    json_array_foreach(docs, i, doc)
+    {
+        if (rc || !holds_pod(doc))
+            continue;
+        rc = add_pod_doc(r, path, doc, err);
+        used++;
+    }
+    if (!rc && !used) /* say what the one document lacks, or that none holds a pod */
+        rc = json_array_size(docs) == 1
+                 ? add_pod_doc(r, path, json_array_get(docs, 0), err)
+                 : nf_errf(err, -EINVAL, "pod file %s: none of its %zu documents holds a pod spec",
+                           path, json_array_size(docs));
+    json_decref(docs);
+    return rc;
 }
 
 /* ---- HTTP: one-shot parallel GETs with a progress line ----------------------------------- */

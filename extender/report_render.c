@@ -44,10 +44,36 @@ const char *nf_report_content_type(nf_report_format f)
 
 /* ---- shared bits ------------------------------------------------------------------------ */
 
+/* Bytes for people: exact when a binary unit divides them ("16Gi"), else rounded in the largest
+ * binary unit that keeps a number of at least 1 ("980Gi", not "1027532504Ki"; "1.5Gi"). The
+ * JSON and CSV forms keep exact bytes. */
+static const char *bytes_text(int64_t v, char *buf, size_t len)
+{
+    static const char *const units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+    nf_quantity_format_bytes(v, buf, len);
+    size_t n = strlen(buf);
+    if (v < 1024 * 1024 || (n >= 2 && buf[n - 1] == 'i' && buf[n - 2] != 'K'))
+        return buf; /* small, or exact in Mi or above */
+    int u = 0;
+    double x = (double)v / 1024;
+    while (x >= 1024 && u < 5) {
+        x /= 1024;
+        u++;
+    }
+    if (x >= 100 || x == (double)(int64_t)x)
+        snprintf(buf, len, "%.0f%s", x, units[u]);
+    else
+        snprintf(buf, len, "%.1f%s", x, units[u]);
+    char *dot = strstr(buf, ".0");
+    if (dot && (dot[2] < '0' || dot[2] > '9')) /* "1.0Ti" -> "1Ti" */
+        memmove(dot, dot + 2, strlen(dot + 2) + 1);
+    return buf;
+}
+
 static const char *amount_text(const char *name, int64_t v, char *buf, size_t len)
 {
     if (nf_resource_is_bytes(name))
-        return nf_quantity_format_bytes(v, buf, len);
+        return bytes_text(v, buf, len);
     snprintf(buf, len, "%" PRId64, v);
     return buf;
 }
@@ -133,6 +159,9 @@ static void json_node(FILE *f, const nf_report *r, const nf_report_shape *s, siz
             jstr(f, zc->limited_by);
         else
             fputs("null", f);
+        char lim[256];
+        fputs(",\"limits\":", f);
+        jstr(f, nf_report_zone_limits(r, (size_t)(s - r->shapes), i, z, lim, sizeof(lim)));
         fputs(",\"free\":", f);
         jamounts(f, zc->free, zc->n_free);
         fputs(",\"stranded\":", f);
@@ -334,7 +363,9 @@ static int render_table(const nf_report *r, FILE *f)
                 snprintf(fits, sizeof(fits), "%" PRId64, zc->fits);
                 amounts_line(zc->free, zc->n_free, a, sizeof(a));
                 amounts_line(zc->stranded, zc->n_stranded, b, sizeof(b));
-                trow_add(&t, node, zone, fits, zc->limited_by, a, b);
+                char lim[256];
+                trow_add(&t, node, zone, fits, nf_report_zone_limits(r, si, i, z, lim, sizeof(lim)),
+                         a, b);
             }
             snprintf(fits, sizeof(fits), "%" PRId64, c->fits);
             amounts_line(c->free, c->n_free, a, sizeof(a));
@@ -429,8 +460,9 @@ static int render_csv(const nf_report *r, FILE *f)
                 csv_field(f, s->label);
                 fputc(',', f);
                 csv_field(f, r->nodes[i].name);
+                char lim[256];
                 fprintf(f, ",%d,%" PRId64 ",", zc->id, zc->fits);
-                csv_field(f, zc->limited_by);
+                csv_field(f, nf_report_zone_limits(r, si, i, z, lim, sizeof(lim)));
                 csv_amounts(f, r, zc->free, zc->stranded, zc->n_free);
             }
         }
@@ -741,20 +773,18 @@ static size_t shape_zone_ids(const nf_report *r, const nf_report_shape *s, int *
     return n;
 }
 
-/* "0: limited by intel.com/sriov, cpu": the distinct limits of the node's zones. */
-static void zero_reason(FILE *f, const nf_node_count *c)
+/* "0: numa0 limited by intel.com/sriov; numa1 no CPUs": what holds each zone of the node. */
+static void zero_reason(FILE *f, const nf_report *r, size_t si, size_t i)
 {
-    fputs(": limited by ", f);
+    const nf_node_count *c = &r->shapes[si].nodes[i];
+    fputc(':', f);
     for (size_t z = 0; z < c->n_zones; z++) {
-        bool seen = false;
-        for (size_t k = 0; k < z && !seen; k++)
-            seen = c->zones[k].limited_by && c->zones[z].limited_by &&
-                   strcmp(c->zones[k].limited_by, c->zones[z].limited_by) == 0;
-        if (seen || !c->zones[z].limited_by)
-            continue;
-        if (z)
-            fputs(", ", f);
-        esc(f, c->zones[z].limited_by);
+        char lim[256];
+        nf_report_zone_limits(r, si, i, z, lim, sizeof(lim));
+        fprintf(f, "%s %s%d ", z ? ";" : "", zone_prefix(r), c->zones[z].id);
+        if (strcmp(lim, "no CPUs") != 0)
+            fputs("limited by ", f);
+        esc(f, lim);
     }
 }
 
@@ -800,8 +830,9 @@ static void bars(const nf_report *r, FILE *f, const geo *g, size_t si)
                     "fill=\"%s\" stroke=\"#fff\"><title>",
                     zc->id, x, y + 2, bw, bar_h, zone_colours[(unsigned)zc->id % 8]);
             esc(f, r->nodes[i].name);
+            char lim[256];
             fprintf(f, " %s%d: %" PRId64 " pods, limited by ", zone_prefix(r), zc->id, zc->fits);
-            esc(f, zc->limited_by);
+            esc(f, nf_report_zone_limits(r, si, i, z, lim, sizeof(lim)));
             fputs("</title></rect>", f);
             x += bw;
         }
@@ -811,7 +842,7 @@ static void bars(const nf_report *r, FILE *f, const geo *g, size_t si)
         } else {
             fprintf(f, "%" PRId64, c->fits);
             if (c->fits == 0 && g->text)
-                zero_reason(f, c);
+                zero_reason(f, r, si, i);
         }
         fputs("</text>\n", f);
     }

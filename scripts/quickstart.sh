@@ -4,12 +4,24 @@
 #   2. numafit-extender pulling it, on 127.0.0.1 with a free port; wait until it has the node;
 #   3. POST /filter and /prioritize for a sample DPDK pod, as kube-scheduler would, and print
 #      the answer (which node passed, or why this machine cannot hold the pod);
-#   4. stop both (SIGTERM) and remove the temporary files, also on error or Ctrl-C.
-# Usage: scripts/quickstart.sh [BUILD_DIR] [POD_JSON]
+#   4. stop both (SIGTERM) and remove the temporary files, also on error or Ctrl-C;
+#   5. the same flow on a built-in demo cluster (scripts/demo.py: two fake telco nodes, where a
+#      DPDK pod does land), writing its HTML capacity report to $NUMAFIT_DEMO_HTML (default
+#      BUILD_DIR/numafit-demo-report.html).
+# Usage: scripts/quickstart.sh [--demo-only] [BUILD_DIR] [POD_JSON]
+#   --demo-only   skip steps 1-4 (what the e2e_demo test runs)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+demo_only=0
+if [ "${1:-}" = --demo-only ]; then
+  demo_only=1
+  shift
+fi
 build=${1:-build}
 pod=${2:-$src/tests/e2e/pods/dpdk-base-workload.json}
+html=${NUMAFIT_DEMO_HTML:-$build/numafit-demo-report.html}
+demo() { exec python3 "$src/scripts/demo.py" "$build" "$html"; }
+[ "$demo_only" = 1 ] && demo
 exporter=$build/exporter/numafit-exporter
 extender=$build/extender/numafit-extender
 node=${NODE_NAME:-$(hostname)}
@@ -118,3 +130,8 @@ for n in ex.get("nodes", []):
     if n.get("node") == node and n.get("status") != "fits":
         print("  /v1/explain: %s" % n.get("reason"))
 PY
+
+# 5. the real machine rarely has VFs and 1 GiB pages: now watch a pod land on the demo cluster
+cleanup
+trap - EXIT
+demo

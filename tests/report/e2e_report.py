@@ -53,6 +53,9 @@ def test_usage():
     check(rc == 2 and "empty item" in err, "bad shape: exit 2 with the reason (%d %s)" % (rc, err))
     rc, _, err = run(["--shape", "cpu=4,disk=1"] + fixtures("worker-a.json"))
     check(rc == 2 and "disk is not an aligned resource" in err, "unknown resource: %s" % err)
+    rc, _, err = run(["--shape", "cpu=4,hugepages-1G=4Gi"] + fixtures("worker-a.json"))
+    check(rc == 2 and "unknown resource hugepages-1G (did you mean hugepages-1Gi?)" in err,
+          "hugepages-1G: exit 2 with a suggestion (%d %s)" % (rc, err))
     for bad in (["--align", "diagonal"], ["--format", "yaml"], ["--add-pods", "-1"],
                 ["--timeout", "soon"], ["--progress", "maybe"], ["--no-such-flag"]):
         rc, _, err = run(["--shape", SHAPE] + bad + fixtures("worker-a.json"))
@@ -111,7 +114,7 @@ def test_formats(tmp):
     rc, out, _ = run(["--shape", SHAPE, "--format", "json", "--align", "socket"] + files)
     s = json.loads(out)["shapes"][0]
     check(s["total"] == 5 and s["nodes"][1]["zones"] ==
-          [{"id": 0, "fits": 2, "limitedBy": "cpu",
+          [{"id": 0, "fits": 2, "limitedBy": "cpu", "limits": "cpu, intel.com/sriov",
             "free": {"cpu": 8, "hugepages-1Gi": 12 * GI, "intel.com/sriov": 2},
             "stranded": {"cpu": 0, "hugepages-1Gi": 4 * GI, "intel.com/sriov": 0}}],
           "socket alignment %r" % s["nodes"][1])
@@ -123,18 +126,35 @@ def test_formats(tmp):
           s["added"]["placements"] == [{"node": "worker-a", "zone": 0}] * 2,
           "--add-pods 2 %r" % s.get("added"))
     rc, out, _ = run(["--shape", SHAPE, "--add-pods", "5"] + files)
-    check(rc == 0 and "placed 3 of 5" in out, "--add-pods 5: only 3 placed, said in the table")
+    check(rc == 0 and out.count("placed 3 of 5") == 1,
+          "--add-pods 5: only 3 placed, said once in the table")
 
     # --pod: a Pod YAML; memory is not aligned without the Memory Manager
     rc, out, err = run(["--pod", os.path.join(DATA, "pod-dpdk.yaml"), "--format", "json"] + files)
     s = json.loads(out)["shapes"][0] if rc == 0 else {}
     check(s.get("shape") == "pod ran/upf-0" and s.get("total") == 3, "--pod %r %s" % (s, err))
+    # a manifest with the Namespace before the Pod (`---` separated): the Pod is the shape
+    with open(os.path.join(DATA, "pod-dpdk.yaml")) as f:
+        pod_yaml = f.read()
+    multi = os.path.join(tmp, "namespace-and-pod.yaml")
+    with open(multi, "w") as f:
+        f.write("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ran\n---\n" + pod_yaml)
+    rc, out, err = run(["--pod", multi, "--format", "json"] + files)
+    shapes = json.loads(out)["shapes"] if rc == 0 else []
+    check([(x["shape"], x["total"]) for x in shapes] == [("pod ran/upf-0", 3)],
+          "--pod Namespace + Pod: the Pod is the one shape (%d %r %s)" % (rc, shapes, err))
+    with open(multi, "w") as f:
+        f.write("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ran\n---\n"
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    rc, _, err = run(["--pod", multi] + files)
+    check(rc == 1 and "none of its 2 documents holds a pod spec" in err,
+          "--pod without a Pod among 2 documents: exit 1 (%d %s)" % (rc, err))
 
 
 def test_topology_dir():
     rc, out, err = run(["--shape", SHAPE, "--format", "json", "--topology-dir", DATA])
     doc = json.loads(out) if rc == 0 else {}
-    check(rc == 0 and doc.get("nodeCount") == 3, "--topology-dir: %d %s" % (rc, err))
+    check(rc == 0 and doc.get("nodeCount") == 4, "--topology-dir: %d %s" % (rc, err))
     check(any("bad files" in s["reason"] for s in doc.get("skipped", [])) and
           "malformed.json" in err, "--topology-dir: the bad file is skipped and named")
     rc, _, err = run(["--shape", SHAPE, "--topology-dir", os.path.join(DATA, "nope")])

@@ -51,6 +51,8 @@ static int teardown(void **state)
     return 0;
 }
 
+static char *render(const nf_report *r, nf_report_format f);
+
 /* A computed report over the given nodes (added in this order) with one shape. */
 static nf_report *report(nf_align align, int64_t add, const char *shape, const nf_topology **t,
                          size_t n)
@@ -206,8 +208,14 @@ static void test_add_pods(void **state)
     s = &r->shapes[0];
     assert_int_equal(s->placed, 3);
     assert_non_null(s->note);
-    assert_non_null(strstr(s->note, "placed 3 of 5"));
+    assert_non_null(strstr(s->note, "no node fits pod 4 of the shape"));
+    assert_null(strstr(s->note, "placed")); /* the table says "placed 3 of 5" once, not twice */
     assert_int_equal(s->total, 0);
+    char *text = render(r, NF_REPORT_TABLE);
+    const char *first = strstr(text, "placed 3 of 5");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "placed 3 of 5"));
+    free(text);
     nf_report_free(r);
 
     /* per socket: 3 on worker-a and 2 on worker-b, taken from worker-b's NUMA nodes in order */
@@ -407,7 +415,9 @@ static void test_csv(void **state)
                          "stranded:memory,free:hugepages-1Gi,stranded:hugepages-1Gi,"
                          "free:intel.com/sriov,stranded:intel.com/sriov\r\n";
     assert_memory_equal(text, header, strlen(header));
-    assert_non_null(strstr(text, "\"" SHAPE "\",worker-a,0,3,cpu,14,2,,,12884901888,0,6,3\r\n"));
+    /* a tie names every resource that limits the zone (cpu 14/4 = hugepages 12Gi/4Gi = 3) */
+    assert_non_null(strstr(
+        text, "\"" SHAPE "\",worker-a,0,3,\"cpu, hugepages-1Gi\",14,2,,,12884901888,0,6,3\r\n"));
     assert_non_null(strstr(
         text, "\"" SHAPE "\",worker-a,1,0,intel.com/sriov,20,20,,,8589934592,8589934592,0,0\r\n"));
     assert_non_null(strstr(text, "\"cpu=2,memory=1Gi\",worker-b,1,1,cpu,2,0,,,,,,\r\n"));
@@ -431,10 +441,94 @@ static void test_csv(void **state)
     assert_non_null(row);
     assert_memory_equal(row + zone_col, "numa0", 5);
     assert_non_null(strstr(text, "cpu=20 hugepages-1Gi=8Gi intel.com/sriov=0"));
+    assert_non_null(strstr(text, "3  cpu, hugepages-1Gi  cpu=14"));
     assert_non_null(strstr(text, "total: 3 pods fit on 1 of 2 nodes"));
     assert_non_null(strstr(text, "cpu 30 of 42 free (71.4%)"));
     free(text);
     nf_report_free(r);
+}
+
+/* Issue 12's report nits: a memory-only NUMA node says "no CPUs", memory in binary units, and
+ * the JSON keeps limitedBy (the first) beside limits (all of a tie). */
+static void test_nits(void **state)
+{
+    nf_topology d;
+    load("worker-d-memonly.json", &d);
+    const nf_topology *in[] = {&d, &topo_a};
+    nf_report *r = report(NF_ALIGN_NUMA, 0, "cpu=2,memory=1Gi", in, 2);
+    const nf_report_shape *s = &r->shapes[0];
+    assert_string_equal(r->nodes[1].name, "worker-d");
+    const nf_node_count *c = &s->nodes[1];
+    assert_int_equal(c->n_zones, 2);
+    assert_int_equal(c->zones[0].fits, 7);
+    assert_int_equal(c->zones[1].fits, 0);
+    char lim[128];
+    assert_string_equal(nf_report_zone_limits(r, 0, 1, 0, lim, sizeof(lim)), "cpu");
+    assert_string_equal(nf_report_zone_limits(r, 0, 1, 1, lim, sizeof(lim)), "no CPUs");
+    char *text = render(r, NF_REPORT_TABLE);
+    assert_non_null(strstr(text, "no CPUs"));
+    assert_null(strstr(text, "limited by cpu"));
+    assert_non_null(strstr(text, "memory=980Gi"));
+    assert_null(strstr(text, "1027532504Ki"));
+    assert_non_null(strstr(text, "memory=64Gi")); /* exact amounts stay exact */
+    free(text);
+    text = render(r, NF_REPORT_JSON);
+    assert_non_null(strstr(text, "\"limitedBy\":\"cpu\",\"limits\":\"no CPUs\""));
+    free(text);
+    nf_report_free(r);
+    /* the HTML bar of a node that holds none says why, zone by zone */
+    r = report(NF_ALIGN_NUMA, 0, "cpu=16,memory=1Gi", in, 2);
+    text = render(r, NF_REPORT_HTML);
+    assert_non_null(strstr(text, "0: numa0 limited by cpu; numa1 no CPUs"));
+    free(text);
+    nf_report_free(r);
+    nf_topology_free(&d);
+
+    const nf_topology *a[] = {&topo_a};
+    r = report(NF_ALIGN_NUMA, 0, SHAPE, a, 1);
+    assert_string_equal(r->shapes[0].nodes[0].zones[0].limited_by, "cpu");
+    assert_string_equal(nf_report_zone_limits(r, 0, 0, 0, lim, sizeof(lim)), "cpu, hugepages-1Gi");
+    text = render(r, NF_REPORT_JSON);
+    assert_non_null(strstr(text, "\"limitedBy\":\"cpu\",\"limits\":\"cpu, hugepages-1Gi\""));
+    free(text);
+    nf_report_free(r);
+}
+
+/* An unknown resource name in a shape is an error that says what was probably meant. */
+static void test_shape_suggestions(void **state)
+{
+    static const struct {
+        const char *shape, *want;
+    } cases[] = {
+        {"cpu=4,hugepages-1G=4Gi", "unknown resource hugepages-1G (did you mean hugepages-1Gi?)"},
+        {"cpu=4,hugepages-2M=4Mi", "did you mean hugepages-2Mi?"},
+        {"cpu=4,hugepages-1073741824=1Gi", "did you mean hugepages-1Gi?"},
+        {"cpu=4,hugepages-big=1Gi", "did you mean hugepages-2Mi or hugepages-1Gi?"},
+        {"cpus=4", "unknown resource cpus (did you mean cpu?)"},
+        {" cpu=4 , mem=1Gi", "did you mean memory?"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        nf_report *r;
+        nf_err err = {{0}};
+        assert_int_equal(nf_report_new(NULL, &r), 0);
+        assert_int_equal(nf_report_add_shape_text(r, cases[i].shape, &err), -EINVAL);
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("%s: %s", cases[i].shape, err.msg);
+        nf_report_free(r);
+    }
+    char name[32];
+    nf_pod_req req;
+    nf_err err = {{0}};
+    assert_int_equal(
+        nf_report_named_shape_parse("upf=cpu=2,hugepages-1G=1Gi", name, sizeof(name), &req, &err),
+        -EINVAL);
+    assert_non_null(strstr(err.msg, "did you mean hugepages-1Gi?"));
+    /* known names still parse: devices, both hugepage sizes */
+    assert_int_equal(nf_report_named_shape_parse(
+                         "upf=cpu=2,hugepages-2Mi=4Mi,hugepages-1Gi=1Gi,intel.com/sriov=1", name,
+                         sizeof(name), &req, &err),
+                     0);
+    nf_pod_req_free(&req);
 }
 
 int main(void)
@@ -449,6 +543,8 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_absurd_amounts),
         cmocka_unit_test(test_kubelet_what_if),
+        cmocka_unit_test(test_nits),
+        cmocka_unit_test(test_shape_suggestions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
