@@ -151,18 +151,13 @@ static int hexval(char c)
 /* How many of the 16 bytes at p come before the first one that ends a plain ASCII run ('"', '\\',
  * a control character or a byte >= 0x80, which is negative as a signed byte): 16 when none does. */
 #define PLAIN_W 16
-static inline unsigned plain_mask(const unsigned char *p) /* bit i: byte i ends the run */
+static unsigned plain_run(const unsigned char *p)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i hit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
                                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
                                             _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
-    return (unsigned)_mm_movemask_epi8(hit);
-}
-
-static inline unsigned plain_run(const unsigned char *p)
-{
-    unsigned m = plain_mask(p);
+    unsigned m = (unsigned)_mm_movemask_epi8(hit);
     return m ? (unsigned)__builtin_ctz(m) : PLAIN_W;
 }
 #else
@@ -195,20 +190,9 @@ static unsigned plain8(const unsigned char *p)
 
 /* The first byte in [p, end) that ends a plain ASCII run ('"', '\\', a control character or a
  * byte >= 0x80), or end: a word at a time, the last few bytes one by one. */
-static inline __attribute__((always_inline)) const unsigned char *
-plain_end(const unsigned char *p, const unsigned char *end)
+static const unsigned char *plain_end(const unsigned char *p, const unsigned char *end)
 {
     unsigned k = PLAIN_W;
-#ifdef __SSE2__
-    /* 32 bytes a step: most strings end within the first, so the loop's exit is predictable
-     * (with 16, strings of 16 to 31 bytes made it mispredict) */
-    while (end - p >= 2 * PLAIN_W) {
-        unsigned m = plain_mask(p) | plain_mask(p + PLAIN_W) << PLAIN_W;
-        if (m)
-            return p + __builtin_ctz(m);
-        p += 2 * PLAIN_W;
-    }
-#endif
     while (end - p >= PLAIN_W && (k = plain_run(p)) == PLAIN_W)
         p += PLAIN_W;
     if (k < PLAIN_W)
@@ -218,42 +202,44 @@ plain_end(const unsigned char *p, const unsigned char *end)
     return p;
 }
 
-/* The closing quote of the string whose bytes start at p (just after its opening quote), or NULL
- * when it is not one the scanner accepts; *esc set when it has escapes. */
-static inline __attribute__((always_inline)) const unsigned char *
-str_close(const unsigned char *p, const unsigned char *end, bool *esc)
+/* A string at s->p ('"'); raw, n: its bytes between the quotes; esc: it has escapes. */
+static inline __attribute__((always_inline)) bool sc_string(scanner *s, const char **raw, size_t *n,
+                                                            bool *esc)
 {
+    const unsigned char *p = (const unsigned char *)s->p + 1, *end = (const unsigned char *)s->end;
+    *esc = false;
+    *raw = (const char *)p;
     for (;;) {
         p = plain_end(p, end);
         if (p >= end)
-            return NULL;
+            return false;
         unsigned c = *p;
         if (c == '"')
-            return p;
+            break;
         if (c < 0x20)
-            return NULL;
+            return false;
         if (c == '\\') {
             *esc = true;
             if (p + 1 >= end)
-                return NULL;
+                return false;
             char e = (char)p[1];
             if (e == 'u') {
                 if (p + 6 > end)
-                    return NULL;
+                    return false;
                 int v = 0;
                 for (int i = 2; i < 6; i++) {
                     int h = hexval((char)p[i]);
                     if (h < 0)
-                        return NULL;
+                        return false;
                     v = v * 16 + h;
                 }
                 if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
-                    return NULL; /* NUL, surrogates: let jansson judge */
+                    return false; /* NUL, surrogates: let jansson judge */
                 p += 6;
             } else if (strchr("\"\\/bfnrt", e) && e) {
                 p += 2;
             } else {
-                return NULL;
+                return false;
             }
             continue;
         }
@@ -275,159 +261,51 @@ str_close(const unsigned char *p, const unsigned char *end, bool *esc)
             if (c == 0xF4)
                 hi = 0x8F;
         } else
-            return NULL;
+            return false;
         if (p + len > end || p[1] < lo || p[1] > hi)
-            return NULL;
+            return false;
         for (size_t i = 2; i < len; i++)
             if (p[i] < 0x80 || p[i] > 0xBF)
-                return NULL;
+                return false;
         p += len;
     }
-}
-
-/* A string at s->p ('"'); raw, n: its bytes between the quotes; esc: it has escapes. */
-static inline __attribute__((always_inline)) bool sc_string(scanner *s, const char **raw, size_t *n,
-                                                            bool *esc)
-{
-    const unsigned char *p = (const unsigned char *)s->p + 1, *end = (const unsigned char *)s->end;
-    *esc = false;
-    *raw = (const char *)p;
-    if (!(p = str_close(p, end, esc)))
-        return false;
     *n = (size_t)((const char *)p - *raw);
     s->p = (const char *)p + 1;
     return true;
 }
 
-/* The end of the number at p, or NULL when it is not one the scanner accepts. */
-static inline const char *num_end(const char *p, const char *end)
+static bool sc_number(scanner *s)
 {
-    if (p < end && *p == '-')
+    const char *p = s->p;
+    if (p < s->end && *p == '-')
         p++;
     const char *digits = p;
-    if (p < end && *p == '0')
+    if (p < s->end && *p == '0')
         p++;
-    else if (p < end && *p >= '1' && *p <= '9')
-        while (p < end && *p >= '0' && *p <= '9')
+    else if (p < s->end && *p >= '1' && *p <= '9')
+        while (p < s->end && *p >= '0' && *p <= '9')
             p++;
     else
-        return NULL;
+        return false;
     size_t nd = (size_t)(p - digits);
     bool real = false;
-    if (p < end && *p == '.') {
+    if (p < s->end && *p == '.') {
         real = true;
         p++;
         const char *f = p;
-        while (p < end && *p >= '0' && *p <= '9')
+        while (p < s->end && *p >= '0' && *p <= '9')
             p++;
         if (p == f)
-            return NULL;
+            return false;
     }
-    if (p < end && (*p == 'e' || *p == 'E'))
-        return NULL; /* range questions: jansson decides */
+    if (p < s->end && (*p == 'e' || *p == 'E'))
+        return false; /* range questions: jansson decides */
     if (!real && nd > 18)
-        return NULL; /* may not fit json_int_t */
+        return false; /* may not fit json_int_t */
     if (real && nd > 300)
-        return NULL;
-    return p;
-}
-
-static inline const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* The end of the value at p, nested at most 512 - depth deep, or NULL: what sc_value accepts,
- * without recursion and with the position in a register (most of a NodeList is values the
- * scanner only steps over). */
-static const char *skip_value(const char *p, const char *end, int depth)
-{
-    bool in_object[512]; /* what each open container is */
-    int open = 0;
-    bool esc;
-value:
-    if (p >= end)
-        return NULL;
-    /* tests, not a switch: most values are strings, and an indirect jump per value was the
-     * scanner's worst-predicted branch */
-    if (*p == '"') {
-        const unsigned char *q =
-            str_close((const unsigned char *)p + 1, (const unsigned char *)end, &esc);
-        if (!q)
-            return NULL;
-        p = (const char *)q + 1;
-        goto after;
-    }
-    if (*p == '{') {
-        if (depth + open >= 512)
-            return NULL;
-        p = skip_ws(p + 1, end);
-        if (p < end && *p == '}') {
-            p++;
-            goto after;
-        }
-        in_object[open++] = true;
-        goto key;
-    }
-    if (*p == '[') {
-        if (depth + open >= 512)
-            return NULL;
-        p = skip_ws(p + 1, end);
-        if (p < end && *p == ']') {
-            p++;
-            goto after;
-        }
-        in_object[open++] = false;
-        goto value;
-    }
-    if (*p == 't') {
-        if (end - p < 4 || memcmp(p, "true", 4) != 0)
-            return NULL;
-        p += 4;
-    } else if (*p == 'f') {
-        if (end - p < 5 || memcmp(p, "false", 5) != 0)
-            return NULL;
-        p += 5;
-    } else if (*p == 'n') {
-        if (end - p < 4 || memcmp(p, "null", 4) != 0)
-            return NULL;
-        p += 4;
-    } else if (!(p = num_end(p, end))) {
-        return NULL;
-    }
-    goto after;
-key:
-    if (p >= end || *p != '"')
-        return NULL;
-    {
-        const unsigned char *q =
-            str_close((const unsigned char *)p + 1, (const unsigned char *)end, &esc);
-        if (!q)
-            return NULL;
-        p = skip_ws((const char *)q + 1, end);
-    }
-    if (p >= end || *p != ':')
-        return NULL;
-    p = skip_ws(p + 1, end);
-    goto value;
-after:
-    if (!open)
-        return p;
-    p = skip_ws(p, end);
-    if (p < end && *p == ',') {
-        p = skip_ws(p + 1, end);
-        if (in_object[open - 1])
-            goto key;
-        goto value;
-    }
-    if (p < end && *p == (in_object[open - 1] ? '}' : ']')) {
-        p++;
-        open--;
-        goto after;
-    }
-    return NULL;
+        return false;
+    s->p = p;
+    return true;
 }
 
 static bool sc_value(scanner *s);
@@ -511,13 +389,37 @@ static bool sc_array(scanner *s, elem_cb cb, void *ctx)
     }
 }
 
+static bool sc_lit(scanner *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
 static bool sc_value(scanner *s)
 {
-    const char *p = skip_value(s->p, s->end, s->depth);
-    if (!p)
+    if (s->p >= s->end)
         return false;
-    s->p = p;
-    return true;
+    const char *raw;
+    size_t n;
+    bool esc;
+    switch (*s->p) {
+    case '{':
+        return sc_object(s, NULL, NULL);
+    case '[':
+        return sc_array(s, NULL, NULL);
+    case '"':
+        return sc_string(s, &raw, &n, &esc);
+    case 't':
+        return sc_lit(s, "true", 4);
+    case 'f':
+        return sc_lit(s, "false", 5);
+    case 'n':
+        return sc_lit(s, "null", 4);
+    default:
+        return sc_number(s);
+    }
 }
 
 /* ---- picking members out (case-insensitively, each at most once) ---- */
