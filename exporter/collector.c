@@ -91,6 +91,7 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
 
     nf_kubelet_opts ko = {.kubelet_dir = kdir,
                           .config_path = o->kubelet_config,
+                          .procfs_root = procfs,
                           .reserved_cpus = o->reserved_cpus,
                           .grace_ms = o->kubelet_grace_ms};
     if ((rc = nf_kubelet_view_new_err(&ko, &c->kubelet, err)))

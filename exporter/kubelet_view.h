@@ -50,7 +50,9 @@ typedef struct nf_kubelet_view nf_kubelet_view; /* last good view of every kubel
 
 typedef struct nf_kubelet_opts {
     const char *kubelet_dir;   /* default /var/lib/kubelet */
-    const char *config_path;   /* --kubelet-config, may be NULL */
+    const char *config_path;   /* --kubelet-config, may be NULL: then found as
+                                * kubelet_config_find.h says */
+    const char *procfs_root;   /* where the kubelet process is looked for; default /proc */
     const char *reserved_cpus; /* --reserved-cpus, may be NULL; overrides the config */
     int64_t grace_ms;          /* --kubelet-grace; 0 = NF_KUBELET_GRACE_DEFAULT_MS */
 } nf_kubelet_opts;
