@@ -1,6 +1,8 @@
 /* kubelet_view.h - the last good view of every kubelet source, applied to a NodeTopology.
  *
- * Sources (all read-only): the KubeletConfiguration (--kubelet-config), and under kubelet_dir
+ * Sources (all read-only): the KubeletConfiguration (--kubelet-config, else found and merged with
+ * its drop-ins as kubelet_config_find.h says, once at creation; the files of the good view are
+ * published as kubelet.configFiles and logged when they change), and under kubelet_dir
  * cpu_manager_state, memory_manager_state and device-plugins/kubelet_internal_checkpoint.
  *
  * Per source status, published in t->kubelet.stateFiles (and configError for the config):
