@@ -91,6 +91,7 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
 
     nf_kubelet_opts ko = {.kubelet_dir = kdir,
                           .config_path = o->kubelet_config,
+                          .procfs_root = procfs,
                           .reserved_cpus = o->reserved_cpus,
                           .grace_ms = o->kubelet_grace_ms};
     if ((rc = nf_kubelet_view_new_err(&ko, &c->kubelet, err)))
@@ -200,56 +201,38 @@ static size_t count_vfs(const nf_topology *t)
     return k;
 }
 
-static bool registered(const nf_device_checkpoint *dc, const char *resource, const char *pci)
+/* The SR-IOV config against kubelet's checkpoint (judged only when the checkpoint lists
+ * registered devices): a config of which kubelet registered no VF under the name the config
+ * gives it is not the device plugin's own config; a config naming VFs differently from kubelet
+ * lost to kubelet's names. Fills c->sriov_problem ("" when fine). */
+static void check_sriov(nf_collector *c, const nf_device_checkpoint *dc,
+                        const nf_sriov_naming_stats *st)
 {
-    for (size_t i = 0; i < dc->n_registered; i++)
-        if (strcmp(dc->registered[i].key, resource) == 0 &&
-            strcasecmp(dc->registered[i].value, pci) == 0)
-            return true;
-    return false;
-}
-
-static void count_named(const nf_device_checkpoint *dc, const nf_device_group *g, size_t n,
-                        size_t *named, size_t *matched)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; g[i].resource && k < g[i].n_vfs; k++) {
-            (*named)++;
-            *matched += g[i].vfs[k].pci && registered(dc, g[i].resource, g[i].vfs[k].pci);
-        }
-}
-
-/* An SR-IOV config of which kubelet registered no VF under the resource name the config gives
- * it: not the config the device plugin runs with, or one that selects other devices. Judged
- * only when kubelet's checkpoint lists registered devices. Fills c->sriov_problem ("" when
- * fine). */
-static void check_sriov(nf_collector *c, const nf_topology *t)
-{
-    const nf_device_checkpoint *dc = nf_kubelet_view_devices(c->kubelet);
     c->sriov_problem[0] = '\0';
-    if (!c->sriov || !dc || !dc->n_registered)
+    if (!c->sriov || !dc || !dc->n_registered || !st->config_named)
         return;
-    size_t named = 0, matched = 0;
-    for (size_t i = 0; i < t->n_numa_nodes; i++)
-        count_named(dc, t->numa_nodes[i].devices, t->numa_nodes[i].n_devices, &named, &matched);
-    count_named(dc, t->unplaced_devices, t->n_unplaced_devices, &named, &matched);
-    if (matched)
-        return;
-    char kres[256] = "";
-    for (size_t i = 0; i < dc->n_registered; i++) {
-        const char *r = dc->registered[i].key;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = strcmp(dc->registered[k].key, r) == 0;
-        size_t l = strlen(kres);
-        if (!seen && l + strlen(r) + 3 < sizeof(kres))
-            snprintf(kres + l, sizeof(kres) - l, "%s%s", l ? ", " : "", r);
+    if (!st->config_agrees) {
+        char kres[256] = "";
+        for (size_t i = 0; i < dc->n_registered; i++) {
+            const char *r = dc->registered[i].key;
+            bool seen = false;
+            for (size_t k = 0; k < i && !seen; k++)
+                seen = strcmp(dc->registered[k].key, r) == 0;
+            size_t l = strlen(kres);
+            if (!seen && l + strlen(r) + 3 < sizeof(kres))
+                snprintf(kres + l, sizeof(kres) - l, "%s%s", l ? ", " : "", r);
+        }
+        snprintf(c->sriov_problem, sizeof(c->sriov_problem),
+                 "the SR-IOV config names %zu VFs of this node, and kubelet registered none of "
+                 "them under that resource name (kubelet registered %zu devices: %s): is it the "
+                 "device plugin's own config?",
+                 st->config_named, dc->n_registered, kres);
+    } else if (st->disagree) {
+        snprintf(c->sriov_problem, sizeof(c->sriov_problem),
+                 "the SR-IOV config and kubelet's device checkpoint name %zu VFs differently; "
+                 "kubelet's names are published (%s)",
+                 st->disagree, st->example);
     }
-    snprintf(c->sriov_problem, sizeof(c->sriov_problem),
-             "the SR-IOV config names %zu VFs of this node, and kubelet registered none of them "
-             "under that resource name (kubelet registered %zu devices: %s): is it the device "
-             "plugin's own config?",
-             named, dc->n_registered, kres);
 }
 
 /* Warn about an input problem when it appears or changes, say when it is gone; put every
@@ -293,7 +276,13 @@ static int build(nf_collector *c, nf_topology *t)
         return -ENOMEM;
     if ((rc = nf_machine_read(c->machine, t)))
         return rc;
-    if ((rc = nf_sriov_scan(c->sysfs_root, c->sriov, t)))
+    /* kubelet's checkpoint names the VFs its device plugins registered; the config the rest */
+    const nf_device_checkpoint *dc = nf_kubelet_view_devices(c->kubelet);
+    nf_sriov_naming nm = {.cfg = c->sriov,
+                          .registered = dc ? dc->registered : NULL,
+                          .n_registered = dc ? dc->n_registered : 0};
+    nf_sriov_naming_stats st;
+    if ((rc = nf_sriov_scan_named(c->sysfs_root, &nm, t, &st)))
         return rc;
     if ((rc = nf_kubelet_view_apply(c->kubelet, t)))
         return rc;
@@ -301,7 +290,7 @@ static int build(nf_collector *c, nf_topology *t)
     nf_kubelet_view_unknown(c->kubelet, &u);
     if ((rc = nf_zone_resources_compute_known(t, &u)))
         return rc;
-    check_sriov(c, t);
+    check_sriov(c, dc, &st);
     if ((rc = report_inputs(c, t)))
         return rc;
     if (c->prober) {

@@ -4,6 +4,7 @@ add_library(nf_kubelet STATIC
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_json.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_checksum.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_config.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_config_find.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_state.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_reserve.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_memory_state.c

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "kubelet_config.h"
+#include "kubelet_config_find.h"
 #include "kubelet_cpu_reserve.h"
 #include "kubelet_cpu_state.h"
 #include "kubelet_devices.h"
@@ -19,6 +20,7 @@
 #include "kubelet_memory_state.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
+#include "numafit/log.h"
 #include "numafit/topology_json.h" /* nf_format_rfc3339 */
 
 typedef int (*parse_fn)(const char *text, size_t len, const char *what, void *out, nf_err *err);
@@ -46,6 +48,12 @@ typedef struct source {
     size_t data_size;
     parse_fn parse;
     free_fn free;
+    /* the kubelet config only: drop-ins merged over path (NULL: none), path itself a drop-in
+     * directory when kubelet runs with --config-dir but no --config; the files of the last good
+     * read, in merge order */
+    char *dropin_dir;
+    bool no_main;
+    char *files;
 } source;
 
 struct nf_kubelet_view {
@@ -59,8 +67,8 @@ struct nf_kubelet_view {
     nf_cpu_state cpu_state;
     nf_memory_state mem_state;
     nf_device_checkpoint dev_state;
-    char *watch_dirs[3];
-    nf_kubelet_watch watches[4];
+    char *watch_dirs[4];
+    nf_kubelet_watch watches[5];
     size_t n_watches;
     bool mem_static; /* the last good memory_manager_state said policyName Static */
     char *why[5];    /* nf_kubelet_unknown, in its order */
@@ -108,6 +116,8 @@ static void source_free(source *s)
     free(s->status);
     free(s->problem);
     free(s->last_read);
+    free(s->dropin_dir);
+    free(s->files);
 }
 
 /* Set the status; returns 1 when it changed, -ENOMEM on failure. */
@@ -199,7 +209,12 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
     nf_err e = {{0}};
     int changed = 0, rc;
     bool missing = false, failed = true;
-    rc = nf_read_file_flags(s->path, NF_KUBELET_MAX_FILE, s->read_flags, &text, &len, &e);
+    char *files = NULL;
+    if (s->dropin_dir)
+        rc = nf_kubelet_config_read(s->no_main ? NULL : s->path, s->dropin_dir, NF_KUBELET_MAX_FILE,
+                                    &text, &len, &files, &e);
+    else
+        rc = nf_read_file_flags(s->path, NF_KUBELET_MAX_FILE, s->read_flags, &text, &len, &e);
     if (rc == -ENOMEM)
         return rc;
     if (rc) {
@@ -229,6 +244,12 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
             s->dropped = false;
             s->good_at = now_wall;
             failed = false;
+            if (files && !(s->files && strcmp(s->files, files) == 0)) {
+                nf_info("kubelet config files", "files=\"%s\"", files);
+                free(s->files);
+                s->files = files;
+                files = NULL;
+            }
             if ((rc = set_problem(s, NULL, false, now_mono, now_wall)) < 0)
                 return rc;
             changed = 1; /* new data */
@@ -245,6 +266,7 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
             return rc;
         changed |= rc;
     }
+    free(files);
     /* the grace period of a lost view */
     if (s->problem && s->have_good && now_mono - s->lost_mono >= grace_ms) {
         drop_good(s);
@@ -277,7 +299,7 @@ void nf_kubelet_view_free(nf_kubelet_view *v)
     source_free(&v->mem);
     source_free(&v->dev);
     nf_cpuset_free(&v->flag_cpus);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         free(v->watch_dirs[i]);
     for (size_t i = 0; i < 5; i++)
         free(v->why[i]);
@@ -322,16 +344,35 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
     v->watches[1] = (nf_kubelet_watch){v->watch_dirs[0], "memory_manager_state"};
     v->watches[2] = (nf_kubelet_watch){v->watch_dirs[1], "kubelet_internal_checkpoint"};
     v->n_watches = 3;
-    if (o->config_path) {
-        char *copy = strdup(o->config_path);
+    nf_kubelet_config_where where;
+    if (nf_kubelet_config_find(o->config_path, o->procfs_root, dir, &where)) {
+        nf_kubelet_config_where_free(&where);
+        goto fail;
+    }
+    if (!where.main && !where.dropin_dir)
+        nf_info("no kubelet config found",
+                "looked_at=\"--kubelet-config, the kubelet process under %s, %s/config.yaml\"",
+                o->procfs_root ? o->procfs_root : "/proc", dir);
+    else
+        nf_info("kubelet config", "origin=\"%s\" config=\"%s\" config_dir=\"%s\"", where.origin,
+                where.main ? where.main : "", where.dropin_dir ? where.dropin_dir : "");
+    if (where.main || where.dropin_dir) {
+        v->cfg.no_main = !where.main;
+        char *main = where.main ? where.main : strdup(where.dropin_dir);
+        where.main = NULL;
+        v->cfg.dropin_dir = where.dropin_dir;
+        where.dropin_dir = NULL;
         /* an operator's file: a symbolic link is fine (not NF_READ_NOFOLLOW) */
-        if (!copy || source_init(&v->cfg, strdup(o->config_path), "kubelet config", NF_READ_TEXT,
-                                 &v->config, sizeof(v->config), parse_cfg, free_cfg)) {
-            free(copy);
+        char *copy = source_init(&v->cfg, main, "kubelet config", NF_READ_TEXT, &v->config,
+                                 sizeof(v->config), parse_cfg, free_cfg) == 0
+                         ? strdup(main)
+                         : NULL;
+        if (!copy) {
+            nf_kubelet_config_where_free(&where);
             goto fail;
         }
         /* the name part stays inside v->cfg.path, the dir part is a copy */
-        char *d = dirname(copy);
+        char *d = v->cfg.no_main ? copy : dirname(copy);
         v->watch_dirs[2] = strdup(d);
         free(copy);
         if (!v->watch_dirs[2])
@@ -339,7 +380,14 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
         const char *slash = strrchr(v->cfg.path, '/');
         v->watches[3] = (nf_kubelet_watch){v->watch_dirs[2], slash ? slash + 1 : v->cfg.path};
         v->n_watches = 4;
+        if (v->cfg.dropin_dir && !v->cfg.no_main) {
+            if (!(v->watch_dirs[3] = strdup(v->cfg.dropin_dir)))
+                goto fail;
+            v->watches[4] = (nf_kubelet_watch){v->watch_dirs[3], "*.conf"};
+            v->n_watches = 5;
+        }
     }
+    nf_kubelet_config_where_free(&where); /* the origin: what is kept was moved out */
     if ((rc = nf_kubelet_view_reload(v)) < 0)
         goto fail;
     *out = v;
@@ -828,6 +876,10 @@ static int apply_info(const nf_kubelet_view *v, nf_topology *t)
     if ((rc = nf_strset(&k->state_cpu_manager, v->cpu.status)) ||
         (rc = nf_strset(&k->state_memory_manager, v->mem.status)) ||
         (rc = nf_strset(&k->state_device_plugins, v->dev.status)))
+        return rc;
+    if ((rc = nf_strset(&k->config_files, !v->cfg.have_good ? NULL
+                                          : v->cfg.files    ? v->cfg.files
+                                                            : v->cfg.path)))
         return rc;
     if (!v->cfg.path || (v->cfg.status && strcmp(v->cfg.status, "ok") == 0)) {
         rc = nf_strset(&k->config_error, NULL);

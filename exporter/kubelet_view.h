@@ -1,6 +1,8 @@
 /* kubelet_view.h - the last good view of every kubelet source, applied to a NodeTopology.
  *
- * Sources (all read-only): the KubeletConfiguration (--kubelet-config), and under kubelet_dir
+ * Sources (all read-only): the KubeletConfiguration (--kubelet-config, else found and merged with
+ * its drop-ins as kubelet_config_find.h says, once at creation; the files of the good view are
+ * published as kubelet.configFiles and logged when they change), and under kubelet_dir
  * cpu_manager_state, memory_manager_state and device-plugins/kubelet_internal_checkpoint.
  *
  * Per source status, published in t->kubelet.stateFiles (and configError for the config):
@@ -50,7 +52,9 @@ typedef struct nf_kubelet_view nf_kubelet_view; /* last good view of every kubel
 
 typedef struct nf_kubelet_opts {
     const char *kubelet_dir;   /* default /var/lib/kubelet */
-    const char *config_path;   /* --kubelet-config, may be NULL */
+    const char *config_path;   /* --kubelet-config, may be NULL: then found as
+                                * kubelet_config_find.h says */
+    const char *procfs_root;   /* where the kubelet process is looked for; default /proc */
     const char *reserved_cpus; /* --reserved-cpus, may be NULL; overrides the config */
     int64_t grace_ms;          /* --kubelet-grace; 0 = NF_KUBELET_GRACE_DEFAULT_MS */
 } nf_kubelet_opts;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,9 +338,51 @@ static nf_device_group *append_group(nf_device_group **arr, size_t *n)
     return &na[(*n)++];
 }
 
-static bool same_resource(const char *a, const char *b)
+static bool same_name(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const char SRC_CHECKPOINT[] = "kubeletCheckpoint";
+static const char SRC_CONFIG[] = "sriovConfig";
+static const char SRC_BOTH[] = "kubeletCheckpoint,sriovConfig"; /* some VFs by each */
+
+/* The resource kubelet registered the device ID pci under, or NULL. */
+static const char *registered_as(const nf_sriov_naming *nm, const char *pci)
+{
+    for (size_t i = 0; pci && i < nm->n_registered; i++)
+        if (nm->registered[i].value && strcasecmp(nm->registered[i].value, pci) == 0)
+            return nm->registered[i].key;
+    return NULL;
+}
+
+/* Name one VF (see nf_sriov_naming): *src receives the source of the name returned. */
+static const char *name_vf(const nf_sriov_naming *nm, const nf_sriov_dev *d,
+                           nf_sriov_naming_stats *st, const char **src)
+{
+    const char *ck = registered_as(nm, d->pci);
+    const char *cf = nf_sriov_config_match(nm->cfg, d);
+    if (cf) {
+        st->config_named++;
+        if (ck && strcmp(ck, cf) == 0) {
+            st->config_agrees++;
+        } else if (ck) {
+            if (!st->disagree++)
+                snprintf(st->example, sizeof(st->example),
+                         "%s: kubelet registered it as %s, the SR-IOV config names it %s", d->pci,
+                         ck, cf);
+        }
+    }
+    if (ck) {
+        st->by_checkpoint++;
+        *src = SRC_CHECKPOINT;
+        return ck;
+    }
+    if (cf) {
+        st->by_config++;
+        *src = SRC_CONFIG;
+    }
+    return cf;
 }
 
 /* The sorted names of <sysfs>/bus/pci/devices; vf[i] once a scanned PF's virtfn link led to
@@ -357,9 +400,10 @@ static void mark_vf(pci_names *pn, const char *pci)
         pn->vf[hit - pn->names] = true;
 }
 
-static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sriov_config *cfg,
-                   nf_topology *t, pci_names *pn)
+static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sriov_naming *nm,
+                   nf_sriov_naming_stats *st, nf_topology *t, pci_names *pn)
 {
+    const nf_sriov_config *cfg = nm->cfg;
     int rc = 0;
     char *pfdir = nf_path_join(devdir, name, NULL);
     if (!pfdir)
@@ -368,7 +412,7 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
     vf_link *links = NULL;
     size_t n_links = 0;
     nf_vf *vfs = NULL;
-    const char **res = NULL;
+    const char **res = NULL, **src = NULL;
     /* the PF directory, opened once: listed for virtfnN links and every attribute read relative
      * to it (an unreadable directory is still searched, as it was by full paths) */
     DIR *pdir = opendir_at(devfd, name);
@@ -430,7 +474,8 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
     if (n_links) {
         vfs = calloc(n_links, sizeof(*vfs));
         res = calloc(n_links, sizeof(*res));
-        if (!vfs || !res) {
+        src = calloc(n_links, sizeof(*src));
+        if (!vfs || !res || !src) {
             rc = -ENOMEM;
             goto out;
         }
@@ -454,7 +499,7 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
                           .link_type = link_type,
                           .vf_index = links[i].index,
                           .pci_class = cls};
-        res[i] = vfs[i].error ? NULL : nf_sriov_config_match(cfg, &d);
+        res[i] = vfs[i].error ? NULL : name_vf(nm, &d, st, &src[i]);
     }
 
     nf_device_group **arr;
@@ -483,15 +528,18 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
             rc = -ENOMEM;
             break;
         }
-        if (first < n_links && res[first] && !(g->resource = strdup(res[first]))) {
-            rc = -ENOMEM;
-            break;
+        if (first < n_links && res[first]) {
+            if (!(g->resource = strdup(res[first]))) {
+                rc = -ENOMEM;
+                break;
+            }
+            g->resource_source = src[first];
         }
         if (n_links == 0)
             break;
         size_t count = 0;
         for (size_t i = first; i < n_links; i++)
-            if (!taken[i] && same_resource(res[i], res[first]))
+            if (!taken[i] && same_name(res[i], res[first]))
                 count++;
         g->vfs = calloc(count, sizeof(nf_vf));
         if (!g->vfs) {
@@ -499,8 +547,10 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
             break;
         }
         for (size_t i = first; i < n_links; i++) {
-            if (taken[i] || !same_resource(res[i], res[first]))
+            if (taken[i] || !same_name(res[i], res[first]))
                 continue;
+            if (g->resource_source != src[i])
+                g->resource_source = SRC_BOTH;
             g->vfs[g->n_vfs++] = vfs[i]; /* moved: ownership passes to the group */
             memset(&vfs[i], 0, sizeof(vfs[i]));
             taken[i] = true;
@@ -520,6 +570,7 @@ out:
     }
     free(vfs);
     free(res);
+    free(src);
     free(links);
     nf_pf_free(&pf);
     if (parentfd >= 0)
@@ -534,6 +585,16 @@ out:
 
 int nf_sriov_scan(const char *sysfs_root, const nf_sriov_config *cfg, nf_topology *t)
 {
+    nf_sriov_naming nm = {.cfg = cfg};
+    return nf_sriov_scan_named(sysfs_root, &nm, t, NULL);
+}
+
+int nf_sriov_scan_named(const char *sysfs_root, const nf_sriov_naming *nm, nf_topology *t,
+                        nf_sriov_naming_stats *stats)
+{
+    nf_sriov_naming_stats ignored;
+    nf_sriov_naming_stats *st = stats ? stats : &ignored;
+    memset(st, 0, sizeof(*st));
     char *devdir = nf_path_join(sysfs_root ? sysfs_root : "/sys", "bus/pci/devices", NULL);
     if (!devdir)
         return -ENOMEM;
@@ -581,7 +642,7 @@ int nf_sriov_scan(const char *sysfs_root, const nf_sriov_config *cfg, nf_topolog
             snprintf(probe, sizeof(probe), "%s/sriov_totalvfs", pn.names[i]) >= (int)sizeof(probe))
             continue;
         if (faccessat(devfd, probe, F_OK, 0) == 0)
-            rc = scan_pf(devfd, devdir, pn.names[i], cfg, t, &pn);
+            rc = scan_pf(devfd, devdir, pn.names[i], nm, st, t, &pn);
     }
     closedir(d);
     for (size_t i = 0; i < pn.n; i++)

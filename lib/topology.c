@@ -180,6 +180,7 @@ void nf_kubelet_info_free(nf_kubelet_info *k)
     free(k->state_memory_manager);
     free(k->state_device_plugins);
     free(k->config_error);
+    free(k->config_files);
     memset(k, 0, sizeof(*k));
 }
 

@@ -153,7 +153,11 @@ static json_t *encode_device_group(const nf_device_group *g)
             json_object_set_new(jvf, "error", nf_json_string_lossy(vf->error));
         json_array_append_new(vfs, jvf);
     }
-    return json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs", vfs);
+    json_t *jg =
+        json_pack("{s:o,s:o,s:o}", "resource", jstr_or_null(g->resource), "pf", jpf, "vfs", vfs);
+    if (jg && g->resource && g->resource_source)
+        json_object_set_new(jg, "resourceSource", json_string(g->resource_source));
+    return jg;
 }
 
 static json_t *encode_device_groups(const nf_device_group *g, size_t n)
@@ -249,6 +253,8 @@ json_t *nf_topology_to_json(const nf_topology *t)
         jstr_or_null(k->state_device_plugins));
     if (kub && k->config_error)
         json_object_set_new(kub, "configError", nf_json_string_lossy(k->config_error));
+    if (kub && k->config_files)
+        json_object_set_new(kub, "configFiles", nf_json_string_lossy(k->config_files));
 
     json_t *sockets = json_array();
     for (size_t i = 0; i < t->n_sockets; i++) {

@@ -96,6 +96,10 @@ typedef struct nf_pf {
  * ranges feed two resources). resource is NULL when no SR-IOV config names these VFs. */
 typedef struct nf_device_group {
     char *resource;
+    /* which source named resource: "kubeletCheckpoint" (RegisteredDevices lists the VFs),
+     * "sriovConfig", or both ("kubeletCheckpoint,sriovConfig"); a static string, NULL when
+     * resource is NULL or the source is not known */
+    const char *resource_source;
     nf_pf pf;
     nf_vf *vfs;
     size_t n_vfs;
@@ -175,6 +179,8 @@ typedef struct nf_kubelet_info {
     char *state_memory_manager;
     char *state_device_plugins;
     char *config_error; /* the KubeletConfiguration could not be read */
+    char *
+        config_files; /* the KubeletConfiguration files read, in merge order ("a, b"); NULL: none */
 } nf_kubelet_info;
 
 typedef struct nf_topology {

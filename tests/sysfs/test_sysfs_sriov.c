@@ -130,6 +130,56 @@ static void test_snc2_with_config(void **state)
     fx_close(&f);
 }
 
+static void test_snc2_checkpoint_names(void **state)
+{
+    (void)state;
+    fx f;
+    fx_open(&f, "snc2", NULL);
+    nf_sriov_config *cfg = load_fixture_cfg();
+    /* kubelet registered 18:01.0-1 as pool_a (the config says DPDK), 18:01.2 as DPDK (agrees),
+     * AF:01.0 in upper case (PCI addresses compare without case), and a GPU-like ID */
+    nf_kv reg[] = {{"intel.com/pool_a", "0000:18:01.0"},
+                   {"intel.com/pool_a", "0000:18:01.1"},
+                   {DPDK, "0000:18:01.2"},
+                   {DPDK, "0000:AF:01.0"},
+                   {"nvidia.com/gpu", "GPU-1234"}};
+    nf_sriov_naming nm = {.cfg = cfg, .registered = reg, .n_registered = 5};
+    nf_sriov_naming_stats st;
+    assert_int_equal(nf_sriov_scan_named(f.sys, &nm, &f.t, &st), 0);
+    const nf_numa_node *n = &f.t.numa_nodes[0];
+    assert_int_equal(n->n_devices, 2);
+    assert_string_equal(n->devices[0].resource, "intel.com/pool_a");
+    assert_string_equal(n->devices[0].resource_source, "kubeletCheckpoint");
+    assert_int_equal(n->devices[0].n_vfs, 2);
+    /* 18:01.2 by kubelet, 18:01.3 by the config: one group, both sources */
+    assert_string_equal(n->devices[1].resource, DPDK);
+    assert_string_equal(n->devices[1].resource_source, "kubeletCheckpoint,sriovConfig");
+    assert_int_equal(n->devices[1].n_vfs, 2);
+    n = &f.t.numa_nodes[1];
+    assert_string_equal(n->devices[0].resource_source, "sriovConfig");
+    assert_int_equal(st.disagree, 2);
+    assert_non_null(strstr(st.example, "0000:18:01.0: kubelet registered it as intel.com/pool_a"));
+    assert_int_equal(st.by_checkpoint, 4);
+    assert_int_equal(st.config_agrees, 2);
+    /* 4 + 2 + 4 + 2 VFs the config selects */
+    assert_int_equal(st.config_named, 12);
+    assert_int_equal(st.by_config, 8);
+    nf_sriov_clear(&f.t);
+    /* without a config: only what kubelet registered is named */
+    nm.cfg = NULL;
+    assert_int_equal(nf_sriov_scan_named(f.sys, &nm, &f.t, &st), 0);
+    assert_int_equal(st.config_named + st.by_config + st.disagree, 0);
+    assert_int_equal(st.by_checkpoint, 4);
+    n = &f.t.numa_nodes[2];
+    assert_int_equal(n->n_devices, 2);
+    assert_string_equal(n->devices[0].resource, DPDK);
+    assert_int_equal(n->devices[0].n_vfs, 1);
+    assert_null(n->devices[1].resource);
+    assert_null(n->devices[1].resource_source);
+    nf_sriov_config_free(cfg);
+    fx_close(&f);
+}
+
 static void test_snc2_without_config(void **state)
 {
     (void)state;
@@ -323,9 +373,13 @@ static void test_more_garbage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_snc2_with_config), cmocka_unit_test(test_snc2_without_config),
-        cmocka_unit_test(test_snc2_selectors),   cmocka_unit_test(test_single_and_socket1),
-        cmocka_unit_test(test_bench_vfs),        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_snc2_with_config),
+        cmocka_unit_test(test_snc2_without_config),
+        cmocka_unit_test(test_snc2_checkpoint_names),
+        cmocka_unit_test(test_snc2_selectors),
+        cmocka_unit_test(test_single_and_socket1),
+        cmocka_unit_test(test_bench_vfs),
+        cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_more_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
