@@ -123,8 +123,9 @@ def test_preempt(ext):
           "preempt victim counters in /metrics")
     check('numafit_extender_requests_total{verb="preempt",code="400"} 2' in text,
           "preempt requests counted by verb")
-    check(any('msg="preempt"' in l and "pod=ran/upf-0" in l and "kept=1" in l
-              for _, l in ext.lines), "one info line per /preempt request")
+    check(wait_until(lambda: any('msg="preempt"' in l and "pod=ran/upf-0" in l and "kept=1" in l
+                                 for _, l in ext.lines), 5)[0],
+          "one info line per /preempt request")
 
 
 def filter_names(ext, p, names):
@@ -144,6 +145,9 @@ def test_filter_reasons_explain(ext):
           "hugepages-1Gi=2Gi %s=1" % VF, "unresolvable class reason: %r" % unres)
     check("no topology" in unres.get("worker-x", ""), "no topology: %r" % unres)
 
+    # the log line is read from the server's stderr by another thread: wait for it to arrive
+    wait_until(lambda: any('msg="filter decision"' in l and "pod=ran/upf-0" in l
+                           for _, l in ext.lines), 5)
     lines = [l for _, l in ext.lines if 'msg="filter decision"' in l and "pod=ran/upf-0" in l]
     check(len(lines) == 1, "one info line per /filter decision: %r" % lines)
     line = lines[0] if lines else ""
