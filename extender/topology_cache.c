@@ -768,17 +768,6 @@ void nf_cache_peek_many(nf_cache *c, const char *const *names, size_t n, uint64_
     pthread_rwlock_unlock(&c->lock);
 }
 
-void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
-{
-    nf_cache_peek p[64];
-    for (size_t i = 0; i < n; i += 64) {
-        size_t k = n - i < 64 ? n - i : 64;
-        nf_cache_peek_many(c, names + i, k, 0, 0, 0, 0, p);
-        for (size_t j = 0; j < k; j++)
-            out[i + j] = p[j].e;
-    }
-}
-
 void nf_cache_keep_word(nf_cache *c, const nf_cache_entry *e, uint64_t word,
                         bool (*still)(void *ctx, const nf_cache_entry *e), void *ctx)
 {

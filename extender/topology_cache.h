@@ -58,10 +58,6 @@ void nf_cache_release(nf_cache_entry *e);
 int nf_cache_acquire_all(nf_cache *c, nf_cache_entry ***out, size_t *n);
 void nf_cache_release_all(nf_cache_entry **entries, size_t n);
 
-/* Look up n names under one lock (the filter path): out[i] is the entry or NULL. Release each
- * non-NULL one (nf_cache_release_all accepts NULL slots). */
-void nf_cache_acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out);
-
 /* Words kept in the lookup table. A reader may keep one 64-bit word with a node's document in
  * the table itself (the extender keeps its last fit answer there), so a request that needs only
  * that word reads one cache line per node and takes no reference. The word survives a touch or a
