@@ -273,6 +273,7 @@ static void ar_topology(arena *a, nf_topology *d, const nf_topology *s)
     PUT(dk, state_cpu_manager, ar_str(a, k->state_cpu_manager));
     PUT(dk, state_memory_manager, ar_str(a, k->state_memory_manager));
     PUT(dk, state_device_plugins, ar_str(a, k->state_device_plugins));
+    PUT(dk, state_pod_resources, ar_str(a, k->state_pod_resources));
     PUT(dk, config_error, ar_str(a, k->config_error));
     nf_socket *so = AR_ARRAY(a, s->sockets, s->n_sockets);
     PUT(d, sockets, so);

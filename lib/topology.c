@@ -181,6 +181,7 @@ void nf_kubelet_info_free(nf_kubelet_info *k)
     free(k->state_cpu_manager);
     free(k->state_memory_manager);
     free(k->state_device_plugins);
+    free(k->state_pod_resources);
     free(k->config_error);
     free(k->config_files);
     memset(k, 0, sizeof(*k));

@@ -257,6 +257,9 @@ json_t *nf_topology_to_json(const nf_topology *t)
         "stateFiles", "cpuManager", jstr_or_null(k->state_cpu_manager), "memoryManager",
         jstr_or_null(k->state_memory_manager), "devicePlugins",
         jstr_or_null(k->state_device_plugins));
+    json_t *sf = kub ? json_object_get(kub, "stateFiles") : NULL;
+    if (sf && k->state_pod_resources)
+        json_object_set_new(sf, "podResources", nf_json_string_lossy(k->state_pod_resources));
     if (kub && k->config_error)
         json_object_set_new(kub, "configError", nf_json_string_lossy(k->config_error));
     if (kub && k->config_files)
@@ -732,7 +735,8 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
             size_t at_sf = push(d, "", "stateFiles", 0);
             if ((rc = get_str(d, sf, "cpuManager", &ki->state_cpu_manager)) ||
                 (rc = get_str(d, sf, "memoryManager", &ki->state_memory_manager)) ||
-                (rc = get_str(d, sf, "devicePlugins", &ki->state_device_plugins)))
+                (rc = get_str(d, sf, "devicePlugins", &ki->state_device_plugins)) ||
+                (rc = get_str(d, sf, "podResources", &ki->state_pod_resources)))
                 return rc;
             pop(d, at_sf);
         }

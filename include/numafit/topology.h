@@ -182,7 +182,8 @@ typedef struct nf_kubelet_info {
     char *state_cpu_manager;    /* "ok" | "absent" | "error: ..." | "not read: ..." */
     char *state_memory_manager;
     char *state_device_plugins;
-    char *config_error; /* the KubeletConfiguration could not be read */
+    char *state_pod_resources; /* kubelet's podresources API; NULL when not used (not published) */
+    char *config_error;        /* the KubeletConfiguration could not be read */
     char *
         config_files; /* the KubeletConfiguration files read, in merge order ("a, b"); NULL: none */
 } nf_kubelet_info;
