@@ -478,7 +478,7 @@ char *nf_exporter_metrics_render(void *cls, size_t *len)
               {"reservedCpus", dis.reserved_cpus}};
     for (size_t i = 0; i < sizeof(dk) / sizeof(dk[0]); i++)
         nf_prom_sample_int(&p, "numafit_exporter_podresources_disagreements", (int64_t)dk[i].n,
-                           "kind", dk[i].kind, NULL);
+                           "what", dk[i].kind, NULL);
     nf_prom_family(&p, "numafit_exporter_refreshes_total", "counter",
                    "Refreshes of the node's topology (sysfs, kubelet files, probe results)");
     nf_prom_sample_int(&p, "numafit_exporter_refreshes_total", (int64_t)atomic_load(&m->refreshes),

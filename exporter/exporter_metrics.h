@@ -33,8 +33,8 @@
  *                                 (kubeletDir, kubeletConfig, cpuManagerState,
  *                                 memoryManagerState, deviceCheckpoint, podResources,
  *                                 sriovConfig), else 0
- *   numafit_exporter_podresources_disagreements{kind}            items podresources and the
- *                                 checkpoint files disagree on in the last refresh (kind: cpus,
+ *   numafit_exporter_podresources_disagreements{what}            items podresources and the
+ *                                 checkpoint files disagree on in the last refresh (what: cpus,
  *                                 devices, memory (types), reservedCpus); 0 when they agree or
  *                                 only one source is there
  *   numafit_exporter_refreshes_total, numafit_exporter_refresh_errors_total   counters

@@ -200,8 +200,8 @@ def test_same_document(env):
     check(all(p["podUID"] and "name" not in p for n in a["numaNodes"] for p in n["pods"]),
           "files alone: podUID only")
     for kind in ("cpus", "devices", "memory", "reservedCpus"):
-        check(metric(ex_c, "numafit_exporter_podresources_disagreements", 'kind="%s"' % kind) == 0,
-              "disagreements{kind=%s} 0" % kind)
+        check(metric(ex_c, "numafit_exporter_podresources_disagreements", 'what="%s"' % kind) == 0,
+              "disagreements{what=%s} 0" % kind)
     check(metric(ex_c, "numafit_exporter_kubelet_state_ok", 'source="podResources"') == 1,
           "kubelet_state_ok{source=podResources} 1")
 
@@ -353,16 +353,16 @@ def test_disagreement(env):
     vfs = {v["pci"]: v["allocated"] for g in numa(d, 0)["devices"] for v in g["vfs"]}
     check(vfs.get("0000:18:01.2") is True and vfs.get("0000:18:01.1") is False,
           "podresources' VF is the allocated one: %r" % vfs)
-    check(metric(ex, "numafit_exporter_podresources_disagreements", 'kind="cpus"') == 1,
-          "disagreements{kind=cpus} 1")
-    check(metric(ex, "numafit_exporter_podresources_disagreements", 'kind="devices"') == 2,
-          "disagreements{kind=devices} 2")
+    check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="cpus"') == 1,
+          "disagreements{what=cpus} 1")
+    check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="devices"') == 2,
+          "disagreements{what=devices} 2")
     _, _, alloc, listed = vf_state()
     peer.set(alloc, listed)
     d = wait_doc(ex, lambda d: not any("disagree" in e for e in d.get("errors", [])), 3,
                  "agreeing again clears errors[]")
-    check(metric(ex, "numafit_exporter_podresources_disagreements", 'kind="cpus"') == 0,
-          "disagreements{kind=cpus} 0 again")
+    check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="cpus"') == 0,
+          "disagreements{what=cpus} 0 again")
 
 
 def main():
