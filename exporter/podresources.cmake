@@ -2,7 +2,7 @@
 # (exporter/podresources.h, podres_poller.h); built into nf_kubelet (kubelet.cmake). The messages' C code is generated from
 # proto/podresources-v1.proto at build time.
 pkg_check_modules(GRPC REQUIRED IMPORTED_TARGET grpc)
-pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
+pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET GLOBAL libprotobuf-c) # GLOBAL: tests build answers with it
 find_program(NF_PROTOC_C protoc-c REQUIRED)
 
 set(NF_PODRES_PROTO_DIR ${PROJECT_SOURCE_DIR}/proto)
