@@ -19,9 +19,7 @@ Skips (77) without python3-grpcio / python3-grpc-tools.
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 
@@ -32,8 +30,7 @@ import podres_peer  # noqa: E402
 
 podres_peer.require_grpc()
 from nftest import (  # noqa: E402
-    EXPORTER, Server, check, exporter_args, kubelet_config, kubeletstate, mkfixture, summary,
-    wait_until, write)
+    EXPORTER, MachineEnv, check, exporter_args, kubeletstate, run_tests, wait_until)
 
 REALDATA = os.environ.get("NF_REALDATA_DIR", os.path.join(HERE, "..", "realdata"))
 NODE = "worker-podres"
@@ -114,15 +111,15 @@ def metric(ex, name, label):
     return None
 
 
-class Env:
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="nf-podres-")
-        self.root = mkfixture("snc2", os.path.join(self.tmp, NODE))
-        self.cfg = os.path.join(self.tmp, "kubelet.yaml")
-        write(self.cfg, kubelet_config(RESERVED))
-        self.servers, self.peers = [], []
+class Env(MachineEnv):
+    """The snc2 machine and its KubeletConfiguration; kubelet dirs, podresources peers and
+    exporters made per test."""
 
-    def kdir(self, name, files=None):
+    def __init__(self):
+        super().__init__(NODE, prefix="nf-podres-", reserved=RESERVED)
+        self.peers = []
+
+    def kubelet_dir(self, name, files=None):
         """A kubelet dir with these checkpoint files {relative path: text}."""
         d = os.path.join(self.tmp, name)
         os.makedirs(os.path.join(d, "device-plugins"), exist_ok=True)
@@ -137,20 +134,13 @@ class Env:
         return p
 
     def exporter(self, kdir, *extra):
-        s = Server([EXPORTER] + exporter_args(self.root, kdir, self.cfg, NODE) + list(extra),
-                   name="exporter")
-        self.servers.append(s)
-        return s
+        return self.start([EXPORTER] + exporter_args(self.root, kdir, self.cfg, self.node) +
+                          list(extra), name="exporter")
 
     def close(self):
-        for s in self.servers:
-            rc = s.stop()
-            check(rc == 0, "%s exits 0 on SIGTERM (ASan clean): %r" % (s.name, rc))
-            odd = [l for _, l in s.lines if not l.startswith("ts=")]
-            check(not odd, "every log line is logfmt: %r" % odd[:3])
+        super().close()  # the exporters first: they exit 0 on SIGTERM (ASan clean)
         for p in self.peers:
             p.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def test_same_document(env):
@@ -162,9 +152,9 @@ def test_same_document(env):
         files["cpu_manager_state"], files["device-plugins/kubelet_internal_checkpoint"],
         files["memory_manager_state"], allocatable_cpus=ALLOCATABLE,
         names={"9388acc6-a396-4f03-a353-ce153da46aaf": ("ran", "du-0")})
-    files_only = env.kdir("files-only", files)
-    api_only = env.kdir("api-only")  # no checkpoint file at all: only the socket
-    both = env.kdir("both", files)
+    files_only = env.kubelet_dir("files-only", files)
+    api_only = env.kubelet_dir("api-only")  # no checkpoint file at all: only the socket
+    both = env.kubelet_dir("both", files)
     for d in (api_only, both):  # the default socket: KUBELET-DIR/pod-resources/kubelet.sock
         env.peer(os.path.join(d, "pod-resources", "kubelet.sock"), alloc, listed)
     a = doc_of(env.exporter(files_only, "--podresources-socket", "none"))
@@ -243,7 +233,7 @@ class Sampler(threading.Thread):
 
 def test_restart_hang_garbage(env):
     _, _, alloc, listed = vf_state()
-    kdir = env.kdir("api")
+    kdir = env.kubelet_dir("api")
     sock = os.path.join(env.tmp, "pr.sock")
     peer = env.peer(sock, alloc, listed)
     ex = env.exporter(kdir, "--podresources-socket", sock, "--podresources-interval", "200ms",
@@ -319,7 +309,7 @@ def test_grace(env):
     _, _, alloc, listed = vf_state()
     sock = os.path.join(env.tmp, "pr.sock")
     peer = env.peer(sock, alloc, listed)
-    ex = env.exporter(env.kdir("api"), "--podresources-socket", sock,
+    ex = env.exporter(env.kubelet_dir("api"), "--podresources-socket", sock,
                       "--podresources-interval", "200ms", "--kubelet-grace", "1s",
                       "--poll-interval", "200ms")
     check(numa(doc_of(ex), 0)["resources"]["cpu"]["available"] == 6, "baseline")
@@ -339,7 +329,7 @@ def test_disagreement(env):
     cpu, dev, _, _ = vf_state()
     # podresources: one CPU more, and another VF
     _, _, alloc, listed = vf_state(cpus="2-6,34-37", vf="0000:18:01.2")
-    kdir = env.kdir("both", {"cpu_manager_state": cpu,
+    kdir = env.kubelet_dir("both", {"cpu_manager_state": cpu,
                              "device-plugins/kubelet_internal_checkpoint": dev})
     peer = env.peer(os.path.join(kdir, "pod-resources", "kubelet.sock"), alloc, listed)
     ex = env.exporter(kdir, "--podresources-interval", "200ms")
@@ -366,19 +356,8 @@ def test_disagreement(env):
 
 
 def main():
-    for t in (test_same_document, test_restart_hang_garbage, test_grace, test_disagreement):
-        env = Env()
-        try:
-            t(env)
-        except Exception as e:  # a crash is a failure, shown with the exporter's log
-            import traceback
-            traceback.print_exc()
-            check(False, "%s raised %r" % (t.__name__, e))
-            for s in env.servers:
-                sys.stdout.write("--- %s\n%s" % (s.name, "".join(l for _, l in s.lines[-30:])))
-        finally:
-            env.close()
-    return summary()
+    return run_tests((test_same_document, test_restart_hang_garbage, test_grace,
+                      test_disagreement), Env)
 
 
 if __name__ == "__main__":
