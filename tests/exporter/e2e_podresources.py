@@ -327,8 +327,9 @@ def test_grace(env):
 
 def test_disagreement(env):
     cpu, dev, _, _ = vf_state()
-    # podresources: one CPU more, and another VF
+    # podresources: one CPU more, another VF, and CPU 1 not allocatable (the config reserves 0,32)
     _, _, alloc, listed = vf_state(cpus="2-6,34-37", vf="0000:18:01.2")
+    alloc.cpu_ids.remove(1)
     kdir = env.kubelet_dir("both", {"cpu_manager_state": cpu,
                              "device-plugins/kubelet_internal_checkpoint": dev})
     peer = env.peer(os.path.join(kdir, "pod-resources", "kubelet.sock"), alloc, listed)
@@ -347,12 +348,17 @@ def test_disagreement(env):
           "disagreements{what=cpus} 1")
     check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="devices"') == 2,
           "disagreements{what=devices} 2")
+    check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="reservedCpus"') == 1,
+          "disagreements{what=reservedCpus} 1")
+    check(any("online minus reserved" in e and 'only "1"' in e for e in errs),
+          "the CPU kubelet does not hand out: %r" % errs)
     _, _, alloc, listed = vf_state()
     peer.set(alloc, listed)
     d = wait_doc(ex, lambda d: not any("disagree" in e for e in d.get("errors", [])), 3,
                  "agreeing again clears errors[]")
-    check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="cpus"') == 0,
-          "disagreements{what=cpus} 0 again")
+    for what in ("cpus", "devices", "reservedCpus"):
+        check(metric(ex, "numafit_exporter_podresources_disagreements", 'what="%s"' % what) == 0,
+              "disagreements{what=%s} 0 again" % what)
 
 
 def main():
