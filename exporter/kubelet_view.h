@@ -32,10 +32,13 @@
  * reserved_unknown / allocated_unknown, nf_vf allocation_unknown) and nf_kubelet_view_unknown()
  * says which numbers cannot be derived and why. A config path that was given but has no good
  * view is UNKNOWN in the same way (reserved CPUs and reservedMemory; --reserved-cpus still wins).
+ * What a checkpoint file and podresources both feed is UNKNOWN only when neither has a good view
+ * and one of them lost it or never read well (both merely absent: nothing is assigned).
  *
  * Without any config (config_path NULL, or never read successfully): cpuManagerPolicy is taken
- * from cpu_manager_state's policyName (NULL when that is absent too), memoryManagerPolicy from
- * memory_manager_state's policyName (else NULL), topologyManagerPolicy/Scope are NULL (unknown)
+ * from cpu_manager_state's policyName (else "static" when podresources lists allocatable CPUs,
+ * else NULL), memoryManagerPolicy from memory_manager_state's policyName (else "Static" when
+ * podresources lists allocatable memory, else NULL), topologyManagerPolicy/Scope are NULL (unknown)
  * and no options are published. With a config, omitted fields take kubelet's defaults ("none",
  * "container", "None").
  *
@@ -45,6 +48,7 @@
  *   config policy static, kube+systemReserved  -> "computed: kubeReserved+systemReserved cpu=2"
  *        (ceil of the sum, CPUs picked as kubelet's static policy does: kubelet_cpu_reserve.h;
  *         a fractional sum is shown as "cpu=1500m (2 CPUs)")
+ *   no config, podresources lists allocatable CPUs -> "podResources" (online minus those)
  *   otherwise                                  -> "none", reservedCpus NULL
  *
  * Not thread-safe: one caller reloads and applies.
