@@ -37,6 +37,7 @@ struct nf_collector {
     /* input problems as last logged (warned at start and on change, not on every refresh) */
     char *problems[NF_COLLECTOR_INPUTS];
     char sriov_problem[512]; /* "" when none */
+    nf_podres_disagreement disagree;
 };
 
 static char *default_node_name(void)
@@ -89,12 +90,19 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
         }
     }
 
+    char *pr_default = nf_path_join(kdir, "pod-resources", "kubelet.sock", NULL);
+    const char *pr = o->podres_socket ? o->podres_socket : pr_default;
     nf_kubelet_opts ko = {.kubelet_dir = kdir,
                           .config_path = o->kubelet_config,
                           .procfs_root = procfs,
                           .reserved_cpus = o->reserved_cpus,
-                          .grace_ms = o->kubelet_grace_ms};
-    if ((rc = nf_kubelet_view_new_err(&ko, &c->kubelet, err)))
+                          .grace_ms = o->kubelet_grace_ms,
+                          .podres_socket = pr && *pr && strcmp(pr, "none") != 0 ? pr : NULL,
+                          .podres_timeout_ms = o->podres_timeout_ms,
+                          .podres_interval_ms = o->podres_interval_ms};
+    rc = pr_default ? nf_kubelet_view_new_err(&ko, &c->kubelet, err) : -ENOMEM;
+    free(pr_default);
+    if (rc)
         goto fail;
 
     /* watch the directories of kubelet's files (it replaces them by rename) */
@@ -161,6 +169,21 @@ const char *const *nf_collector_watch_dirs(const nf_collector *c, size_t *n)
 {
     *n = c->n_watch_dirs;
     return (const char *const *)c->watch_dirs;
+}
+
+int nf_collector_podres_fd(const nf_collector *c)
+{
+    return nf_kubelet_view_podres_fd(c->kubelet);
+}
+
+void nf_collector_podres_kick(nf_collector *c)
+{
+    nf_kubelet_view_podres_kick(c->kubelet);
+}
+
+void nf_collector_podres_disagreement(const nf_collector *c, nf_podres_disagreement *out)
+{
+    *out = c->disagree;
 }
 
 int nf_collector_probe_fd(const nf_collector *c)
@@ -284,7 +307,8 @@ static int build(nf_collector *c, nf_topology *t)
     nf_sriov_naming_stats st;
     if ((rc = nf_sriov_scan_named(c->sysfs_root, &nm, t, &st)))
         return rc;
-    if ((rc = nf_kubelet_view_apply(c->kubelet, t)))
+    if ((rc = nf_kubelet_view_apply(c->kubelet, t)) ||
+        (rc = nf_kubelet_view_compare(c->kubelet, t, &c->disagree)))
         return rc;
     nf_kubelet_unknown u;
     nf_kubelet_view_unknown(c->kubelet, &u);

@@ -24,6 +24,11 @@ typedef struct nf_collector_opts {
     const char *reserved_cpus;
     const char *sriov_config;
     int64_t kubelet_grace_ms; /* how long a lost kubelet file's last good view is kept */
+    /* kubelet's podresources socket: NULL = KUBELET-DIR/pod-resources/kubelet.sock (asked while
+     * it exists), "" or "none" = not used */
+    const char *podres_socket;
+    int64_t podres_timeout_ms;  /* per call; 0: 2 s */
+    int64_t podres_interval_ms; /* 0: 10 s */
     bool probe;
     int64_t probe_interval_ms;
     int64_t probe_timeout_ms;
@@ -53,6 +58,13 @@ const char *const *nf_collector_watch_dirs(const nf_collector *c, size_t *n);
  * when it appeared. */
 #define NF_COLLECTOR_INPUTS (NF_KUBELET_INPUTS + 1)
 size_t nf_collector_inputs(const nf_collector *c, nf_kubelet_input *out, size_t cap);
+
+/* fd that becomes readable when podresources answered (reload kubelet then), or -1. */
+int nf_collector_podres_fd(const nf_collector *c);
+/* Ask podresources again now (the watcher saw kubelet's files change). */
+void nf_collector_podres_kick(nf_collector *c);
+/* Where podresources and the checkpoint files disagreed, as of the last refresh. */
+void nf_collector_podres_disagreement(const nf_collector *c, nf_podres_disagreement *out);
 
 /* fd that becomes readable when new probe results are ready, or -1. */
 int nf_collector_probe_fd(const nf_collector *c);

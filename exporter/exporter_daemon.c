@@ -212,6 +212,9 @@ static int refresh_and_publish(nf_collector *c, outlet *ot, nf_exporter_metrics 
     nf_kubelet_input in[NF_COLLECTOR_INPUTS];
     size_t nin = nf_collector_inputs(c, in, NF_COLLECTOR_INPUTS);
     nf_exporter_metrics_inputs(m, in, nin);
+    nf_podres_disagreement dis;
+    nf_collector_podres_disagreement(c, &dis);
+    nf_exporter_metrics_podres(m, &dis);
     if (rc) {
         nf_error("refresh failed; serving the previous document", "error=\"%s\"", nf_strerror(rc));
         return rc;
@@ -319,12 +322,14 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         int64_t wait = next_poll - now;
         if (next_retry - now < wait)
             wait = next_retry - now;
-        /* the http process never writes: its end closing is POLLHUP */
-        struct pollfd fds[4] = {{.fd = sfd, .events = POLLIN},
+        /* the http process never writes: its end closing is POLLHUP; podresources answers on
+         * its own thread: its fd says a new answer is there */
+        struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
                                 {.fd = nf_file_watch_fd(watch), .events = POLLIN},
                                 {.fd = ot.fd, .events = POLLIN},
+                                {.fd = nf_collector_podres_fd(c), .events = POLLIN},
                                 {.fd = nf_collector_probe_fd(c), .events = POLLIN}};
-        int n = poll(fds, fds[3].fd >= 0 ? 4 : 3, wait < 0 ? 0 : (int)wait);
+        int n = poll(fds, 5, wait < 0 ? 0 : (int)wait); /* fd -1 is skipped */
         if (n < 0 && errno != EINTR) {
             rc = nf_errf(err, -errno, "poll: %s", strerror(errno));
             break;
@@ -339,7 +344,10 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
             break;
         }
         bool kubelet = (fds[1].revents & POLLIN) && nf_file_watch_drain(watch);
-        bool probe = n > 0 && fds[3].fd >= 0 && (fds[3].revents & POLLIN);
+        if (kubelet) /* what kubelet assigned changed: ask podresources too */
+            nf_collector_podres_kick(c);
+        kubelet |= n > 0 && fds[3].fd >= 0 && (fds[3].revents & POLLIN);
+        bool probe = n > 0 && fds[4].fd >= 0 && (fds[4].revents & POLLIN);
         now = now_ms();
         if (now >= next_retry) {
             kubelet |= nf_file_watch_retry(watch) > 0;
@@ -355,7 +363,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         }
         if (probe) {
             uint64_t drain;
-            if (read(fds[3].fd, &drain, sizeof(drain)) < 0)
+            if (read(fds[4].fd, &drain, sizeof(drain)) < 0)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)

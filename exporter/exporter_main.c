@@ -37,6 +37,12 @@ static const char usage[] =
     "  --kubelet-grace DUR     keep the last good view of a kubelet file that disappears,\n"
     "                          empties or stops parsing this long, then publish its numbers\n"
     "                          as unknown (null) (default 60s)\n"
+    "  --podresources-socket PATH  kubelet's podresources API (gRPC); what it says wins over\n"
+    "                          the checkpoint files (default KUBELET-DIR/pod-resources/\n"
+    "                          kubelet.sock, asked while it exists; '' or none: not used)\n"
+    "  --podresources-timeout DUR  deadline of each podresources call (default 2s)\n"
+    "  --podresources-interval DUR  podresources poll period (default 10s; also asked when\n"
+    "                          kubelet's checkpoint files change)\n"
     "  --reserved-cpus LIST    kubelet-reserved CPUs, e.g. 0,48 (overrides the config)\n"
     "  --sriov-config FILE     SR-IOV network device plugin config.json (or its ConfigMap):\n"
     "                          names the VFs kubelet's device checkpoint does not list\n"
@@ -72,6 +78,9 @@ static const struct option longopts[] = {
     {"kubelet-config", required_argument, NULL, 'c'},
     {"kubelet-grace", required_argument, NULL, 'g'},
     {"reserved-cpus", required_argument, NULL, 'r'},
+    {"podresources-socket", required_argument, NULL, 'R'},
+    {"podresources-timeout", required_argument, NULL, 'D'},
+    {"podresources-interval", required_argument, NULL, 'E'},
     {"sriov-config", required_argument, NULL, 'S'},
     {"poll-interval", required_argument, NULL, 'i'},
     {"probe", required_argument, NULL, 'P'},
@@ -132,6 +141,17 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             break;
         case 'r':
             co->reserved_cpus = optarg;
+            break;
+        case 'R':
+            co->podres_socket = optarg;
+            break;
+        case 'D':
+            if (parse_duration("podresources-timeout", optarg, &co->podres_timeout_ms))
+                return EXIT_USAGE;
+            break;
+        case 'E':
+            if (parse_duration("podresources-interval", optarg, &co->podres_interval_ms))
+                return EXIT_USAGE;
             break;
         case 'S':
             co->sriov_config = optarg;

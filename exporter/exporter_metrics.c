@@ -22,6 +22,7 @@ struct nf_exporter_metrics {
     const char *input_names[8];
     bool input_bad[8];
     size_t n_inputs;
+    nf_podres_disagreement disagree; /* under lock */
     nf_prom_hist refresh_duration;
 };
 
@@ -71,6 +72,13 @@ void nf_exporter_metrics_refresh(nf_exporter_metrics *m, uint64_t duration_ns, i
     m->len = len;
     pthread_mutex_unlock(&m->lock);
     free(old);
+}
+
+void nf_exporter_metrics_podres(nf_exporter_metrics *m, const nf_podres_disagreement *d)
+{
+    pthread_mutex_lock(&m->lock);
+    m->disagree = *d;
+    pthread_mutex_unlock(&m->lock);
 }
 
 void nf_exporter_metrics_inputs(nf_exporter_metrics *m, const nf_kubelet_input *in, size_t n)
@@ -300,8 +308,10 @@ static void kubelet_series(nf_prom *p, const nf_topology *t)
         const char *source, *status;
     } src[] = {{"cpuManager", k->state_cpu_manager},
                {"memoryManager", k->state_memory_manager},
-               {"devicePlugins", k->state_device_plugins}};
-    const size_t ns = sizeof(src) / sizeof(src[0]);
+               {"devicePlugins", k->state_device_plugins},
+               {"podResources", k->state_pod_resources}};
+    /* podResources only when the exporter uses it (a status is published) */
+    const size_t ns = sizeof(src) / sizeof(src[0]) - !k->state_pod_resources;
     nf_prom_family(p, "numafit_exporter_kubelet_state_ok", "gauge",
                    "1 when the kubelet state file was read and verified (status \"ok\"), else 0");
     for (size_t i = 0; i < ns; i++)
@@ -431,6 +441,7 @@ char *nf_exporter_metrics_render(void *cls, size_t *len)
     size_t n_in = m->n_inputs;
     memcpy(in_names, m->input_names, sizeof(in_names));
     memcpy(in_bad, m->input_bad, sizeof(in_bad));
+    nf_podres_disagreement dis = m->disagree;
     pthread_mutex_unlock(&m->lock);
     if (had && !doc)
         return NULL;
@@ -455,6 +466,19 @@ char *nf_exporter_metrics_render(void *cls, size_t *len)
             nf_prom_sample_int(&p, "numafit_exporter_input_errors", in_bad[i], "input", in_names[i],
                                NULL);
     }
+    nf_prom_family(&p, "numafit_exporter_podresources_disagreements", "gauge",
+                   "Items kubelet's podresources API and its checkpoint files disagree on in the "
+                   "last refresh (podresources is published; the errors[] entry says which)");
+    const struct {
+        const char *kind;
+        size_t n;
+    } dk[] = {{"cpus", dis.cpus},
+              {"devices", dis.devices},
+              {"memory", dis.memory},
+              {"reservedCpus", dis.reserved_cpus}};
+    for (size_t i = 0; i < sizeof(dk) / sizeof(dk[0]); i++)
+        nf_prom_sample_int(&p, "numafit_exporter_podresources_disagreements", (int64_t)dk[i].n,
+                           "what", dk[i].kind, NULL);
     nf_prom_family(&p, "numafit_exporter_refreshes_total", "counter",
                    "Refreshes of the node's topology (sysfs, kubelet files, probe results)");
     nf_prom_sample_int(&p, "numafit_exporter_refreshes_total", (int64_t)atomic_load(&m->refreshes),

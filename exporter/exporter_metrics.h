@@ -22,7 +22,8 @@
  *                                 "" when no SR-IOV config names the VF
  *   numafit_exporter_kubelet_state_ok{node,source}               1 when the state file read "ok"
  *   numafit_exporter_kubelet_state_info{node,source,status}      1, status = the published text
- *                                 (source: cpuManager | memoryManager | devicePlugins)
+ *                                 (source: cpuManager | memoryManager | devicePlugins |
+ *                                 podResources, the last only when podresources is used)
  *   numafit_kubelet_policy_info{node,cpu_manager_policy,topology_manager_policy,
  *                               topology_manager_scope,memory_manager_policy}   1
  *   numafit_exporter_topology_generation{node}                   the document's generation
@@ -30,7 +31,12 @@
  *   numafit_exporter_topology_problems{node}                     errors[] + field "error"s
  *   numafit_exporter_input_errors{input}                         1 while an input has a problem
  *                                 (kubeletDir, kubeletConfig, cpuManagerState,
- *                                 memoryManagerState, deviceCheckpoint, sriovConfig), else 0
+ *                                 memoryManagerState, deviceCheckpoint, podResources,
+ *                                 sriovConfig), else 0
+ *   numafit_exporter_podresources_disagreements{what}            items podresources and the
+ *                                 checkpoint files disagree on in the last refresh (what: cpus,
+ *                                 devices, memory (types), reservedCpus); 0 when they agree or
+ *                                 only one source is there
  *   numafit_exporter_refreshes_total, numafit_exporter_refresh_errors_total   counters
  *   numafit_exporter_refresh_duration_seconds                    histogram (nf_prom latency bounds)
  *   numafit_exporter_build_info{program,version,compiler}         1
@@ -58,6 +64,9 @@ void nf_exporter_metrics_refresh(nf_exporter_metrics *m, uint64_t duration_ns, i
 
 /* Record the input problems of the last refresh (nf_collector_inputs; copied). */
 void nf_exporter_metrics_inputs(nf_exporter_metrics *m, const nf_kubelet_input *in, size_t n);
+
+/* Record where podresources and the checkpoint files disagreed in the last refresh (copied). */
+void nf_exporter_metrics_podres(nf_exporter_metrics *m, const nf_podres_disagreement *d);
 
 /* The /metrics body (nf_metrics_fn; cls is the nf_exporter_metrics). NULL on out of memory. */
 char *nf_exporter_metrics_render(void *cls, size_t *len);

@@ -10,6 +10,7 @@ add_library(nf_kubelet STATIC
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_memory_state.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_devices.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_view.c
+  ${NF_PODRES_SOURCES}
 )
-target_include_directories(nf_kubelet PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(nf_kubelet PUBLIC numafit)
+target_include_directories(nf_kubelet PUBLIC ${CMAKE_CURRENT_LIST_DIR} PRIVATE ${CMAKE_CURRENT_BINARY_DIR})
+target_link_libraries(nf_kubelet PUBLIC numafit PRIVATE PkgConfig::GRPC PkgConfig::PROTOBUFC Threads::Threads)

@@ -25,6 +25,8 @@ void nf_cpu_state_free(nf_cpu_state *s)
     nf_cpuset_free(&s->default_cpus);
     for (size_t i = 0; i < s->n_assignments; i++) {
         free(s->assignments[i].pod_uid);
+        free(s->assignments[i].pod_namespace);
+        free(s->assignments[i].pod_name);
         free(s->assignments[i].container);
         nf_cpuset_free(&s->assignments[i].cpus);
     }

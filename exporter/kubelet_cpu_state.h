@@ -22,7 +22,8 @@
 #include "numafit/error.h"
 
 typedef struct nf_cpu_assignment {
-    char *pod_uid;   /* NULL in a V1 file (entries are keyed by container ID there) */
+    char *pod_uid; /* NULL in a V1 file (entries are keyed by container ID there) */
+    char *pod_namespace, *pod_name; /* NULL here; set when podresources.h built it */
     char *container; /* container name (V2+), container ID (V1); NULL for a pod-level entry */
     nf_cpuset cpus;  /* exclusive CPUs */
 } nf_cpu_assignment;

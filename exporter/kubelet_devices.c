@@ -15,6 +15,8 @@ void nf_device_checkpoint_free(nf_device_checkpoint *c)
 {
     for (size_t i = 0; i < c->n_allocs; i++) {
         free(c->allocs[i].pod_uid);
+        free(c->allocs[i].pod_namespace);
+        free(c->allocs[i].pod_name);
         free(c->allocs[i].container);
         free(c->allocs[i].resource);
         free(c->allocs[i].device_id);

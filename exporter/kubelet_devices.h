@@ -19,7 +19,8 @@
 
 /* One allocated device. */
 typedef struct nf_device_alloc {
-    char *pod_uid;
+    char *pod_uid;                  /* NULL when podresources.h built it */
+    char *pod_namespace, *pod_name; /* NULL here; set when podresources.h built it */
     char *container;
     char *resource;
     int numa; /* NUMA node the checkpoint names; -1 when unknown ("-1" or pre-1.20 form) */

@@ -39,6 +39,8 @@ void nf_memory_state_free(nf_memory_state *s)
     free(s->nodes);
     for (size_t i = 0; i < s->n_assignments; i++) {
         free(s->assignments[i].pod_uid);
+        free(s->assignments[i].pod_namespace);
+        free(s->assignments[i].pod_name);
         free(s->assignments[i].container);
         blocks_free(s->assignments[i].blocks, s->assignments[i].n_blocks);
     }

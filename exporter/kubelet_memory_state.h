@@ -25,8 +25,9 @@ typedef struct nf_memory_block {
 } nf_memory_block;
 
 typedef struct nf_memory_assignment {
-    char *pod_uid;
-    char *container; /* NULL for a pod-level entry (podEntries) */
+    char *pod_uid;                  /* NULL when podresources.h built it */
+    char *pod_namespace, *pod_name; /* NULL here; set when podresources.h built it */
+    char *container;                /* NULL for a pod-level entry (podEntries) */
     nf_memory_block *blocks;
     size_t n_blocks;
 } nf_memory_assignment;

@@ -22,6 +22,7 @@
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h" /* nf_format_rfc3339 */
+#include "podres_poller.h"
 
 typedef int (*parse_fn)(const char *text, size_t len, const char *what, void *out, nf_err *err);
 typedef void (*free_fn)(void *data);
@@ -42,6 +43,7 @@ typedef struct source {
     char *problem;     /* why the file cannot be used now (NULL when it can) */
     bool missing;      /* the problem is that the file does not exist */
     int64_t good_at;   /* wall seconds of the read that gave the good view */
+    int64_t good_mono; /* the same on the monotonic clock (when its data last changed) */
     int64_t lost_at;   /* wall seconds of the first read that failed while a good view existed */
     int64_t lost_mono; /* the same on the monotonic clock (the grace period runs on it) */
     void *data;        /* the parsed struct (owned, fixed size) */
@@ -62,11 +64,14 @@ struct nf_kubelet_view {
     nf_cpuset flag_cpus;
     int64_t grace_ms;
     bool dir_missing; /* --kubelet-dir is not a directory */
-    source cfg, cpu, mem, dev;
+    source cfg, cpu, mem, dev, pr;
     nf_kubelet_config config;
     nf_cpu_state cpu_state;
     nf_memory_state mem_state;
     nf_device_checkpoint dev_state;
+    nf_podres_state pr_state;
+    nf_podres_poller *poller; /* NULL: podresources not used */
+    int64_t pr_asked_mono;    /* when the fetch of the good podresources view began */
     char *watch_dirs[4];
     nf_kubelet_watch watches[5];
     size_t n_watches;
@@ -106,6 +111,10 @@ static void free_mem(void *d)
 static void free_dev(void *d)
 {
     nf_device_checkpoint_free(d);
+}
+static void free_pr(void *d)
+{
+    nf_podres_state_free(d);
 }
 
 static void source_free(source *s)
@@ -197,6 +206,32 @@ static bool blank(const char *text, size_t len)
     return true;
 }
 
+/* After a read: drop a lost view past its grace period, update the status. Returns changed, or
+ * 1 when the status changed, or -ENOMEM. */
+static int source_settle(source *s, int changed, int64_t grace_ms, int64_t now_mono)
+{
+    if (s->problem && s->have_good && now_mono - s->lost_mono >= grace_ms) {
+        drop_good(s);
+        s->dropped = true;
+        changed = 1;
+    }
+    int rc = update_status(s, grace_ms);
+    return rc < 0 ? rc : (changed | rc);
+}
+
+/* data (s->data_size bytes, taken) becomes the good view: 1, or -ENOMEM. */
+static int source_adopt(source *s, const void *data, int64_t now_mono, int64_t now_wall)
+{
+    drop_good(s);
+    memcpy(s->data, data, s->data_size);
+    s->have_good = true;
+    s->dropped = false;
+    s->good_at = now_wall;
+    s->good_mono = now_mono;
+    int rc = set_problem(s, NULL, false, now_mono, now_wall);
+    return rc < 0 ? rc : 1;
+}
+
 /* Re-read one source; 1 = changed, 0 = not, -ENOMEM.
  *
  * A file that was readable and disappears, empties or stops parsing keeps its last good view
@@ -237,12 +272,10 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
             if (rc == -ENOMEM)
                 return rc;
         } else {
-            drop_good(s);
-            memcpy(s->data, tmp, s->data_size);
+            rc = source_adopt(s, tmp, now_mono, now_wall);
             free(tmp);
-            s->have_good = true;
-            s->dropped = false;
-            s->good_at = now_wall;
+            if (rc < 0)
+                return rc;
             failed = false;
             if (files && !(s->files && strcmp(s->files, files) == 0)) {
                 nf_info("kubelet config files", "files=\"%s\"", files);
@@ -250,8 +283,6 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
                 s->files = files;
                 files = NULL;
             }
-            if ((rc = set_problem(s, NULL, false, now_mono, now_wall)) < 0)
-                return rc;
             changed = 1; /* new data */
         }
     }
@@ -267,14 +298,7 @@ static int source_reload(source *s, int64_t grace_ms, int64_t now_mono, int64_t 
         changed |= rc;
     }
     free(files);
-    /* the grace period of a lost view */
-    if (s->problem && s->have_good && now_mono - s->lost_mono >= grace_ms) {
-        drop_good(s);
-        s->dropped = true;
-        changed = 1;
-    }
-    rc = update_status(s, grace_ms);
-    return rc < 0 ? rc : (changed | rc);
+    return source_settle(s, changed, grace_ms, now_mono);
 }
 
 static int source_init(source *s, char *path, const char *label, int read_flags, void *data,
@@ -298,6 +322,8 @@ void nf_kubelet_view_free(nf_kubelet_view *v)
     source_free(&v->cpu);
     source_free(&v->mem);
     source_free(&v->dev);
+    nf_podres_poller_stop(v->poller); /* before its source: the thread is gone */
+    source_free(&v->pr);
     nf_cpuset_free(&v->flag_cpus);
     for (size_t i = 0; i < 4; i++)
         free(v->watch_dirs[i]);
@@ -388,6 +414,26 @@ int nf_kubelet_view_new_err(const nf_kubelet_opts *o, nf_kubelet_view **out, nf_
         }
     }
     nf_kubelet_config_where_free(&where); /* the origin: what is kept was moved out */
+    /* the files first: the first podresources answer is then asked after them (comparable) */
+    if ((rc = nf_kubelet_view_reload(v)) < 0)
+        goto fail;
+    if (o->podres_socket) {
+        nf_podres_poller_opts po = {.socket_path = o->podres_socket,
+                                    .timeout_ms = o->podres_timeout_ms,
+                                    .interval_ms = o->podres_interval_ms};
+        if ((rc = source_init(&v->pr, strdup(o->podres_socket), "podresources", 0, &v->pr_state,
+                              sizeof(v->pr_state), NULL, free_pr)))
+            goto fail;
+        if ((rc = nf_podres_poller_start(&po, &v->poller))) {
+            nf_kubelet_view_free(v);
+            return nf_errf(err, rc, "podresources: %s", nf_strerror(rc));
+        }
+        nf_info(
+            "podresources", "socket=\"%s\" timeout_ms=%lld interval_ms=%lld", o->podres_socket,
+            (long long)(o->podres_timeout_ms ? o->podres_timeout_ms : NF_PODRES_TIMEOUT_DEFAULT_MS),
+            (long long)(o->podres_interval_ms ? o->podres_interval_ms
+                                              : NF_PODRES_INTERVAL_DEFAULT_MS));
+    }
     if ((rc = nf_kubelet_view_reload(v)) < 0)
         goto fail;
     *out = v;
@@ -407,6 +453,19 @@ int nf_kubelet_view_new(const nf_kubelet_opts *o, nf_kubelet_view **out)
 static bool src_unknown(const source *s)
 {
     return s->path && !s->have_good && s->problem && !(s->missing && !s->dropped);
+}
+
+/* What checkpoint source s feeds (assigned CPUs, Memory Manager blocks, devices) is unknown:
+ * podresources has no good view either, and one of the two lost its view or never read well. */
+static bool kind_unknown(const nf_kubelet_view *v, const source *s)
+{
+    return !v->pr.have_good && !s->have_good && (src_unknown(s) || src_unknown(&v->pr));
+}
+
+/* The source to blame for kind_unknown. */
+static const source *kind_culprit(const nf_kubelet_view *v, const source *s)
+{
+    return src_unknown(s) ? s : &v->pr;
 }
 
 static bool cfg_unknown(const nf_kubelet_view *v)
@@ -449,7 +508,8 @@ static int derive(nf_kubelet_view *v)
 {
     const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
     bool cfg_u = cfg_unknown(v);
-    bool mm_static = c ? policy_is(c->memory_manager_policy, "Static") : v->mem_static;
+    bool mm_static = c ? policy_is(c->memory_manager_policy, "Static")
+                       : v->mem_static || (v->pr.have_good && v->pr_state.memory_static);
     int changed = 0, rc;
     char msg[NF_ERR_LEN + 256];
 #define UPD(expr)                                                                                  \
@@ -460,9 +520,9 @@ static int derive(nf_kubelet_view *v)
     } while (0)
     UPD(why_text(&v->why[0], &v->cfg, cfg_u && !v->has_flag));
     UPD(why_text(&v->why[1], &v->cfg, cfg_u));
-    UPD(why_text(&v->why[2], &v->cpu, src_unknown(&v->cpu)));
-    UPD(why_text(&v->why[3], &v->mem, mm_static && src_unknown(&v->mem)));
-    UPD(why_text(&v->why[4], &v->dev, src_unknown(&v->dev)));
+    UPD(why_text(&v->why[2], kind_culprit(v, &v->cpu), kind_unknown(v, &v->cpu)));
+    UPD(why_text(&v->why[3], kind_culprit(v, &v->mem), mm_static && kind_unknown(v, &v->mem)));
+    UPD(why_text(&v->why[4], kind_culprit(v, &v->dev), kind_unknown(v, &v->dev)));
 
     /* input problems (warnings, errors[], metrics) */
     const char *p = NULL;
@@ -503,7 +563,7 @@ static int derive(nf_kubelet_view *v)
         if (s->problem && !(s->missing && !s->dropped)) {
             snprintf(msg, sizeof(msg), "%s %s", s->label, s->status);
             p = msg;
-        } else if (s->missing && !v->dir_missing && needs[i].key &&
+        } else if (s->missing && !v->dir_missing && !v->pr.have_good && needs[i].key &&
                    policy_is(policy[i], needs[i].want)) {
             snprintf(msg, sizeof(msg), "%s is %s but %s does not exist: %s", needs[i].key,
                      needs[i].want, s->path, needs[i].hides);
@@ -511,6 +571,12 @@ static int derive(nf_kubelet_view *v)
         }
         UPD(set_text(&v->problems[i + 2], p));
     }
+    p = NULL;
+    if (v->pr.path && v->pr.problem && !(v->pr.missing && !v->pr.dropped)) {
+        snprintf(msg, sizeof(msg), "podresources %s", v->pr.status);
+        p = msg;
+    }
+    UPD(set_text(&v->problems[5], p));
 #undef UPD
     return changed;
 }
@@ -526,15 +592,39 @@ void nf_kubelet_view_unknown(const nf_kubelet_view *v, nf_kubelet_unknown *u)
 
 const struct nf_device_checkpoint *nf_kubelet_view_devices(const nf_kubelet_view *v)
 {
-    return v->dev.have_good ? &v->dev_state : NULL;
+    return v->pr.have_good ? &v->pr_state.devices : v->dev.have_good ? &v->dev_state : NULL;
 }
 
 void nf_kubelet_view_inputs(const nf_kubelet_view *v, nf_kubelet_input out[NF_KUBELET_INPUTS])
 {
-    static const char *const names[NF_KUBELET_INPUTS] = {
-        "kubeletDir", "kubeletConfig", "cpuManagerState", "memoryManagerState", "deviceCheckpoint"};
+    static const char *const names[NF_KUBELET_INPUTS] = {"kubeletDir",       "kubeletConfig",
+                                                         "cpuManagerState",  "memoryManagerState",
+                                                         "deviceCheckpoint", "podResources"};
     for (size_t i = 0; i < NF_KUBELET_INPUTS; i++)
         out[i] = (nf_kubelet_input){.input = names[i], .problem = v->problems[i]};
+}
+
+/* Take podresources' newest answer (when there is one) as a file read is taken. */
+static int podres_reload(nf_kubelet_view *v, int64_t now_mono, int64_t now_wall)
+{
+    source *s = &v->pr;
+    nf_podres_outcome o;
+    int changed = 0, rc;
+    if (nf_podres_poller_take(v->poller, &o)) {
+        if (o.rc == 0) {
+            if ((rc = source_adopt(s, &o.state, now_mono, now_wall)) < 0)
+                return rc;
+            v->pr_asked_mono = o.started_mono;
+            changed = 1;
+            nf_debug("podresources answered", "pods=%zu containers=%zu took_ms=%lld",
+                     o.state.n_pods, o.state.n_containers, (long long)o.took_ms);
+        } else {
+            if ((rc = set_problem(s, o.msg, o.rc == -ENOENT, now_mono, now_wall)) < 0)
+                return rc;
+            changed = rc;
+        }
+    }
+    return source_settle(s, changed, v->grace_ms, now_mono);
 }
 
 int nf__kubelet_view_reload_at(nf_kubelet_view *v, int64_t now_mono_ms, int64_t now_wall_s)
@@ -549,6 +639,12 @@ int nf__kubelet_view_reload_at(nf_kubelet_view *v, int64_t now_mono_ms, int64_t 
         if (!srcs[i]->path)
             continue;
         int rc = source_reload(srcs[i], v->grace_ms, now_mono_ms, now_wall_s);
+        if (rc < 0)
+            return rc;
+        changed |= rc;
+    }
+    if (v->poller) {
+        int rc = podres_reload(v, now_mono_ms, now_wall_s);
         if (rc < 0)
             return rc;
         changed |= rc;
@@ -654,14 +750,79 @@ static int reserved_cpus(const nf_kubelet_view *v, nf_topology *t, nf_cpuset *se
         }
         return *source_text ? 0 : -ENOMEM;
     }
+    if (!c && v->pr.have_good && !nf_cpuset_empty(&v->pr_state.allocatable_cpus)) {
+        /* no config: kubelet's static policy hands out every online CPU but the reserved ones */
+        int rc = 0;
+        for (size_t i = 0; i < t->n_numa_nodes && !rc; i++)
+            rc = nf_cpuset_or(set, set, &t->numa_nodes[i].cpus.online);
+        if (rc || (rc = nf_cpuset_andnot(set, set, &v->pr_state.allocatable_cpus)))
+            return rc;
+        *source_text = strdup("podResources");
+        return *source_text ? 0 : -ENOMEM;
+    }
     *source_text = strdup("none");
     return *source_text ? 0 : -ENOMEM;
 }
 
-static nf_pod_usage *pod_get(nf_numa_node *n, const char *uid)
+/* A pod as a source names it: by UID (checkpoint files) or namespace/name (podresources, with
+ * the UID of the checkpoint entry holding the same CPU or device when there is one). */
+typedef struct pod_id {
+    const char *uid, *ns, *name;
+} pod_id;
+
+/* The UID the checkpoint files give the pod podresources calls ns/name: the entry holding one
+ * of its exclusive CPUs or devices (exclusive: no other pod has them). NULL when none does. */
+static const char *uid_of(const nf_kubelet_view *v, const char *ns, const char *name)
+{
+    if (!v->pr.have_good)
+        return NULL;
+    const nf_cpu_state *pc = &v->pr_state.cpus;
+    const nf_cpu_state *cs = v->cpu.have_good ? &v->cpu_state : NULL;
+    for (size_t i = 0; cs && i < pc->n_assignments; i++) {
+        const nf_cpu_assignment *a = &pc->assignments[i];
+        if (strcmp(a->pod_namespace, ns) != 0 || strcmp(a->pod_name, name) != 0)
+            continue;
+        int cpu = nf_cpuset_next(&a->cpus, 0);
+        for (size_t k = 0; cpu >= 0 && k < cs->n_assignments; k++)
+            if (cs->assignments[k].pod_uid &&
+                nf_cpuset_test(&cs->assignments[k].cpus, (unsigned)cpu))
+                return cs->assignments[k].pod_uid;
+    }
+    const nf_device_checkpoint *pd = &v->pr_state.devices;
+    const nf_device_checkpoint *dc = v->dev.have_good ? &v->dev_state : NULL;
+    for (size_t i = 0; dc && i < pd->n_allocs; i++) {
+        const nf_device_alloc *a = &pd->allocs[i];
+        if (strcmp(a->pod_namespace, ns) != 0 || strcmp(a->pod_name, name) != 0)
+            continue;
+        for (size_t k = 0; k < dc->n_allocs; k++)
+            if (strcmp(dc->allocs[k].device_id, a->device_id) == 0 &&
+                strcmp(dc->allocs[k].resource, a->resource) == 0)
+                return dc->allocs[k].pod_uid;
+    }
+    return NULL;
+}
+
+static pod_id ident(const nf_kubelet_view *v, const char *uid, const char *ns, const char *name)
+{
+    if (ns && name && !uid)
+        uid = uid_of(v, ns, name);
+    return (pod_id){uid, ns, name};
+}
+
+static const char *id_text(pod_id id, char *buf, size_t len)
+{
+    if (id.ns && id.name)
+        snprintf(buf, len, "%s/%s", id.ns, id.name);
+    else
+        snprintf(buf, len, "%s", id.uid ? id.uid : "?");
+    return buf;
+}
+
+static nf_pod_usage *pod_get(nf_numa_node *n, pod_id id)
 {
     for (size_t i = 0; i < n->n_pods; i++)
-        if (strcmp(n->pods[i].pod_uid, uid) == 0)
+        if (id.ns && id.name ? nf_pod_usage_is(&n->pods[i], NULL, id.ns, id.name)
+                             : nf_pod_usage_is(&n->pods[i], id.uid, NULL, NULL))
             return &n->pods[i];
     nf_pod_usage *np = realloc(n->pods, (n->n_pods + 1) * sizeof(*np));
     if (!np)
@@ -669,15 +830,16 @@ static nf_pod_usage *pod_get(nf_numa_node *n, const char *uid)
     n->pods = np;
     nf_pod_usage *p = &np[n->n_pods];
     memset(p, 0, sizeof(*p));
-    if (!(p->pod_uid = strdup(uid)))
-        return NULL;
     n->n_pods++;
+    if (nf_strset(&p->pod_uid, id.uid) || nf_strset(&p->pod_namespace, id.ns) ||
+        nf_strset(&p->pod_name, id.name))
+        return NULL;
     return p;
 }
 
-static int pod_add(nf_numa_node *n, const char *uid, const char *name, int64_t value)
+static int pod_add(nf_numa_node *n, pod_id id, const char *name, int64_t value)
 {
-    nf_pod_usage *p = pod_get(n, uid);
+    nf_pod_usage *p = pod_get(n, id);
     if (!p)
         return -ENOMEM;
     return nf_amount_add(&p->amounts, &p->n_amounts, name, value);
@@ -687,6 +849,8 @@ static void reset_node(nf_numa_node *n)
 {
     for (size_t i = 0; i < n->n_pods; i++) {
         free(n->pods[i].pod_uid);
+        free(n->pods[i].pod_namespace);
+        free(n->pods[i].pod_name);
         nf_cpuset_free(&n->pods[i].cpus);
         nf_amount_free_array(n->pods[i].amounts, n->pods[i].n_amounts);
     }
@@ -719,19 +883,20 @@ static nf_vf *find_vf(nf_device_group *g, size_t n, const char *pci)
     return NULL;
 }
 
-static int apply_cpus(const nf_cpu_state *cs, nf_topology *t)
+static int apply_cpus(const nf_kubelet_view *v, const nf_cpu_state *cs, nf_topology *t)
 {
     int rc = 0;
     nf_cpuset tmp = {0};
     for (size_t a = 0; a < cs->n_assignments && !rc; a++) {
         const nf_cpu_assignment *as = &cs->assignments[a];
-        if (!as->pod_uid)
+        if (!as->pod_uid && !as->pod_name)
             continue; /* V1: keyed by container ID, no pod to name */
+        pod_id id = ident(v, as->pod_uid, as->pod_namespace, as->pod_name);
         for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
             nf_numa_node *n = &t->numa_nodes[i];
             if ((rc = nf_cpuset_and(&tmp, &as->cpus, &n->cpus.online)) || nf_cpuset_empty(&tmp))
                 continue;
-            nf_pod_usage *p = pod_get(n, as->pod_uid);
+            nf_pod_usage *p = pod_get(n, id);
             rc = p ? nf_cpuset_or(&p->cpus, &p->cpus, &tmp) : -ENOMEM;
         }
     }
@@ -745,8 +910,12 @@ static int apply_cpus(const nf_cpu_state *cs, nf_topology *t)
     return rc;
 }
 
-static int apply_memory(const nf_memory_state *ms, nf_topology *t)
+/* ms: the blocks (memory_manager_state or podresources); tables: memory_manager_state's
+ * machineState, which splits a block spanning several NUMA nodes (NULL: all on the first). */
+static int apply_memory(const nf_kubelet_view *v, const nf_memory_state *ms,
+                        const nf_memory_state *tables, nf_topology *t)
 {
+    char who[320];
     int rc = 0;
     /* what single-NUMA blocks took per node and type, to split the multi-NUMA ones */
     nf_amount **used = calloc(t->n_numa_nodes ? t->n_numa_nodes : 1, sizeof(*used));
@@ -758,6 +927,7 @@ static int apply_memory(const nf_memory_state *ms, nf_topology *t)
     for (int pass = 0; pass < 2 && !rc; pass++) {
         for (size_t a = 0; a < ms->n_assignments && !rc; a++) {
             const nf_memory_assignment *as = &ms->assignments[a];
+            pod_id id = ident(v, as->pod_uid, as->pod_namespace, as->pod_name);
             for (size_t b = 0; b < as->n_blocks && !rc; b++) {
                 const nf_memory_block *bl = &as->blocks[b];
                 if (bl->n_numa == 0 || (pass == 0) != (bl->n_numa == 1) || bl->size <= 0)
@@ -766,15 +936,17 @@ static int apply_memory(const nf_memory_state *ms, nf_topology *t)
                 for (size_t k = 0; k < bl->n_numa && !rc; k++) {
                     nf_numa_node *n = nf_topology_numa(t, bl->numa[k]);
                     if (!n) {
-                        rc = nf_topology_add_error(t,
-                                                   "memory_manager_state: pod %s holds %s on NUMA "
-                                                   "node %d, which this machine does not have",
-                                                   as->pod_uid, bl->type, bl->numa[k]);
+                        rc = nf_topology_add_error(
+                            t,
+                            "%s: pod %s holds %s on NUMA node %d, which this machine does not have",
+                            ms == tables ? "memory_manager_state" : "podresources",
+                            id_text(id, who, sizeof(who)), bl->type, bl->numa[k]);
                         continue;
                     }
                     size_t idx = (size_t)(n - t->numa_nodes);
                     int64_t take = remaining;
-                    const nf_memory_table *tb = nf_memory_state_table(ms, n->id, bl->type);
+                    const nf_memory_table *tb =
+                        tables ? nf_memory_state_table(tables, n->id, bl->type) : NULL;
                     if (k + 1 < bl->n_numa && tb) {
                         int64_t room =
                             tb->reserved - nf_amount_get(used[idx], n_used[idx], bl->type);
@@ -784,7 +956,7 @@ static int apply_memory(const nf_memory_state *ms, nf_topology *t)
                         continue;
                     remaining -= take;
                     if (!(rc = nf_amount_add(&used[idx], &n_used[idx], bl->type, take)))
-                        rc = pod_add(n, as->pod_uid, bl->type, take);
+                        rc = pod_add(n, id, bl->type, take);
                 }
             }
         }
@@ -797,11 +969,13 @@ out:
     return rc;
 }
 
-static int apply_devices(const nf_device_checkpoint *dc, nf_topology *t)
+static int apply_devices(const nf_kubelet_view *v, const nf_device_checkpoint *dc, nf_topology *t)
 {
     int rc = 0;
+    char who[320];
     for (size_t a = 0; a < dc->n_allocs && !rc; a++) {
         const nf_device_alloc *d = &dc->allocs[a];
+        pod_id id = ident(v, d->pod_uid, d->pod_namespace, d->pod_name);
         nf_numa_node *owner = NULL;
         nf_vf *vf = NULL;
         for (size_t i = 0; i < t->n_numa_nodes && !vf; i++) {
@@ -813,20 +987,36 @@ static int apply_devices(const nf_device_checkpoint *dc, nf_topology *t)
             vf = find_vf(t->unplaced_devices, t->n_unplaced_devices, d->device_id);
         if (vf) {
             vf->allocated = true;
-            if ((rc = nf_strset(&vf->pod_uid, d->pod_uid)))
+            if ((rc = nf_strset(&vf->pod_uid, id.uid)))
                 break;
         } else if (d->numa >= 0) {
             owner = nf_topology_numa(t, d->numa);
+            if (!owner && d->pod_name)
+                rc = nf_topology_add_error(t,
+                                           "podresources: pod %s holds %s %s on NUMA node %d, "
+                                           "which this machine does not have",
+                                           id_text(id, who, sizeof(who)), d->resource, d->device_id,
+                                           d->numa);
         }
         if (owner)
-            rc = pod_add(owner, d->pod_uid, d->resource, 1);
+            rc = pod_add(owner, id, d->resource, 1);
     }
     return rc;
 }
 
+static int cmp_opt(const char *a, const char *b) /* NULL last */
+{
+    return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL) ? (a ? -1 : 1) : 0;
+}
+
+/* by UID (pods without one last), then namespace/name */
 static int cmp_pod(const void *pa, const void *pb)
 {
-    return strcmp(((const nf_pod_usage *)pa)->pod_uid, ((const nf_pod_usage *)pb)->pod_uid);
+    const nf_pod_usage *a = pa, *b = pb;
+    int c = cmp_opt(a->pod_uid, b->pod_uid);
+    if (!c)
+        c = cmp_opt(a->pod_namespace, b->pod_namespace);
+    return c ? c : cmp_opt(a->pod_name, b->pod_name);
 }
 
 static int report_offline(nf_topology *t, const nf_cpuset *set, const nf_cpuset *online,
@@ -861,12 +1051,18 @@ static int apply_info(const nf_kubelet_view *v, nf_topology *t)
                          c->topology_manager_policy_options, c->n_topology_manager_policy_options)))
             return rc;
     } else {
-        if ((rc = nf_strset(&k->cpu_manager_policy,
-                            cs && cs->policy_name[0] ? cs->policy_name : NULL)) ||
+        /* podresources hands out CPUs (Memory Manager blocks) only under the static policies */
+        const nf_podres_state *pr = v->pr.have_good ? &v->pr_state : NULL;
+        const char *cpu_policy = cs && cs->policy_name[0]                        ? cs->policy_name
+                                 : pr && !nf_cpuset_empty(&pr->allocatable_cpus) ? "static"
+                                                                                 : NULL;
+        const char *mem_policy = ms && ms->policy_name[0]  ? ms->policy_name
+                                 : pr && pr->memory_static ? "Static"
+                                                           : NULL;
+        if ((rc = nf_strset(&k->cpu_manager_policy, cpu_policy)) ||
             (rc = nf_strset(&k->topology_manager_policy, NULL)) ||
             (rc = nf_strset(&k->topology_manager_scope, NULL)) ||
-            (rc = nf_strset(&k->memory_manager_policy,
-                            ms && ms->policy_name[0] ? ms->policy_name : NULL)) ||
+            (rc = nf_strset(&k->memory_manager_policy, mem_policy)) ||
             (rc = copy_kv(&k->cpu_manager_policy_options, &k->n_cpu_manager_policy_options, NULL,
                           0)) ||
             (rc = copy_kv(&k->topology_manager_policy_options,
@@ -875,7 +1071,8 @@ static int apply_info(const nf_kubelet_view *v, nf_topology *t)
     }
     if ((rc = nf_strset(&k->state_cpu_manager, v->cpu.status)) ||
         (rc = nf_strset(&k->state_memory_manager, v->mem.status)) ||
-        (rc = nf_strset(&k->state_device_plugins, v->dev.status)))
+        (rc = nf_strset(&k->state_device_plugins, v->dev.status)) ||
+        (rc = nf_strset(&k->state_pod_resources, v->pr.path ? v->pr.status : NULL)))
         return rc;
     if ((rc = nf_strset(&k->config_files, !v->cfg.have_good ? NULL
                                           : v->cfg.files    ? v->cfg.files
@@ -907,7 +1104,11 @@ static int apply_info(const nf_kubelet_view *v, nf_topology *t)
 int nf_kubelet_view_apply(const nf_kubelet_view *v, nf_topology *t)
 {
     const nf_kubelet_config *c = v->cfg.have_good ? &v->config : NULL;
-    const nf_cpu_state *cs = v->cpu.have_good ? &v->cpu_state : NULL;
+    /* podresources wins where it has a good view (kubelet_view.h) */
+    const nf_podres_state *pr = v->pr.have_good ? &v->pr_state : NULL;
+    const nf_cpu_state *cs = pr ? &pr->cpus : v->cpu.have_good ? &v->cpu_state : NULL;
+    const nf_memory_state *ms = pr ? &pr->memory : v->mem.have_good ? &v->mem_state : NULL;
+    const nf_device_checkpoint *dc = pr ? &pr->devices : v->dev.have_good ? &v->dev_state : NULL;
     nf_cpuset reserved = {0}, alloc = {0}, online = {0};
     char *src = NULL;
     int rc = apply_info(v, t);
@@ -927,26 +1128,27 @@ int nf_kubelet_view_apply(const nf_kubelet_view *v, nf_topology *t)
     for (size_t i = 0; i < t->n_numa_nodes && !rc; i++)
         rc = nf_cpuset_or(&online, &online, &t->numa_nodes[i].cpus.online);
     if (!rc)
-        rc = report_offline(t, &alloc, &online, "cpu_manager_state assigns");
+        rc = report_offline(t, &alloc, &online,
+                            pr ? "podresources assigns" : "cpu_manager_state assigns");
     if (!rc)
         rc = report_offline(t, &reserved, &online, "the reserved CPU list names");
-    bool res_unknown = cfg_unknown(v) && !v->has_flag, dev_unknown = src_unknown(&v->dev);
+    bool res_unknown = cfg_unknown(v) && !v->has_flag, dev_unknown = kind_unknown(v, &v->dev);
     for (size_t i = 0; i < t->n_numa_nodes && !rc; i++) {
         nf_numa_node *n = &t->numa_nodes[i];
         reset_node(n);
         reset_vfs(n->devices, n->n_devices, dev_unknown);
         n->cpus.reserved_unknown = res_unknown;
-        n->cpus.allocated_unknown = src_unknown(&v->cpu);
+        n->cpus.allocated_unknown = kind_unknown(v, &v->cpu);
         if (!(rc = nf_cpuset_and(&n->cpus.reserved, &reserved, &n->cpus.online)))
             rc = nf_cpuset_and(&n->cpus.allocated, &alloc, &n->cpus.online);
     }
     reset_vfs(t->unplaced_devices, t->n_unplaced_devices, dev_unknown);
     if (!rc && cs)
-        rc = apply_cpus(cs, t);
-    if (!rc && v->mem.have_good)
-        rc = apply_memory(&v->mem_state, t);
-    if (!rc && v->dev.have_good)
-        rc = apply_devices(&v->dev_state, t);
+        rc = apply_cpus(v, cs, t);
+    if (!rc && ms)
+        rc = apply_memory(v, ms, v->mem.have_good ? &v->mem_state : NULL, t);
+    if (!rc && dc)
+        rc = apply_devices(v, dc, t);
     for (size_t r = 0; c && r < c->n_reserved_memory && !rc; r++) {
         const nf_reserved_memory *rm = &c->reserved_memory[r];
         nf_numa_node *n = nf_topology_numa(t, rm->numa_node);
@@ -974,4 +1176,198 @@ out:
     nf_cpuset_free(&alloc);
     nf_cpuset_free(&online);
     return rc;
+}
+
+/* ---- podresources against the checkpoint files ---------------------------------------------- */
+
+int nf_kubelet_view_podres_fd(const nf_kubelet_view *v)
+{
+    return v->poller ? nf_podres_poller_fd(v->poller) : -1;
+}
+
+void nf_kubelet_view_podres_kick(nf_kubelet_view *v)
+{
+    if (v->poller)
+        nf_podres_poller_kick(v->poller);
+}
+
+/* A podresources answer asked after file s last changed, and s good: the two can be compared. */
+static bool comparable(const nf_kubelet_view *v, const source *s)
+{
+    return v->pr.have_good && s->have_good && v->pr_asked_mono >= s->good_mono;
+}
+
+static int cpus_of_state(const nf_cpu_state *s, nf_cpuset *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->n_assignments && !rc; i++)
+        rc = nf_cpuset_or(out, out, &s->assignments[i].cpus);
+    return rc;
+}
+
+/* "only podresources: X; only <file>: Y" into t->errors when a and b differ; *n = how many CPUs
+ * differ. */
+static int cpus_differ(nf_topology *t, const char *what, const char *file, const nf_cpuset *pr,
+                       const nf_cpuset *ck, size_t *n)
+{
+    nf_cpuset a = {0}, b = {0};
+    char *ta = NULL, *tb = NULL;
+    int rc = nf_cpuset_andnot(&a, pr, ck);
+    if (!rc)
+        rc = nf_cpuset_andnot(&b, ck, pr);
+    *n = nf_cpuset_count(&a) + nf_cpuset_count(&b);
+    if (!rc && *n && !(rc = nf_cpuset_format(&a, &ta)) && !(rc = nf_cpuset_format(&b, &tb)))
+        rc = nf_topology_add_error(t,
+                                   "podresources and %s disagree on %s: podresources only \"%s\", "
+                                   "%s only \"%s\" (podresources is published)",
+                                   file, what, ta, file, tb);
+    free(ta);
+    free(tb);
+    nf_cpuset_free(&a);
+    nf_cpuset_free(&b);
+    return rc;
+}
+
+static int cmp_alloc_ptr(const void *pa, const void *pb)
+{
+    const nf_device_alloc *a = *(const nf_device_alloc *const *)pa;
+    const nf_device_alloc *b = *(const nf_device_alloc *const *)pb;
+    int c = strcmp(a->resource, b->resource);
+    return c ? c : strcmp(a->device_id, b->device_id);
+}
+
+static const nf_device_alloc **sorted_allocs(const nf_device_checkpoint *dc)
+{
+    const nf_device_alloc **p = malloc((dc->n_allocs ? dc->n_allocs : 1) * sizeof(*p));
+    for (size_t i = 0; p && i < dc->n_allocs; i++)
+        p[i] = &dc->allocs[i];
+    if (p && dc->n_allocs)
+        qsort(p, dc->n_allocs, sizeof(*p), cmp_alloc_ptr);
+    return p;
+}
+
+/* Allocated devices: a merge of both sorted by resource and ID. */
+static int devices_differ(nf_topology *t, const nf_device_checkpoint *pr,
+                          const nf_device_checkpoint *ck, size_t *n)
+{
+    const nf_device_alloc **a = sorted_allocs(pr), **b = sorted_allocs(ck);
+    const nf_device_alloc *ex_a = NULL, *ex_b = NULL;
+    size_t i = 0, k = 0, na = 0, nb = 0;
+    int rc = 0;
+    *n = 0;
+    if (!a || !b) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    while (i < pr->n_allocs || k < ck->n_allocs) {
+        int c = i == pr->n_allocs ? 1 : k == ck->n_allocs ? -1 : cmp_alloc_ptr(&a[i], &b[k]);
+        if (c < 0) {
+            ex_a = ex_a ? ex_a : a[i];
+            na++;
+            i++;
+        } else if (c > 0) {
+            ex_b = ex_b ? ex_b : b[k];
+            nb++;
+            k++;
+        } else {
+            i++;
+            k++;
+        }
+    }
+    *n = na + nb;
+    if (*n)
+        rc = nf_topology_add_error(t,
+                                   "podresources and the device checkpoint disagree on allocated "
+                                   "devices: %zu allocated by podresources only%s%s%s%s, %zu by "
+                                   "the checkpoint only%s%s%s%s (podresources is published)",
+                                   na, ex_a ? " (e.g. " : "", ex_a ? ex_a->resource : "",
+                                   ex_a ? " " : "", ex_a ? ex_a->device_id : "", nb,
+                                   ex_b ? " (e.g. " : "", ex_b ? ex_b->resource : "",
+                                   ex_b ? " " : "", ex_b ? ex_b->device_id : "");
+out:
+    free(a);
+    free(b);
+    return rc;
+}
+
+static int memory_totals(const nf_memory_state *s, nf_amount **out, size_t *n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->n_assignments && !rc; i++)
+        for (size_t b = 0; b < s->assignments[i].n_blocks && !rc; b++)
+            rc = nf_amount_add(out, n, s->assignments[i].blocks[b].type,
+                               s->assignments[i].blocks[b].size);
+    return rc;
+}
+
+static int memory_differ(nf_topology *t, const nf_memory_state *pr, const nf_memory_state *ck,
+                         size_t *n)
+{
+    nf_amount *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    char list[512] = "";
+    *n = 0;
+    int rc = memory_totals(pr, &a, &na);
+    if (!rc)
+        rc = memory_totals(ck, &b, &nb);
+    for (int pass = 0; pass < 2 && !rc; pass++) {
+        const nf_amount *x = pass ? b : a, *y = pass ? a : b;
+        size_t nx = pass ? nb : na, ny = pass ? na : nb;
+        for (size_t i = 0; i < nx; i++) {
+            int64_t other = nf_amount_get(y, ny, x[i].name);
+            bool seen = pass && nf_amount_get(a, na, x[i].name) != 0; /* told in pass 0 */
+            if (other == x[i].value || seen)
+                continue;
+            (*n)++;
+            size_t l = strlen(list);
+            int64_t p = pass ? other : x[i].value, c = pass ? x[i].value : other;
+            snprintf(list + l, sizeof(list) - l, "%s%s %lld vs %lld bytes", l ? ", " : "",
+                     x[i].name, (long long)p, (long long)c);
+        }
+    }
+    if (!rc && *n)
+        rc = nf_topology_add_error(t,
+                                   "podresources and memory_manager_state disagree on assigned "
+                                   "memory (podresources vs the file): %s (podresources is "
+                                   "published)",
+                                   list);
+    nf_amount_free_array(a, na);
+    nf_amount_free_array(b, nb);
+    return rc;
+}
+
+int nf_kubelet_view_compare(const nf_kubelet_view *v, nf_topology *t, nf_podres_disagreement *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (!v->pr.have_good)
+        return 0;
+    const nf_podres_state *pr = &v->pr_state;
+    nf_cpuset a = {0}, b = {0};
+    int rc = 0;
+    if (comparable(v, &v->cpu) && !(rc = cpus_of_state(&pr->cpus, &a)) &&
+        !(rc = cpus_of_state(&v->cpu_state, &b)))
+        rc = cpus_differ(t, "exclusive CPUs", "cpu_manager_state", &a, &b, &d->cpus);
+    if (!rc && comparable(v, &v->dev))
+        rc = devices_differ(t, &pr->devices, &v->dev_state, &d->devices);
+    if (!rc && comparable(v, &v->mem))
+        rc = memory_differ(t, &pr->memory, &v->mem_state, &d->memory);
+    /* the reserved CPUs the exporter publishes against the CPUs kubelet says it may hand out */
+    const char *src = t->kubelet.reserved_cpus_source;
+    if (!rc && !nf_cpuset_empty(&pr->allocatable_cpus) && src && strcmp(src, "podResources") != 0 &&
+        strncmp(src, "unknown", 7) != 0) {
+        nf_cpuset_clear(&a);
+        nf_cpuset_clear(&b);
+        nf_err e;
+        for (size_t i = 0; i < t->n_numa_nodes && !rc; i++)
+            rc = nf_cpuset_or(&a, &a, &t->numa_nodes[i].cpus.online);
+        if (!rc && t->kubelet.reserved_cpus)
+            rc = nf_cpuset_parse(t->kubelet.reserved_cpus, &b, &e);
+        if (!rc && !(rc = nf_cpuset_andnot(&a, &a, &b)))
+            rc = cpus_differ(t, "the CPUs kubelet may hand out exclusively (online minus reserved)",
+                             "the reserved CPUs published", &pr->allocatable_cpus, &a,
+                             &d->reserved_cpus);
+    }
+    nf_cpuset_free(&a);
+    nf_cpuset_free(&b);
+    return rc == -ENOMEM ? rc : 0;
 }

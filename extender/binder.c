@@ -278,13 +278,13 @@ static bool doc_fresh(const nf_binder *b, const nf_cache_entry *e)
     return !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, why, sizeof(why));
 }
 
-/* The first NUMA node t lists pod uid on (kubelet's choice, seen), or -1. */
-static int doc_numa_of(const nf_topology *t, const char *uid)
+/* The first NUMA node t lists the pod on (kubelet's choice, seen), or -1. The document names a
+ * pod by UID (checkpoint files) and/or namespace/name (podresources). */
+static int doc_numa_of(const nf_topology *t, const char *uid, const char *ns, const char *name)
 {
     for (size_t i = 0; i < t->n_numa_nodes; i++)
         for (size_t p = 0; p < t->numa_nodes[i].n_pods; p++)
-            if (t->numa_nodes[i].pods[p].pod_uid &&
-                strcmp(t->numa_nodes[i].pods[p].pod_uid, uid) == 0)
+            if (nf_pod_usage_is(&t->numa_nodes[i].pods[p], uid, ns, name))
                 return t->numa_nodes[i].id;
     return -1;
 }
@@ -723,7 +723,7 @@ static int req_of_reservation(const nf_reservation *r, const nf_fit_view *v, nf_
 static bool mispredicted(const nf_reservation *v, size_t n, const nf_topology *t)
 {
     for (size_t i = 0; i < n; i++) {
-        int at = doc_numa_of(t, v[i].uid);
+        int at = doc_numa_of(t, v[i].uid, v[i].namespace_, v[i].name);
         bool there = at < 0;
         for (size_t k = 0; !there && k < v[i].n_placed; k++)
             there = v[i].placed[k].tracked && v[i].placed[k].numa == at;
@@ -756,7 +756,7 @@ static void replan(nf_binder *b, const nf_topology *t)
         nf_deduction *d = NULL;
         size_t nd = 0;
         nf_fit_view *view = NULL;
-        int known = doc_numa_of(t, v[i].uid);
+        int known = doc_numa_of(t, v[i].uid, v[i].namespace_, v[i].name);
         nf_resv_snapshot *snap = nf_reservations_snapshot(seen);
         int rc = req_of_reservation(&v[i], base, &req);
         if (!rc && known < 0 && !(rc = nf_resv_snapshot_deductions(snap, t, &d, &nd)) && nd)
@@ -845,7 +845,7 @@ static bool restore(nf_binder *b)
         /* a pod the document lists in part (kubelet writes its files one by one) keeps the
          * rest reserved where kubelet put it; reconciliation drops what is fully shown */
         nf_err err = {{0}};
-        int numa = -1, known = doc_numa_of(&e->topo, p->uid);
+        int numa = -1, known = doc_numa_of(&e->topo, p->uid, p->ns, p->name);
         bool added = false;
         pthread_mutex_lock(&b->bind_mu);
         int rc = reserve(b, &p->req, &e->topo, p->ns, p->name, p->uid, p->bound_ms, p->rv, known,

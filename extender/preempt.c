@@ -198,7 +198,7 @@ int nf_preempt_node_decide(const nf_pod_req *pod, const nf_topology *t, const nf
     for (size_t v = 0; v < nv; v++)
         for (size_t z = 0; z < t->n_numa_nodes; z++)
             for (size_t p = 0; p < t->numa_nodes[z].n_pods; p++)
-                if (strcmp(t->numa_nodes[z].pods[p].pod_uid, n->victims[v].uid) == 0)
+                if (nf_pod_usage_is(&t->numa_nodes[z].pods[p], n->victims[v].uid, NULL, NULL))
                     nc += t->numa_nodes[z].pods[p].n_amounts;
     nf_deduction *credits = malloc((nc ? nc : 1) * 2 * sizeof(*credits));
     size_t *first = malloc((nv + 1) * sizeof(*first));
@@ -216,7 +216,7 @@ int nf_preempt_node_decide(const nf_pod_req *pod, const nf_topology *t, const nf
             const nf_numa_node *nn = &t->numa_nodes[z];
             for (size_t p = 0; p < nn->n_pods; p++) {
                 const nf_pod_usage *u = &nn->pods[p];
-                if (strcmp(u->pod_uid, n->victims[v].uid) != 0)
+                if (!nf_pod_usage_is(u, n->victims[v].uid, NULL, NULL))
                     continue;
                 for (size_t k = 0; k < u->n_amounts; k++)
                     if (u->amounts[k].value > 0)

@@ -98,15 +98,16 @@ int nf_reservation_copy(nf_reservation *dst, const nf_reservation *src)
 
 /* ---- accounting: what a document already shows of a reservation ---- */
 
-/* What t accounts to pod uid, per resource, summed over its NUMA nodes (the exporter lists a pod
- * under every NUMA node it holds something on). */
-static int64_t accounted(const nf_topology *t, const char *uid, const char *resource)
+/* What t accounts to r's pod, per resource, summed over its NUMA nodes (the exporter lists a pod
+ * under every NUMA node it holds something on, by UID from the checkpoint files and/or by
+ * namespace/name from podresources). */
+static int64_t accounted(const nf_topology *t, const nf_reservation *r, const char *resource)
 {
     int64_t sum = 0;
     for (size_t i = 0; i < t->n_numa_nodes; i++) {
         const nf_numa_node *nn = &t->numa_nodes[i];
         for (size_t p = 0; p < nn->n_pods; p++)
-            if (nn->pods[p].pod_uid && strcmp(nn->pods[p].pod_uid, uid) == 0)
+            if (nf_pod_usage_is(&nn->pods[p], r->uid, r->namespace_, r->name))
                 sum += nf_amount_get(nn->pods[p].amounts, nn->pods[p].n_amounts, resource);
     }
     return sum;
@@ -125,7 +126,7 @@ static bool residuals(const nf_reservation *r, const nf_topology *t, int64_t *re
             continue;
         any_tracked = true;
         /* the share of the accounted amount left after the earlier items of this resource */
-        int64_t acc = accounted(t, r->uid, p->resource);
+        int64_t acc = accounted(t, r, p->resource);
         for (size_t j = 0; j < i && acc > 0; j++)
             if (r->placed[j].tracked && strcmp(r->placed[j].resource, p->resource) == 0)
                 acc -= r->placed[j].amount < acc ? r->placed[j].amount : acc;

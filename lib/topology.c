@@ -159,6 +159,8 @@ void nf_numa_node_free(nf_numa_node *n)
     free(n->resources);
     for (size_t i = 0; i < n->n_pods; i++) {
         free(n->pods[i].pod_uid);
+        free(n->pods[i].pod_namespace);
+        free(n->pods[i].pod_name);
         nf_cpuset_free(&n->pods[i].cpus);
         nf_amount_free_array(n->pods[i].amounts, n->pods[i].n_amounts);
     }
@@ -179,6 +181,7 @@ void nf_kubelet_info_free(nf_kubelet_info *k)
     free(k->state_cpu_manager);
     free(k->state_memory_manager);
     free(k->state_device_plugins);
+    free(k->state_pod_resources);
     free(k->config_error);
     free(k->config_files);
     memset(k, 0, sizeof(*k));
@@ -244,4 +247,12 @@ int nf_topology_add_error(nf_topology *t, const char *fmt, ...)
     int rc = nf_strlist_vaddf(&t->errors, &t->n_errors, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+bool nf_pod_usage_is(const nf_pod_usage *p, const char *uid, const char *ns, const char *name)
+{
+    if (uid && p->pod_uid && strcmp(p->pod_uid, uid) == 0)
+        return true;
+    return ns && name && p->pod_namespace && p->pod_name && strcmp(p->pod_namespace, ns) == 0 &&
+           strcmp(p->pod_name, name) == 0;
 }

@@ -221,8 +221,14 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_t *amounts = json_object();
         for (size_t k = 0; k < p->n_amounts; k++)
             json_object_set_new(amounts, p->amounts[k].name, json_integer(p->amounts[k].value));
-        json_array_append_new(pods, json_pack("{s:o,s:o,s:o}", "podUID", jstr_or_null(p->pod_uid),
-                                              "cpus", jcpuset(&p->cpus), "resources", amounts));
+        json_t *jp = json_pack("{s:o,s:o,s:o}", "podUID", jstr_or_null(p->pod_uid), "cpus",
+                               jcpuset(&p->cpus), "resources", amounts);
+        /* podresources names pods; the checkpoint files only give their UID */
+        if (jp && p->pod_namespace && p->pod_name) {
+            json_object_set_new(jp, "namespace", nf_json_string_lossy(p->pod_namespace));
+            json_object_set_new(jp, "name", nf_json_string_lossy(p->pod_name));
+        }
+        json_array_append_new(pods, jp);
     }
 
     json_t *reserved = json_object();
@@ -251,6 +257,9 @@ json_t *nf_topology_to_json(const nf_topology *t)
         "stateFiles", "cpuManager", jstr_or_null(k->state_cpu_manager), "memoryManager",
         jstr_or_null(k->state_memory_manager), "devicePlugins",
         jstr_or_null(k->state_device_plugins));
+    json_t *sf = kub ? json_object_get(kub, "stateFiles") : NULL;
+    if (sf && k->state_pod_resources)
+        json_object_set_new(sf, "podResources", nf_json_string_lossy(k->state_pod_resources));
     if (kub && k->config_error)
         json_object_set_new(kub, "configError", nf_json_string_lossy(k->config_error));
     if (kub && k->config_files)
@@ -660,11 +669,16 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
         if (!json_is_object(p))
             return fail(d, "", "expected an object");
         if ((rc = get_str(d, p, "podUID", &u->pod_uid)) ||
+            (rc = get_str(d, p, "namespace", &u->pod_namespace)) ||
+            (rc = get_str(d, p, "name", &u->pod_name)) ||
             (rc = get_cpuset(d, p, "cpus", &u->cpus)) ||
             (rc = get_amounts(d, p, "resources", &u->amounts, &u->n_amounts)))
             return rc;
-        if (!u->pod_uid)
-            return fail(d, "podUID", "required");
+        if (!u->pod_namespace != !u->pod_name)
+            return fail(d, u->pod_name ? "namespace" : "name",
+                        "required with the other (a pod is named by namespace and name)");
+        if (!u->pod_uid && !u->pod_name)
+            return fail(d, "podUID", "required unless namespace and name are given");
         pop(d, at);
     }
     return 0;
@@ -721,7 +735,8 @@ static int decode(dec *d, const json_t *doc, nf_topology *t)
             size_t at_sf = push(d, "", "stateFiles", 0);
             if ((rc = get_str(d, sf, "cpuManager", &ki->state_cpu_manager)) ||
                 (rc = get_str(d, sf, "memoryManager", &ki->state_memory_manager)) ||
-                (rc = get_str(d, sf, "devicePlugins", &ki->state_device_plugins)))
+                (rc = get_str(d, sf, "devicePlugins", &ki->state_device_plugins)) ||
+                (rc = get_str(d, sf, "podResources", &ki->state_pod_resources)))
                 return rc;
             pop(d, at_sf);
         }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints their figures (not part of the test suite).
-#   scripts/bench.sh [exporter|extender|report|burst|all]
+#   scripts/bench.sh [exporter|podres|extender|report|burst|all]
+#   podres: the exporter fed by a podresources peer listing 500 pods / 2,000 containers
 #   scripts/bench.sh vs-go    numafit-extender against the Go baseline (bench/go-extender), side by
 #                             side; on demand only (not in "all"); installs golang-go when go is missing.
 #                             NF_BENCH_NODES (5000), NF_BENCH_ROUNDS (5) x NF_BENCH_SECS (3) per cell
@@ -52,6 +53,11 @@ if [ "$what" = exporter ] || [ "$what" = all ]; then
   kill $pid; wait $pid 2>/dev/null || true
   echo "== exporter: kubelet change -> visible, idle CPU (snc2 fixture)"
   python3 bench/bench_kubelet_latency.py build-bench/exporter/numafit-exporter 100 60
+fi
+
+if [ "$what" = podres ] || [ "$what" = all ]; then
+  echo "== exporter + podresources: List of 500 pods / 2,000 containers, asked every 100 ms"
+  python3 bench/bench_podresources.py build-bench/exporter/numafit-exporter 500 4 100
 fi
 
 if [ "$what" = report ] || [ "$what" = all ]; then

@@ -128,9 +128,13 @@ typedef struct nf_zone_cpus {
     size_t n_cores;
 } nf_zone_cpus;
 
-/* What one pod holds exclusively on a NUMA node (from kubelet's state files). */
+/* What one pod holds exclusively on a NUMA node (from kubelet's state files or its podresources
+ * API). The checkpoint files name a pod by UID, podresources by namespace and name: either may be
+ * NULL, never all three. */
 typedef struct nf_pod_usage {
     char *pod_uid;
+    char *pod_namespace;
+    char *pod_name;
     nf_cpuset cpus;
     nf_amount *amounts; /* "cpu" -> 4, "hugepages-1Gi" -> bytes, "intel.com/x" -> 1 */
     size_t n_amounts;
@@ -178,7 +182,8 @@ typedef struct nf_kubelet_info {
     char *state_cpu_manager;    /* "ok" | "absent" | "error: ..." | "not read: ..." */
     char *state_memory_manager;
     char *state_device_plugins;
-    char *config_error; /* the KubeletConfiguration could not be read */
+    char *state_pod_resources; /* kubelet's podresources API; NULL when not used (not published) */
+    char *config_error;        /* the KubeletConfiguration could not be read */
     char *
         config_files; /* the KubeletConfiguration files read, in merge order ("a, b"); NULL: none */
 } nf_kubelet_info;
@@ -214,6 +219,10 @@ int64_t nf_amount_get(const nf_amount *a, size_t n, const char *name); /* 0 when
  * hugepages-*, then devices; by name within a group. */
 int nf_resource_name_cmp(const char *a, const char *b);
 int nf_amount_cmp(const void *a, const void *b); /* qsort over nf_amount[] in that order */
+
+/* Is p the pod with this uid, or with this namespace and name? Either key may be NULL (not
+ * known to the caller); a key p lacks never matches. */
+bool nf_pod_usage_is(const nf_pod_usage *p, const char *uid, const char *ns, const char *name);
 
 /* Lookups; NULL when absent. */
 nf_numa_node *nf_topology_numa(const nf_topology *t, int id);

@@ -95,6 +95,8 @@ const VARIANTS = [
     compose: { resources: ['base'], components: ['second-scheduler', 'requeue', 'images'] } },
   { name: 'default-scheduler+requeue', second: false, probe: false, requeue: true,
     compose: { resources: ['default-scheduler'], components: ['requeue'] } },
+  { name: '.+podresources', second: true, probe: false, requeue: false, podres: true,
+    compose: { resources: ['base'], components: ['second-scheduler', 'podresources', 'images'] } },
 ];
 function kustomize(dir) {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
@@ -192,7 +194,7 @@ function isGuaranteedIntegerCpu(c) {
   return lim !== undefined && String(eq) === String(lim) && /^\d+$/.test(String(lim));
 }
 
-function checkExporter(entry, objs, flags, probe) {
+function checkExporter(entry, objs, flags, probe, podres = false) {
   const ds = find(objs, 'DaemonSet', 'numafit-exporter');
   if (!check(`${entry}: DaemonSet numafit-exporter exists`, ds)) return;
   const spec = ds.spec.template.spec;
@@ -230,8 +232,19 @@ function checkExporter(entry, objs, flags, probe) {
     sysfs && procfs && path.basename(sysfs) === 'sys' && path.basename(procfs) === 'proc' &&
     path.dirname(sysfs) === path.dirname(procfs));
   const kdir = argValue(args, 'kubelet-dir'), kcfg = argValue(args, 'kubelet-config');
-  check(`${w}: --kubelet-dir is the mount of host /var/lib/kubelet`, kubeM && kubeM.mountPath === kdir, kdir);
-  check(`${w}: --kubelet-config is kubelet's config.yaml inside that mount`, kcfg === `${kdir}/config.yaml`, kcfg);
+  if (!podres) {
+    check(`${w}: --kubelet-dir is the mount of host /var/lib/kubelet`, kubeM && kubeM.mountPath === kdir, kdir);
+    check(`${w}: --kubelet-config is kubelet's config.yaml inside that mount`, kcfg === `${kdir}/config.yaml`, kcfg);
+  } else {
+    // podresources: only kubelet's socket directory and its config file, never the whole dir
+    const sockM = hostMount('/var/lib/kubelet/pod-resources'), cfgM = hostMount('/var/lib/kubelet/config.yaml');
+    const sock = argValue(args, 'podresources-socket');
+    check(`${w}: the whole kubelet dir is not mounted`, !kubeM);
+    check(`${w}: --podresources-socket is kubelet.sock in the mount of the host's pod-resources directory`,
+      sockM && vols[sockM.name].hostPath.type === 'Directory' && sock === `${sockM.mountPath}/kubelet.sock`, sock);
+    check(`${w}: --kubelet-config is the mount of the host's config.yaml (a file)`,
+      cfgM && vols[cfgM.name].hostPath.type === 'File' && cfgM.mountPath === kcfg, kcfg);
+  }
   const sriov = argValue(args, 'sriov-config');
   const sriovM = mounts.find((m) => sriov && sriov.startsWith(m.mountPath + '/'));
   const sriovV = sriovM && vols[sriovM.name];
@@ -886,7 +899,7 @@ async function runObjectsMode() {
       ['Namespace', 'ClusterRoleBinding', 'ClusterRole'].includes(o.kind) ||
       o.metadata.namespace === 'numafit' || (o.metadata.namespace === 'kube-system' && o.kind === 'RoleBinding')));
     const v = VARIANTS.find((x) => x.name === e);
-    checkExporter(e, objs, expFlags, !!(v && v.probe));
+    checkExporter(e, objs, expFlags, !!(v && v.probe), !!(v && v.podres));
     if (!v) continue;
     const images = objs.flatMap((o) => (o.spec && o.spec.template ? o.spec.template.spec.containers : []).map((c) => c.image))
       .filter((i) => /numafit/.test(i));

@@ -119,6 +119,42 @@ static void test_deduct_until_accounted(void **state)
     nf_reservations_free(rs);
 }
 
+/* podresources names pods by namespace/name, with no UID: a document from it confirms the
+ * reservation all the same, and a pod of the same name in another namespace does not. */
+static void test_accounted_by_name(void **state)
+{
+    (void)state;
+    nf_reservations *rs;
+    assert_int_equal(nf_reservations_new(120000, &rs), 0);
+    add(rs, "p1", 0, 1000);
+    add(rs, "p2", 0, 1001);
+    nf_topology *other_ns =
+        doc_with_pods("[{'podUID':null,'namespace':'core','name':'p1','cpus':'2-5',"
+                      "'resources':{'cpu':4,'intel.com/sriov':1}}]",
+                      NULL);
+    assert_int_equal(deducted(rs, other_ns, 0, "cpu"), 8);
+    assert_int_equal(nf_reservations_reconcile(rs, other_ns, on_end, NULL), 0);
+
+    nf_topology *named = doc_with_pods(
+        "[{'namespace':'ran','name':'p1','cpus':'2-5','resources':{'cpu':4,'intel.com/sriov':1}},"
+        "{'podUID':'p2','namespace':'ran','name':'p2','cpus':'6-7','resources':{'cpu':2}}]",
+        NULL);
+    assert_non_null(named);
+    assert_null(named->numa_nodes[0].pods[0].pod_uid);
+    assert_string_equal(named->numa_nodes[0].pods[0].pod_name, "p1");
+    /* p1 fully shown by name; p2 half shown (by UID and name): 2 of its 4 CPUs still deducted */
+    assert_int_equal(deducted(rs, named, 0, "cpu"), 2);
+    assert_int_equal(deducted(rs, named, 0, VF), 1);
+    memset(ended, 0, sizeof(ended));
+    assert_int_equal(nf_reservations_reconcile(rs, named, on_end, NULL), 1);
+    assert_int_equal(ended[NF_RESV_CONFIRMED], 1);
+    assert_false(nf_reservations_has(rs, "p1"));
+    assert_true(nf_reservations_has(rs, "p2"));
+    tb_free(other_ns);
+    tb_free(named);
+    nf_reservations_free(rs);
+}
+
 static void test_expire_drop_replace(void **state)
 {
     (void)state;
@@ -266,9 +302,8 @@ static void test_change_observer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deduct_until_accounted),
-        cmocka_unit_test(test_expire_drop_replace),
-        cmocka_unit_test(test_node_json),
+        cmocka_unit_test(test_deduct_until_accounted), cmocka_unit_test(test_accounted_by_name),
+        cmocka_unit_test(test_expire_drop_replace),    cmocka_unit_test(test_node_json),
         cmocka_unit_test(test_change_observer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,10 +166,15 @@ static void build(nf_topology *t)
     resource(n, "hugepages-1Gi", INT64_C(17179869184), INT64_C(17179869184), INT64_C(12884901888),
              NF_UNKNOWN);
     resource(n, "intel.com/intel_sriov_dpdk", 2, 2, 1, 0);
-    n->n_pods = 1;
-    n->pods = calloc(1, sizeof(*n->pods));
+    n->n_pods = 2;
+    n->pods = calloc(2, sizeof(*n->pods));
     assert_non_null(n->pods);
     n->pods[0].pod_uid = xstrdup("6f1c2f7e-0000-4000-8000-000000000001");
+    /* a pod podresources named: namespace/name, no UID */
+    n->pods[1].pod_namespace = xstrdup("ran");
+    n->pods[1].pod_name = xstrdup("du-0");
+    nft_cpus(&n->pods[1].cpus, "6");
+    assert_int_equal(nf_amount_add(&n->pods[1].amounts, &n->pods[1].n_amounts, "cpu", 1), 0);
     nft_cpus(&n->pods[0].cpus, "2-5,50-53");
     assert_int_equal(nf_amount_add(&n->pods[0].amounts, &n->pods[0].n_amounts, "cpu", 8), 0);
     assert_int_equal(nf_amount_add(&n->pods[0].amounts, &n->pods[0].n_amounts, "hugepages-1Gi",
@@ -299,6 +304,11 @@ static void test_roundtrip(void **state)
     assert_int_equal(nf_amount_get(n0->kubelet_reserved, n0->n_kubelet_reserved, "memory"),
                      1073741824);
     assert_int_equal(nf_cpuset_count(&n0->pods[0].cpus), 8);
+    assert_null(n0->pods[0].pod_name);
+    assert_int_equal(n0->n_pods, 2);
+    assert_null(n0->pods[1].pod_uid);
+    assert_string_equal(n0->pods[1].pod_namespace, "ran");
+    assert_string_equal(n0->pods[1].pod_name, "du-0");
     assert_int_equal(back.n_unplaced_devices, 1);
     assert_int_equal(back.unplaced_devices[0].pf.numa_node, NF_UNKNOWN);
     assert_int_equal(back.unplaced_devices[0].pf.total_vfs, NF_UNKNOWN);
@@ -634,7 +644,9 @@ static void test_decode_errors(void **state)
     rejects("{\"numaNodes\": [{\"id\": 0, \"pods\": [3]}]}",
             "numaNodes[0].pods[0]: expected an object");
     rejects("{\"numaNodes\": [{\"id\": 0, \"pods\": [{\"cpus\": \"1\"}]}]}",
-            "numaNodes[0].pods[0].podUID: required");
+            "numaNodes[0].pods[0].podUID: required unless namespace and name are given");
+    rejects("{\"numaNodes\": [{\"id\": 0, \"pods\": [{\"podUID\": null, \"name\": \"a\"}]}]}",
+            "numaNodes[0].pods[0].namespace: required with the other");
     rejects("{\"numaNodes\": [{\"id\": 0, \"pods\": [{\"podUID\": \"u\", \"cpus\": \"z\"}]}]}",
             "numaNodes[0].pods[0].cpus: cpu list \"z\"");
     rejects("{\"numaNodes\": [{\"id\": 0, \"pods\": [{\"podUID\": \"u\", \"resources\": "
