@@ -243,6 +243,8 @@ static void ar_numa(arena *a, nf_numa_node *d, const nf_numa_node *s)
     for (size_t i = 0; i < s->n_pods; i++) {
         nf_pod_usage *p = pods ? &pods[i] : NULL;
         PUT(p, pod_uid, ar_str(a, s->pods[i].pod_uid));
+        PUT(p, pod_namespace, ar_str(a, s->pods[i].pod_namespace));
+        PUT(p, pod_name, ar_str(a, s->pods[i].pod_name));
         ar_cpuset(a, p ? &p->cpus : NULL, &s->pods[i].cpus);
         PUT(p, amounts, ar_amounts(a, s->pods[i].amounts, s->pods[i].n_amounts));
     }

@@ -159,6 +159,8 @@ void nf_numa_node_free(nf_numa_node *n)
     free(n->resources);
     for (size_t i = 0; i < n->n_pods; i++) {
         free(n->pods[i].pod_uid);
+        free(n->pods[i].pod_namespace);
+        free(n->pods[i].pod_name);
         nf_cpuset_free(&n->pods[i].cpus);
         nf_amount_free_array(n->pods[i].amounts, n->pods[i].n_amounts);
     }

@@ -221,8 +221,13 @@ static json_t *encode_numa(const nf_numa_node *n)
         json_t *amounts = json_object();
         for (size_t k = 0; k < p->n_amounts; k++)
             json_object_set_new(amounts, p->amounts[k].name, json_integer(p->amounts[k].value));
-        json_array_append_new(pods, json_pack("{s:o,s:o,s:o}", "podUID", jstr_or_null(p->pod_uid),
-                                              "cpus", jcpuset(&p->cpus), "resources", amounts));
+        json_t *jp = json_pack("{s:o,s:o,s:o}", "podUID", jstr_or_null(p->pod_uid), "cpus",
+                               jcpuset(&p->cpus), "resources", amounts);
+        if (jp && p->pod_namespace)
+            json_object_set_new(jp, "namespace", nf_json_string_lossy(p->pod_namespace));
+        if (jp && p->pod_name)
+            json_object_set_new(jp, "name", nf_json_string_lossy(p->pod_name));
+        json_array_append_new(pods, jp);
     }
 
     json_t *reserved = json_object();
@@ -660,11 +665,13 @@ static int decode_numa(dec *d, const json_t *j, nf_numa_node *n)
         if (!json_is_object(p))
             return fail(d, "", "expected an object");
         if ((rc = get_str(d, p, "podUID", &u->pod_uid)) ||
+            (rc = get_str(d, p, "namespace", &u->pod_namespace)) ||
+            (rc = get_str(d, p, "name", &u->pod_name)) ||
             (rc = get_cpuset(d, p, "cpus", &u->cpus)) ||
             (rc = get_amounts(d, p, "resources", &u->amounts, &u->n_amounts)))
             return rc;
-        if (!u->pod_uid)
-            return fail(d, "podUID", "required");
+        if (!u->pod_uid && !(u->pod_namespace && u->pod_name))
+            return fail(d, "podUID", "required (or namespace and name)");
         pop(d, at);
     }
     return 0;

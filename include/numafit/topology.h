@@ -128,9 +128,13 @@ typedef struct nf_zone_cpus {
     size_t n_cores;
 } nf_zone_cpus;
 
-/* What one pod holds exclusively on a NUMA node (from kubelet's state files). */
+/* What one pod holds exclusively on a NUMA node (from kubelet's state files or podresources).
+ * A source fills what it knows: kubelet's checkpoint files name pods by UID only, podresources
+ * by namespace and name only (JSON "podUID", "namespace", "name"; each may be NULL). */
 typedef struct nf_pod_usage {
     char *pod_uid;
+    char *pod_namespace;
+    char *pod_name;
     nf_cpuset cpus;
     nf_amount *amounts; /* "cpu" -> 4, "hugepages-1Gi" -> bytes, "intel.com/x" -> 1 */
     size_t n_amounts;
