@@ -314,18 +314,10 @@ static int api_client(const options *o, nf_kube **out, nf_err *err)
     *out = NULL;
     if (o->kubeconfig && strcmp(o->kubeconfig, "none") == 0)
         return 0;
-    nf_kube_config kc = {0};
-    int rc = o->kubeconfig ? nf_kube_config_load(o->kubeconfig, &kc, err)
-                           : nf_kube_config_in_cluster(NULL, &kc, err);
-    if (rc == -ENOENT && !o->kubeconfig)
-        return 0; /* not in a cluster: /bind refuses */
+    int rc = nf_kube_open(o->kubeconfig, out, err); /* not in a cluster: /bind refuses */
     if (rc)
         return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : 1;
-    rc = nf_kube_new(&kc, NULL, out, err);
-    if (rc == 0)
-        nf_info("API server client", "server=%s from=\"%s\"", kc.server, kc.source);
-    nf_kube_config_free(&kc);
-    return rc ? 1 : 0;
+    return 0;
 }
 
 /* Build the cache, its sources and the server. Returns 0, 1 (runtime) or 2 (bad usage). */

@@ -607,6 +607,22 @@ int nf_kube_new(const nf_kube_config *cfg, const nf_kube_opts *o, nf_kube **out,
     return 0;
 }
 
+int nf_kube_open(const char *kubeconfig, nf_kube **out, nf_err *err)
+{
+    *out = NULL;
+    nf_kube_config kc = {0};
+    int rc = kubeconfig ? nf_kube_config_load(kubeconfig, &kc, err)
+                        : nf_kube_config_in_cluster(NULL, &kc, err);
+    if (rc == -ENOENT && !kubeconfig)
+        return 0; /* not in a cluster */
+    if (rc)
+        return rc;
+    if ((rc = nf_kube_new(&kc, NULL, out, err)) == 0)
+        nf_info("API server client", "server=%s from=\"%s\"", kc.server, kc.source);
+    nf_kube_config_free(&kc);
+    return rc;
+}
+
 void nf_kube_free(nf_kube *k)
 {
     if (!k)
@@ -799,6 +815,77 @@ int nf_kube_delete_pod(nf_kube *k, const char *ns, const char *name, const char 
     free(body);
     free(path);
     return rc;
+}
+
+/* ---- cluster-scoped objects of any kind ---- */
+
+/* /apis/{group}/{version}/{plural}[/{name}] (/api/v1/... for the core group ""); NULL on
+ * ENOMEM. */
+static char *object_path(const nf_kube_kind *r, const char *name)
+{
+    char *ename = name ? url_escape(name) : NULL, *out = NULL;
+    bool core = !r->group || !*r->group;
+    if ((!name || ename) &&
+        asprintf(&out, "%s%s/%s/%s%s%s", core ? "/api" : "/apis/", core ? "" : r->group, r->version,
+                 r->plural, ename ? "/" : "", ename ? ename : "") < 0)
+        out = NULL;
+    free(ename);
+    return out;
+}
+
+/* One call on an object: METHOD path (of name, or of the collection when name is NULL) with
+ * obj as the JSON body (may be NULL); *ans (may be NULL) receives the answer, an object. */
+static int object_call(nf_kube *k, const char *method, const nf_kube_kind *r, const char *name,
+                       const json_t *obj, json_t **ans, atomic_bool *stop, nf_err *err)
+{
+    json_t *got = NULL;
+    char *path = object_path(r, name);
+    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (ans)
+        *ans = NULL;
+    if (!path || (obj && !body)) {
+        free(path);
+        free(body);
+        return nf_errf(err, -ENOMEM, "kube: out of memory");
+    }
+    call c = {.method = method,
+              .path = path,
+              .body = body,
+              .ctype = body ? "application/json" : NULL,
+              .stop = stop,
+              .out = &got};
+    int rc = do_call(k, &c, err);
+    json_decref(c.err_status);
+    if (rc == 0 && !json_is_object(got))
+        rc = nf_errf(err, -EPROTO, "kube %s %s: answer is not an object", method, path);
+    free(path);
+    free(body);
+    if (rc == 0 && ans)
+        *ans = got;
+    else
+        json_decref(got);
+    return rc;
+}
+
+int nf_kube_get_object(nf_kube *k, const nf_kube_kind *r, const char *name, json_t **obj,
+                       atomic_bool *stop, nf_err *err)
+{
+    return object_call(k, "GET", r, name, NULL, obj, stop, err);
+}
+
+int nf_kube_create_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **created,
+                          atomic_bool *stop, nf_err *err)
+{
+    return object_call(k, "POST", r, NULL, obj, created, stop, err);
+}
+
+int nf_kube_update_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **updated,
+                          atomic_bool *stop, nf_err *err)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    if (!name || !*name)
+        return nf_errf(err, -EINVAL, "kube PUT %s: the object has no metadata.name", r->plural);
+    return object_call(k, "PUT", r, name, obj, updated, stop, err);
 }
 
 /* ---- watch ---- */
