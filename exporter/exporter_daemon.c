@@ -17,6 +17,7 @@
 #include "exporter_http.h"
 #include "exporter_metrics.h"
 #include "file_watch.h"
+#include "nrt_publish.h"
 #include "numafit/log.h"
 
 #define DIR_RETRY_MS 5000
@@ -129,8 +130,39 @@ static void *stop_thread(void *arg)
     return NULL;
 }
 
+/* The NodeResourceTopology beside the document: rebuilt when the generation moves (it carries no
+ * timestamp, so it cannot change otherwise), from the published text itself so that both
+ * endpoints always say the same thing, and handed to the API server writer when there is one. */
+typedef struct nrt_state {
+    bool have;
+    uint64_t generation;         /* of the last one built */
+    nf_nrt_publisher *publisher; /* NULL without --publish-nrt */
+} nrt_state;
+
+static char *nrt_for(nrt_state *ns, const char *doc, size_t len, uint64_t gen, size_t *nrt_len)
+{
+    if (ns->have && ns->generation == gen)
+        return NULL; /* the one published stays */
+    json_t *o = NULL;
+    nf_err err;
+    char *text = NULL;
+    if (nf_nrt_of_document(doc, len, &o, &err) == 0) {
+        text = json_dumps(o, JSON_COMPACT);
+        if (ns->publisher)
+            nf_nrt_publisher_offer(ns->publisher, o);
+        json_decref(o);
+    } else {
+        nf_warn("no NodeResourceTopology for this document", "generation=%llu err=\"%s\"",
+                (unsigned long long)gen, err.msg);
+    }
+    ns->have = text != NULL;
+    ns->generation = gen;
+    *nrt_len = text ? strlen(text) : 0;
+    return text;
+}
+
 static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m,
-                               loop_watch *w)
+                               loop_watch *w, nrt_state *ns)
 {
     char *doc;
     size_t len;
@@ -151,7 +183,9 @@ static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter
     }
     if (changed)
         nf_info("topology changed", "generation=%llu bytes=%zu", (unsigned long long)gen, len);
-    return nf_exporter_http_publish(h, doc, len, gen);
+    size_t nrt_len = 0;
+    char *nrt = nrt_for(ns, doc, len, gen, &nrt_len);
+    return nf_exporter_http_publish(h, doc, len, nrt, nrt_len, gen);
 }
 
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
@@ -180,6 +214,16 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         close(sfd);
         return rc;
     }
+    nrt_state ns = {0};
+    if (o->kube &&
+        (rc = nf_nrt_publisher_start(o->kube, o->publish_nrt_interval_ms, &ns.publisher, err))) {
+        nf_exporter_http_stop(h);
+        nf_auth_tokens_free(ho.tokens);
+        nf_tls_server_free(ho.tls);
+        nf_file_watch_free(watch);
+        close(sfd);
+        return rc;
+    }
     nf_exporter_metrics *metrics = NULL;
     if (nf_exporter_metrics_new(&metrics) == 0)
         nf_exporter_http_set_metrics(h, nf_exporter_metrics_render, metrics);
@@ -192,6 +236,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     atomic_init(&st.stopped, false);
     if ((rc = pthread_create(&st.thread, NULL, stop_thread, &st))) {
         /* without it no signal would be heard: do not serve */
+        nf_nrt_publisher_stop(ns.publisher);
         nf_exporter_http_stop(h);
         nf_exporter_metrics_free(metrics);
         nf_file_watch_free(watch);
@@ -204,7 +249,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     else
         stall_file = NULL;
     /* first, so that "serving" means a document is there */
-    refresh_and_publish(c, h, metrics, &lw);
+    refresh_and_publish(c, h, metrics, &lw, &ns);
     nf_info("serving", "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s", o->listen,
             (unsigned)nf_exporter_http_port(h), ho.tls ? "on" : "off",
             o->tls.client_ca_file ? o->tls.client_ca_file : "none",
@@ -253,10 +298,11 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)
-            refresh_and_publish(c, h, metrics, &lw);
+            refresh_and_publish(c, h, metrics, &lw, &ns);
     }
     atomic_store(&st.stopped, true);
     pthread_join(st.thread, NULL);
+    nf_nrt_publisher_stop(ns.publisher);
     nf_exporter_http_stop(h);       /* before lw goes out of scope: no /healthz reads it any more */
     nf_auth_tokens_free(ho.tokens); /* after the server, which borrowed them */
     nf_tls_server_free(ho.tls);

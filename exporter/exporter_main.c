@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "exporter_daemon.h"
+#include "nrt_publish.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
@@ -19,6 +20,8 @@ static const char usage[] =
     "usage: numafit-exporter [options]\n"
     "       numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] "
     "[--no-huge]\n"
+    "       numafit-exporter nrt FILE   print the NodeResourceTopology of a saved NodeTopology\n"
+    "                                   document (what GET /v1/noderesourcetopology serves)\n"
     "\n"
     "Publishes this node's per-NUMA free exclusive CPUs, hugepages, memory and SR-IOV VFs\n"
     "(numafit.io/v1 NodeTopology) for numafit-extender.\n"
@@ -50,6 +53,11 @@ static const char usage[] =
     "                          (default 128)\n"
     "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
     "                          tokens (one per line) for everything but /healthz and /readyz\n"
+    "  --publish-nrt           write this node's NodeResourceTopology (topology.node.k8s.io/\n"
+    "                          v1alpha2, also at GET /v1/noderesourcetopology) to the API server\n"
+    "                          whenever it changes\n"
+    "  --publish-nrt-interval DUR  at most one write per this long (default 5s, at least 1s)\n"
+    "  --kubeconfig FILE       API server access for --publish-nrt (default: in-cluster)\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -76,6 +84,9 @@ static const struct option longopts[] = {
     {"client-ca", required_argument, NULL, 'A'},
     {"auth-token-file", required_argument, NULL, 'a'},
     {"max-long-polls", required_argument, NULL, 'M'},
+    {"publish-nrt", no_argument, NULL, 'N'},
+    {"publish-nrt-interval", required_argument, NULL, 'Q'},
+    {"kubeconfig", required_argument, NULL, 'U'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -92,7 +103,13 @@ static int parse_duration(const char *flag, const char *v, int64_t *out)
     return -EINVAL;
 }
 
-static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once)
+typedef struct nrt_opts {
+    bool publish;
+    const char *kubeconfig;
+} nrt_opts;
+
+static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once,
+                      nrt_opts *no)
 {
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -164,6 +181,18 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             d->max_long_polls = (unsigned)n;
             break;
         }
+        case 'N':
+            no->publish = true;
+            break;
+        case 'Q':
+            if (parse_duration("publish-nrt-interval", optarg, &d->publish_nrt_interval_ms))
+                return EXIT_USAGE;
+            if (d->publish_nrt_interval_ms < 1000)
+                return nf_cli_usage_error(&prog, "--publish-nrt-interval must be at least 1s");
+            break;
+        case 'U':
+            no->kubeconfig = optarg;
+            break;
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;
@@ -177,6 +206,27 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         return nf_cli_usage_error(&prog, "--tls-cert and --tls-key go together");
     if (d->tls.client_ca_file && !d->tls.cert_file)
         return nf_cli_usage_error(&prog, "--client-ca needs --tls-cert and --tls-key (HTTPS)");
+    if (no->kubeconfig && !no->publish)
+        return nf_cli_usage_error(&prog, "--kubeconfig is for --publish-nrt");
+    if (no->publish && *once)
+        return nf_cli_usage_error(&prog, "--publish-nrt runs with the server, not with --once");
+    return 0;
+}
+
+/* --publish-nrt's API client. Returns 0, 1 (runtime) or 2 (bad usage). */
+static int nrt_client(const nrt_opts *no, nf_kube **out)
+{
+    nf_err err;
+    int rc = nf_kube_open(no->kubeconfig, out, &err);
+    if (rc == 0 && !*out)
+        return nf_cli_usage_error(&prog, "--publish-nrt needs --kubeconfig FILE outside a cluster "
+                                         "(no KUBERNETES_SERVICE_HOST or service account token)");
+    if (rc == -ENOENT || rc == -EINVAL)
+        return nf_cli_usage_error(&prog, "--kubeconfig: %s", err.msg);
+    if (rc) {
+        fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+        return 1;
+    }
     return 0;
 }
 
@@ -201,19 +251,52 @@ static int print_once(nf_collector *c)
     return 0;
 }
 
+/* numafit-exporter nrt FILE: the same conversion the server makes, for a saved document. */
+static int nrt_main(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return nf_cli_usage_error(&prog, "nrt takes one FILE (a NodeTopology JSON document)");
+    char *text;
+    size_t len;
+    json_t *o = NULL;
+    nf_err err;
+    if (nf_read_file(argv[1], 64u << 20, &text, &len, &err)) {
+        fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+        return 1;
+    }
+    int rc = nf_nrt_of_document(text, len, &o, &err);
+    free(text);
+    if (rc) {
+        fprintf(stderr, "numafit-exporter: %s: %s\n", argv[1], err.msg);
+        return 1;
+    }
+    char *out = json_dumps(o, JSON_INDENT(2));
+    json_decref(o);
+    if (!out)
+        return 1;
+    puts(out);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "probe") == 0)
         return nf_probe_cli_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "nrt") == 0)
+        return nrt_main(argc - 1, argv + 1);
 
     nf_collector_opts co = {
         .probe_interval_ms = 300000, .probe_timeout_ms = 10000, .kubelet_grace_ms = 60000};
-    nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000};
+    nf_daemon_opts d = {
+        .listen = "0.0.0.0:9750", .poll_interval_ms = 1000, .publish_nrt_interval_ms = 5000};
+    nrt_opts no = {0};
     int once = 0, eargc, rc;
     char **eargv;
     if (nf_cli_env_argv(longopts, NULL, argc, argv, &eargc, &eargv))
         return 1;
-    if ((rc = parse_args(eargc, eargv, &co, &d, &once)) == 0) {
+    if ((rc = parse_args(eargc, eargv, &co, &d, &once, &no)) == 0 &&
+        (!no.publish || (rc = nrt_client(&no, &d.kube)) == 0)) {
         nf_collector *c = NULL;
         nf_err err;
         if (!once)
@@ -231,6 +314,7 @@ int main(int argc, char **argv)
         }
         nf_collector_free(c);
     }
+    nf_kube_free(d.kube); /* after the daemon, whose publisher borrowed it */
     nf_cli_free_argv(eargc, eargv);
     return rc == NF_CLI_EXIT ? 0 : rc;
 }
