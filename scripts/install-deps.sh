@@ -8,9 +8,12 @@ PACKAGES=(
   libmicrohttpd-dev libjansson-dev libhwloc-dev libnuma-dev libdpdk-dev libcmocka-dev
   libyaml-dev libcurl4-openssl-dev libxxhash-dev libgnutls28-dev
   curl bzip2 python3 procps iproute2 openssl help2man
+  python3-xxhash python3-yaml
   prometheus wrk hyperfine
   chromium nodejs
 )
+# python3-xxhash + python3-yaml: the NodeResourceTopology tests (tests/exporter/nrtcheck.py) compute
+# the pod-set fingerprint independently and read the CRD.
 # kubectl is used when present (kustomize rendering in tests/deploy) and skipped otherwise.
 
 missing=()
