@@ -136,6 +136,15 @@ int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_v
                        int timeout_s, nf_kube_watch_fn fn, void *ctx, atomic_bool *stop,
                        nf_err *err);
 
+/* nf_kube_list_pods_until and nf_kube_watch_pods for any collection of kind (cluster-scoped, or
+ * every namespace). */
+int nf_kube_list_objects_until(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                               json_t **items, char **resource_version, atomic_bool *stop,
+                               nf_err *err);
+int nf_kube_watch_objects(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                          char **resource_version, int timeout_s, nf_kube_watch_fn fn, void *ctx,
+                          atomic_bool *stop, nf_err *err);
+
 /* ---- a reflector: list + watch pods in a thread, relist on 410, backoff on errors ----
  * on_list(ctx, items) after every (re)list with the whole current set (the caller replaces what it
  * knew); on_event(ctx, type, object) for every watch event but BOOKMARK. Both run on the
@@ -150,6 +159,10 @@ typedef struct nf_kube_reflector nf_kube_reflector;
 /* field_selector may be NULL; the reflector borrows k (free the reflector first). */
 int nf_kube_reflector_start(nf_kube *k, const char *field_selector,
                             const nf_kube_reflector_ops *ops, nf_kube_reflector **out, nf_err *err);
+/* The same for objects of any kind (kind copied). */
+int nf_kube_reflector_start_kind(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                                 const nf_kube_reflector_ops *ops, nf_kube_reflector **out,
+                                 nf_err *err);
 bool nf_kube_reflector_synced(nf_kube_reflector *r);
 /* Wait until synced or timeout_ms passes; true when synced. */
 bool nf_kube_reflector_wait_synced(nf_kube_reflector *r, int64_t timeout_ms);
