@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "numafit/buf.h"
+#include "numafit/fileio.h"
 #include "numafit/quantity.h"
 #include "numafit/topology_json.h"
 
@@ -222,6 +223,9 @@ int nf_nrt_from_topology(const nf_topology *t, json_t **out, nf_err *err)
     if (rc == 0 && k->topology_manager_scope &&
         add_attr(attrs, "topologyManagerScope", k->topology_manager_scope))
         rc = -ENOMEM;
+    if (rc == 0 && k->cpu_manager_policy &&
+        add_attr(attrs, "numafit.io/cpuManagerPolicy", k->cpu_manager_policy))
+        rc = -ENOMEM;
     if (rc == 0 && !pname) {
         char why[200];
         snprintf(why, sizeof(why), "kubelet's topologyManagerPolicy %s%s%s, scope %s%s%s",
@@ -262,5 +266,244 @@ int nf_nrt_from_topology(const nf_topology *t, json_t **out, nf_err *err)
     if (rc)
         return nf_errf(err, rc, "NodeResourceTopology: out of memory");
     *out = o;
+    return 0;
+}
+
+/* ---- NodeResourceTopology -> NodeTopology -----------------------------------------------------
+ */
+
+static const char *attr_of(const json_t *list, const char *name)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(list, i, a)
+    {
+        const char *n = json_string_value(json_object_get(a, "name"));
+        if (n && strcmp(n, name) == 0)
+            return json_string_value(json_object_get(a, "value"));
+    }
+    return NULL;
+}
+
+/* kubelet's policy and scope from one of NFD's topologyPolicies names. */
+static void policy_of_name(const char *name, const char **policy, const char **scope)
+{
+    static const char *const policies[] = {"single-numa-node", "restricted", "best-effort"};
+    *policy = *scope = NULL;
+    if (!name)
+        return;
+    if (strcmp(name, "None") == 0) {
+        *policy = "none";
+        return;
+    }
+    for (size_t i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+        for (int pod = 0; pod < 2; pod++) {
+            const char *n = nf_nrt_policy_name(policies[i], pod ? "pod" : "container");
+            if (n && strcmp(n, name) == 0) {
+                *policy = policies[i];
+                *scope = pod ? "pod" : "container";
+                return;
+            }
+        }
+    }
+}
+
+/* "node-<id>" -> id, or -1. */
+static int zone_id(const char *name)
+{
+    int64_t v;
+    if (!name || strncmp(name, "node-", 5) != 0 || !name[5] ||
+        strspn(name + 5, "0123456789") != strlen(name + 5) ||
+        nf_parse_int64(name + 5, 0, 1 << 20, &v))
+        return -1;
+    return (int)v;
+}
+
+typedef struct zone_ref {
+    int id;
+    const json_t *z;
+} zone_ref;
+
+static int cmp_zone(const void *a, const void *b)
+{
+    return ((const zone_ref *)a)->id - ((const zone_ref *)b)->id;
+}
+
+/* A quantity in whole units, rounded down; -1 with a note in t->errors when it is not one. */
+static int64_t whole_units(nf_topology *t, const char *zone, const char *res, const char *field,
+                           const json_t *v)
+{
+    int64_t milli;
+    nf_err e;
+    char buf[32];
+    const char *s = json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        s = buf;
+    }
+    if (!s || nf_quantity_parse_milli(s, &milli, &e) || milli < 0) {
+        nf_topology_add_error(t,
+                              "NodeResourceTopology zone %s resource %s: %s is not a quantity: %s",
+                              zone, res, field, s ? e.msg : "not a string");
+        return -1;
+    }
+    return milli / 1000;
+}
+
+static int decode_zone(nf_topology *t, nf_numa_node *n, const json_t *z, const zone_ref *all,
+                       size_t nall)
+{
+    const char *zname = json_string_value(json_object_get(z, "name"));
+    n->socket = NF_UNKNOWN;
+    n->mem_total = n->mem_free = NF_UNKNOWN;
+    n->cpus.threads_per_core = NF_UNKNOWN;
+    n->cpus.free_full_cores = n->cpus.allocatable_full_cores = NF_UNKNOWN;
+    /* distances in zone order, only when every zone has a cost */
+    const json_t *costs = json_object_get(z, "costs");
+    int *d = calloc(nall ? nall : 1, sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    size_t found = 0;
+    for (size_t i = 0; i < nall; i++) {
+        const char *peer = json_string_value(json_object_get(all[i].z, "name"));
+        size_t k;
+        json_t *c;
+        json_array_foreach(costs, k, c)
+        {
+            const char *cn = json_string_value(json_object_get(c, "name"));
+            json_t *cv = json_object_get(c, "value");
+            if (cn && peer && strcmp(cn, peer) == 0 && json_is_integer(cv) &&
+                json_integer_value(cv) >= 0 && json_integer_value(cv) <= 1048576) {
+                d[i] = (int)json_integer_value(cv);
+                found++;
+                break;
+            }
+        }
+    }
+    if (found == nall && nall) {
+        n->distances = d;
+        n->n_distances = nall;
+    } else {
+        free(d);
+        if (json_array_size(costs))
+            nf_topology_add_error(t, "NodeResourceTopology zone %s: costs do not name every zone",
+                                  zname);
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(z, "resources"), i, r)
+    {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (!name || !*name) {
+            nf_topology_add_error(t, "NodeResourceTopology zone %s: a resource without a name",
+                                  zname);
+            continue;
+        }
+        int64_t cap = whole_units(t, zname, name, "capacity", json_object_get(r, "capacity"));
+        int64_t alloc =
+            whole_units(t, zname, name, "allocatable", json_object_get(r, "allocatable"));
+        int64_t avail = whole_units(t, zname, name, "available", json_object_get(r, "available"));
+        if (cap < 0 || alloc < 0 || avail < 0)
+            continue;
+        nf_resource *res = nf_numa_resource_add(n, name);
+        if (!res)
+            return -ENOMEM;
+        res->capacity = cap;
+        res->allocatable = alloc;
+        res->available = avail;
+        res->usable = NF_UNKNOWN;
+        if (strcmp(name, "memory") == 0) {
+            n->mem_total = cap;
+            n->mem_free = avail;
+        }
+    }
+    return 0;
+}
+
+int nf_nrt_to_topology(const json_t *o, nf_topology *out, nf_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    const char *api = json_string_value(json_object_get(o, "apiVersion"));
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+    if (!json_is_object(o) || !api || strcmp(api, NF_NRT_API_VERSION) != 0)
+        return nf_errf(err, -EINVAL, "NodeResourceTopology apiVersion: expected \"%s\"",
+                       NF_NRT_API_VERSION);
+    if (!kind || strcmp(kind, NF_NRT_KIND) != 0)
+        return nf_errf(err, -EINVAL, "NodeResourceTopology kind: expected \"%s\"", NF_NRT_KIND);
+    if (!name || !*name)
+        return nf_errf(err, -EINVAL, "NodeResourceTopology metadata.name: required");
+    const json_t *zones = json_object_get(o, "zones");
+    if (zones && !json_is_array(zones))
+        return nf_errf(err, -EINVAL, "NodeResourceTopology %s zones: expected an array", name);
+
+    nf_topology *t = out;
+    const json_t *attrs = json_object_get(o, "attributes");
+    const char *policy = attr_of(attrs, "topologyManagerPolicy");
+    const char *scope = attr_of(attrs, "topologyManagerScope");
+    if (!policy) {
+        const char *p2, *s2;
+        policy_of_name(json_string_value(json_array_get(json_object_get(o, "topologyPolicies"), 0)),
+                       &p2, &s2);
+        policy = p2;
+        scope = scope ? scope : s2;
+    }
+    const char *cpu_policy = attr_of(attrs, "numafit.io/cpuManagerPolicy");
+    json_t *gen = json_object_get(json_object_get(o, "metadata"), "generation");
+    t->generation =
+        json_is_integer(gen) && json_integer_value(gen) > 0 ? (uint64_t)json_integer_value(gen) : 0;
+    int rc = nf_strset(&t->node, name);
+    if (!rc)
+        rc = nf_strset(&t->kubelet.topology_manager_policy, policy);
+    if (!rc)
+        rc = nf_strset(&t->kubelet.topology_manager_scope, scope);
+    if (!rc)
+        rc = nf_strset(&t->kubelet.cpu_manager_policy, cpu_policy ? cpu_policy : "static");
+    if (!rc && !cpu_policy)
+        rc = nf_topology_add_error(t, "NodeResourceTopology names no cpuManagerPolicy: taken as "
+                                      "static (its per-NUMA cpu counts are exclusive CPUs)");
+
+    zone_ref *refs = calloc(json_array_size(zones) + 1, sizeof(*refs));
+    size_t n = 0, i;
+    json_t *z;
+    if (!refs)
+        rc = -ENOMEM;
+    json_array_foreach(zones, i, z)
+    {
+        if (rc)
+            break;
+        const char *zn = json_string_value(json_object_get(z, "name"));
+        const char *zt = json_string_value(json_object_get(z, "type"));
+        int id = zone_id(zn);
+        if (!zt || strcmp(zt, "Node") != 0 || id < 0) {
+            rc = nf_topology_add_error(t,
+                                       "NodeResourceTopology zone %s of type %s ignored: only "
+                                       "zones of type Node named node-<id> are NUMA nodes",
+                                       zn ? zn : "(no name)", zt ? zt : "(none)");
+            continue;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < n; k++)
+            dup |= refs[k].id == id;
+        if (dup) {
+            rc = nf_topology_add_error(t, "NodeResourceTopology zone %s: listed twice", zn);
+            continue;
+        }
+        refs[n++] = (zone_ref){id, z};
+    }
+    qsort(refs, n, sizeof(*refs), cmp_zone);
+    if (!rc && n && !(t->numa_nodes = calloc(n, sizeof(*t->numa_nodes))))
+        rc = -ENOMEM;
+    for (i = 0; !rc && i < n; i++) {
+        nf_numa_node *nn = &t->numa_nodes[t->n_numa_nodes++];
+        nn->id = refs[i].id;
+        rc = decode_zone(t, nn, refs[i].z, refs, n);
+    }
+    free(refs);
+    if (rc) {
+        nf_topology_free(t);
+        memset(t, 0, sizeof(*t));
+        return nf_errf(err, rc, "NodeResourceTopology %s: out of memory", name);
+    }
     return 0;
 }

@@ -10,6 +10,7 @@
  *                     the sysfs distance), resources [{name, capacity, allocatable, available}]
  *                     as Kubernetes quantity strings ("22", "96Gi", "17179869184")
  *   attributes        topologyManagerPolicy, topologyManagerScope (when known),
+ *                     numafit.io/cpuManagerPolicy (when known: NRT has no field for it),
  *                     nodeTopologyPodsFingerprint + nodeTopologyPodsFingerprintMethod
  *                     ("with-exclusive-resources": pods[] holds what kubelet assigned exclusively)
  *
@@ -54,5 +55,18 @@ const char *nf_nrt_policy_name(const char *policy, const char *scope);
 /* The NodeResourceTopology object for t (a new reference). -ENOMEM, or -EINVAL when t has no
  * node name (err says so). */
 int nf_nrt_from_topology(const nf_topology *t, json_t **out, nf_err *err);
+
+/* The other way (the extender's --nrt: NFD's topology-updater as a source): the NodeTopology an
+ * object describes, as far as it does. node = metadata.name, generation = metadata.generation;
+ * one NUMA node per zone of type Node named node-<id> (other zones are ignored, and said so in
+ * errors[]), its distances from the costs (none unless every zone has one), its `resources` from
+ * the quantities (whole units, rounded down; a bad quantity drops that resource, said in
+ * errors[]); kubelet's topologyManagerPolicy/Scope from the attributes, else from
+ * topologyPolicies (NFD's names). The object does not say what kubelet's CPU manager does: its
+ * policy is taken as static when the attribute numafit.io/cpuManagerPolicy is absent (per-NUMA
+ * cpu counts mean exclusive CPUs, as NodeResourceTopologyMatch assumes; said in errors[]). CPU
+ * lists, cores, hugepage pages, devices and pods are not in the object: left empty/unknown.
+ * -EINVAL (err names the field) when it is not a v1alpha2 NodeResourceTopology with a name. */
+int nf_nrt_to_topology(const json_t *nrt, nf_topology *out, nf_err *err);
 
 #endif

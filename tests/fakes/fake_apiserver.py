@@ -44,8 +44,9 @@ POST answers 201 (409 AlreadyExists when the name exists; 400 when resourceVersi
 without metadata.name); PUT replaces the object: with metadata.resourceVersion it must be the
 current one (else 409 Conflict "the object has been modified"), without one it is unconditional
 (as for custom resources); 404 when there is none (no create on update); a PUT that changes
-nothing keeps the resourceVersion. No watch of them, no schema validation (tests validate
-against the CRD themselves).
+nothing keeps the resourceVersion; GET ...?watch=1 streams ADDED/MODIFIED/DELETED events from a
+resourceVersion (no bookmarks, no 410 for them). No schema validation (tests validate against the
+CRD themselves).
 
 LIMITATIONS (on purpose): only pods and NodeResourceTopology; no label-selector set operators (in/notin); PATCH takes
 merge patches (application/merge-patch+json; strategic merge is treated as a merge patch with
@@ -291,6 +292,7 @@ class FakeApiServer:
         self.verbose = verbose
         self._pods = {}  # "ns/name" -> pod (without kind/apiVersion)
         self._nrts = {}  # name -> NodeResourceTopology (as stored, with kind/apiVersion)
+        self._nrt_events = []  # [(rv, type, object)] of NodeResourceTopology, for their watches
         self._rv = 1  # the global resourceVersion counter
         self._compacted = 0  # watches/continues from a resourceVersion below this get 410
         self._base = {}  # the pod set at resourceVersion self._compacted (for consistent paging)
@@ -538,6 +540,7 @@ class FakeApiServer:
             meta["resourceVersion"] = str(self._next_rv())
             meta["generation"] = 1
             self._nrts[meta["name"]] = obj
+            self._nrt_emit("ADDED", obj)
             return copy.deepcopy(obj)
 
     def _nrt_update(self, name, obj):
@@ -566,6 +569,7 @@ class FakeApiServer:
                 meta["generation"] = old["metadata"]["generation"] + 1
             meta["resourceVersion"] = str(self._next_rv())
             self._nrts[name] = obj
+            self._nrt_emit("MODIFIED", obj)
             return copy.deepcopy(obj)
 
     def nrts(self):
@@ -588,11 +592,20 @@ class FakeApiServer:
             meta["generation"] = (old["metadata"].get("generation", 1) + 1) if old else 1
             meta["resourceVersion"] = str(self._next_rv())
             self._nrts[meta["name"]] = obj
+            self._nrt_emit("MODIFIED" if old else "ADDED", obj)
             return copy.deepcopy(obj)
 
     def delete_nrt(self, name):
         with self._lock:
-            return self._nrts.pop(name, None)
+            gone = self._nrts.pop(name, None)
+            if gone is not None:
+                gone["metadata"]["resourceVersion"] = str(self._next_rv())
+                self._nrt_emit("DELETED", gone)
+            return gone
+
+    def _nrt_emit(self, typ, obj):
+        self._nrt_events.append((int(obj["metadata"]["resourceVersion"]), typ, copy.deepcopy(obj)))
+        self._cond.notify_all()
 
     def set_tokens(self, tokens):
         with self._lock:
@@ -953,6 +966,8 @@ def _make_handler(fake):
                     return self._send_json(201, status_body(201, "", ""))
                 raise ApiError(405, "the server does not allow this method on the requested resource")
             if path == NRT_PATH:
+                if m == "GET" and qs.get("watch", "").lower() in ("1", "true"):
+                    return self._watch_nrts(qs)
                 if m == "GET":
                     with fake._lock:
                         rv = str(fake._rv)
@@ -1086,6 +1101,45 @@ def _make_handler(fake):
                 if bookmarks and now >= next_bookmark:
                     self._bookmark(max(pos, current))
                     next_bookmark = now + fake.bookmark_interval_s
+                if not out and self._client_gone():
+                    return
+            self._end_chunks()
+
+        def _watch_nrts(self, qs):
+            """A watch of NodeResourceTopology objects: from resourceVersion (or every object as
+            ADDED first), until timeoutSeconds, stop or end_watches(); no bookmarks, no 410."""
+            try:
+                timeout = float(qs.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_S)
+                rv_param = qs.get("resourceVersion", "")
+                pos = int(rv_param) if rv_param not in ("", "0") else None
+            except ValueError:
+                raise ApiError(400, "resourceVersion or timeoutSeconds: Invalid value")
+            with fake._lock:
+                initial = [] if pos is not None else fake.nrts()
+                pos = fake._rv if pos is None else pos
+                gen = fake._watch_gen
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.close_connection = True
+            for o in initial:
+                self._chunk({"type": "ADDED", "object": o})
+            deadline = time.monotonic() + timeout
+            while True:
+                with fake._cond:
+                    out = [e for e in fake._nrt_events if e[0] > pos]
+                    stopping = fake._stopping or fake._watch_gen != gen
+                    if not out and not stopping:
+                        fake._cond.wait(max(0.0, min(0.2, deadline - time.monotonic())))
+                        out = [e for e in fake._nrt_events if e[0] > pos]
+                        stopping = fake._stopping or fake._watch_gen != gen
+                for rv, typ, obj in out:
+                    self._chunk({"type": typ, "object": copy.deepcopy(obj)})
+                    pos = rv
+                if stopping or time.monotonic() >= deadline:
+                    break
                 if not out and self._client_gone():
                     return
             self._end_chunks()

@@ -297,6 +297,120 @@ static void test_no_numa_nodes_unknown_policy(void **state)
     nf_topology_free(&t);
 }
 
+/* ---- NodeResourceTopology -> NodeTopology (the extender's --nrt) ---- */
+
+static bool has_error(const nf_topology *t, const char *part)
+{
+    for (size_t i = 0; i < t->n_errors; i++)
+        if (strstr(t->errors[i], part))
+            return true;
+    return false;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    nf_topology t, back;
+    load_example(&t);
+    json_t *o = encode(&t);
+    json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(7));
+    nf_err err = {{0}};
+    int rc = nf_nrt_to_topology(o, &back, &err);
+    if (rc)
+        fail_msg("nf_nrt_to_topology: %s", err.msg);
+    assert_string_equal(back.node, "worker-1");
+    assert_int_equal(back.generation, 7);
+    assert_string_equal(back.kubelet.topology_manager_policy, "single-numa-node");
+    assert_string_equal(back.kubelet.topology_manager_scope, "pod");
+    assert_string_equal(back.kubelet.cpu_manager_policy, "static"); /* from its attribute */
+    assert_false(has_error(&back, "cpuManagerPolicy"));
+    assert_int_equal(back.n_numa_nodes, 1);
+    const nf_numa_node *n = &back.numa_nodes[0];
+    assert_int_equal(n->id, 0);
+    assert_int_equal(n->n_distances, 1);
+    assert_int_equal(n->distances[0], 10);
+    assert_int_equal(n->n_resources, t.numa_nodes[0].n_resources);
+    for (size_t i = 0; i < n->n_resources; i++) {
+        const nf_resource *a = &t.numa_nodes[0].resources[i];
+        const nf_resource *b = nf_numa_resource(n, a->name);
+        assert_non_null(b);
+        assert_int_equal(b->capacity, a->capacity);
+        assert_int_equal(b->allocatable, a->allocatable);
+        assert_int_equal(b->available, a->available);
+        assert_int_equal(b->usable, NF_UNKNOWN); /* not in the object */
+    }
+    assert_int_equal(n->n_pods, 0);
+    assert_int_equal(n->cpus.threads_per_core, NF_UNKNOWN);
+    json_decref(o);
+    nf_topology_free(&t);
+    nf_topology_free(&back);
+}
+
+/* As NFD's topology-updater writes one: no attributes, policies by name, zones in any order, a
+ * zone that is not a NUMA node, quantities in other forms. */
+static const char nfd_object[] =
+    "{\"apiVersion\":\"topology.node.k8s.io/v1alpha2\",\"kind\":\"NodeResourceTopology\","
+    "\"metadata\":{\"name\":\"nfd-1\",\"generation\":3},"
+    "\"topologyPolicies\":[\"SingleNUMANodeContainerLevel\"],"
+    "\"zones\":["
+    "{\"name\":\"node-1\",\"type\":\"Node\",\"costs\":[{\"name\":\"node-0\",\"value\":21},"
+    "{\"name\":\"node-1\",\"value\":10}],\"resources\":["
+    "{\"name\":\"cpu\",\"capacity\":\"16\",\"allocatable\":\"15500m\",\"available\":\"8\"},"
+    "{\"name\":\"memory\",\"capacity\":\"64Gi\",\"allocatable\":\"62Gi\",\"available\":\"1.5Gi\"},"
+    "{\"name\":\"example.com/nic\",\"capacity\":4,\"allocatable\":4,\"available\":\"x\"}]},"
+    "{\"name\":\"socket-0\",\"type\":\"Socket\"},"
+    "{\"name\":\"node-0\",\"type\":\"Node\",\"costs\":[{\"name\":\"node-0\",\"value\":10},"
+    "{\"name\":\"node-1\",\"value\":21}],\"resources\":["
+    "{\"name\":\"hugepages-1Gi\",\"capacity\":\"8Gi\",\"allocatable\":\"8Gi\","
+    "\"available\":\"4Gi\"}]}]}";
+
+static void test_nfd_object(void **state)
+{
+    (void)state;
+    json_t *o = json_loads(nfd_object, 0, NULL);
+    assert_non_null(o);
+    nf_topology t;
+    nf_err err = {{0}};
+    int rc = nf_nrt_to_topology(o, &t, &err);
+    if (rc)
+        fail_msg("nf_nrt_to_topology: %s", err.msg);
+    assert_string_equal(t.node, "nfd-1");
+    assert_int_equal(t.generation, 3);
+    assert_string_equal(t.kubelet.topology_manager_policy, "single-numa-node");
+    assert_string_equal(t.kubelet.topology_manager_scope, "container");
+    /* the object cannot say: static assumed, and said */
+    assert_string_equal(t.kubelet.cpu_manager_policy, "static");
+    assert_true(has_error(&t, "names no cpuManagerPolicy"));
+    assert_true(has_error(&t, "zone socket-0 of type Socket ignored"));
+    assert_int_equal(t.n_numa_nodes, 2); /* sorted by id */
+    assert_int_equal(t.numa_nodes[0].id, 0);
+    assert_int_equal(t.numa_nodes[1].id, 1);
+    assert_int_equal(t.numa_nodes[1].n_distances, 2);
+    assert_int_equal(t.numa_nodes[1].distances[0], 21);
+    assert_int_equal(t.numa_nodes[1].distances[1], 10);
+    const nf_resource *cpu = nf_numa_resource(&t.numa_nodes[1], "cpu");
+    assert_non_null(cpu);
+    assert_int_equal(cpu->allocatable, 15); /* whole CPUs, rounded down */
+    const nf_resource *mem = nf_numa_resource(&t.numa_nodes[1], "memory");
+    assert_int_equal(mem->capacity, 64LL << 30);
+    assert_int_equal(mem->available, 3LL << 29);
+    /* a quantity that is not one drops that resource, and says so */
+    assert_null(nf_numa_resource(&t.numa_nodes[1], "example.com/nic"));
+    assert_true(has_error(&t, "example.com/nic: available is not a quantity"));
+    assert_int_equal(nf_numa_resource(&t.numa_nodes[0], "hugepages-1Gi")->available, 4LL << 30);
+    nf_topology_free(&t);
+
+    /* not an NRT */
+    json_object_set_new(o, "apiVersion", json_string("topology.node.k8s.io/v1alpha1"));
+    assert_int_equal(nf_nrt_to_topology(o, &t, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "apiVersion"));
+    json_object_set_new(o, "apiVersion", json_string("topology.node.k8s.io/v1alpha2"));
+    json_object_del(json_object_get(o, "metadata"), "name");
+    assert_int_equal(nf_nrt_to_topology(o, &t, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "metadata.name"));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_lost_state_no_fingerprint),
         cmocka_unit_test(test_unknown_numbers_omitted),
         cmocka_unit_test(test_no_numa_nodes_unknown_policy),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_nfd_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
