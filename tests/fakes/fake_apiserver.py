@@ -1034,6 +1034,15 @@ def _make_handler(fake):
             except (OSError, ValueError, ssl.SSLError):
                 return True
 
+        def _start_stream(self):
+            """The head of a watch answer: 200, chunked, the connection closed at its end."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.close_connection = True
+
         def _watch(self, ns, qs):
             freqs, lreqs = self._selectors(ns, qs)
             try:
@@ -1056,12 +1065,7 @@ def _make_handler(fake):
                         raise ApiError(400, "resourceVersion: Invalid value: %r: must be an integer"
                                        % rv_param)
                     expired = (pos < fake._compacted) and fake._compacted
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "no-cache, private")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.close_connection = True
+            self._start_stream()
             if expired:
                 self._chunk({"type": "ERROR", "object": status_body(
                     410, "too old resource version: %d (%d)" % (pos, expired), "Expired")})
@@ -1118,12 +1122,7 @@ def _make_handler(fake):
                 initial = [] if pos is not None else fake.nrts()
                 pos = fake._rv if pos is None else pos
                 gen = fake._watch_gen
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "no-cache, private")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.close_connection = True
+            self._start_stream()
             for o in initial:
                 self._chunk({"type": "ADDED", "object": o})
             deadline = time.monotonic() + timeout
