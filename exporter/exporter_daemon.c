@@ -18,6 +18,7 @@
 #include "exporter_http.h"
 #include "exporter_metrics.h"
 #include "file_watch.h"
+#include "nrt_publish.h"
 #include "numafit/log.h"
 #include "privsep.h"
 
@@ -83,10 +84,97 @@ static bool loop_healthy(void *cls, char *reason, size_t len)
     return false;
 }
 
+/* The HTTP side of either process: TLS credentials, tokens, the server, and the
+ * NodeResourceTopology made from each document — written to the API server here with
+ * --publish-nrt: the HTTP process has the network, the collector of --privsep-user does not. */
+typedef struct http_side {
+    nf_exporter_http_opts ho;
+    nf_exporter_http *h;
+    bool have_nrt;
+    uint64_t nrt_generation;     /* of the last one built */
+    nf_nrt_publisher *publisher; /* NULL without --publish-nrt */
+} http_side;
+
+static int http_side_start(const nf_daemon_opts *o, http_side *hs, nf_err *err)
+{
+    *hs = (http_side){.ho = {.listen = o->listen, .max_long_polls = o->max_long_polls}};
+    int rc;
+    if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &hs->ho.tls, err))) ||
+        (o->auth_token_file &&
+         (rc = nf_auth_tokens_new(o->auth_token_file, &hs->ho.tokens, err))) ||
+        (rc = nf_exporter_http_start(&hs->ho, &hs->h, err))) {
+        nf_auth_tokens_free(hs->ho.tokens);
+        nf_tls_server_free(hs->ho.tls);
+        return rc;
+    }
+    if (o->kube &&
+        (rc = nf_nrt_publisher_start(o->kube, o->publish_nrt_interval_ms, &hs->publisher, err))) {
+        nf_exporter_http_stop(hs->h);
+        nf_auth_tokens_free(hs->ho.tokens);
+        nf_tls_server_free(hs->ho.tls);
+        return rc;
+    }
+    return 0;
+}
+
+static void http_side_stop(http_side *hs)
+{
+    nf_nrt_publisher_stop(hs->publisher);
+    nf_exporter_http_stop(hs->h);
+    nf_auth_tokens_free(hs->ho.tokens); /* after the server, which borrowed them */
+    nf_tls_server_free(hs->ho.tls);
+}
+
+/* The NodeResourceTopology beside the document: rebuilt when the generation moves (it carries no
+ * timestamp, so it cannot change otherwise), from the published text itself so that both
+ * endpoints always say the same thing, and handed to the API server writer when there is one. */
+static char *nrt_for(http_side *hs, const char *doc, size_t len, uint64_t gen, size_t *nrt_len)
+{
+    if (hs->have_nrt && hs->nrt_generation == gen)
+        return NULL; /* the one published stays */
+    json_t *o = NULL;
+    nf_err err;
+    char *text = NULL;
+    if (nf_nrt_of_document(doc, len, &o, &err) == 0) {
+        text = json_dumps(o, JSON_COMPACT);
+        if (hs->publisher)
+            nf_nrt_publisher_offer(hs->publisher, o);
+        json_decref(o);
+    } else {
+        nf_warn("no NodeResourceTopology for this document", "generation=%llu err=\"%s\"",
+                (unsigned long long)gen, err.msg);
+    }
+    hs->have_nrt = text != NULL;
+    hs->nrt_generation = gen;
+    *nrt_len = text ? strlen(text) : 0;
+    return text;
+}
+
+/* Takes ownership of doc. */
+static int http_side_publish(http_side *hs, char *doc, size_t len, uint64_t gen)
+{
+    size_t nrt_len = 0;
+    char *nrt = nrt_for(hs, doc, len, gen, &nrt_len);
+    return nf_exporter_http_publish(hs->h, doc, len, nrt, nrt_len, gen);
+}
+
+static void log_serving(const nf_daemon_opts *o, const http_side *hs, bool separated)
+{
+    nf_info("serving",
+            "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s privsep=%s publish_nrt=%s",
+            o->listen, (unsigned)nf_exporter_http_port(hs->h), hs->ho.tls ? "on" : "off",
+            o->tls.client_ca_file ? o->tls.client_ca_file : "none",
+            o->auth_token_file ? o->auth_token_file : "none", separated ? "on" : "off",
+            hs->publisher ? "on" : "off");
+    if (hs->ho.tokens && !hs->ho.tls)
+        nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
+                "hint=\"add --tls-cert and --tls-key\"");
+}
+
 /* Where documents go: the HTTP server in this process, or the channel to the http process
  * (privsep.h), which also gets the metrics text and the loop's health every heartbeat. */
 typedef struct outlet {
-    nf_exporter_http *h;
+    http_side *hs;        /* NULL with a channel */
     int fd;               /* -1 without a channel */
     pthread_mutex_t lock; /* the loop and the heartbeat both send */
     nf_exporter_metrics *metrics;
@@ -116,8 +204,8 @@ static int outlet_send_metrics(outlet *ot)
 
 static int outlet_publish(outlet *ot, char *doc, size_t len, uint64_t gen)
 {
-    if (ot->h)
-        return nf_exporter_http_publish(ot->h, doc, len, gen);
+    if (ot->hs)
+        return http_side_publish(ot->hs, doc, len, gen);
     pthread_mutex_lock(&ot->lock);
     int rc = outlet_check(ot, nf_privsep_send(ot->fd, NF_PRIVSEP_DOC, gen, doc, len), "document");
     if (!rc)
@@ -224,41 +312,6 @@ static int refresh_and_publish(nf_collector *c, outlet *ot, nf_exporter_metrics 
     return outlet_publish(ot, doc, len, gen);
 }
 
-/* The HTTP side of either process: TLS credentials, tokens, the server. */
-static int http_side_start(const nf_daemon_opts *o, nf_exporter_http_opts *ho, nf_exporter_http **h,
-                           nf_err *err)
-{
-    *ho = (nf_exporter_http_opts){.listen = o->listen, .max_long_polls = o->max_long_polls};
-    int rc;
-    if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho->tls, err))) ||
-        (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho->tokens, err))) ||
-        (rc = nf_exporter_http_start(ho, h, err))) {
-        nf_auth_tokens_free(ho->tokens);
-        nf_tls_server_free(ho->tls);
-        return rc;
-    }
-    return 0;
-}
-
-static void http_side_stop(nf_exporter_http_opts *ho, nf_exporter_http *h)
-{
-    nf_exporter_http_stop(h);
-    nf_auth_tokens_free(ho->tokens); /* after the server, which borrowed them */
-    nf_tls_server_free(ho->tls);
-}
-
-static void log_serving(const nf_daemon_opts *o, const nf_exporter_http_opts *ho,
-                        nf_exporter_http *h, bool separated)
-{
-    nf_info("serving", "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s privsep=%s",
-            o->listen, (unsigned)nf_exporter_http_port(h), ho->tls ? "on" : "off",
-            o->tls.client_ca_file ? o->tls.client_ca_file : "none",
-            o->auth_token_file ? o->auth_token_file : "none", separated ? "on" : "off");
-    if (ho->tokens && !ho->tls)
-        nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
-                "hint=\"add --tls-cert and --tls-key\"");
-}
-
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
 {
     int sfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* written by the stop thread */
@@ -276,15 +329,17 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
 
     outlet ot = {.fd = o->channel ? o->channel_fd : -1};
     pthread_mutex_init(&ot.lock, NULL);
-    nf_exporter_http_opts ho = {0};
-    if (!o->channel && (rc = http_side_start(o, &ho, &ot.h, err))) {
+    http_side hs;
+    if (!o->channel && (rc = http_side_start(o, &hs, err))) {
         nf_file_watch_free(watch);
         close(sfd);
         return rc;
     }
     nf_exporter_metrics *metrics = NULL;
-    if (nf_exporter_metrics_new(&metrics) == 0 && ot.h)
-        nf_exporter_http_set_metrics(ot.h, nf_exporter_metrics_render, metrics);
+    if (!o->channel)
+        ot.hs = &hs;
+    if (nf_exporter_metrics_new(&metrics) == 0 && ot.hs)
+        nf_exporter_http_set_metrics(hs.h, nf_exporter_metrics_render, metrics);
     ot.metrics = metrics;
     loop_watch lw = {.stuck_ms = o->poll_interval_ms * 5 > NF_STUCK_MIN_MS ? o->poll_interval_ms * 5
                                                                            : NF_STUCK_MIN_MS};
@@ -295,23 +350,23 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     atomic_init(&st.stopped, false);
     if ((rc = pthread_create(&st.thread, NULL, stop_thread, &st))) {
         /* without it no signal would be heard: do not serve */
-        if (ot.h)
-            http_side_stop(&ho, ot.h);
+        if (ot.hs)
+            http_side_stop(&hs);
         nf_exporter_metrics_free(metrics);
         nf_file_watch_free(watch);
         close(sfd);
         return nf_errf(err, -rc, "signal thread: %s", strerror(rc));
     }
-    if (ot.h)
-        nf_exporter_http_set_health(ot.h, loop_healthy, &lw);
+    if (ot.hs)
+        nf_exporter_http_set_health(hs.h, loop_healthy, &lw);
     if ((stall_file = getenv("NUMAFIT_TEST_STALL_FILE")) && *stall_file)
         nf_warn("test hook: refreshes wait while this file exists", "file=\"%s\"", stall_file);
     else
         stall_file = NULL;
     /* first, so that "serving" means a document is there */
     refresh_and_publish(c, &ot, metrics, &lw);
-    if (ot.h)
-        log_serving(o, &ho, ot.h, false);
+    if (ot.hs)
+        log_serving(o, &hs, false);
     else
         nf_info("collector running without network access; the http process serves", "http_pid=%d",
                 (int)o->http_pid);
@@ -371,8 +426,8 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     }
     atomic_store(&st.stopped, true);
     pthread_join(st.thread, NULL);
-    if (ot.h)
-        http_side_stop(&ho, ot.h); /* before lw goes out of scope: no /healthz reads it any more */
+    if (ot.hs)
+        http_side_stop(&hs); /* before lw goes out of scope: no /healthz reads it any more */
     nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
     pthread_mutex_destroy(&ot.lock);
     nf_file_watch_free(watch);
@@ -384,7 +439,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
 
 typedef struct channel {
     int fd;
-    nf_exporter_http *h;
+    http_side hs;
     int wake; /* eventfd: the reader saw the end of the channel */
     pthread_t reader;
     pthread_mutex_t lock;
@@ -439,7 +494,7 @@ static void channel_take(channel *ch, enum nf_privsep_frame type, uint64_t gen, 
     }
     pthread_mutex_unlock(&ch->lock);
     if (type == NF_PRIVSEP_DOC) {
-        nf_exporter_http_publish(ch->h, data, len, gen);
+        http_side_publish(&ch->hs, data, len, gen); /* one reader thread: hs's NRT state is its */
         data = NULL;
     }
     free(data);
@@ -485,25 +540,24 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
                                         : "reading the collector's channel: %s",
                            nf_strerror(rc));
     } while (type != NF_PRIVSEP_DOC);
-    nf_exporter_http_opts ho;
-    if ((rc = http_side_start(o, &ho, &ch.h, err))) {
+    if ((rc = http_side_start(o, &ch.hs, err))) {
         free(doc);
         return rc;
     }
-    nf_exporter_http_publish(ch.h, doc, len, gen);
+    http_side_publish(&ch.hs, doc, len, gen);
     pthread_mutex_init(&ch.lock, NULL);
-    nf_exporter_http_set_metrics(ch.h, channel_metrics, &ch);
-    nf_exporter_http_set_health(ch.h, channel_healthy, &ch);
+    nf_exporter_http_set_metrics(ch.hs.h, channel_metrics, &ch);
+    nf_exporter_http_set_health(ch.hs.h, channel_healthy, &ch);
     if ((ch.wake = eventfd(0, EFD_CLOEXEC)) < 0 ||
         (rc = pthread_create(&ch.reader, NULL, channel_reader, &ch))) {
         rc = ch.wake < 0 ? -errno : -rc;
         if (ch.wake >= 0)
             close(ch.wake);
-        http_side_stop(&ho, ch.h);
+        http_side_stop(&ch.hs);
         pthread_mutex_destroy(&ch.lock);
         return nf_errf(err, rc, "channel reader: %s", nf_strerror(rc));
     }
-    log_serving(o, &ho, ch.h, true);
+    log_serving(o, &ch.hs, true);
 
     sigset_t set;
     sigemptyset(&set);
@@ -529,7 +583,7 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
     }
     shutdown(fd, SHUT_RDWR); /* ends the reader's read */
     pthread_join(ch.reader, NULL);
-    http_side_stop(&ho, ch.h);
+    http_side_stop(&ch.hs);
     close(ch.wake);
     free(ch.metrics);
     pthread_mutex_destroy(&ch.lock);

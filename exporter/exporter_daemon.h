@@ -13,14 +13,17 @@
 
 #include "collector.h"
 #include "numafit/error.h"
+#include "numafit/kube.h"
 #include "numafit/tls_server.h"
 
 typedef struct nf_daemon_opts {
     const char *listen;
-    int64_t poll_interval_ms;    /* sysfs re-read period */
-    nf_tls_server_opts tls;      /* cert_file NULL: plain HTTP */
-    const char *auth_token_file; /* NULL: no bearer token asked for */
-    unsigned max_long_polls;     /* 0: the HTTP server's default */
+    int64_t poll_interval_ms;        /* sysfs re-read period */
+    nf_tls_server_opts tls;          /* cert_file NULL: plain HTTP */
+    const char *auth_token_file;     /* NULL: no bearer token asked for */
+    unsigned max_long_polls;         /* 0: the HTTP server's default */
+    nf_kube *kube;                   /* --publish-nrt: write NodeResourceTopology here (borrowed) */
+    int64_t publish_nrt_interval_ms; /* at most one write per this long */
     /* --privsep-user: the collector sends to the http process over channel_fd (privsep.h) */
     bool channel;
     int channel_fd;

@@ -1,4 +1,5 @@
-/* exporter_http.c - GET /v1/topology with ETag and ?waitForGeneration= long-polls.
+/* exporter_http.c - GET /v1/topology with ETag and ?waitForGeneration= long-polls, and the same
+ * generation as a NodeResourceTopology at GET /v1/noderesourcetopology.
  *
  * The published document lives in one refcounted MHD response, shared by every request until
  * the next publish, so a GET costs no JSON encoding and no copy. A long-poll suspends its
@@ -39,6 +40,7 @@ struct nf_exporter_http {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock;
     struct MHD_Response *doc; /* NULL until the first publish */
+    struct MHD_Response *nrt; /* the same generation as NodeResourceTopology, or NULL */
     uint64_t generation;
     char etag[32];
     waiter *waiters;
@@ -91,17 +93,16 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
     return nf_httpd_reply(c, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-/* Queue the current document, or 304 when the client already has this generation. */
-static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c)
+/* Queue r (the current document of its kind), or 304 when the client already has this
+ * generation; 503 with `missing` when there is none yet. Called with the lock held; unlocks. */
+static enum MHD_Result reply_doc(nf_exporter_http *h, struct MHD_Connection *c,
+                                 struct MHD_Response *r, const char *missing)
 {
-    pthread_mutex_lock(&h->lock);
-    struct MHD_Response *r = h->doc;
     char etag[32];
     memcpy(etag, h->etag, sizeof(etag));
     if (!r) {
         pthread_mutex_unlock(&h->lock);
-        return nf_httpd_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, 0,
-                                    "no topology yet: the first scan has not finished");
+        return nf_httpd_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, 0, "%s", missing);
     }
     const char *inm =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -119,6 +120,12 @@ static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
     pthread_mutex_unlock(&h->lock);
     return ret;
+}
+
+static enum MHD_Result reply_topology(nf_exporter_http *h, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&h->lock);
+    return reply_doc(h, c, h->doc, "no topology yet: the first scan has not finished");
 }
 
 /* waitForGeneration=N[&timeout=DUR] (capped at NF_LONGPOLL_MAX_MS). */
@@ -260,6 +267,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             *ctx = &first_call_marker;
         return r;
     }
+    if (strcmp(url, "/v1/noderesourcetopology") == 0) {
+        if (!get)
+            return nf_httpd_reply_405(c, "GET, HEAD");
+        pthread_mutex_lock(&h->lock);
+        return reply_doc(h, c, h->nrt,
+                         h->doc ? "no NodeResourceTopology: this document could not be encoded "
+                                  "as one (see the log)"
+                                : "no topology yet: the first scan has not finished");
+    }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
         strcmp(url, "/metrics") == 0) {
         if (!get)
@@ -295,9 +311,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return r;
     }
     char shown[200 * 3 + 1];
-    return nf_httpd_reply_error(c, MHD_HTTP_NOT_FOUND, 0,
-                                "no such path: %s (try /v1/topology, /metrics, /healthz, /readyz)",
-                                quote_path(url, shown, sizeof(shown)));
+    return nf_httpd_reply_error(
+        c, MHD_HTTP_NOT_FOUND, 0,
+        "no such path: %s (try /v1/topology, /v1/noderesourcetopology, /metrics, /healthz, "
+        "/readyz)",
+        quote_path(url, shown, sizeof(shown)));
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
@@ -429,21 +447,41 @@ static void resume_where(nf_exporter_http *h, bool all, int64_t now)
     }
 }
 
-int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_t generation)
+/* A JSON response owning doc (freed with it), or NULL (doc freed). */
+static struct MHD_Response *json_response(char *doc, size_t len, const char *etag)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, doc, free);
     if (!r) {
         free(doc);
-        return -ENOMEM;
+        return NULL;
     }
-    char etag[32];
-    snprintf(etag, sizeof(etag), "\"%" PRIu64 "\"", generation);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    return r;
+}
+
+int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, char *nrt, size_t nrt_len,
+                             uint64_t generation)
+{
+    char etag[32];
+    snprintf(etag, sizeof(etag), "\"%" PRIu64 "\"", generation);
+    struct MHD_Response *r = json_response(doc, len, etag);
+    struct MHD_Response *rn = nrt ? json_response(nrt, nrt_len, etag) : NULL;
+    if (!r || (nrt && !rn)) {
+        if (r)
+            MHD_destroy_response(r);
+        if (rn)
+            MHD_destroy_response(rn);
+        return -ENOMEM;
+    }
 
     pthread_mutex_lock(&h->lock);
-    struct MHD_Response *old = h->doc;
+    struct MHD_Response *old = h->doc, *old_nrt = NULL;
+    if (rn || !h->doc || h->generation != generation) { /* else the NRT of this generation stays */
+        old_nrt = h->nrt;
+        h->nrt = rn;
+    }
     h->doc = r;
     h->generation = generation;
     memcpy(h->etag, etag, sizeof(etag));
@@ -451,6 +489,8 @@ int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_
     pthread_mutex_unlock(&h->lock);
     if (old)
         MHD_destroy_response(old);
+    if (old_nrt)
+        MHD_destroy_response(old_nrt);
     return 0;
 }
 
@@ -485,6 +525,8 @@ void nf_exporter_http_stop(nf_exporter_http *h)
     MHD_stop_daemon(h->daemon); /* waits for the pool threads, so in-flight requests finish */
     if (h->doc)
         MHD_destroy_response(h->doc);
+    if (h->nrt)
+        MHD_destroy_response(h->nrt);
     pthread_cond_destroy(&h->wake);
     pthread_mutex_destroy(&h->lock);
     free(h);

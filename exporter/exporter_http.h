@@ -1,4 +1,5 @@
-/* exporter_http.h - the exporter's HTTP face: GET /v1/topology (ETag, long-poll), /healthz,
+/* exporter_http.h - the exporter's HTTP face: GET /v1/topology (ETag, long-poll),
+ * GET /v1/noderesourcetopology (the same generation as topology.node.k8s.io/v1alpha2), /healthz,
  * /readyz, /metrics. It serves whatever document was last published and knows nothing of how
  * the document is built.
  *
@@ -39,8 +40,12 @@ uint16_t nf_exporter_http_port(nf_exporter_http *h);
 
 /* Publish a new document (takes ownership of doc, which must come from malloc) and wake the
  * long-polls that waited for this generation. A long-poll whose ?timeout= passes is answered by
- * the server itself, with the current document. */
-int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, uint64_t generation);
+ * the server itself, with the current document. nrt (may be NULL; owned likewise) is the same
+ * generation as a NodeResourceTopology, served at /v1/noderesourcetopology: without one, the
+ * previous one stays while the generation is the same and is dropped (503) when it moved. Both
+ * change together: no request sees one document's generation beside the other's. */
+int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, char *nrt, size_t nrt_len,
+                             uint64_t generation);
 
 /* /healthz asks the caller: true = healthy; false with reason filled = 503 with the reason
  * (the refresh loop is stuck). Without a function /healthz is always 200. */

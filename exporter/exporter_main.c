@@ -8,6 +8,7 @@
 
 #include "collector.h"
 #include "exporter_daemon.h"
+#include "nrt_publish.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
@@ -21,6 +22,8 @@ static const char usage[] =
     "usage: numafit-exporter [options]\n"
     "       numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] "
     "[--no-huge]\n"
+    "       numafit-exporter nrt FILE   print the NodeResourceTopology of a saved NodeTopology\n"
+    "                                   document (what GET /v1/noderesourcetopology serves)\n"
     "\n"
     "Publishes this node's per-NUMA free exclusive CPUs, hugepages, memory and SR-IOV VFs\n"
     "(numafit.io/v1 NodeTopology) for numafit-extender.\n"
@@ -62,6 +65,11 @@ static const char usage[] =
     "                          two processes: a collector keeping the starting identity with\n"
     "                          no network, and the HTTP server as USER (e.g. 65534:65534),\n"
     "                          both under seccomp; needs root to start (README: Security)\n"
+    "  --publish-nrt           write this node's NodeResourceTopology (topology.node.k8s.io/\n"
+    "                          v1alpha2, also at GET /v1/noderesourcetopology) to the API server\n"
+    "                          whenever it changes\n"
+    "  --publish-nrt-interval DUR  at most one write per this long (default 5s, at least 1s)\n"
+    "  --kubeconfig FILE       API server access for --publish-nrt (default: in-cluster)\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -92,6 +100,9 @@ static const struct option longopts[] = {
     {"auth-token-file", required_argument, NULL, 'a'},
     {"max-long-polls", required_argument, NULL, 'M'},
     {"privsep-user", required_argument, NULL, 'u'},
+    {"publish-nrt", no_argument, NULL, 'N'},
+    {"publish-nrt-interval", required_argument, NULL, 'Q'},
+    {"kubeconfig", required_argument, NULL, 'U'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -108,8 +119,13 @@ static int parse_duration(const char *flag, const char *v, int64_t *out)
     return -EINVAL;
 }
 
+typedef struct nrt_opts {
+    bool publish;
+    const char *kubeconfig;
+} nrt_opts;
+
 static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once,
-                      const char **privsep)
+                      nrt_opts *no, const char **privsep)
 {
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -195,6 +211,18 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         case 'u':
             *privsep = optarg;
             break;
+        case 'N':
+            no->publish = true;
+            break;
+        case 'Q':
+            if (parse_duration("publish-nrt-interval", optarg, &d->publish_nrt_interval_ms))
+                return EXIT_USAGE;
+            if (d->publish_nrt_interval_ms < 1000)
+                return nf_cli_usage_error(&prog, "--publish-nrt-interval must be at least 1s");
+            break;
+        case 'U':
+            no->kubeconfig = optarg;
+            break;
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;
@@ -208,6 +236,27 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         return nf_cli_usage_error(&prog, "--tls-cert and --tls-key go together");
     if (d->tls.client_ca_file && !d->tls.cert_file)
         return nf_cli_usage_error(&prog, "--client-ca needs --tls-cert and --tls-key (HTTPS)");
+    if (no->kubeconfig && !no->publish)
+        return nf_cli_usage_error(&prog, "--kubeconfig is for --publish-nrt");
+    if (no->publish && *once)
+        return nf_cli_usage_error(&prog, "--publish-nrt runs with the server, not with --once");
+    return 0;
+}
+
+/* --publish-nrt's API client. Returns 0, 1 (runtime) or 2 (bad usage). */
+static int nrt_client(const nrt_opts *no, nf_kube **out)
+{
+    nf_err err;
+    int rc = nf_kube_open(no->kubeconfig, out, &err);
+    if (rc == 0 && !*out)
+        return nf_cli_usage_error(&prog, "--publish-nrt needs --kubeconfig FILE outside a cluster "
+                                         "(no KUBERNETES_SERVICE_HOST or service account token)");
+    if (rc == -ENOENT || rc == -EINVAL)
+        return nf_cli_usage_error(&prog, "--kubeconfig: %s", err.msg);
+    if (rc) {
+        fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+        return 1;
+    }
     return 0;
 }
 
@@ -263,14 +312,48 @@ static int separate(const nf_privsep_user *u, nf_daemon_opts *d, int *rc)
     return 1;
 }
 
+/* numafit-exporter nrt FILE: the same conversion the server makes, for a saved document. */
+static int nrt_main(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-')
+        return nf_cli_usage_error(&prog, "nrt takes one FILE (a NodeTopology JSON document)");
+    char *text;
+    size_t len;
+    json_t *o = NULL;
+    nf_err err;
+    if (nf_read_file(argv[1], 64u << 20, &text, &len, &err)) {
+        fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+        return 1;
+    }
+    int rc = nf_nrt_of_document(text, len, &o, &err);
+    free(text);
+    if (rc) {
+        fprintf(stderr, "numafit-exporter: %s: %s\n", argv[1], err.msg);
+        return 1;
+    }
+    char *out = json_dumps(o, JSON_INDENT(2));
+    json_decref(o);
+    if (!out)
+        return 1;
+    puts(out);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "probe") == 0)
         return nf_probe_cli_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "nrt") == 0)
+        return nrt_main(argc - 1, argv + 1);
 
     nf_collector_opts co = {
         .probe_interval_ms = 300000, .probe_timeout_ms = 10000, .kubelet_grace_ms = 60000};
-    nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000, .channel_fd = -1};
+    nf_daemon_opts d = {.listen = "0.0.0.0:9750",
+                        .poll_interval_ms = 1000,
+                        .publish_nrt_interval_ms = 5000,
+                        .channel_fd = -1};
+    nrt_opts no = {0};
     int once = 0, eargc, rc;
     char **eargv;
     const char *privsep = NULL;
@@ -278,10 +361,10 @@ int main(int argc, char **argv)
     nf_err err;
     if (nf_cli_env_argv(longopts, NULL, argc, argv, &eargc, &eargv))
         return 1;
-    if ((rc = parse_args(eargc, eargv, &co, &d, &once, &privsep)) == 0 && privsep && !once &&
+    if ((rc = parse_args(eargc, eargv, &co, &d, &once, &no, &privsep)) == 0 && privsep && !once &&
         nf_privsep_parse_user(privsep, &pu, &err))
         rc = nf_cli_usage_error(&prog, "%s", err.msg);
-    if (rc == 0) {
+    if (rc == 0 && (!no.publish || (rc = nrt_client(&no, &d.kube)) == 0)) {
         nf_collector *c = NULL;
         int role = 1;
         if (!once)
@@ -304,6 +387,7 @@ int main(int argc, char **argv)
             rc = 1;
         nf_collector_free(c);
     }
+    nf_kube_free(d.kube); /* after the daemon, whose publisher borrowed it */
     nf_cli_free_argv(eargc, eargv);
     return rc == NF_CLI_EXIT ? 0 : rc;
 }

@@ -10,6 +10,7 @@
 #include "binder.h"
 #include "exporter_pull.h"
 #include "extender_http.h"
+#include "nrt_source.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/kube.h"
@@ -35,6 +36,9 @@ static const char usage[] =
     "  --exporter-hold DUR       exporters answer a long-poll at least this often (default 4s);\n"
     "                            one silent for this + 1s is failing: its nodes are stale\n"
     "  --topology-dir DIR        read NodeTopology *.json files (watched for changes)\n"
+    "  --nrt                     read NodeResourceTopology objects (topology.node.k8s.io/\n"
+    "                            v1alpha2, NFD's or numafit-exporter --publish-nrt) from the API\n"
+    "                            server (list + watch; --kubeconfig or in-cluster)\n"
     "  --align numa|socket|kubelet  one zone per NUMA node or per socket (default numa); kubelet:\n"
     "                            each node by its own Topology Manager policy, as kubelet admits\n"
     "  --strategy S              most-allocated|least-allocated|balanced (default most-allocated)\n"
@@ -92,6 +96,7 @@ static const struct option longopts[] = {
     {"exporter", required_argument, NULL, 'e'},
     {"exporter-dns", required_argument, NULL, 'd'},
     {"topology-dir", required_argument, NULL, 't'},
+    {"nrt", no_argument, NULL, 'n'},
     {"align", required_argument, NULL, 'a'},
     {"strategy", required_argument, NULL, 's'},
     {"hugepages-alignment", required_argument, NULL, 'H'},
@@ -127,6 +132,7 @@ typedef struct options {
     const char **exporters, **dns, **shapes; /* borrowed from argv */
     size_t n_exporters, n_dns, n_shapes;
     const char *dir;
+    bool nrt;               /* --nrt */
     const char *kubeconfig; /* NULL: in-cluster when there; "none": no API server */
     bool listen_given;
     nf_binder_opts bind;
@@ -186,6 +192,9 @@ static int parse_option(options *o, int c, const char *arg)
         return append(&o->dns, &o->n_dns, arg);
     case 't':
         o->dir = arg;
+        return 0;
+    case 'n':
+        o->nrt = true;
         return 0;
     case 'a':
         return nf_fit_opts_cli(&prog, "align", arg, &o->http.fit);
@@ -291,15 +300,18 @@ static int parse_args(int argc, char **argv, options *o)
         return nf_cli_usage_error(&prog, "--client-ca needs --tls-cert and --tls-key (HTTPS)");
     if (!o->pull.cert_file != !o->pull.key_file)
         return nf_cli_usage_error(&prog, "--exporter-cert and --exporter-key go together");
-    if (!o->n_exporters && !o->n_dns && !o->dir)
-        return nf_cli_usage_error(&prog, "no topology source: give --exporter, --exporter-dns or "
-                                         "--topology-dir");
+    if (!o->n_exporters && !o->n_dns && !o->dir && !o->nrt)
+        return nf_cli_usage_error(&prog, "no topology source: give --exporter, --exporter-dns, "
+                                         "--topology-dir or --nrt");
+    if (o->nrt && o->kubeconfig && strcmp(o->kubeconfig, "none") == 0)
+        return nf_cli_usage_error(&prog, "--nrt reads the API server: not with --kubeconfig none");
     return 0;
 }
 
 typedef struct parts {
     nf_cache *cache;
     nf_topology_dir *dir;
+    nf_nrt_source *nrt;
     nf_puller *pull;
     nf_kube *kube;
     nf_binder *binder;
@@ -314,18 +326,10 @@ static int api_client(const options *o, nf_kube **out, nf_err *err)
     *out = NULL;
     if (o->kubeconfig && strcmp(o->kubeconfig, "none") == 0)
         return 0;
-    nf_kube_config kc = {0};
-    int rc = o->kubeconfig ? nf_kube_config_load(o->kubeconfig, &kc, err)
-                           : nf_kube_config_in_cluster(NULL, &kc, err);
-    if (rc == -ENOENT && !o->kubeconfig)
-        return 0; /* not in a cluster: /bind refuses */
+    int rc = nf_kube_open(o->kubeconfig, out, err); /* not in a cluster: /bind refuses */
     if (rc)
         return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : 1;
-    rc = nf_kube_new(&kc, NULL, out, err);
-    if (rc == 0)
-        nf_info("API server client", "server=%s from=\"%s\"", kc.server, kc.source);
-    nf_kube_config_free(&kc);
-    return rc ? 1 : 0;
+    return 0;
 }
 
 /* Build the cache, its sources and the server. Returns 0, 1 (runtime) or 2 (bad usage). */
@@ -354,6 +358,11 @@ static int build(options *o, parts *p, nf_err *err)
     }
     if (o->dir && (nf_topology_dir_open(p->cache, o->dir, &p->dir, err) ||
                    nf_topology_dir_watch(p->dir, 10000, err)))
+        return 1;
+    if (o->nrt && !p->kube)
+        return nf_errf(err, EXIT_USAGE,
+                       "--nrt needs the API server: --kubeconfig FILE outside a cluster");
+    if (o->nrt && nf_nrt_source_start(p->cache, p->kube, &p->nrt, err))
         return 1;
     if (o->n_exporters || o->n_dns) {
         if ((rc = nf_puller_new(p->cache, &o->pull, &p->pull)))
@@ -384,6 +393,7 @@ static void teardown(parts *p)
     nf_tls_server_free(p->tls);
     nf_puller_free(p->pull); /* the writers stop before the binder that observes their puts */
     nf_topology_dir_free(p->dir);
+    nf_nrt_source_stop(p->nrt);
     nf_binder_free(p->binder);
     nf_kube_free(p->kube);
     nf_cache_free(p->cache);
@@ -414,13 +424,14 @@ int main(int argc, char **argv)
             nf_info("numafit-extender serving",
                     "listen=%s port=%u align=%s strategy=%s hugepages_alignment=%s "
                     "stale_after_ms=%lld stale_policy=%s exporters=%zu exporter_dns=%zu "
-                    "topology_dir=%s binding=%s shapes=%zu tls=%s client_ca=%s",
+                    "topology_dir=%s nrt=%s binding=%s shapes=%zu tls=%s client_ca=%s",
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
                     nf_strategy_name(o.http.fit.strategy),
                     nf_hugepages_align_name(o.http.fit.hugepages), (long long)o.http.stale_after_ms,
                     o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
-                    o.dir ? o.dir : "none", p.binder ? "on" : "off", o.n_shapes,
-                    p.tls ? "on" : "off", o.tls.client_ca_file ? o.tls.client_ca_file : "none");
+                    o.dir ? o.dir : "none", p.nrt ? "on" : "off", p.binder ? "on" : "off",
+                    o.n_shapes, p.tls ? "on" : "off",
+                    o.tls.client_ca_file ? o.tls.client_ca_file : "none");
             sigwait(&stop, &sig);
             nf_info("stopping", "signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         }

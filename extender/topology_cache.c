@@ -524,7 +524,8 @@ int nf_cache_put(nf_cache *c, nf_topology *topo, const char *source, int64_t now
     }
     memset(topo, 0, sizeof(*topo));
     e->pub.received_ms = now_ms;
-    e->pub.from_file = strncmp(source, "file:", 5) == 0;
+    /* a file's watcher, or a watch of NodeResourceTopology objects, keeps it current */
+    e->pub.from_file = strncmp(source, "file:", 5) == 0 || strncmp(source, "nrt:", 4) == 0;
 
     uint64_t h = nf_hash_str(e->pub.topo.node);
     e->pub.node_hash = h;

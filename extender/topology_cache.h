@@ -20,7 +20,7 @@ typedef struct nf_cache nf_cache;
 typedef struct nf_cache_entry {
     int64_t received_ms; /* CLOCK_REALTIME ms when the document arrived */
     bool stale;          /* its source stopped answering; the document is the last one seen */
-    bool from_file;      /* source is a file: (the directory watcher keeps it current) */
+    bool from_file;      /* source is a file: or nrt: (a watcher keeps it current) */
     uint64_t node_hash;  /* nf_hash_str(topo.node), for other tables keyed by node name */
     nf_topology topo;
     char *source; /* "http://10.0.0.5:9750", "file:/path/worker-1.json" */

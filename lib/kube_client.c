@@ -607,6 +607,22 @@ int nf_kube_new(const nf_kube_config *cfg, const nf_kube_opts *o, nf_kube **out,
     return 0;
 }
 
+int nf_kube_open(const char *kubeconfig, nf_kube **out, nf_err *err)
+{
+    *out = NULL;
+    nf_kube_config kc = {0};
+    int rc = kubeconfig ? nf_kube_config_load(kubeconfig, &kc, err)
+                        : nf_kube_config_in_cluster(NULL, &kc, err);
+    if (rc == -ENOENT && !kubeconfig)
+        return 0; /* not in a cluster */
+    if (rc)
+        return rc;
+    if ((rc = nf_kube_new(&kc, NULL, out, err)) == 0)
+        nf_info("API server client", "server=%s from=\"%s\"", kc.server, kc.source);
+    nf_kube_config_free(&kc);
+    return rc;
+}
+
 void nf_kube_free(nf_kube *k)
 {
     if (!k)
@@ -672,8 +688,11 @@ static char *list_path(const char *prefix, int limit, const char *fs, const char
     return out;
 }
 
-int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **items,
-                            char **resource_version, atomic_bool *stop, nf_err *err)
+static char *object_path(const nf_kube_kind *r, const char *name);
+
+/* GET prefix (a collection) page by page, as nf_kube_list_pods_until says. */
+static int list_until(nf_kube *k, const char *prefix, const char *field_selector, json_t **items,
+                      char **resource_version, atomic_bool *stop, nf_err *err)
 {
     *items = NULL;
     *resource_version = NULL;
@@ -681,7 +700,7 @@ int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **ite
     char *cont = NULL, *rv = NULL;
     int rc = all ? 0 : -ENOMEM;
     for (int page = 0; rc == 0; page++) {
-        char *path = list_path("/api/v1/pods", k->page_size, field_selector, cont);
+        char *path = list_path(prefix, k->page_size, field_selector, cont);
         if (!path) {
             rc = nf_errf(err, -ENOMEM, "kube: out of memory");
             break;
@@ -699,8 +718,7 @@ int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **ite
         const char *pc = json_string_value(json_object_get(meta, "continue"));
         if (!json_is_object(ans) || (!json_is_array(list) && !json_is_null(list)) || !prv) {
             rc = nf_errf(err, -EPROTO,
-                         "kube GET /api/v1/pods: answer is not a PodList with "
-                         "metadata.resourceVersion");
+                         "kube GET %s: answer is not a list with metadata.resourceVersion", prefix);
         } else {
             if (json_is_array(list) && json_array_extend(all, list) != 0)
                 rc = -ENOMEM;
@@ -715,7 +733,7 @@ int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **ite
         if (rc == 0 && !cont)
             break;
         if (page > 1000000)
-            rc = nf_errf(err, -EPROTO, "kube GET /api/v1/pods: endless continue chain");
+            rc = nf_errf(err, -EPROTO, "kube GET %s: endless continue chain", prefix);
     }
     free(cont);
     if (rc) {
@@ -726,6 +744,26 @@ int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **ite
     *items = all;
     *resource_version = rv;
     return 0;
+}
+
+int nf_kube_list_pods_until(nf_kube *k, const char *field_selector, json_t **items,
+                            char **resource_version, atomic_bool *stop, nf_err *err)
+{
+    return list_until(k, "/api/v1/pods", field_selector, items, resource_version, stop, err);
+}
+
+int nf_kube_list_objects_until(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                               json_t **items, char **resource_version, atomic_bool *stop,
+                               nf_err *err)
+{
+    char *prefix = object_path(kind, NULL);
+    *items = NULL;
+    *resource_version = NULL;
+    if (!prefix)
+        return nf_errf(err, -ENOMEM, "kube: out of memory");
+    int rc = list_until(k, prefix, field_selector, items, resource_version, stop, err);
+    free(prefix);
+    return rc;
 }
 
 int nf_kube_list_pods(nf_kube *k, const char *field_selector, json_t **items,
@@ -799,6 +837,77 @@ int nf_kube_delete_pod(nf_kube *k, const char *ns, const char *name, const char 
     free(body);
     free(path);
     return rc;
+}
+
+/* ---- cluster-scoped objects of any kind ---- */
+
+/* /apis/{group}/{version}/{plural}[/{name}] (/api/v1/... for the core group ""); NULL on
+ * ENOMEM. */
+static char *object_path(const nf_kube_kind *r, const char *name)
+{
+    char *ename = name ? url_escape(name) : NULL, *out = NULL;
+    bool core = !r->group || !*r->group;
+    if ((!name || ename) &&
+        asprintf(&out, "%s%s/%s/%s%s%s", core ? "/api" : "/apis/", core ? "" : r->group, r->version,
+                 r->plural, ename ? "/" : "", ename ? ename : "") < 0)
+        out = NULL;
+    free(ename);
+    return out;
+}
+
+/* One call on an object: METHOD path (of name, or of the collection when name is NULL) with
+ * obj as the JSON body (may be NULL); *ans (may be NULL) receives the answer, an object. */
+static int object_call(nf_kube *k, const char *method, const nf_kube_kind *r, const char *name,
+                       const json_t *obj, json_t **ans, atomic_bool *stop, nf_err *err)
+{
+    json_t *got = NULL;
+    char *path = object_path(r, name);
+    char *body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (ans)
+        *ans = NULL;
+    if (!path || (obj && !body)) {
+        free(path);
+        free(body);
+        return nf_errf(err, -ENOMEM, "kube: out of memory");
+    }
+    call c = {.method = method,
+              .path = path,
+              .body = body,
+              .ctype = body ? "application/json" : NULL,
+              .stop = stop,
+              .out = &got};
+    int rc = do_call(k, &c, err);
+    json_decref(c.err_status);
+    if (rc == 0 && !json_is_object(got))
+        rc = nf_errf(err, -EPROTO, "kube %s %s: answer is not an object", method, path);
+    free(path);
+    free(body);
+    if (rc == 0 && ans)
+        *ans = got;
+    else
+        json_decref(got);
+    return rc;
+}
+
+int nf_kube_get_object(nf_kube *k, const nf_kube_kind *r, const char *name, json_t **obj,
+                       atomic_bool *stop, nf_err *err)
+{
+    return object_call(k, "GET", r, name, NULL, obj, stop, err);
+}
+
+int nf_kube_create_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **created,
+                          atomic_bool *stop, nf_err *err)
+{
+    return object_call(k, "POST", r, NULL, obj, created, stop, err);
+}
+
+int nf_kube_update_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **updated,
+                          atomic_bool *stop, nf_err *err)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    if (!name || !*name)
+        return nf_errf(err, -EINVAL, "kube PUT %s: the object has no metadata.name", r->plural);
+    return object_call(k, "PUT", r, name, obj, updated, stop, err);
 }
 
 /* ---- watch ---- */
@@ -898,9 +1007,10 @@ static size_t on_watch_data(char *d, size_t size, size_t nmemb, void *p)
     return n;
 }
 
-int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_version,
-                       int timeout_s, nf_kube_watch_fn fn, void *ctx, atomic_bool *stop,
-                       nf_err *err)
+/* Watch the collection at prefix, as nf_kube_watch_pods says. */
+static int watch_until(nf_kube *k, const char *prefix, const char *field_selector,
+                       char **resource_version, int timeout_s, nf_kube_watch_fn fn, void *ctx,
+                       atomic_bool *stop, nf_err *err)
 {
     char *efs = field_selector && *field_selector ? url_escape(field_selector) : NULL;
     const char *rv0 = resource_version && *resource_version ? *resource_version : NULL;
@@ -909,7 +1019,7 @@ int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_v
     if (timeout_s > 0)
         snprintf(tmo, sizeof(tmo), "&timeoutSeconds=%d", timeout_s);
     if ((field_selector && *field_selector && !efs) || (rv0 && !erv) ||
-        asprintf(&path, "/api/v1/pods?watch=1&allowWatchBookmarks=true%s%s%s%s%s",
+        asprintf(&path, "%s?watch=1&allowWatchBookmarks=true%s%s%s%s%s", prefix,
                  erv ? "&resourceVersion=" : "", erv ? erv : "", tmo, efs ? "&fieldSelector=" : "",
                  efs ? efs : "") < 0)
         path = NULL;
@@ -974,5 +1084,26 @@ int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_v
     nf_buf_free(&w.errbody);
     free(rv_local);
     free(path);
+    return rc;
+}
+
+int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_version,
+                       int timeout_s, nf_kube_watch_fn fn, void *ctx, atomic_bool *stop,
+                       nf_err *err)
+{
+    return watch_until(k, "/api/v1/pods", field_selector, resource_version, timeout_s, fn, ctx,
+                       stop, err);
+}
+
+int nf_kube_watch_objects(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                          char **resource_version, int timeout_s, nf_kube_watch_fn fn, void *ctx,
+                          atomic_bool *stop, nf_err *err)
+{
+    char *prefix = object_path(kind, NULL);
+    if (!prefix)
+        return nf_errf(err, -ENOMEM, "kube: out of memory");
+    int rc =
+        watch_until(k, prefix, field_selector, resource_version, timeout_s, fn, ctx, stop, err);
+    free(prefix);
     return rc;
 }

@@ -1,9 +1,9 @@
-/* kube_reflector.c - list + watch pods on a thread, the way client-go's reflector does
- * (see numafit/kube.h): list, hand the whole set to on_list, then watch from the list's
- * resourceVersion; a stream the server ends normally is resumed from the newest resourceVersion
- * seen, a 410 Gone (-ESTALE) means relist, any other failure waits an exponential backoff
- * (BACKOFF_MIN_MS doubling to BACKOFF_MAX_MS, with jitter) and tries again. stop() sets a flag
- * that the list, the watch and the backoff all look at every <= 50 ms, then joins.
+/* kube_reflector.c - list + watch pods (or objects of any kind) on a thread, the way client-go's
+ * reflector does (see numafit/kube.h): list, hand the whole set to on_list, then watch from the
+ * list's resourceVersion; a stream the server ends normally is resumed from the newest
+ * resourceVersion seen, a 410 Gone (-ESTALE) means relist, any other failure waits an exponential
+ * backoff (BACKOFF_MIN_MS doubling to BACKOFF_MAX_MS, with jitter) and tries again. stop() sets a
+ * flag that the list, the watch and the backoff all look at every <= 50 ms, then joins.
  */
 #include "numafit/kube.h"
 
@@ -20,6 +20,7 @@
 
 struct nf_kube_reflector {
     nf_kube *k;
+    nf_kube_kind kind; /* its strings owned */
     char *field_selector;
     nf_kube_reflector_ops ops;
     pthread_t thread;
@@ -73,7 +74,7 @@ static void *run(void *arg)
         json_t *items = NULL;
         char *rv = NULL;
         nf_err err = {{0}};
-        int rc = nf_kube_list_pods_until(r->k, fs, &items, &rv, &r->stop, &err);
+        int rc = nf_kube_list_objects_until(r->k, &r->kind, fs, &items, &rv, &r->stop, &err);
         if (rc == -ECANCELED || atomic_load(&r->stop)) {
             json_decref(items); /* a list that was complete when the stop came */
             free(rv);
@@ -101,7 +102,8 @@ static void *run(void *arg)
         while (!atomic_load(&r->stop)) {
             atomic_fetch_add(&r->watches, 1);
             int tmo = WATCH_TIMEOUT_MIN_S + rand_r(&r->seed) % WATCH_TIMEOUT_MIN_S;
-            rc = nf_kube_watch_pods(r->k, fs, &rv, tmo, on_watch_event, r, &r->stop, &err);
+            rc = nf_kube_watch_objects(r->k, &r->kind, fs, &rv, tmo, on_watch_event, r, &r->stop,
+                                       &err);
             if (rc == -ECANCELED || atomic_load(&r->stop))
                 break;
             if (rc == 0) { /* the server ended the stream: resume */
@@ -125,8 +127,23 @@ static void *run(void *arg)
     return NULL;
 }
 
+static void free_kind(nf_kube_kind *kind)
+{
+    free((char *)kind->group);
+    free((char *)kind->version);
+    free((char *)kind->plural);
+}
+
 int nf_kube_reflector_start(nf_kube *k, const char *field_selector,
                             const nf_kube_reflector_ops *ops, nf_kube_reflector **out, nf_err *err)
+{
+    static const nf_kube_kind pods = {"", "v1", "pods"};
+    return nf_kube_reflector_start_kind(k, &pods, field_selector, ops, out, err);
+}
+
+int nf_kube_reflector_start_kind(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                                 const nf_kube_reflector_ops *ops, nf_kube_reflector **out,
+                                 nf_err *err)
 {
     *out = NULL;
     nf_kube_reflector *r = calloc(1, sizeof(*r));
@@ -135,7 +152,12 @@ int nf_kube_reflector_start(nf_kube *k, const char *field_selector,
     r->k = k;
     if (ops)
         r->ops = *ops;
-    if (field_selector && !(r->field_selector = strdup(field_selector))) {
+    r->kind = (nf_kube_kind){strdup(kind->group ? kind->group : ""), strdup(kind->version),
+                             strdup(kind->plural)};
+    if ((field_selector && !(r->field_selector = strdup(field_selector))) || !r->kind.group ||
+        !r->kind.version || !r->kind.plural) {
+        free_kind(&r->kind);
+        free(r->field_selector);
         free(r);
         return nf_errf(err, -ENOMEM, "kube reflector: out of memory");
     }
@@ -155,6 +177,7 @@ int nf_kube_reflector_start(nf_kube *k, const char *field_selector,
     if (rc) {
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
+        free_kind(&r->kind);
         free(r->field_selector);
         free(r);
         return nf_errf(err, -rc, "kube reflector: pthread_create: %s", strerror(rc));
@@ -208,6 +231,7 @@ void nf_kube_reflector_stop(nf_kube_reflector *r)
     pthread_join(r->thread, NULL);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
+    free_kind(&r->kind);
     free(r->field_selector);
     free(r);
 }

@@ -9,9 +9,12 @@ PACKAGES=(
   libyaml-dev libcurl4-openssl-dev libxxhash-dev libgnutls28-dev libseccomp-dev
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev python3-grpcio python3-grpc-tools
   curl bzip2 python3 procps iproute2 openssl help2man
+  python3-xxhash python3-yaml
   prometheus wrk hyperfine
   chromium nodejs
 )
+# python3-xxhash + python3-yaml: the NodeResourceTopology tests (tests/exporter/nrtcheck.py) compute
+# the pod-set fingerprint independently and read the CRD.
 # kubectl is used when present (kustomize rendering in tests/deploy) and skipped otherwise.
 
 missing=()

@@ -1,5 +1,6 @@
 /* kube.h - a Kubernetes API client (libcurl + jansson): where the API server is, who we are,
- * and the few calls numafit makes (pods get/list/watch/delete, pods/binding create).
+ * and the few calls numafit makes (pods get/list/watch/delete, pods/binding create; get, create
+ * and update of a cluster-scoped object of any kind, such as a NodeResourceTopology).
  *
  * Configuration comes from a kubeconfig file (current-context; server http:// or https://;
  * certificate-authority(-data); token / tokenFile; client-certificate(-data) / client-key(-data);
@@ -60,6 +61,10 @@ typedef struct nf_kube nf_kube;
 /* Copies what it needs from cfg and o (o may be NULL). */
 int nf_kube_new(const nf_kube_config *cfg, const nf_kube_opts *o, nf_kube **out, nf_err *err);
 void nf_kube_free(nf_kube *k);
+/* The client a program's --kubeconfig asks for: that file (NULL: in-cluster), logged. 0 with *out
+ * NULL when kubeconfig is NULL and this is not a cluster; -ENOENT / -EINVAL for a kubeconfig that
+ * is missing or wrong (a usage error), another code when the client cannot be built. */
+int nf_kube_open(const char *kubeconfig, nf_kube **out, nf_err *err);
 const char *nf_kube_server(const nf_kube *k);
 
 /* Every call below returns 0 or a negative errno with err filled from the Status object:
@@ -96,6 +101,28 @@ int nf_kube_bind_pod(nf_kube *k, const char *ns, const char *name, const char *u
 /* DELETE /api/v1/namespaces/{ns}/pods/{name} with preconditions.uid = uid (may be NULL). */
 int nf_kube_delete_pod(nf_kube *k, const char *ns, const char *name, const char *uid, nf_err *err);
 
+/* Cluster-scoped objects of any kind, custom resources included (NodeResourceTopology): the
+ * path is /apis/{group}/{version}/{plural}[/{name}], /api/v1/... for the core group ("").
+ * Each call returns -ECANCELED soon after *stop (may be NULL) becomes true. */
+typedef struct nf_kube_kind {
+    const char *group;
+    const char *version;
+    const char *plural;
+} nf_kube_kind;
+
+/* GET {plural}/{name}; *obj is a new reference. -ENOENT when there is none. */
+int nf_kube_get_object(nf_kube *k, const nf_kube_kind *r, const char *name, json_t **obj,
+                       atomic_bool *stop, nf_err *err);
+/* POST {plural} (201); *created (may be NULL) the object as stored, with its resourceVersion.
+ * -EEXIST when one of that name exists (AlreadyExists). */
+int nf_kube_create_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **created,
+                          atomic_bool *stop, nf_err *err);
+/* PUT {plural}/{metadata.name}: replace it. With metadata.resourceVersion set the server applies
+ * it only over that version: -EEXIST (409 Conflict) when the object changed since; -ENOENT when
+ * it is gone. *updated (may be NULL) the object as stored. */
+int nf_kube_update_object(nf_kube *k, const nf_kube_kind *r, const json_t *obj, json_t **updated,
+                          atomic_bool *stop, nf_err *err);
+
 /* Watch pods in every namespace from resource_version (allowWatchBookmarks=true,
  * timeoutSeconds=timeout_s or server default when 0): calls fn(ctx, type, object) for each event
  * ("ADDED", "MODIFIED", "DELETED", "BOOKMARK"; object borrowed for the call) and keeps
@@ -108,6 +135,15 @@ typedef int (*nf_kube_watch_fn)(void *ctx, const char *type, json_t *object);
 int nf_kube_watch_pods(nf_kube *k, const char *field_selector, char **resource_version,
                        int timeout_s, nf_kube_watch_fn fn, void *ctx, atomic_bool *stop,
                        nf_err *err);
+
+/* nf_kube_list_pods_until and nf_kube_watch_pods for any collection of kind (cluster-scoped, or
+ * every namespace). */
+int nf_kube_list_objects_until(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                               json_t **items, char **resource_version, atomic_bool *stop,
+                               nf_err *err);
+int nf_kube_watch_objects(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                          char **resource_version, int timeout_s, nf_kube_watch_fn fn, void *ctx,
+                          atomic_bool *stop, nf_err *err);
 
 /* ---- a reflector: list + watch pods in a thread, relist on 410, backoff on errors ----
  * on_list(ctx, items) after every (re)list with the whole current set (the caller replaces what it
@@ -123,6 +159,10 @@ typedef struct nf_kube_reflector nf_kube_reflector;
 /* field_selector may be NULL; the reflector borrows k (free the reflector first). */
 int nf_kube_reflector_start(nf_kube *k, const char *field_selector,
                             const nf_kube_reflector_ops *ops, nf_kube_reflector **out, nf_err *err);
+/* The same for objects of any kind (kind copied). */
+int nf_kube_reflector_start_kind(nf_kube *k, const nf_kube_kind *kind, const char *field_selector,
+                                 const nf_kube_reflector_ops *ops, nf_kube_reflector **out,
+                                 nf_err *err);
 bool nf_kube_reflector_synced(nf_kube_reflector *r);
 /* Wait until synced or timeout_ms passes; true when synced. */
 bool nf_kube_reflector_wait_synced(nf_kube_reflector *r, int64_t timeout_ms);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""fake_apiserver.py - a fake kube-apiserver serving the pod API, for tests (stdlib only).
+"""fake_apiserver.py - a fake kube-apiserver serving the pod API (and NodeResourceTopology
+objects, a cluster-scoped custom resource), for tests (stdlib only).
 
 No real kube-apiserver can run on these machines, so this file stands in for one. It follows
 the documented wire format of the core/v1 pod API closely enough for a client to be tested
@@ -30,10 +31,24 @@ Two ways to use it:
       POST  /fake/end-watches                end every open watch stream cleanly (as at timeout)
       POST  /fake/compact                    -> {"resourceVersion": "N"}
       POST  /fake/tokens   {"tokens": [...]}
+      GET   /fake/nrts                       nrts()                        -> {"items": [...]}
+      PUT   /fake/nrts/{name}                put_nrt(body): store as is, a new resourceVersion
+                                             (someone else's write: the next stale PUT gets 409)
+      DELETE /fake/nrts/{name}               delete_nrt(name)
       GET   /fake/requests                   -> [{method, path, query, auth}, ...]
       DELETE /fake/requests                  forget the recorded requests
 
-LIMITATIONS (on purpose): only pods; no label-selector set operators (in/notin); PATCH takes
+NodeResourceTopology (topology.node.k8s.io/v1alpha2, cluster-scoped, as a CRD serves it):
+GET/POST /apis/topology.node.k8s.io/v1alpha2/noderesourcetopologies, GET/PUT/DELETE .../{name}.
+POST answers 201 (409 AlreadyExists when the name exists; 400 when resourceVersion is set, 422
+without metadata.name); PUT replaces the object: with metadata.resourceVersion it must be the
+current one (else 409 Conflict "the object has been modified"), without one it is unconditional
+(as for custom resources); 404 when there is none (no create on update); a PUT that changes
+nothing keeps the resourceVersion; GET ...?watch=1 streams ADDED/MODIFIED/DELETED events from a
+resourceVersion (no bookmarks, no 410 for them). No schema validation (tests validate against the
+CRD themselves).
+
+LIMITATIONS (on purpose): only pods and NodeResourceTopology; no label-selector set operators (in/notin); PATCH takes
 merge patches (application/merge-patch+json; strategic merge is treated as a merge patch with
 list merge keys for conditions/containerStatuses) but not JSON patch (415); deletion is always
 immediate (no graceful deletion / finalizers); no admission, validation or defaulting beyond
@@ -103,6 +118,12 @@ POD_FIELDS = {
     "status.podIP": lambda p: p.get("status", {}).get("podIP", ""),
     "status.nominatedNodeName": lambda p: p.get("status", {}).get("nominatedNodeName", ""),
 }
+
+
+NRT_GROUP = "topology.node.k8s.io"
+NRT_API_VERSION = NRT_GROUP + "/v1alpha2"
+NRT_PLURAL = "noderesourcetopologies"
+NRT_PATH = "/apis/%s/%s" % (NRT_API_VERSION, NRT_PLURAL)
 
 
 class ApiError(Exception):
@@ -270,6 +291,8 @@ class FakeApiServer:
         self.bookmark_interval_s = bookmark_interval_s
         self.verbose = verbose
         self._pods = {}  # "ns/name" -> pod (without kind/apiVersion)
+        self._nrts = {}  # name -> NodeResourceTopology (as stored, with kind/apiVersion)
+        self._nrt_events = []  # [(rv, type, object)] of NodeResourceTopology, for their watches
         self._rv = 1  # the global resourceVersion counter
         self._compacted = 0  # watches/continues from a resourceVersion below this get 410
         self._base = {}  # the pod set at resourceVersion self._compacted (for consistent paging)
@@ -484,6 +507,105 @@ class FakeApiServer:
             return self._delete(ns, name)
         except ApiError:
             return None
+
+    # ---- NodeResourceTopology (cluster-scoped custom resource) ----
+    def _nrt_check(self, obj):
+        if not isinstance(obj, dict):
+            raise ApiError(400, "the body of the request was not a NodeResourceTopology object")
+        if obj.get("apiVersion") != NRT_API_VERSION or obj.get("kind") != "NodeResourceTopology":
+            raise ApiError(400, "the API version in the data (%s) does not match the expected API "
+                           "version (%s)" % (obj.get("apiVersion"), NRT_API_VERSION))
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            raise ApiError(422, 'NodeResourceTopology.topology.node.k8s.io "" is invalid: '
+                           "metadata.name: Required value: name or generateName is required",
+                           "Invalid", {"name": "", "group": NRT_GROUP, "kind": "NodeResourceTopology"})
+        if meta.get("namespace"):
+            raise ApiError(400, "the namespace of the provided object does not match the "
+                           "namespace sent on the request (the resource is cluster-scoped)")
+        return copy.deepcopy(obj)
+
+    def _nrt_create(self, obj):
+        obj = self._nrt_check(obj)
+        meta = obj["metadata"]
+        if meta.get("resourceVersion"):
+            raise ApiError(400, "resourceVersion should not be set on objects to be created")
+        with self._lock:
+            if meta["name"] in self._nrts:
+                raise ApiError(409, '%s.%s "%s" already exists' % (NRT_PLURAL, NRT_GROUP, meta["name"]),
+                               "AlreadyExists", {"name": meta["name"], "group": NRT_GROUP,
+                                                 "kind": NRT_PLURAL})
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+            meta["resourceVersion"] = str(self._next_rv())
+            meta["generation"] = 1
+            self._nrts[meta["name"]] = obj
+            self._nrt_emit("ADDED", obj)
+            return copy.deepcopy(obj)
+
+    def _nrt_update(self, name, obj):
+        obj = self._nrt_check(obj)
+        meta = obj["metadata"]
+        if meta["name"] != name:
+            raise ApiError(400, "the name of the object (%s) does not match the name on the URL (%s)"
+                           % (meta["name"], name))
+        with self._lock:
+            old = self._nrts.get(name)
+            if old is None:
+                raise ApiError(404, '%s.%s "%s" not found' % (NRT_PLURAL, NRT_GROUP, name),
+                               "NotFound", {"name": name, "group": NRT_GROUP, "kind": NRT_PLURAL})
+            rv = meta.get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:
+                raise ApiError(409, 'Operation cannot be fulfilled on %s.%s "%s": the object has '
+                               "been modified; please apply your changes to the latest version "
+                               "and try again" % (NRT_PLURAL, NRT_GROUP, name), "Conflict",
+                               {"name": name, "group": NRT_GROUP, "kind": NRT_PLURAL})
+            for k in ("uid", "creationTimestamp", "generation", "resourceVersion"):
+                meta[k] = old["metadata"][k]
+            if obj == old:  # nothing changed: no write, the same resourceVersion
+                return copy.deepcopy(old)
+            strip = lambda o: {k: v for k, v in o.items() if k != "metadata"}
+            if strip(obj) != strip(old):
+                meta["generation"] = old["metadata"]["generation"] + 1
+            meta["resourceVersion"] = str(self._next_rv())
+            self._nrts[name] = obj
+            self._nrt_emit("MODIFIED", obj)
+            return copy.deepcopy(obj)
+
+    def nrts(self):
+        with self._lock:
+            return [copy.deepcopy(self._nrts[k]) for k in sorted(self._nrts)]
+
+    def get_nrt(self, name):
+        with self._lock:
+            o = self._nrts.get(name)
+            return copy.deepcopy(o) if o else None
+
+    def put_nrt(self, obj):
+        """Store obj as is (someone else's write): a new resourceVersion."""
+        obj = self._nrt_check(obj)
+        with self._lock:
+            old = self._nrts.get(obj["metadata"]["name"])
+            meta = obj["metadata"]
+            meta.setdefault("uid", old["metadata"]["uid"] if old else str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", now_rfc3339())
+            meta["generation"] = (old["metadata"].get("generation", 1) + 1) if old else 1
+            meta["resourceVersion"] = str(self._next_rv())
+            self._nrts[meta["name"]] = obj
+            self._nrt_emit("MODIFIED" if old else "ADDED", obj)
+            return copy.deepcopy(obj)
+
+    def delete_nrt(self, name):
+        with self._lock:
+            gone = self._nrts.pop(name, None)
+            if gone is not None:
+                gone["metadata"]["resourceVersion"] = str(self._next_rv())
+                self._nrt_emit("DELETED", gone)
+            return gone
+
+    def _nrt_emit(self, typ, obj):
+        self._nrt_events.append((int(obj["metadata"]["resourceVersion"]), typ, copy.deepcopy(obj)))
+        self._cond.notify_all()
 
     def set_tokens(self, tokens):
         with self._lock:
@@ -843,6 +965,39 @@ def _make_handler(fake):
                                              % (now_rfc3339(), e))
                     return self._send_json(201, status_body(201, "", ""))
                 raise ApiError(405, "the server does not allow this method on the requested resource")
+            if path == NRT_PATH:
+                if m == "GET" and qs.get("watch", "").lower() in ("1", "true"):
+                    return self._watch_nrts(qs)
+                if m == "GET":
+                    with fake._lock:
+                        rv = str(fake._rv)
+                    return self._send_json(200, {"kind": "NodeResourceTopologyList",
+                                                 "apiVersion": NRT_API_VERSION,
+                                                 "metadata": {"resourceVersion": rv},
+                                                 "items": fake.nrts()})
+                if m == "POST":
+                    return self._send_json(201, fake._nrt_create(self._json_body()))
+                raise ApiError(405, "the server does not allow this method on the requested resource")
+            r = re.match("^" + re.escape(NRT_PATH) + r"/([^/]+)$", path)
+            if r:
+                name = r.group(1)
+                if m == "GET":
+                    o = fake.get_nrt(name)
+                    if o is None:
+                        raise ApiError(404, '%s.%s "%s" not found' % (NRT_PLURAL, NRT_GROUP, name),
+                                       "NotFound", {"name": name, "group": NRT_GROUP, "kind": NRT_PLURAL})
+                    return self._send_json(200, o)
+                if m == "PUT":
+                    return self._send_json(200, fake._nrt_update(name, self._json_body()))
+                if m == "DELETE":
+                    self._body()
+                    if fake.delete_nrt(name) is None:
+                        raise ApiError(404, '%s.%s "%s" not found' % (NRT_PLURAL, NRT_GROUP, name),
+                                       "NotFound", {"name": name, "group": NRT_GROUP, "kind": NRT_PLURAL})
+                    return self._send_json(200, status_body(200, "", "", {"name": name,
+                                                                          "group": NRT_GROUP,
+                                                                          "kind": NRT_PLURAL}))
+                raise ApiError(405, "the server does not allow this method on the requested resource")
             raise ApiError(404, "the server could not find the requested resource", "NotFound", {})
 
         def _selectors(self, ns, qs):
@@ -879,6 +1034,15 @@ def _make_handler(fake):
             except (OSError, ValueError, ssl.SSLError):
                 return True
 
+        def _start_stream(self):
+            """The head of a watch answer: 200, chunked, the connection closed at its end."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.close_connection = True
+
         def _watch(self, ns, qs):
             freqs, lreqs = self._selectors(ns, qs)
             try:
@@ -901,12 +1065,7 @@ def _make_handler(fake):
                         raise ApiError(400, "resourceVersion: Invalid value: %r: must be an integer"
                                        % rv_param)
                     expired = (pos < fake._compacted) and fake._compacted
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "no-cache, private")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.close_connection = True
+            self._start_stream()
             if expired:
                 self._chunk({"type": "ERROR", "object": status_body(
                     410, "too old resource version: %d (%d)" % (pos, expired), "Expired")})
@@ -946,6 +1105,40 @@ def _make_handler(fake):
                 if bookmarks and now >= next_bookmark:
                     self._bookmark(max(pos, current))
                     next_bookmark = now + fake.bookmark_interval_s
+                if not out and self._client_gone():
+                    return
+            self._end_chunks()
+
+        def _watch_nrts(self, qs):
+            """A watch of NodeResourceTopology objects: from resourceVersion (or every object as
+            ADDED first), until timeoutSeconds, stop or end_watches(); no bookmarks, no 410."""
+            try:
+                timeout = float(qs.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_S)
+                rv_param = qs.get("resourceVersion", "")
+                pos = int(rv_param) if rv_param not in ("", "0") else None
+            except ValueError:
+                raise ApiError(400, "resourceVersion or timeoutSeconds: Invalid value")
+            with fake._lock:
+                initial = [] if pos is not None else fake.nrts()
+                pos = fake._rv if pos is None else pos
+                gen = fake._watch_gen
+            self._start_stream()
+            for o in initial:
+                self._chunk({"type": "ADDED", "object": o})
+            deadline = time.monotonic() + timeout
+            while True:
+                with fake._cond:
+                    out = [e for e in fake._nrt_events if e[0] > pos]
+                    stopping = fake._stopping or fake._watch_gen != gen
+                    if not out and not stopping:
+                        fake._cond.wait(max(0.0, min(0.2, deadline - time.monotonic())))
+                        out = [e for e in fake._nrt_events if e[0] > pos]
+                        stopping = fake._stopping or fake._watch_gen != gen
+                for rv, typ, obj in out:
+                    self._chunk({"type": typ, "object": copy.deepcopy(obj)})
+                    pos = rv
+                if stopping or time.monotonic() >= deadline:
+                    break
                 if not out and self._client_gone():
                     return
             self._end_chunks()
@@ -1029,6 +1222,14 @@ def _make_handler(fake):
                     raise ApiError(400, 'tokens wants {"tokens": [...]}')
                 fake.set_tokens([str(t) for t in b["tokens"]])
                 return self._send_json(200, {"ok": True})
+            if path == "/fake/nrts" and m == "GET":
+                return self._send_json(200, {"items": fake.nrts()})
+            r = re.match(r"^/fake/nrts/([^/]+)$", path)
+            if r and m == "PUT":
+                return self._send_json(200, fake.put_nrt(self._json_body()))
+            if r and m == "DELETE":
+                self._body()
+                return self._send_json(200, {"deleted": fake.delete_nrt(r.group(1)) is not None})
             if path == "/fake/requests" and m == "GET":
                 with fake._lock:
                     reqs = [{"method": a, "path": b, "query": c, "auth": d}

@@ -643,6 +643,74 @@ static void fake_apiserver_bind_201_409_404(void **state)
     nf_kube_free(k);
 }
 
+/* A cluster-scoped custom object (NodeResourceTopology): 404, 201, 409 AlreadyExists, PUT with
+ * the current resourceVersion, 409 Conflict on a stale one, 404 on PUT of a missing one. */
+static void fake_apiserver_cluster_object_create_update_conflict(void **state)
+{
+    fake *f = *state;
+    const nf_kube_kind nrt = {"topology.node.k8s.io", "v1alpha2", "noderesourcetopologies"};
+    nf_kube *k = client(f->url, "t1", 0);
+    nf_err err = {{0}};
+    json_t *got = NULL;
+    assert_int_equal(nf_kube_get_object(k, &nrt, "w1", &got, NULL, &err), -ENOENT);
+    assert_null(got);
+    assert_non_null(strstr(err.msg, "404"));
+
+    json_t *obj = json_pack("{s:s,s:s,s:{s:s},s:[],s:[]}", "apiVersion",
+                            "topology.node.k8s.io/v1alpha2", "kind", "NodeResourceTopology",
+                            "metadata", "name", "w1", "topologyPolicies", "zones");
+    assert_int_equal(nf_kube_create_object(k, &nrt, obj, &got, NULL, &err), 0);
+    const char *rv1 =
+        json_string_value(json_object_get(json_object_get(got, "metadata"), "resourceVersion"));
+    assert_non_null(rv1);
+    char rv[32];
+    snprintf(rv, sizeof(rv), "%s", rv1);
+    json_decref(got);
+    assert_int_equal(
+        count_requests(f, "POST", "/apis/topology.node.k8s.io/v1alpha2/noderesourcetopologies"), 1);
+
+    /* the same name again: AlreadyExists */
+    assert_int_equal(nf_kube_create_object(k, &nrt, obj, NULL, NULL, &err), -EEXIST);
+    assert_non_null(strstr(err.msg, "AlreadyExists"));
+
+    /* PUT over the current resourceVersion: a new one */
+    json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(rv));
+    json_array_append_new(json_object_get(obj, "topologyPolicies"), json_string("None"));
+    assert_int_equal(nf_kube_update_object(k, &nrt, obj, &got, NULL, &err), 0);
+    const char *rv2 =
+        json_string_value(json_object_get(json_object_get(got, "metadata"), "resourceVersion"));
+    assert_non_null(rv2);
+    assert_string_not_equal(rv2, rv);
+    json_decref(got);
+    assert_int_equal(nf_kube_get_object(k, &nrt, "w1", &got, NULL, &err), 0);
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(got, "topologyPolicies"), 0)), "None");
+    json_decref(got);
+
+    /* PUT over the old one: Conflict, and nothing changed */
+    json_array_clear(json_object_get(obj, "topologyPolicies"));
+    assert_int_equal(nf_kube_update_object(k, &nrt, obj, NULL, NULL, &err), -EEXIST);
+    assert_non_null(strstr(err.msg, "Conflict"));
+    assert_non_null(strstr(err.msg, "the object has been modified"));
+    assert_int_equal(nf_kube_get_object(k, &nrt, "w1", &got, NULL, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(got, "topologyPolicies")), 1);
+    json_decref(got);
+
+    /* PUT of one that does not exist: 404 (no create on update); no name: refused here */
+    json_object_set_new(json_object_get(obj, "metadata"), "name", json_string("w2"));
+    assert_int_equal(nf_kube_update_object(k, &nrt, obj, NULL, NULL, &err), -ENOENT);
+    json_object_del(json_object_get(obj, "metadata"), "name");
+    assert_int_equal(nf_kube_update_object(k, &nrt, obj, NULL, NULL, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "metadata.name"));
+    json_decref(obj);
+
+    /* the core group's path */
+    const nf_kube_kind nodes = {"", "v1", "nodes"};
+    assert_int_equal(nf_kube_get_object(k, &nodes, "w1", &got, NULL, &err), -ENOENT);
+    assert_int_equal(count_requests(f, "GET", "/api/v1/nodes/w1"), 1);
+    nf_kube_free(k);
+}
+
 static void fake_apiserver_lost_answers_of_writes(void **state)
 {
     fake *f = *state;
@@ -1263,6 +1331,7 @@ int main(void)
         FAKE_TEST(fake_apiserver_list_field_selector_and_paging),
         FAKE_TEST(fake_apiserver_bind_201_409_404),
         FAKE_TEST(fake_apiserver_lost_answers_of_writes),
+        FAKE_TEST(fake_apiserver_cluster_object_create_update_conflict),
         FAKE_TEST(fake_apiserver_delete_uid_precondition),
         FAKE_TEST(fake_apiserver_retry_500_then_success),
         FAKE_TEST(fake_apiserver_retry_429_honours_retry_after),

@@ -88,7 +88,8 @@ def test_exporter_client_ca(env):
     for path in ("/healthz", "/readyz"):
         st, _, _ = once(ex.port, ca, path)
         check(st == 200, "%s answers without a client certificate (probes)" % path)
-    for path in ("/v1/topology", "/metrics", "/v1/topology?waitForGeneration=99"):
+    for path in ("/v1/topology", "/metrics", "/v1/topology?waitForGeneration=99",
+                 "/v1/noderesourcetopology"):
         st, _, body = once(ex.port, ca, path)
         check(st == 403 and no_leak(body), "%s without a client certificate: 403, %r" % (path, body))
     for v in (TLS13, TLS12):
@@ -101,6 +102,9 @@ def test_exporter_client_ca(env):
             check(r, "client certificate %s: handshake refused (%s, %s)" % (what, v, why))
     st, _, body = once(ex.port, ca, "/metrics", cert=pki.cli)
     check(st == 200 and b"numafit_" in body, "/metrics with a client certificate")
+    st, _, body = once(ex.port, ca, "/v1/noderesourcetopology", cert=pki.cli)
+    check(st == 200 and json.loads(body)["metadata"]["name"] == NODE,
+          "/v1/noderesourcetopology with a client certificate")
     ok, _ = wait_until(lambda: any("client certificate refused" in l for _, l in ex.lines), 3)
     check(ok, "refused client certificates are logged")
     check(ex.proc.poll() is None, "the exporter keeps serving after refusals")
@@ -120,7 +124,7 @@ def test_exporter_tokens(env):
         check(get(path)[0] == 200, "%s needs no token" % path)
     for auth in (None, "Bearer nope", "Bearer tok-prometheusX", "Bearer tok-prom",
                  "Basic dG9rLWV4dGVuZGVyOg==", "tok-extender", "Bearer "):
-        for path in ("/v1/topology", "/metrics"):
+        for path in ("/v1/topology", "/metrics", "/v1/noderesourcetopology"):
             st, h, body = get(path, auth)
             check(st == 401 and no_leak(body) and b"tok-" not in body,
                   "%s with %r: 401 without a leak (%d %r)" % (path, auth, st, body))
@@ -129,6 +133,9 @@ def test_exporter_tokens(env):
     for tok in ("tok-prometheus", "tok-extender"):
         st, _, body = get("/v1/topology", "Bearer " + tok)
         check(st == 200 and json.loads(body)["node"] == NODE, "token %s is accepted" % tok)
+    st, _, body = get("/v1/noderesourcetopology", "Bearer tok-extender")
+    check(st == 200 and json.loads(body)["kind"] == "NodeResourceTopology",
+          "a token opens /v1/noderesourcetopology too")
     check(get("/metrics", "bearer tok-extender")[0] == 200, "the scheme is case-insensitive")
     # rotate: revoke tok-prometheus, add tok-new (kubelet swaps the file)
     new = os.path.join(env.tmp, "tokens.new")
