@@ -255,6 +255,21 @@ def kustomize(composition):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_privsep_publisher(env):
+    """With --privsep-user the collector has no network: the HTTP process writes the object."""
+    if os.geteuid() != 0:
+        print("NOTE not root: --privsep-user not tried")
+        return
+    os.chmod(env.tmp, 0o711)  # the HTTP process (65534) reads the kubeconfig
+    os.chmod(env.kubeconfig, 0o644)
+    ex = env.publisher("1s", "--privsep-user", "65534:65534")
+    check(any("publish_nrt=on" in l and "privsep=on" in l for _, l in ex.lines),
+          "the HTTP process serves and publishes")
+    check(in_sync(env, ex), "under --privsep-user the object is created as served")
+    change_seen(env, ex)
+    check(in_sync(env, ex), "... and updated after a change")
+
+
 def test_kustomize_component(env):
     if subprocess.run(["sh", "-c", "command -v kubectl"], capture_output=True).returncode != 0:
         print("NOTE kubectl not found: the component is not rendered")
@@ -296,5 +311,6 @@ def test_kustomize_component(env):
 
 if __name__ == "__main__":
     sys.exit(run_tests([test_create_then_update, test_existing_object_and_conflicts,
-                        test_rate_limit_and_errors, test_usage_and_rbac, test_kustomize_component],
+                        test_rate_limit_and_errors, test_usage_and_rbac, test_privsep_publisher,
+                        test_kustomize_component],
                        Env))
