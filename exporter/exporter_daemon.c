@@ -20,6 +20,7 @@
 #include "file_watch.h"
 #include "nrt_publish.h"
 #include "numafit/log.h"
+#include "numafit/prom.h"
 #include "privsep.h"
 
 #define DIR_RETRY_MS 5000
@@ -93,7 +94,46 @@ typedef struct http_side {
     bool have_nrt;
     uint64_t nrt_generation;     /* of the last one built */
     nf_nrt_publisher *publisher; /* NULL without --publish-nrt */
+    nf_metrics_fn metrics;       /* the node's metrics (the collector's, maybe over the channel) */
+    void *metrics_cls;
 } http_side;
+
+/* /metrics: the node's, then what this side adds (the API server writes of --publish-nrt). */
+static char *http_side_metrics(void *cls, size_t *len)
+{
+    http_side *hs = cls;
+    size_t blen = 0;
+    char *base = hs->metrics(hs->metrics_cls, &blen);
+    if (!base || !hs->publisher) {
+        *len = blen;
+        return base;
+    }
+    nf_nrt_publisher_stats st;
+    nf_nrt_publisher_stats_get(hs->publisher, &st);
+    nf_prom p;
+    nf_prom_init(&p);
+    nf_prom_family(&p, "numafit_exporter_nrt_writes_total", "counter",
+                   "NodeResourceTopology objects created or updated in the API server");
+    nf_prom_sample_int(&p, "numafit_exporter_nrt_writes_total", (int64_t)st.writes, NULL);
+    nf_prom_family(&p, "numafit_exporter_nrt_conflicts_total", "counter",
+                   "writes that met a newer object (409) and were retried after reading it");
+    nf_prom_sample_int(&p, "numafit_exporter_nrt_conflicts_total", (int64_t)st.conflicts, NULL);
+    nf_prom_family(&p, "numafit_exporter_nrt_write_errors_total", "counter",
+                   "writes that failed (retried after a backoff)");
+    nf_prom_sample_int(&p, "numafit_exporter_nrt_write_errors_total", (int64_t)st.errors, NULL);
+    size_t alen = 0;
+    char *add = nf_prom_finish(&p, &alen);
+    char *all = add ? realloc(base, blen + alen + 1) : NULL;
+    if (!all) {
+        free(add);
+        *len = blen;
+        return base;
+    }
+    memcpy(all + blen, add, alen + 1);
+    free(add);
+    *len = blen + alen;
+    return all;
+}
 
 static int http_side_start(const nf_daemon_opts *o, http_side *hs, nf_err *err)
 {
@@ -123,6 +163,13 @@ static void http_side_stop(http_side *hs)
     nf_exporter_http_stop(hs->h);
     nf_auth_tokens_free(hs->ho.tokens); /* after the server, which borrowed them */
     nf_tls_server_free(hs->ho.tls);
+}
+
+static void http_side_set_metrics(http_side *hs, nf_metrics_fn fn, void *cls)
+{
+    hs->metrics = fn;
+    hs->metrics_cls = cls;
+    nf_exporter_http_set_metrics(hs->h, http_side_metrics, hs);
 }
 
 /* The NodeResourceTopology beside the document: rebuilt when the generation moves (it carries no
@@ -339,7 +386,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     if (!o->channel)
         ot.hs = &hs;
     if (nf_exporter_metrics_new(&metrics) == 0 && ot.hs)
-        nf_exporter_http_set_metrics(hs.h, nf_exporter_metrics_render, metrics);
+        http_side_set_metrics(&hs, nf_exporter_metrics_render, metrics);
     ot.metrics = metrics;
     loop_watch lw = {.stuck_ms = o->poll_interval_ms * 5 > NF_STUCK_MIN_MS ? o->poll_interval_ms * 5
                                                                            : NF_STUCK_MIN_MS};
@@ -546,7 +593,7 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
     }
     http_side_publish(&ch.hs, doc, len, gen);
     pthread_mutex_init(&ch.lock, NULL);
-    nf_exporter_http_set_metrics(ch.hs.h, channel_metrics, &ch);
+    http_side_set_metrics(&ch.hs, channel_metrics, &ch);
     nf_exporter_http_set_health(ch.hs.h, channel_healthy, &ch);
     if ((ch.wake = eventfd(0, EFD_CLOEXEC)) < 0 ||
         (rc = pthread_create(&ch.reader, NULL, channel_reader, &ch))) {

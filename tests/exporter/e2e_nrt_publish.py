@@ -269,6 +269,13 @@ def test_privsep_publisher(env):
     change_seen(env, ex)
     check(in_sync(env, ex), "... and updated after a change")
 
+    def writes():
+        body = ex.get("/metrics")[2].decode()
+        return [l for l in body.splitlines() if l.startswith("numafit_exporter_nrt_writes_total ")]
+    ok, _ = wait_until(lambda: writes() and int(writes()[0].split()[1]) >= 2, 5, 0.1)
+    check(ok and "numafit_exporter_podresources_disagreements" in ex.get("/metrics")[2].decode(),
+          "/metrics: the collector's families and the HTTP process's write counter: %r" % writes())
+
 
 def test_kustomize_component(env):
     if subprocess.run(["sh", "-c", "command -v kubectl"], capture_output=True).returncode != 0:
