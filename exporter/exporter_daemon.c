@@ -16,36 +16,14 @@
 
 #include "exporter_http.h"
 #include "exporter_metrics.h"
-#include "file_watch.h"
+#include "numafit/clock.h"
+#include "numafit/file_watch.h"
 #include "numafit/log.h"
+#include "numafit/signals.h"
 
 #define DIR_RETRY_MS 5000
 #define NF_STUCK_MIN_MS 10000 /* /healthz: a step longer than max(this, 5 poll intervals) */
 #define STOP_WAIT_MS 5000     /* after SIGTERM, how long a stuck loop is waited for */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int nf_daemon_block_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    signal(SIGPIPE, SIG_IGN);
-    return pthread_sigmask(SIG_BLOCK, &set, NULL) ? -EINVAL : 0;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The refresh loop's watchdog: what the loop is doing and since when (monotonic ms, 0 = idle,
  * waiting in poll). /healthz fails when one step takes longer than stuck_ms: a read that never
@@ -59,7 +37,7 @@ typedef struct loop_watch {
 static void watch_begin(loop_watch *w, const char *doing)
 {
     atomic_store(&w->doing, doing);
-    atomic_store(&w->busy_since, now_ms());
+    atomic_store(&w->busy_since, nf_mono_ms());
 }
 
 static void watch_end(loop_watch *w)
@@ -70,7 +48,7 @@ static void watch_end(loop_watch *w)
 static bool loop_healthy(void *cls, char *reason, size_t len)
 {
     loop_watch *w = cls;
-    int64_t since = atomic_load(&w->busy_since), now = now_ms();
+    int64_t since = atomic_load(&w->busy_since), now = nf_mono_ms();
     if (!since || now - since <= w->stuck_ms)
         return true;
     snprintf(reason, len,
@@ -105,9 +83,7 @@ static void *stop_thread(void *arg)
 {
     stopper *s = arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    nf_stop_signals(&set);
     const struct timespec tick = {.tv_nsec = 100 * 1000000};
     int sig = -1;
     while (!atomic_load(&s->stopped) && sig <= 0)
@@ -118,7 +94,8 @@ static void *stop_thread(void *arg)
     uint64_t one = 1;
     if (write(s->fd, &one, sizeof(one)) < 0)
         one = 0; /* an eventfd write fails only when it is already signalled */
-    for (int64_t until = now_ms() + STOP_WAIT_MS; !atomic_load(&s->stopped) && now_ms() < until;)
+    for (int64_t until = nf_mono_ms() + STOP_WAIT_MS;
+         !atomic_load(&s->stopped) && nf_mono_ms() < until;)
         usleep(20000);
     if (!atomic_load(&s->stopped)) {
         nf_error("stopping without a clean stop: the refresh loop is stuck",
@@ -136,12 +113,12 @@ static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter
     size_t len;
     uint64_t gen;
     bool changed;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = nf_mono_ns();
     watch_begin(w, "refreshing the topology");
     test_stall();
     int rc = nf_collector_refresh(c, &doc, &len, &gen, &changed);
     watch_end(w);
-    nf_exporter_metrics_refresh(m, mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
+    nf_exporter_metrics_refresh(m, nf_mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
     nf_kubelet_input in[NF_COLLECTOR_INPUTS];
     size_t nin = nf_collector_inputs(c, in, NF_COLLECTOR_INPUTS);
     nf_exporter_metrics_inputs(m, in, nin);
@@ -213,9 +190,10 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
                 "hint=\"add --tls-cert and --tls-key\"");
 
-    int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
+    int64_t next_poll = nf_mono_ms() + o->poll_interval_ms,
+            next_retry = nf_mono_ms() + DIR_RETRY_MS;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = nf_mono_ms();
         int64_t wait = next_poll - now;
         if (next_retry - now < wait)
             wait = next_retry - now;
@@ -234,7 +212,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         }
         bool kubelet = (fds[1].revents & POLLIN) && nf_file_watch_drain(watch);
         bool probe = n > 0 && fds[2].fd >= 0 && (fds[2].revents & POLLIN);
-        now = now_ms();
+        now = nf_mono_ms();
         if (now >= next_retry) {
             kubelet |= nf_file_watch_retry(watch) > 0;
             next_retry = now + DIR_RETRY_MS;

@@ -11,6 +11,7 @@
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
+#include "numafit/signals.h"
 #include "probe_cli.h"
 
 #define EXIT_USAGE NF_CLI_USAGE
@@ -217,8 +218,8 @@ int main(int argc, char **argv)
         nf_collector *c = NULL;
         nf_err err;
         if (!once)
-            nf_cli_raise_nofile();              /* a socket per client: every long-poll holds one */
-        if (!once && nf_daemon_block_signals()) /* before any thread exists */
+            nf_cli_raise_nofile(); /* a socket per client: every long-poll holds one */
+        if (!once && nf_block_stop_signals(NULL)) /* before any thread exists */
             rc = 1;
         else if (nf_collector_new(&co, &c, &err)) {
             fprintf(stderr, "numafit-exporter: %s\n", err.msg);

@@ -257,7 +257,7 @@ static void vf_series(nf_prom *p, const nf_topology *t)
                       t->numa_nodes[i].n_devices);
     vf_add_groups(&c, NF_UNKNOWN, t->unplaced_devices, t->n_unplaced_devices);
     if (c.oom)
-        p->oom = true;
+        p->b.oom = true;
     nf_prom_family_lazy(p, "numafit_numa_vfs", "gauge",
                         "SR-IOV VFs by NUMA node, device-plugin resource (\"\" when none), "
                         "allocation and last DPDK probe result (ok, failed, skipped, none)");
