@@ -4,7 +4,6 @@ add_library(nf_exporter STATIC
   ${CMAKE_CURRENT_LIST_DIR}/collector.c
   ${CMAKE_CURRENT_LIST_DIR}/exporter_http.c
   ${CMAKE_CURRENT_LIST_DIR}/exporter_metrics.c
-  ${CMAKE_CURRENT_LIST_DIR}/file_watch.c
   ${CMAKE_CURRENT_LIST_DIR}/exporter_daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/privsep.c
   ${CMAKE_CURRENT_LIST_DIR}/nrt_publish.c

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
 
 #define MAX_CHILD_OUTPUT (1 << 20)
@@ -32,13 +33,6 @@ bool nf_probe_have_dpdk(void)
 #else
     return false;
 #endif
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- pure helpers ---------------------------------------------------------------------- */
@@ -500,7 +494,7 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
         nf_probe_run_free(out);
         return nf_errf(err, -ENOMEM, "probe: out of memory");
     }
-    int64_t t0 = mono_ms();
+    int64_t t0 = nf_mono_ms();
     const char *fallback = NULL;
     char why[160] = "";
     (void)why;
@@ -542,7 +536,7 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
     bool done = false, eof = false, timed_out = false, cancelled = false, reaped = false;
     int status = 0;
     while (!eof) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - nf_mono_ms();
         if (left <= 0) {
             timed_out = true;
             break;
@@ -599,7 +593,7 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
         }
         if (w < 0 && errno != EINTR)
             break;
-        if (mono_ms() >= deadline) {
+        if (nf_mono_ms() >= deadline) {
             timed_out = true;
             break;
         }
@@ -648,7 +642,7 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
 #ifdef NF_HAVE_DPDK
 out:
 #endif
-    out->wall_ms = mono_ms() - t0;
+    out->wall_ms = nf_mono_ms() - t0;
     for (size_t i = 0; i < cfg.n_vdevs; i++)
         free(vnames[i]);
     free(vnames);

@@ -17,40 +17,18 @@
 
 #include "exporter_http.h"
 #include "exporter_metrics.h"
-#include "file_watch.h"
 #include "nrt_publish.h"
+#include "numafit/clock.h"
+#include "numafit/file_watch.h"
 #include "numafit/log.h"
 #include "numafit/prom.h"
+#include "numafit/signals.h"
 #include "privsep.h"
 
 #define DIR_RETRY_MS 5000
 #define NF_STUCK_MIN_MS 10000 /* /healthz: a step longer than max(this, 5 poll intervals) */
 #define STOP_WAIT_MS 5000     /* after SIGTERM, how long a stuck loop is waited for */
 #define HEARTBEAT_MS 1000     /* collector -> http process: health and metrics */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int nf_daemon_block_signals(void)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    signal(SIGPIPE, SIG_IGN);
-    return pthread_sigmask(SIG_BLOCK, &set, NULL) ? -EINVAL : 0;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The refresh loop's watchdog: what the loop is doing and since when (monotonic ms, 0 = idle,
  * waiting in poll). /healthz fails when one step takes longer than stuck_ms: a read that never
@@ -64,7 +42,7 @@ typedef struct loop_watch {
 static void watch_begin(loop_watch *w, const char *doing)
 {
     atomic_store(&w->doing, doing);
-    atomic_store(&w->busy_since, now_ms());
+    atomic_store(&w->busy_since, nf_mono_ms());
 }
 
 static void watch_end(loop_watch *w)
@@ -75,7 +53,7 @@ static void watch_end(loop_watch *w)
 static bool loop_healthy(void *cls, char *reason, size_t len)
 {
     loop_watch *w = cls;
-    int64_t since = atomic_load(&w->busy_since), now = now_ms();
+    int64_t since = atomic_load(&w->busy_since), now = nf_mono_ms();
     if (!since || now - since <= w->stuck_ms)
         return true;
     snprintf(reason, len,
@@ -289,9 +267,9 @@ typedef struct stopper {
 static void heartbeat(stopper *s)
 {
     outlet *ot = s->ot;
-    if (ot->fd < 0 || now_ms() < ot->next_beat)
+    if (ot->fd < 0 || nf_mono_ms() < ot->next_beat)
         return;
-    ot->next_beat = now_ms() + HEARTBEAT_MS;
+    ot->next_beat = nf_mono_ms() + HEARTBEAT_MS;
     char reason[512] = "";
     if (loop_healthy(s->lw, reason, sizeof(reason)))
         reason[0] = '\0';
@@ -306,9 +284,7 @@ static void *stop_thread(void *arg)
 {
     stopper *s = arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    nf_stop_signals(&set);
     const struct timespec tick = {.tv_nsec = 100 * 1000000};
     int sig = -1;
     while (!atomic_load(&s->stopped) && sig <= 0) {
@@ -321,7 +297,8 @@ static void *stop_thread(void *arg)
     uint64_t one = 1;
     if (write(s->fd, &one, sizeof(one)) < 0)
         one = 0; /* an eventfd write fails only when it is already signalled */
-    for (int64_t until = now_ms() + STOP_WAIT_MS; !atomic_load(&s->stopped) && now_ms() < until;)
+    for (int64_t until = nf_mono_ms() + STOP_WAIT_MS;
+         !atomic_load(&s->stopped) && nf_mono_ms() < until;)
         usleep(20000);
     if (!atomic_load(&s->stopped)) {
         nf_error("stopping without a clean stop: the refresh loop is stuck",
@@ -338,12 +315,12 @@ static int refresh_and_publish(nf_collector *c, outlet *ot, nf_exporter_metrics 
     size_t len;
     uint64_t gen;
     bool changed;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = nf_mono_ns();
     watch_begin(w, "refreshing the topology");
     test_stall();
     int rc = nf_collector_refresh(c, &doc, &len, &gen, &changed);
     watch_end(w);
-    nf_exporter_metrics_refresh(m, mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
+    nf_exporter_metrics_refresh(m, nf_mono_ns() - t0, rc, rc ? NULL : doc, rc ? 0 : len);
     nf_kubelet_input in[NF_COLLECTOR_INPUTS];
     size_t nin = nf_collector_inputs(c, in, NF_COLLECTOR_INPUTS);
     nf_exporter_metrics_inputs(m, in, nin);
@@ -418,9 +395,10 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         nf_info("collector running without network access; the http process serves", "http_pid=%d",
                 (int)o->http_pid);
 
-    int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
+    int64_t next_poll = nf_mono_ms() + o->poll_interval_ms,
+            next_retry = nf_mono_ms() + DIR_RETRY_MS;
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = nf_mono_ms();
         int64_t wait = next_poll - now;
         if (next_retry - now < wait)
             wait = next_retry - now;
@@ -450,7 +428,7 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
             nf_collector_podres_kick(c);
         kubelet |= n > 0 && fds[3].fd >= 0 && (fds[3].revents & POLLIN);
         bool probe = n > 0 && fds[4].fd >= 0 && (fds[4].revents & POLLIN);
-        now = now_ms();
+        now = nf_mono_ms();
         if (now >= next_retry) {
             kubelet |= nf_file_watch_retry(watch) > 0;
             next_retry = now + DIR_RETRY_MS;
@@ -514,7 +492,7 @@ static bool channel_healthy(void *cls, char *reason, size_t len)
 {
     channel *ch = cls;
     pthread_mutex_lock(&ch->lock);
-    int64_t silent = now_ms() - ch->heard;
+    int64_t silent = nf_mono_ms() - ch->heard;
     bool ok = silent <= NF_PRIVSEP_SILENT_MS && !ch->reason[0];
     if (silent > NF_PRIVSEP_SILENT_MS)
         snprintf(reason, len, "the collector process sent nothing for %.1f s (bound %.1f s)",
@@ -530,7 +508,7 @@ static void channel_take(channel *ch, enum nf_privsep_frame type, uint64_t gen, 
                          size_t len)
 {
     pthread_mutex_lock(&ch->lock);
-    ch->heard = now_ms();
+    ch->heard = nf_mono_ms();
     if (type == NF_PRIVSEP_METRICS) {
         free(ch->metrics);
         ch->metrics = data;
@@ -570,7 +548,7 @@ static void *channel_reader(void *arg)
 
 int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
 {
-    channel ch = {.fd = fd, .heard = now_ms()};
+    channel ch = {.fd = fd, .heard = nf_mono_ms()};
     atomic_init(&ch.end, 0);
     enum nf_privsep_frame type = 0;
     uint64_t gen;
@@ -607,9 +585,7 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
     log_serving(o, &ch.hs, true);
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
+    nf_stop_signals(&set);
     const struct timespec tick = {.tv_nsec = 100 * 1000000};
     for (;;) {
         int sig = sigtimedwait(&set, NULL, &tick);

@@ -31,9 +31,8 @@ typedef struct nf_daemon_opts {
 } nf_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread
- * (nf_daemon_block_signals before creating any). Returns 0 on a clean stop. */
+ * (nf_block_stop_signals before creating any). Returns 0 on a clean stop. */
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err);
-int nf_daemon_block_signals(void);
 
 /* The http process of --privsep-user: serves what arrives on fd (the collector's end of the
  * channel, privsep.h) until SIGTERM/SIGINT (0) or until the collector is gone (-EPIPE). */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
@@ -63,13 +64,6 @@ struct nf_exporter_http {
 
 /* Marks a request that has already been handled once (the first call of a GET). */
 static int first_call_marker;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The path as a person can read it and JSON can carry it: printable ASCII as is, every other
  * byte (libmicrohttpd has decoded %XX already: "/%ff" arrives as byte 0xff) as %XX again, at
@@ -169,7 +163,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
     pthread_mutex_lock(&h->lock);
     bool wait = want > 0 && (!h->doc || h->generation < want) && !h->stopping && timeout_ms > 0;
     if (wait && h->n_waiters >= h->max_long_polls) {
-        int64_t now = now_ms();
+        int64_t now = nf_mono_ms();
         unsigned unlogged = ++h->limit_unlogged;
         bool say = now - h->limit_logged_ms >= LIMIT_LOG_MS;
         if (say) {
@@ -198,7 +192,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         }
         w->conn = c;
         w->want = want;
-        w->deadline_ms = now_ms() + timeout_ms;
+        w->deadline_ms = nf_mono_ms() + timeout_ms;
         w->queued = true;
         w->next = h->waiters;
         h->waiters = w;
@@ -375,7 +369,7 @@ static void *expire_loop(void *arg)
     nf_exporter_http *h = arg;
     pthread_mutex_lock(&h->lock);
     while (!h->stopping) {
-        int64_t now = now_ms(), next = -1;
+        int64_t now = nf_mono_ms(), next = -1;
         find_gone(h);
         resume_where(h, false, now);
         for (waiter *w = h->waiters; w; w = w->next)
@@ -387,7 +381,7 @@ static void *expire_loop(void *arg)
             pthread_cond_wait(&h->wake, &h->lock);
             continue;
         }
-        struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        struct timespec ts = nf_mono_ts(next);
         pthread_cond_timedwait(&h->wake, &h->lock, &ts);
     }
     pthread_mutex_unlock(&h->lock);
@@ -402,7 +396,7 @@ int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **ou
     pthread_mutex_init(&h->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ms() is CLOCK_MONOTONIC */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nf_mono_ms() is CLOCK_MONOTONIC */
     pthread_cond_init(&h->wake, &ca);
     pthread_condattr_destroy(&ca);
     h->client_ca = nf_tls_server_has_client_ca(o->tls);
@@ -485,7 +479,7 @@ int nf_exporter_http_publish(nf_exporter_http *h, char *doc, size_t len, char *n
     h->doc = r;
     h->generation = generation;
     memcpy(h->etag, etag, sizeof(etag));
-    resume_where(h, false, now_ms());
+    resume_where(h, false, nf_mono_ms());
     pthread_mutex_unlock(&h->lock);
     if (old)
         MHD_destroy_response(old);
@@ -516,7 +510,7 @@ void nf_exporter_http_stop(nf_exporter_http *h)
         return;
     pthread_mutex_lock(&h->lock);
     h->stopping = true;
-    resume_where(h, true, now_ms());
+    resume_where(h, true, nf_mono_ms());
     pthread_cond_signal(&h->wake);
     pthread_mutex_unlock(&h->lock);
     if (h->expirer_started)

@@ -13,6 +13,7 @@
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
+#include "numafit/signals.h"
 #include "privsep.h"
 #include "probe_cli.h"
 
@@ -368,8 +369,8 @@ int main(int argc, char **argv)
         nf_collector *c = NULL;
         int role = 1;
         if (!once)
-            nf_cli_raise_nofile();              /* a socket per client: every long-poll holds one */
-        if (!once && nf_daemon_block_signals()) /* before any thread exists */
+            nf_cli_raise_nofile(); /* a socket per client: every long-poll holds one */
+        if (!once && nf_block_stop_signals(NULL)) /* before any thread exists */
             rc = 1;
         else if (privsep && !once && (role = separate(&pu, &d, &rc)) <= 0)
             rc = role < 0 ? 1 : rc; /* the http process served, or the split failed */

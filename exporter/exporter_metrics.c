@@ -107,14 +107,10 @@ static const char *numa_label(int id, label buf)
     return buf;
 }
 
-static bool is_hugepages(const char *name)
-{
-    return strncmp(name, "hugepages-", 10) == 0 && name[10];
-}
-
 static bool is_device(const char *name)
 {
-    return strcmp(name, "cpu") != 0 && strcmp(name, "memory") != 0 && !is_hugepages(name);
+    return strcmp(name, "cpu") != 0 && strcmp(name, "memory") != 0 &&
+           !nf_resource_is_hugepages(name);
 }
 
 enum field { F_CAPACITY, F_ALLOCATABLE, F_AVAILABLE, F_USABLE };
@@ -146,7 +142,7 @@ static bool in_class(const char *name, rclass c)
     case RC_MEMORY:
         return strcmp(name, "memory") == 0;
     case RC_HUGEPAGES:
-        return is_hugepages(name);
+        return nf_resource_is_hugepages(name);
     case RC_DEVICES:
         return is_device(name);
     }
@@ -191,7 +187,7 @@ static void hugepage_counter(nf_prom *p, const nf_topology *t, enum hpfield f, c
         for (size_t h = 0; h < n->n_hugepages; h++) {
             const nf_hugepages *hp = &n->hugepages[h];
             int64_t v = f == HP_TOTAL ? hp->total : f == HP_FREE ? hp->free : hp->surplus;
-            if (v < 0 || !hp->name || !is_hugepages(hp->name))
+            if (v < 0 || !hp->name || !nf_resource_is_hugepages(hp->name))
                 continue;
             nf_prom_sample_int(p, name, v, "node", t->node, "numa", id, "page_size", hp->name + 10,
                                NULL);
@@ -265,7 +261,7 @@ static void vf_series(nf_prom *p, const nf_topology *t)
                       t->numa_nodes[i].n_devices);
     vf_add_groups(&c, NF_UNKNOWN, t->unplaced_devices, t->n_unplaced_devices);
     if (c.oom)
-        p->oom = true;
+        p->b.oom = true;
     nf_prom_family_lazy(p, "numafit_numa_vfs", "gauge",
                         "SR-IOV VFs by NUMA node, device-plugin resource (\"\" when none), "
                         "allocation and last DPDK probe result (ok, failed, skipped, none)");

@@ -242,70 +242,52 @@ static int fill(nf_cpu_state *st, const body *b, const char *what, nf_err *err)
     return 0;
 }
 
+/* nf__kjson_checkpoint's reader of a cpu_manager_state. */
+typedef struct reading {
+    body b;
+    nf_cpu_state st;
+    int matched; /* the layout whose legacy checksum matched, 0 when none */
+} reading;
+
+static int r_read(void *ctx, const json_t *obj, const char *what, nf_err *err)
+{
+    return read_body(obj, what, &((reading *)ctx)->b, err);
+}
+
+static int r_verify(void *ctx, uint64_t stored, const char **type, uint32_t *first)
+{
+    reading *r = ctx;
+    return verify(&r->b, stored, type, &r->matched, first);
+}
+
+static bool r_mismatch_ok(void *ctx)
+{
+    return json_object_size(((reading *)ctx)->b.pod_entries) > 0;
+}
+
+static int r_fill(void *ctx, bool enveloped, const char *what, nf_err *err)
+{
+    reading *r = ctx;
+    int rc = fill(&r->st, &r->b, what, err);
+    if (rc)
+        return rc;
+    int layout = r->b.layout ? r->b.layout : r->matched ? r->matched : 2;
+    r->st.version = enveloped ? 4 : json_object_size(r->b.pod_entries) ? 3 : layout;
+    return 0;
+}
+
 int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_state *out,
                        nf_err *err)
 {
-    json_t *root = NULL, *data_root = NULL;
-    nf_cpu_state st = {0};
-    body b;
-    int rc = nf__kjson_parse(text, len, what, &root, err);
-    if (rc)
-        return rc;
-    bool verified;
-    char inner[NF_ERR_LEN];
-    if ((rc = nf__kjson_data_envelope(root, what, &data_root, &verified, inner, err)))
-        goto out;
-    if (data_root) {
-        st.checksum_verified = verified;
-        if (verified && !(st.checksum_type = strdup("data"))) {
-            rc = nf_errf(err, -ENOMEM, "out of memory");
-            goto out;
-        }
-        if ((rc = read_body(data_root, inner, &b, err)) || (rc = fill(&st, &b, inner, err)))
-            goto out;
-        st.version = 4;
-    } else {
-        uint64_t stored;
-        int matched = 0;
-        if ((rc = read_body(root, what, &b, err)) ||
-            (rc = nf__kjson_uint(root, "checksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
-            goto out;
-        if (stored != 0) {
-            const char *type = NULL;
-            uint32_t first = 0;
-            int m = verify(&b, stored, &type, &matched, &first);
-            if (m < 0) {
-                rc = nf_errf(err, m, "out of memory");
-                goto out;
-            }
-            if (m == 1) {
-                st.checksum_verified = true;
-                if (asprintf(&st.checksum_type, "state.%s", type) < 0) {
-                    st.checksum_type = NULL;
-                    rc = nf_errf(err, -ENOMEM, "out of memory");
-                    goto out;
-                }
-            } else if (json_object_size(b.pod_entries) == 0) {
-                rc = nf_errf(err, -EBADMSG,
-                             "%s: checksum mismatch (stored %" PRIu64 ", computed %" PRIu32
-                             " and other kubelet versions' type names): corrupt or edited",
-                             what, stored, first);
-                goto out;
-            }
-        }
-        if ((rc = fill(&st, &b, what, err)))
-            goto out;
-        int layout = b.layout ? b.layout : matched ? matched : 2;
-        st.version = json_object_size(b.pod_entries) ? 3 : layout;
-    }
-out:
-    json_decref(data_root);
-    json_decref(root);
+    static const nf__kjson_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
+    reading r = {0};
+    int rc = nf__kjson_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
+                                  &r.st.checksum_type, err);
     if (rc) {
-        nf_cpu_state_free(&st);
+        nf_cpu_state_free(&r.st);
         return rc;
     }
-    *out = st;
+    *out = r.st;
     return 0;
 }
 

@@ -1,8 +1,11 @@
 /* kubelet_json.c - Go-style JSON field access for kubelet's state files (see kubelet_json.h). */
 #include "kubelet_json.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "kubelet_checksum.h"
@@ -115,4 +118,65 @@ int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner
     snprintf(inner_what, NF_ERR_LEN, "%s: data", what);
     return nf__kjson_parse(json_string_value(data), json_string_length(data), inner_what, inner,
                            err);
+}
+
+int nf__kjson_checkpoint(const char *text, size_t len, const char *what,
+                         const nf__kjson_checkpoint_ops *ops, void *ctx, bool *verified,
+                         char **checksum_type, nf_err *err)
+{
+    json_t *root = NULL, *data_root = NULL;
+    *verified = false;
+    *checksum_type = NULL;
+    int rc = nf__kjson_parse(text, len, what, &root, err);
+    if (rc)
+        return rc;
+    char inner[NF_ERR_LEN];
+    if ((rc = nf__kjson_data_envelope(root, what, &data_root, verified, inner, err)))
+        goto out;
+    if (data_root) {
+        if (*verified && !(*checksum_type = strdup("data"))) {
+            rc = nf_errf(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((rc = ops->read(ctx, data_root, inner, err)) || (rc = ops->fill(ctx, true, inner, err)))
+            goto out;
+    } else {
+        uint64_t stored;
+        if ((rc = ops->read(ctx, root, what, err)) ||
+            (rc = nf__kjson_uint(root, "checksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
+            goto out;
+        if (stored != 0) {
+            const char *type = NULL;
+            uint32_t first = 0;
+            int m = ops->verify(ctx, stored, &type, &first);
+            if (m < 0) {
+                rc = nf_errf(err, m, "out of memory");
+                goto out;
+            }
+            if (m == 1) {
+                *verified = true;
+                if (asprintf(checksum_type, "state.%s", type) < 0) {
+                    *checksum_type = NULL;
+                    rc = nf_errf(err, -ENOMEM, "out of memory");
+                    goto out;
+                }
+            } else if (!ops->mismatch_ok(ctx)) {
+                rc = nf_errf(err, -EBADMSG,
+                             "%s: checksum mismatch (stored %" PRIu64 ", computed %" PRIu32
+                             " and other kubelet versions' type names): corrupt or edited",
+                             what, stored, first);
+                goto out;
+            }
+        }
+        rc = ops->fill(ctx, false, what, err);
+    }
+out:
+    json_decref(data_root);
+    json_decref(root);
+    if (rc) {
+        free(*checksum_type);
+        *checksum_type = NULL;
+        *verified = false;
+    }
+    return rc;
 }

@@ -40,4 +40,28 @@ int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64
 int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner, bool *verified,
                             char inner_what[NF_ERR_LEN], nf_err *err);
 
+/* One checkpoint reader (cpu_manager_state, memory_manager_state), driven by
+ * nf__kjson_checkpoint. ctx is the reader's own: what read finds, the state fill builds. */
+typedef struct nf__kjson_checkpoint_ops {
+    /* Read the state's fields of obj: the file's root, or the inner object of the "data"
+     * envelope. The JSON stays alive until fill has returned. */
+    int (*read)(void *ctx, const json_t *obj, const char *what, nf_err *err);
+    /* The legacy checksum (no envelope) over what read found: 1 matched (*type: the Go type name
+     * whose dump did), 0 none did (*first: the first value computed), or -ENOMEM. */
+    int (*verify)(void *ctx, uint64_t stored, const char **type, uint32_t *first);
+    /* A legacy checksum that matches no type name is accepted unverified (podEntries: no kubelet
+     * version's dump of them is known to reproduce); otherwise the file is corrupt or edited. */
+    bool (*mismatch_ok)(void *ctx);
+    /* Build the state; enveloped: it came from "data". */
+    int (*fill)(void *ctx, bool enveloped, const char *what, nf_err *err);
+} nf__kjson_checkpoint_ops;
+
+/* Parse a checkpoint, verify its checksum (the envelope's or the legacy stored one; 0 is not
+ * checked) and have ops build the state: *verified and *checksum_type ("data",
+ * "state.<Go type>", NULL when not verified; caller frees) say what matched. -EBADMSG on a
+ * mismatch not excused. */
+int nf__kjson_checkpoint(const char *text, size_t len, const char *what,
+                         const nf__kjson_checkpoint_ops *ops, void *ctx, bool *verified,
+                         char **checksum_type, nf_err *err);
+
 #endif

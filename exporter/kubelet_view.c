@@ -847,13 +847,8 @@ static int pod_add(nf_numa_node *n, pod_id id, const char *name, int64_t value)
 
 static void reset_node(nf_numa_node *n)
 {
-    for (size_t i = 0; i < n->n_pods; i++) {
-        free(n->pods[i].pod_uid);
-        free(n->pods[i].pod_namespace);
-        free(n->pods[i].pod_name);
-        nf_cpuset_free(&n->pods[i].cpus);
-        nf_amount_free_array(n->pods[i].amounts, n->pods[i].n_amounts);
-    }
+    for (size_t i = 0; i < n->n_pods; i++)
+        nf_pod_usage_free(&n->pods[i]);
     free(n->pods);
     n->pods = NULL;
     n->n_pods = 0;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/clock.h"
 #include "numafit/log.h"
 
 typedef struct frame_head {
@@ -299,15 +300,11 @@ int nf_privsep_stop(int fd, pid_t pid, bool graceful)
     else
         close(fd);
     int status = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
+    for (int64_t until = nf_mono_ms() + NF_PRIVSEP_STOP_MS;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (r < 0 || (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
-                         NF_PRIVSEP_STOP_MS) {
+        if (r < 0 || nf_mono_ms() > until) {
             if (r == 0) {
                 nf_error("the http process did not stop; killing it", "pid=%d", (int)pid);
                 kill(pid, SIGKILL);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dpdk_probe.h"
+#include "numafit/clock.h"
 #include "numafit/log.h"
 
 /* A VF a pod may hold: allocated, or its allocation is unknown (kubelet's device checkpoint is
@@ -56,13 +57,6 @@ struct nf_prober {
     char **vdev_pci, **vdev_spec; /* the test hook's map (opts.test_vdev_map), parsed */
     size_t n_vdev;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void entry_free(entry *e)
 {
@@ -184,7 +178,7 @@ static bool due(const nf_prober *p, const entry *e, int64_t now)
 static void run_batch(nf_prober *p)
 {
     /* called with p->mu held; releases it while probing */
-    int64_t now = mono_ms();
+    int64_t now = nf_mono_ms();
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++)
         n += due(p, &p->e[i], now);
@@ -220,10 +214,8 @@ static void run_batch(nf_prober *p)
         free(t);
         free(keys);
         free(seqs);
-        /* retry later rather than spin */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        /* retry later rather than spin (the condition variable is on CLOCK_MONOTONIC) */
+        struct timespec ts = nf_mono_ts(nf_mono_ms() + 1000);
         pthread_cond_timedwait(&p->cv, &p->mu, &ts);
         return;
     }
@@ -269,7 +261,7 @@ static void run_batch(nf_prober *p)
                 p->st.timeouts++;
         }
     }
-    int64_t done_ms = mono_ms();
+    int64_t done_ms = nf_mono_ms();
     int64_t wall = (int64_t)time(NULL);
     for (size_t i = 0; i < k; i++) {
         entry *e = find(p, keys[i]);
@@ -307,7 +299,7 @@ static void *thread_main(void *arg)
     nf_prober *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        int64_t now = mono_ms();
+        int64_t now = nf_mono_ms();
         bool any = false;
         int64_t next = -1;
         for (size_t i = 0; i < p->n; i++) {
@@ -327,15 +319,7 @@ static void *thread_main(void *arg)
         if (next < 0) {
             pthread_cond_wait(&p->cv, &p->mu);
         } else {
-            int64_t wait = next - now;
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += wait / 1000;
-            ts.tv_nsec += (wait % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            struct timespec ts = nf_mono_ts(nf_mono_ms() + (next - now));
             pthread_cond_timedwait(&p->cv, &p->mu, &ts);
         }
     }
@@ -345,44 +329,12 @@ static void *thread_main(void *arg)
 
 /* ---- public API ------------------------------------------------------------------------ */
 
-int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
+/* Everything nf_prober_start made, once its thread is gone (or was never started). */
+static void prober_free(nf_prober *p)
 {
-    *out = NULL;
-    nf_prober *p = calloc(1, sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    p->o = *o;
-    p->event_fd = p->cancel_fd = -1;
-    if (!(p->sysfs_root = strdup(o->sysfs_root ? o->sysfs_root : "/sys"))) {
-        free(p);
-        return -ENOMEM;
-    }
-    p->o.sysfs_root = p->sysfs_root;
-    p->o.test_vdev_map = NULL; /* parsed below; the caller's string is not kept */
-    int rc = o->test_vdev_map && *o->test_vdev_map ? vdev_map_parse(p, o->test_vdev_map) : 0;
-    if (rc) {
-        vdev_map_free(p);
-        free(p->sysfs_root);
-        free(p);
-        return rc;
-    }
-    if (p->n_vdev)
-        nf_warn("TEST HOOK active: VFs are probed as DPDK virtual devices",
-                "variable=NUMAFIT_TEST_PROBE_VDEV_MAP entries=%zu", p->n_vdev);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    p->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (p->event_fd < 0 || p->cancel_fd < 0)
-        rc = -errno;
-    if (!rc && (rc = -pthread_create(&p->thread, NULL, thread_main, p)) == 0) {
-        *out = p;
-        return 0;
-    }
+    for (size_t i = 0; i < p->n; i++)
+        entry_free(&p->e[i]);
+    free(p->e);
     if (p->event_fd >= 0)
         close(p->event_fd);
     if (p->cancel_fd >= 0)
@@ -392,6 +344,45 @@ int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
     vdev_map_free(p);
     free(p->sysfs_root);
     free(p);
+}
+
+int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
+{
+    *out = NULL;
+    nf_prober *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->o = *o;
+    p->event_fd = p->cancel_fd = -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!(p->sysfs_root = strdup(o->sysfs_root ? o->sysfs_root : "/sys"))) {
+        prober_free(p);
+        return -ENOMEM;
+    }
+    p->o.sysfs_root = p->sysfs_root;
+    p->o.test_vdev_map = NULL; /* parsed below; the caller's string is not kept */
+    int rc = o->test_vdev_map && *o->test_vdev_map ? vdev_map_parse(p, o->test_vdev_map) : 0;
+    if (rc) {
+        prober_free(p);
+        return rc;
+    }
+    if (p->n_vdev)
+        nf_warn("TEST HOOK active: VFs are probed as DPDK virtual devices",
+                "variable=NUMAFIT_TEST_PROBE_VDEV_MAP entries=%zu", p->n_vdev);
+    p->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    p->cancel_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->event_fd < 0 || p->cancel_fd < 0)
+        rc = -errno;
+    if (!rc && (rc = -pthread_create(&p->thread, NULL, thread_main, p)) == 0) {
+        *out = p;
+        return 0;
+    }
+    prober_free(p);
     return rc;
 }
 
@@ -408,16 +399,7 @@ void nf_prober_stop(nf_prober *p)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
-    for (size_t i = 0; i < p->n; i++)
-        entry_free(&p->e[i]);
-    free(p->e);
-    close(p->event_fd);
-    close(p->cancel_fd);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    vdev_map_free(p);
-    free(p->sysfs_root);
-    free(p);
+    prober_free(p);
 }
 
 int nf_prober_fd(const nf_prober *p)
@@ -431,7 +413,7 @@ void nf_prober_get_stats(nf_prober *p, nf_prober_stats *s)
     *s = p->st;
     s->known = p->n;
     s->pending = 0;
-    int64_t now = mono_ms();
+    int64_t now = nf_mono_ms();
     for (size_t i = 0; i < p->n; i++)
         s->pending += due(p, &p->e[i], now) && p->e[i].dirty;
     pthread_mutex_unlock(&p->mu);

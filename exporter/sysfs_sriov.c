@@ -559,15 +559,8 @@ static int scan_pf(int devfd, const char *devdir, const char *name, const nf_sri
     } while (done < n_links);
     free(taken);
 out:
-    for (size_t i = 0; vfs && i < n_links; i++) {
-        /* the strings of VFs not moved into a group */
-        free(vfs[i].pci);
-        free(vfs[i].vendor);
-        free(vfs[i].device);
-        free(vfs[i].driver);
-        free(vfs[i].pod_uid);
-        free(vfs[i].error);
-    }
+    for (size_t i = 0; vfs && i < n_links; i++)
+        nf_vf_free(&vfs[i]); /* the VFs not moved into a group */
     free(vfs);
     free(res);
     free(src);

@@ -197,7 +197,7 @@ static void *gate_main(void *arg)
         for (nf_bind_waiter *w = b->waiters; w; w = w->next)
             if (w->deadline_ms < next)
                 next = w->deadline_ms;
-        struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        struct timespec ts = nf_mono_ts(next);
         pthread_cond_timedwait(&b->gate_cv, &b->gate_mu, &ts);
     }
     wake_free(b, nf_mono_ms()); /* stopping: every held /filter goes on */
@@ -884,7 +884,7 @@ static void *sweeper_main(void *arg)
             }
         }
         int64_t wake = nf_mono_ms() + b->o.sweep_ms;
-        struct timespec ts = {.tv_sec = wake / 1000, .tv_nsec = (wake % 1000) * 1000000};
+        struct timespec ts = nf_mono_ts(wake);
         pthread_mutex_lock(&b->stop_mu);
         if (!b->stop)
             pthread_cond_timedwait(&b->stop_cv, &b->stop_mu, &ts);

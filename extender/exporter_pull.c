@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "numafit/buf.h"
+#include "numafit/clock.h"
 #include "numafit/log.h"
 #include "numafit/secret_file.h"
 #include "numafit/topology_json.h"
@@ -30,10 +32,9 @@ typedef struct source {
     int64_t backoff_ms;
     bool have_gen;
     uint64_t gen;
-    char *node; /* the node this exporter last published */
-    char *body;
-    size_t len, cap, max_body;
-    bool too_big;
+    char *node;  /* the node this exporter last published */
+    nf_buf body; /* .max = max_body; .over: the document was larger */
+    size_t max_body;
     char etag[32];
     bool failing;
     uint64_t pulls, errors; /* under stats_mu, like node */
@@ -69,20 +70,6 @@ struct nf_puller {
     bool https_dns;           /* --exporter-dns records are https:// (a CA or client certificate) */
     nf_secret_file token;     /* read by the puller thread only, once started */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void nf_puller_opts_default(nf_puller_opts *o)
 {
@@ -162,7 +149,7 @@ static void source_free(nf_puller *p, source *s)
     curl_slist_free_all(s->connect);
     free(s->base);
     free(s->node);
-    free(s->body);
+    nf_buf_free(&s->body);
     free(s);
 }
 
@@ -200,23 +187,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     source *s = ud;
     size_t n = size * nmemb;
-    if (s->len + n > s->max_body) {
-        s->too_big = true;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-    }
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 16384;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        char *b = realloc(s->body, cap);
-        if (!b)
-            return 0;
-        s->body = b;
-        s->cap = cap;
-    }
-    memcpy(s->body + s->len, data, n);
-    s->len += n;
-    return n;
+    /* 0 aborts the transfer with CURLE_WRITE_ERROR (over max_body: s->body.over) */
+    return nf_buf_add(&s->body, data, n) ? 0 : n;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
@@ -267,9 +239,9 @@ static int source_add(nf_puller *p, const char *base, int dns, nf_err *err)
     s->dns = dns;
     if (strncmp(s->base, "https://", 8) == 0)
         s->verify_name = p->o.server_name ? p->o.server_name : dns >= 0 ? p->dns[dns].host : NULL;
-    s->max_body = p->o.max_body ? p->o.max_body : 64u << 20;
+    s->max_body = s->body.max = p->o.max_body ? p->o.max_body : 64u << 20;
     s->backoff_ms = p->o.backoff_min_ms;
-    s->next_at = mono_ms();
+    s->next_at = nf_mono_ms();
     pthread_mutex_lock(&p->stats_mu);
     p->src[p->n_src++] = s;
     pthread_mutex_unlock(&p->stats_mu);
@@ -451,8 +423,7 @@ static int start_request(nf_puller *p, source *s)
     }
     if (request_url(s, path))
         return -ENOMEM;
-    s->len = 0;
-    s->too_big = false;
+    nf_buf_clear(&s->body);
     s->etag[0] = 0;
     s->errbuf[0] = 0;
     CURL *e = s->easy;
@@ -480,7 +451,7 @@ static int start_request(nf_puller *p, source *s)
     if (curl_multi_add_handle(p->multi, e) != CURLM_OK)
         return -EIO;
     s->busy = true;
-    s->started_at = mono_ms();
+    s->started_at = nf_mono_ms();
     return 0;
 }
 
@@ -497,7 +468,7 @@ static void succeeded(nf_puller *p, source *s, bool changed)
         atomic_fetch_sub(&p->n_failing, 1);
     }
     s->backoff_ms = p->o.backoff_min_ms;
-    int64_t now = mono_ms();
+    int64_t now = nf_mono_ms();
     /* a changed document: long-poll for the next one at once; an unchanged answer that came
      * back early (an exporter ignoring waitForGeneration) must not turn into a busy loop */
     s->next_at = changed ? now : s->started_at + p->o.min_interval_ms;
@@ -523,7 +494,7 @@ static void failed(nf_puller *p, source *s, const char *why)
                  s->backoff_ms, why);
     }
     s->have_gen = false; /* after a failure start over with a plain GET */
-    s->next_at = mono_ms() + s->backoff_ms;
+    s->next_at = nf_mono_ms() + s->backoff_ms;
     s->backoff_ms =
         s->backoff_ms * 2 > p->o.backoff_max_ms ? p->o.backoff_max_ms : s->backoff_ms * 2;
 }
@@ -536,7 +507,7 @@ static void finish(nf_puller *p, source *s, CURLcode res)
     long code = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
     if (res != CURLE_OK) {
-        if (s->too_big || res == CURLE_FILESIZE_EXCEEDED)
+        if (s->body.over || res == CURLE_FILESIZE_EXCEEDED)
             snprintf(why, sizeof(why), "document larger than %zu bytes", s->max_body);
         else
             snprintf(why, sizeof(why), "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(res));
@@ -544,7 +515,7 @@ static void finish(nf_puller *p, source *s, CURLcode res)
         return;
     }
     if (code == 304 && s->have_gen && s->node &&
-        nf_cache_touch(p->cache, s->node, s->base, wall_ms()) == 0) {
+        nf_cache_touch(p->cache, s->node, s->base, nf_wall_ms()) == 0) {
         succeeded(p, s, false); /* held until the deadline, nothing changed */
         return;
     }
@@ -558,13 +529,13 @@ static void finish(nf_puller *p, source *s, CURLcode res)
     errno = 0;
     uint64_t etag = s->etag[0] ? strtoull(s->etag, &end, 10) : 0;
     if (s->have_gen && s->node && s->etag[0] && !errno && end && !*end && etag == s->gen &&
-        nf_cache_touch(p->cache, s->node, s->base, wall_ms()) == 0) {
+        nf_cache_touch(p->cache, s->node, s->base, nf_wall_ms()) == 0) {
         succeeded(p, s, false);
         return;
     }
     nf_topology t;
     nf_err err = {{0}};
-    if (nf_topology_parse(s->body ? s->body : "", s->len, &t, &err)) {
+    if (nf_topology_parse(s->body.p ? s->body.p : "", s->body.len, &t, &err)) {
         snprintf(why, sizeof(why), "%s", err.msg);
         failed(p, s, why);
         return;
@@ -586,8 +557,8 @@ static void finish(nf_puller *p, source *s, CURLcode res)
         return;
     }
     nf_debug("topology received", "exporter=%s node=%s generation=%" PRIu64 " bytes=%zu", s->base,
-             s->node, s->gen, s->len);
-    int rc = nf_cache_put(p->cache, &t, s->base, wall_ms());
+             s->node, s->gen, s->body.len);
+    int rc = nf_cache_put(p->cache, &t, s->base, nf_wall_ms());
     if (rc) {
         failed(p, s, nf_strerror(rc));
         return;
@@ -669,7 +640,7 @@ static void *puller_main(void *arg)
     nf_puller *p = arg;
     while (!atomic_load(&p->stop)) {
         apply_dns(p);
-        int64_t now = mono_ms(), wait = 1000;
+        int64_t now = nf_mono_ms(), wait = 1000;
         for (size_t i = 0; i < p->n_src; i++) {
             source *s = p->src[i];
             if (s->busy)
@@ -724,11 +695,7 @@ static void *resolver_main(void *arg)
             pthread_mutex_unlock(&p->mu);
         }
         curl_multi_wakeup(p->multi);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        int64_t ns = until.tv_nsec + (p->o.dns_interval_ms % 1000) * 1000000;
-        until.tv_sec += p->o.dns_interval_ms / 1000 + ns / 1000000000;
-        until.tv_nsec = ns % 1000000000;
+        struct timespec until = nf_mono_ts(nf_mono_ms() + p->o.dns_interval_ms);
         pthread_mutex_lock(&p->mu);
         while (!atomic_load(&p->stop) &&
                pthread_cond_timedwait(&p->cond, &p->mu, &until) != ETIMEDOUT)

@@ -22,6 +22,7 @@
 #include "extender_metrics.h"
 #include "extender_protocol.h"
 #include "node_view.h"
+#include "numafit/buf.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/httpd.h"
@@ -63,13 +64,12 @@ typedef enum route {
 typedef struct req {
     route r;
     const char *node; /* R_NODE: points into the URL, which MHD keeps for the request */
-    char *body;
-    size_t len, cap;
+    nf_buf body;
     size_t discarded; /* bytes dropped after the body went over max_body */
     size_t held;      /* of h->body_bytes */
     bool too_big;
-    struct timespec start;
-    unsigned status; /* of the answer queued, 0 before */
+    uint64_t start_ns; /* nf_mono_ns() */
+    unsigned status;   /* of the answer queued, 0 before */
     /* /filter and /prioritize: the decoded request, kept while a /filter is held (suspended)
      * until the previous pod's /bind is in (binder.h) */
     nf_extender_args args;
@@ -394,7 +394,7 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     nf_binder *b = h->cfg.binder;
     int rc;
     if (!r->have_args) {
-        rc = nf_extender_args_scan(r->body ? r->body : "", r->len, &r->args, &err);
+        rc = nf_extender_args_scan(r->body.p ? r->body.p : "", r->body.len, &r->args, &err);
         if (rc) {
             nf_debug("bad extender request", "path=%s error=\"%s\"",
                      r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
@@ -474,7 +474,7 @@ static enum MHD_Result do_bind(nf_extender_http *h, struct MHD_Connection *c, re
 {
     nf_extender_binding b;
     nf_err err = {{0}};
-    int rc = nf_extender_binding_decode(r->body ? r->body : "", r->len, &b, &err);
+    int rc = nf_extender_binding_decode(r->body.p ? r->body.p : "", r->body.len, &b, &err);
     if (rc)
         return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
                          nf_extender_error(err.msg), NULL);
@@ -493,7 +493,7 @@ static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c,
 {
     nf_preempt_args a;
     nf_err err = {{0}};
-    int rc = nf_preempt_args_decode(r->body ? r->body : "", r->len, &a, &err);
+    int rc = nf_preempt_args_decode(r->body.p ? r->body.p : "", r->body.len, &a, &err);
     if (rc) {
         nf_debug("bad extender request", "path=/preempt error=\"%s\"", err.msg);
         return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
@@ -919,30 +919,18 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
                               "busy: request bodies in flight are at the budget of %zu bytes "
                               "(--body-budget); retry",
                               h->cfg.body_budget);
-        if (n && (r->body = malloc(n + 1)))
-            r->cap = n + 1;
+        if (n && nf_buf_grow_to(&r->body, n + 1))
+            nf_buf_free(&r->body); /* out of memory: the first append tries again */
     }
     return MHD_YES;
 }
 
 static bool body_append(nf_extender_http *h, req *r, const char *data, size_t n)
 {
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 65536;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        if (!budget_hold(h, r, cap))
-            return false; /* a chunked body past the budget: hang up */
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return false;
-        r->body = b;
-        r->cap = cap;
-    }
-    memcpy(r->body + r->len, data, n);
-    r->len += n;
-    r->body[r->len] = 0;
-    return true;
+    size_t cap = nf_buf_grown_cap(&r->body, n);
+    if (cap > r->body.cap && !budget_hold(h, r, cap))
+        return false; /* a chunked body past the budget: hang up */
+    return nf_buf_add(&r->body, data, n) == 0;
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -954,7 +942,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
     if (!r) {
         if (!(r = calloc(1, sizeof(*r))))
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        r->start_ns = nf_mono_ns();
         *con_cls = r;
         atomic_fetch_add(&h->inflight, 1);
         return on_headers(h, c, url, method, r);
@@ -962,12 +950,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (!r->too_big && r->len + n > h->cfg.max_body) {
+        if (!r->too_big && r->body.len + n > h->cfg.max_body) {
             /* a chunked body went over the limit: stop keeping it, answer 413 at its end */
             r->too_big = true;
-            free(r->body);
-            r->body = NULL;
-            r->len = r->cap = 0;
+            nf_buf_free(&r->body);
             budget_hold(h, r, 0);
         }
         if (r->too_big) {
@@ -1035,19 +1021,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    nf_debug(
-        "request done", "route=%d bytes=%zu duration_us=%ld terminated=%d", (int)r->r, r->len,
-        (long)((end.tv_sec - r->start.tv_sec) * 1000000 + (end.tv_nsec - r->start.tv_nsec) / 1000),
-        (int)toe);
-    uint64_t ns =
-        (uint64_t)((end.tv_sec - r->start.tv_sec) * 1000000000L + (end.tv_nsec - r->start.tv_nsec));
+    uint64_t ns = nf_mono_ns() - r->start_ns;
+    nf_debug("request done", "route=%d bytes=%zu duration_us=%ld terminated=%d", (int)r->r,
+             r->body.len, (long)(ns / 1000), (int)toe);
     nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
     if (r->have_args)
         nf_extender_args_free(&r->args);
     budget_hold(h, r, 0);
-    free(r->body);
+    nf_buf_free(&r->body);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&h->inflight, 1);

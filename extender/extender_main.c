@@ -16,6 +16,7 @@
 #include "numafit/kube.h"
 #include "numafit/log.h"
 #include "numafit/quantity.h"
+#include "numafit/signals.h"
 #include "report.h"
 #include "topology_cache.h"
 #include "topology_dir.h"
@@ -409,12 +410,8 @@ int main(int argc, char **argv)
         return 1;
     if ((rc = parse_args(eargc, eargv, &o)) == 0) {
         sigset_t stop;
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGINT);
-        signal(SIGPIPE, SIG_IGN);
-        pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread exists: sigwait gets them */
-        nf_cli_raise_nofile(); /* thousands of exporters: thousands of long-poll sockets */
+        nf_block_stop_signals(&stop); /* before any thread exists: sigwait gets them */
+        nf_cli_raise_nofile();        /* thousands of exporters: thousands of long-poll sockets */
         nf_extender_http_tune_malloc();
         parts p = {0};
         nf_err err = {{0}};

@@ -193,14 +193,14 @@ static void cache_series(nf_prom *p, nf_cache *cache, nf_entry_unusable_fn unusa
     nf_cache_entry **v = NULL;
     size_t n = 0;
     if (nf_cache_acquire_all(cache, &v, &n)) {
-        p->oom = true;
+        p->b.oom = true;
         return;
     }
     size_t stale = 0;
     bool *bad = calloc(n ? n : 1, sizeof(*bad));
     if (!bad) {
         nf_cache_release_all(v, n);
-        p->oom = true;
+        p->b.oom = true;
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -247,7 +247,7 @@ static void puller_series(nf_prom *p, nf_puller *puller)
     if (puller) {
         nf_puller_counts(puller, &exporters, &failing);
         if (nf_puller_stats(puller, &st, &n)) {
-            p->oom = true;
+            p->b.oom = true;
             return;
         }
     }

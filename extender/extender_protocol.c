@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "numafit/buf.h"
 #include "numafit/topology_json.h"
 #include "score.h"
 
@@ -715,49 +716,13 @@ json_t *nf_extender_binding_result(const char *error)
 
 /* ---- answers as text ---- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static bool sb_reserve(sbuf *b, size_t n)
-{
-    if (b->oom)
-        return false;
-    if (b->len + n + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (sb_reserve(b, n)) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = 0;
-    }
-}
-
-#define SB_LIT(b, lit) sb_put((b), (lit), sizeof(lit) - 1)
-
 /* A JSON string: quotes, and escapes for '"', '\\' and control characters (UTF-8 passes as is,
  * like jansson's encoder). Plain runs are found a word at a time and copied whole. */
-static void sb_str(sbuf *b, const char *s)
+static void sb_str(nf_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     size_t len = strlen(s);
-    if (!sb_reserve(b, len + 2)) /* enough unless something needs escaping */
+    if (nf_buf_reserve(b, len + 2)) /* enough unless something needs escaping */
         return;
     b->p[b->len++] = '"';
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
@@ -771,7 +736,7 @@ static void sb_str(sbuf *b, const char *s)
             p++;
             continue;
         }
-        sb_put(b, run, (size_t)((const char *)p - run));
+        nf_buf_put(b, run, (size_t)((const char *)p - run));
         char e[6] = {'\\', (char)c, 0, 0, 0, 0};
         size_t n = 2;
         switch (c) {
@@ -799,22 +764,22 @@ static void sb_str(sbuf *b, const char *s)
             e[5] = hex[c & 15];
             n = 6;
         }
-        sb_put(b, e, n);
+        nf_buf_put(b, e, n);
         run = (const char *)++p;
     }
-    sb_put(b, run, (size_t)((const char *)end - run));
-    sb_put(b, "\"", 1);
+    nf_buf_put(b, run, (size_t)((const char *)end - run));
+    nf_buf_put(b, "\"", 1);
 }
 
 /* A node's name as a JSON string: a scanned name's bytes are copied as they are (the scanner
  * took only names without escapes, and those need none). */
-static void sb_name(sbuf *b, const nf_extender_node *n)
+static inline void sb_name(nf_buf *b, const nf_extender_node *n)
 {
     if (!n->name_plain) {
         sb_str(b, n->name);
         return;
     }
-    if (!sb_reserve(b, n->name_plain + 2))
+    if (nf_buf_reserve(b, n->name_plain + 2))
         return;
     b->p[b->len++] = '"';
     memcpy(b->p + b->len, n->name, n->name_plain);
@@ -823,7 +788,7 @@ static void sb_name(sbuf *b, const nf_extender_node *n)
 }
 
 /* A decimal integer (snprintf's "%d" costs more than the rest of a /prioritize entry). */
-static void sb_int(sbuf *b, int v)
+static inline void sb_int(nf_buf *b, int v)
 {
     char d[12];
     size_t i = sizeof(d);
@@ -833,18 +798,7 @@ static void sb_int(sbuf *b, int v)
     while (u /= 10);
     if (v < 0)
         d[--i] = '-';
-    sb_put(b, d + i, sizeof(d) - i);
-}
-
-static int sb_finish(sbuf *b, char **out, size_t *len)
-{
-    if (b->oom || !sb_reserve(b, 0)) {
-        free(b->p);
-        return -ENOMEM;
-    }
-    *out = b->p;
-    *len = b->len;
-    return 0;
+    nf_buf_put(b, d + i, sizeof(d) - i);
 }
 
 /* One node's answer, with the lookup. */
@@ -1000,26 +954,26 @@ static void drop_items_dupes(json_t *list)
 }
 
 /* "Nodes": the request's NodeList with items replaced by the passing node objects. */
-static int nodelist_text(const nf_extender_args *a, const bool *pass, sbuf *b)
+static int nodelist_text(const nf_extender_args *a, const bool *pass, nf_buf *b)
 {
     if (a->scanned) { /* the request's own bytes */
-        sb_put(b, "{", 1);
+        nf_buf_put(b, "{", 1);
         for (size_t i = 0; i < a->n_list_members; i++) {
-            sb_put(b, a->list_members[i].p, a->list_members[i].n);
-            sb_put(b, ",", 1);
+            nf_buf_put(b, a->list_members[i].p, a->list_members[i].n);
+            nf_buf_put(b, ",", 1);
         }
-        SB_LIT(b, "\"items\":[");
+        NF_BUF_LIT(b, "\"items\":[");
         bool first = true;
         for (size_t i = 0; i < a->n_nodes; i++) {
             if (!pass[i])
                 continue;
             if (!first)
-                sb_put(b, ",", 1);
+                nf_buf_put(b, ",", 1);
             first = false;
-            sb_put(b, a->nodes[i].raw, a->nodes[i].raw_len);
+            nf_buf_put(b, a->nodes[i].raw, a->nodes[i].raw_len);
         }
-        SB_LIT(b, "]}");
-        return b->oom ? -ENOMEM : 0;
+        NF_BUF_LIT(b, "]}");
+        return nf_buf_error(b);
     }
     json_t *list = a->nodelist ? json_copy(a->nodelist) : json_object();
     json_t *kept = json_array();
@@ -1032,7 +986,7 @@ static int nodelist_text(const nf_extender_args *a, const bool *pass, sbuf *b)
     if (!rc) {
         drop_items_dupes(list);
         size_t n = json_dumpb(list, NULL, 0, JSON_COMPACT);
-        if (!n || !sb_reserve(b, n))
+        if (!n || nf_buf_reserve(b, n))
             rc = -ENOMEM;
         else
             b->len += json_dumpb(list, b->p + b->len, n, JSON_COMPACT);
@@ -1096,7 +1050,7 @@ int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_sou
         memset(sum, 0, sizeof(*sum));
     *out = NULL;
     *len = 0;
-    sbuf kept = {0}, failed = {0}, unres = {0}, r = {0};
+    nf_buf kept = {0}, failed = {0}, unres = {0}, r = {0};
     bool *pass = calloc(a->n_nodes ? a->n_nodes : 1, sizeof(*pass));
     int rc = pass ? 0 : -ENOMEM;
     node_eval ev;
@@ -1117,50 +1071,50 @@ int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_sou
         if (ev.passes) {
             if (a->names_mode) {
                 if (kept.len)
-                    sb_put(&kept, ",", 1);
+                    nf_buf_put(&kept, ",", 1);
                 sb_name(&kept, &a->nodes[i]);
             }
         } else {
-            sbuf *m = ev.unresolvable ? &unres : &failed;
+            nf_buf *m = ev.unresolvable ? &unres : &failed;
             if (m->len)
-                sb_put(m, ",", 1);
+                nf_buf_put(m, ",", 1);
             sb_name(m, &a->nodes[i]);
-            sb_put(m, ":", 1);
+            nf_buf_put(m, ":", 1);
             sb_str(m, ev.reason);
         }
     }
     nf_fit_shape_free(&shape);
     if (!rc) {
-        SB_LIT(&r, "{\"Nodes\":");
+        NF_BUF_LIT(&r, "{\"Nodes\":");
         if (a->names_mode)
-            SB_LIT(&r, "null");
+            NF_BUF_LIT(&r, "null");
         else
             rc = nodelist_text(a, pass, &r);
-        SB_LIT(&r, ",\"NodeNames\":");
+        NF_BUF_LIT(&r, ",\"NodeNames\":");
         if (a->names_mode) {
-            sb_put(&r, "[", 1);
-            sb_put(&r, kept.p ? kept.p : "", kept.len);
-            sb_put(&r, "]", 1);
+            nf_buf_put(&r, "[", 1);
+            nf_buf_put(&r, kept.p ? kept.p : "", kept.len);
+            nf_buf_put(&r, "]", 1);
         } else {
-            SB_LIT(&r, "null");
+            NF_BUF_LIT(&r, "null");
         }
-        SB_LIT(&r, ",\"FailedNodes\":{");
-        sb_put(&r, failed.p ? failed.p : "", failed.len);
-        SB_LIT(&r, "},\"FailedAndUnresolvableNodes\":{");
-        sb_put(&r, unres.p ? unres.p : "", unres.len);
-        SB_LIT(&r, "},\"Error\":\"\"}");
-        if (kept.oom || failed.oom || unres.oom)
-            rc = -ENOMEM;
+        NF_BUF_LIT(&r, ",\"FailedNodes\":{");
+        nf_buf_put(&r, failed.p ? failed.p : "", failed.len);
+        NF_BUF_LIT(&r, "},\"FailedAndUnresolvableNodes\":{");
+        nf_buf_put(&r, unres.p ? unres.p : "", unres.len);
+        NF_BUF_LIT(&r, "},\"Error\":\"\"}");
+        if (!rc)
+            rc = nf_buf_error(&kept) ?: nf_buf_error(&failed) ?: nf_buf_error(&unres);
     }
     free(pass);
-    free(kept.p);
-    free(failed.p);
-    free(unres.p);
+    nf_buf_free(&kept);
+    nf_buf_free(&failed);
+    nf_buf_free(&unres);
     if (rc) {
-        free(r.p);
+        nf_buf_free(&r);
         return rc;
     }
-    return sb_finish(&r, out, len);
+    return nf_buf_take(&r, out, len);
 }
 
 int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_source *src,
@@ -1168,8 +1122,8 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
 {
     *out = NULL;
     *len = 0;
-    sbuf r = {0};
-    sb_put(&r, "[", 1);
+    nf_buf r = {0};
+    nf_buf_put(&r, "[", 1);
     node_eval ev;
     nf_fit_shape shape;
     const nf_fit_shape *use;
@@ -1177,21 +1131,21 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
         if ((rc = eval_node(a, src, o, use, a->nodes[i].name, true, &ev)))
             break;
-        if (i) /* not one SB_LIT(cond ? a : b): sizeof would be a pointer's */
-            SB_LIT(&r, ",");
-        SB_LIT(&r, "{\"Host\":");
+        if (i) /* not one NF_BUF_LIT(cond ? a : b): sizeof would be a pointer's */
+            NF_BUF_LIT(&r, ",");
+        NF_BUF_LIT(&r, "{\"Host\":");
         sb_name(&r, &a->nodes[i]);
-        SB_LIT(&r, ",\"Score\":");
+        NF_BUF_LIT(&r, ",\"Score\":");
         sb_int(&r, ev.passes ? ev.score : 0);
-        SB_LIT(&r, "}");
+        NF_BUF_LIT(&r, "}");
     }
     nf_fit_shape_free(&shape);
-    sb_put(&r, "]", 1);
+    nf_buf_put(&r, "]", 1);
     if (rc) {
-        free(r.p);
+        nf_buf_free(&r);
         return rc;
     }
-    return sb_finish(&r, out, len);
+    return nf_buf_take(&r, out, len);
 }
 
 /* The json_t forms build the answer as a jansson tree (NodeList mode hands back the request's
@@ -1234,16 +1188,16 @@ int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
             json_t *list = a->nodelist ? json_copy(a->nodelist) : json_object();
             if (list && !a->nodelist && a->n_list_members) {
                 /* scanned: parse the members back ('"k":v' spans) */
-                sbuf b = {0};
-                sb_put(&b, "{", 1);
+                nf_buf b = {0};
+                nf_buf_put(&b, "{", 1);
                 for (size_t i = 0; i < a->n_list_members; i++) {
                     if (i)
-                        sb_put(&b, ",", 1);
-                    sb_put(&b, a->list_members[i].p, a->list_members[i].n);
+                        nf_buf_put(&b, ",", 1);
+                    nf_buf_put(&b, a->list_members[i].p, a->list_members[i].n);
                 }
-                sb_put(&b, "}", 1);
-                json_t *m = b.oom ? NULL : json_loadb(b.p, b.len, 0, NULL);
-                free(b.p);
+                nf_buf_put(&b, "}", 1);
+                json_t *m = nf_buf_error(&b) ? NULL : json_loadb(b.p, b.len, 0, NULL);
+                nf_buf_free(&b);
                 if (!m || json_object_update(list, m))
                     rc = -ENOMEM;
                 json_decref(m);

@@ -25,34 +25,6 @@ json_t *nf_json_iget(const json_t *obj, const char *key)
     return found;
 }
 
-bool nf_resource_is_hugepages(const char *name)
-{
-    return strncmp(name, "hugepages-", 10) == 0 && name[10] != '\0';
-}
-
-bool nf_resource_is_bytes(const char *name)
-{
-    return strcmp(name, "memory") == 0 || nf_resource_is_hugepages(name);
-}
-
-bool nf_resource_is_device(const char *name)
-{
-    const char *slash = strchr(name, '/');
-    if (!slash || slash == name || slash[1] == '\0')
-        return false;
-    size_t dlen = (size_t)(slash - name);
-    /* kubernetes.io and *.kubernetes.io are native resources, never device-plugin ones */
-    static const char k8s[] = "kubernetes.io";
-    size_t klen = sizeof(k8s) - 1;
-    if (dlen == klen && strncmp(name, k8s, klen) == 0)
-        return false;
-    if (dlen > klen && strncmp(slash - klen, k8s, klen) == 0 && slash[-(long)klen - 1] == '.')
-        return false;
-    if (strncmp(name, "requests.", 9) == 0)
-        return false;
-    return true;
-}
-
 const char *nf_qos_name(nf_qos q)
 {
     switch (q) {

@@ -98,9 +98,4 @@ const char *nf_amounts_format(const nf_amount *a, size_t n, char *buf, size_t le
 /* "Guaranteed" / "Burstable" / "BestEffort". */
 const char *nf_qos_name(nf_qos q);
 
-/* Resource classification used everywhere in the extender. */
-bool nf_resource_is_hugepages(const char *name);
-bool nf_resource_is_device(const char *name);
-bool nf_resource_is_bytes(const char *name); /* memory and hugepages-* */
-
 #endif

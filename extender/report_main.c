@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/buf.h"
 #include "numafit/cli.h"
+#include "numafit/clock.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
@@ -260,42 +262,17 @@ typedef struct fetch {
     char *url;
     const char *what; /* the source as the user gave it */
     CURL *easy;
-    char *body;
-    size_t len, cap, max;
-    bool too_big, done;
+    nf_buf body; /* .max: the largest answer taken; .over: it was larger */
+    bool done;
     char errbuf[CURL_ERROR_SIZE];
     char error[CURL_ERROR_SIZE + 64]; /* empty when the body is a 200 answer */
 } fetch;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     fetch *f = ud;
     size_t n = size * nmemb;
-    if (f->len + n > f->max) {
-        f->too_big = true;
-        return 0;
-    }
-    if (f->len + n + 1 > f->cap) {
-        size_t cap = f->cap ? f->cap : 65536;
-        while (cap < f->len + n + 1)
-            cap *= 2;
-        char *b = realloc(f->body, cap);
-        if (!b)
-            return 0;
-        f->body = b;
-        f->cap = cap;
-    }
-    memcpy(f->body + f->len, data, n);
-    f->len += n;
-    f->body[f->len] = 0;
-    return n;
+    return nf_buf_add(&f->body, data, n) ? 0 : n; /* 0 aborts the transfer */
 }
 
 static void fetch_done(fetch *f, CURLcode res)
@@ -305,7 +282,7 @@ static void fetch_done(fetch *f, CURLcode res)
     curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &code);
     if (res != CURLE_OK)
         snprintf(f->error, sizeof(f->error), "%s",
-                 f->too_big     ? "answer too large"
+                 f->body.over   ? "answer too large"
                  : f->errbuf[0] ? f->errbuf
                                 : curl_easy_strerror(res));
     else if (code != 200)
@@ -341,7 +318,7 @@ static int fetch_all(fetch *f, size_t n, int64_t timeout_ms, bool show)
         if (curl_multi_add_handle(m, e) != CURLM_OK)
             rc = -ENOMEM;
     }
-    int64_t start = mono_ms(), shown = 0;
+    int64_t start = nf_mono_ms(), shown = 0;
     size_t done = 0, failed = 0;
     while (!rc && done < n) {
         int running = 0, left;
@@ -356,7 +333,7 @@ static int fetch_all(fetch *f, size_t n, int64_t timeout_ms, bool show)
             done++;
             failed += x->error[0] != 0;
         }
-        int64_t now = mono_ms();
+        int64_t now = nf_mono_ms();
         if (show && now - start >= 1000 && (now - shown >= 200 || done == n)) {
             fprintf(stderr,
                     "\rnumafit-report: read %zu of %zu topology sources (%zu failed), %.1fs", done,
@@ -383,7 +360,7 @@ static void fetch_free(fetch *f, size_t n)
 {
     for (size_t i = 0; f && i < n; i++) {
         free(f[i].url);
-        free(f[i].body);
+        nf_buf_free(&f[i].body);
     }
     free(f);
 }
@@ -463,7 +440,7 @@ static int read_dir(inputs *in, const char *dir, nf_err *err)
 static int read_extender_list(inputs *in, const fetch *f, nf_err *err)
 {
     json_error_t je;
-    json_t *doc = json_loadb(f->body ? f->body : "", f->len, 0, &je);
+    json_t *doc = json_loadb(f->body.p ? f->body.p : "", f->body.len, 0, &je);
     json_t *items = json_object_get(doc, "items");
     const char *kind = json_string_value(json_object_get(doc, "kind"));
     if (!doc || !json_is_array(items) || !kind || strcmp(kind, "NodeTopologyList") != 0) {
@@ -523,12 +500,12 @@ static int read_http(inputs *in, const options *o, nf_err *err)
     for (size_t i = 0; i < o->exporters.n; i++) {
         oom |= !(f[i].url = base_url(o->exporters.v[i], "/v1/topology"));
         f[i].what = o->exporters.v[i];
-        f[i].max = NF_TOPOLOGY_FILE_MAX;
+        f[i].body.max = NF_TOPOLOGY_FILE_MAX;
     }
     if (o->extender) {
         oom |= !(f[n - 1].url = base_url(o->extender, "/v1/nodes"));
         f[n - 1].what = o->extender;
-        f[n - 1].max = EXTENDER_MAX_BODY;
+        f[n - 1].body.max = EXTENDER_MAX_BODY;
     }
     if (oom) {
         fetch_free(f, n);
@@ -548,7 +525,7 @@ static int read_http(inputs *in, const options *o, nf_err *err)
         char why[sizeof(f[i].error) + NF_ERR_LEN];
         if (f[i].error[0])
             snprintf(why, sizeof(why), "exporter %s: %s", f[i].what, f[i].error);
-        else if (nf_topology_parse(f[i].body ? f[i].body : "", f[i].len, &t, &te))
+        else if (nf_topology_parse(f[i].body.p ? f[i].body.p : "", f[i].body.len, &t, &te))
             snprintf(why, sizeof(why), "exporter %s: %s", f[i].what, te.msg);
         else {
             rc = put_topology(in, &t, f[i].what);

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "numafit/clock.h"
+#include "numafit/file_watch.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
@@ -43,7 +43,7 @@ struct nf_topology_dir {
     pthread_t thread;
     bool watching;
     int stop_pipe[2];
-    int ino_fd;
+    nf_file_watch *watch; /* NULL: no inotify, re-scanned every rescan_ms only */
     int64_t rescan_ms;
 };
 
@@ -269,7 +269,7 @@ int nf_topology_dir_open(nf_cache *cache, const char *dir, nf_topology_dir **out
         d->dir[--n] = 0;
     d->real_dir = realpath(d->dir, NULL);
     d->cache = cache;
-    d->ino_fd = d->stop_pipe[0] = d->stop_pipe[1] = -1;
+    d->stop_pipe[0] = d->stop_pipe[1] = -1;
     pthread_mutex_init(&d->mu, NULL);
     int rc = nf_topology_dir_scan(d);
     if (rc < 0) {
@@ -283,22 +283,23 @@ int nf_topology_dir_open(nf_cache *cache, const char *dir, nf_topology_dir **out
 static void *watch_main(void *arg)
 {
     nf_topology_dir *d = arg;
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
-        struct pollfd pf[2] = {{.fd = d->stop_pipe[0], .events = POLLIN},
-                               {.fd = d->ino_fd, .events = POLLIN}};
-        int n = poll(pf, d->ino_fd >= 0 ? 2 : 1, (int)d->rescan_ms);
+        struct pollfd pf[2] = {
+            {.fd = d->stop_pipe[0], .events = POLLIN},
+            {.fd = d->watch ? nf_file_watch_fd(d->watch) : -1, .events = POLLIN}};
+        int n = poll(pf, d->watch ? 2 : 1, (int)d->rescan_ms);
         if (n < 0 && errno != EINTR)
             break;
         if (pf[0].revents)
             break;
         if (n > 0 && pf[1].revents) {
             /* let a burst of events (a writer, a ConfigMap swap) settle, then scan once */
-            do {
-                while (read(d->ino_fd, buf, sizeof(buf)) > 0)
-                    ;
-            } while (poll(&pf[1], 1, 20) > 0 && !(pf[1].revents & (POLLERR | POLLNVAL)));
+            do
+                nf_file_watch_drain(d->watch);
+            while (poll(&pf[1], 1, 20) > 0 && !(pf[1].revents & (POLLERR | POLLNVAL)));
         }
+        if (d->watch)
+            nf_file_watch_retry(d->watch); /* the directory removed and made again */
         nf_topology_dir_scan(d);
     }
     return NULL;
@@ -311,18 +312,17 @@ int nf_topology_dir_watch(nf_topology_dir *d, int64_t rescan_ms, nf_err *err)
     d->rescan_ms = rescan_ms > 0 ? (rescan_ms > 3600000 ? 3600000 : rescan_ms) : 10000;
     if (pipe2(d->stop_pipe, O_CLOEXEC) != 0)
         return nf_errf(err, -errno, "topology dir %s: pipe: %s", d->dir, strerror(errno));
-    d->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (d->ino_fd < 0 || inotify_add_watch(d->ino_fd, d->dir,
-                                           IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                                               IN_DELETE | IN_CREATE | IN_ATTRIB) < 0) {
+    const char *dirs[] = {d->dir};
+    int rc = nf_file_watch_new(dirs, 1, &d->watch);
+    if (rc || nf_file_watch_watching(d->watch) == 0) {
+        rc = rc ? rc : -errno; /* inotify_add_watch's */
         nf_warn("no inotify on the topology directory; re-scanning periodically",
                 "dir=%s rescan_ms=%lld error=\"%s\"", d->dir, (long long)d->rescan_ms,
-                strerror(errno));
-        if (d->ino_fd >= 0)
-            close(d->ino_fd);
-        d->ino_fd = -1;
+                strerror(-rc));
+        nf_file_watch_free(d->watch);
+        d->watch = NULL;
     }
-    int rc = pthread_create(&d->thread, NULL, watch_main, d);
+    rc = pthread_create(&d->thread, NULL, watch_main, d);
     if (rc)
         return nf_errf(err, -rc, "topology dir %s: cannot start a thread: %s", d->dir,
                        strerror(rc));
@@ -357,8 +357,7 @@ void nf_topology_dir_free(nf_topology_dir *d)
     for (int i = 0; i < 2; i++)
         if (d->stop_pipe[i] >= 0)
             close(d->stop_pipe[i]);
-    if (d->ino_fd >= 0)
-        close(d->ino_fd);
+    nf_file_watch_free(d->watch);
     for (size_t i = 0; i < d->n_files; i++)
         rec_free(&d->files[i]);
     free(d->files);

@@ -1,8 +1,6 @@
 /* clock.c - see clock.h. */
 #include "numafit/clock.h"
 
-#include <time.h>
-
 static int64_t ms_of(clockid_t id)
 {
     struct timespec ts;
@@ -18,4 +16,16 @@ int64_t nf_wall_ms(void)
 int64_t nf_mono_ms(void)
 {
     return ms_of(CLOCK_MONOTONIC);
+}
+
+uint64_t nf_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct timespec nf_mono_ts(int64_t at_ms)
+{
+    return (struct timespec){.tv_sec = at_ms / 1000, .tv_nsec = (at_ms % 1000) * 1000000};
 }

@@ -14,6 +14,7 @@
  * whatever made it: 409 "already assigned to node <the same node>" is a success (an earlier
  * attempt, or an earlier call whose answer was lost to its caller).
  */
+#include "numafit/clock.h"
 #include "numafit/kube.h"
 
 #include <curl/curl.h>
@@ -103,21 +104,14 @@ static char *pod_path(const char *ns, const char *name, const char *sub)
     return out;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep ms, in POLL_MS steps so that *stop (may be NULL) ends it early; false when stopped. */
 static bool sleep_ms(int64_t ms, atomic_bool *stop)
 {
-    int64_t end = now_ms() + ms;
+    int64_t end = nf_mono_ms() + ms;
     for (;;) {
         if (stop && atomic_load(stop))
             return false;
-        int64_t left = end - now_ms();
+        int64_t left = end - nf_mono_ms();
         if (left <= 0)
             return true;
         if (left > POLL_MS)
@@ -577,7 +571,7 @@ int nf_kube_new(const nf_kube_config *cfg, const nf_kube_opts *o, nf_kube **out,
         k->user_agent = strdup(o->user_agent);
     else
         k->user_agent = strdup("numafit/" NUMAFIT_VERSION);
-    atomic_init(&k->seed, (unsigned)now_ms() ^ (unsigned)getpid() ^ 0x9e3779b9u);
+    atomic_init(&k->seed, (unsigned)nf_mono_ms() ^ (unsigned)getpid() ^ 0x9e3779b9u);
     pthread_mutex_init(&k->tok_mu, NULL);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&k->share_mu[i], NULL);

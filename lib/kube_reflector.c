@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "numafit/clock.h"
 #include "numafit/log.h"
 
 #define BACKOFF_MIN_MS 100
@@ -35,14 +36,7 @@ struct nf_kube_reflector {
 /* Wait ms or until stop; false when stopped. */
 static bool wait_ms(nf_kube_reflector *r, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = nf_mono_ts(nf_mono_ms() + ms);
     pthread_mutex_lock(&r->mu);
     while (!atomic_load(&r->stop) && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
         ;
@@ -193,14 +187,7 @@ bool nf_kube_reflector_synced(nf_kube_reflector *r)
 
 bool nf_kube_reflector_wait_synced(nf_kube_reflector *r, int64_t timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = nf_mono_ts(nf_mono_ms() + timeout_ms);
     pthread_mutex_lock(&r->mu);
     while (!atomic_load(&r->synced) && !atomic_load(&r->stop) &&
            pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)

@@ -24,56 +24,22 @@ void nf_prom_init(nf_prom *p)
 
 void nf_prom_discard(nf_prom *p)
 {
-    free(p->buf);
+    nf_buf_free(&p->b);
     memset(p, 0, sizeof(*p));
 }
 
 char *nf_prom_finish(nf_prom *p, size_t *len)
 {
-    if (p->oom || !p->buf) {
-        bool empty = !p->oom;
-        nf_prom_discard(p);
-        if (empty) { /* nothing written: an empty body, not an error */
-            char *s = calloc(1, 1);
-            if (s && len)
-                *len = 0;
-            return s;
-        }
-        return NULL;
-    }
-    char *s = p->buf;
-    if (len)
-        *len = p->len;
-    memset(p, 0, sizeof(*p));
+    char *s = NULL;
+    if (nf_buf_take(&p->b, &s, len))
+        s = NULL; /* memory ran out */
+    nf_prom_discard(p);
     return s;
-}
-
-static bool reserve(nf_prom *p, size_t more)
-{
-    if (p->oom)
-        return false;
-    if (p->len + more + 1 <= p->cap)
-        return true;
-    size_t cap = p->cap ? p->cap : 4096;
-    while (cap < p->len + more + 1)
-        cap *= 2;
-    char *b = realloc(p->buf, cap);
-    if (!b) {
-        p->oom = true;
-        return false;
-    }
-    p->buf = b;
-    p->cap = cap;
-    return true;
 }
 
 static void put(nf_prom *p, const char *s, size_t n)
 {
-    if (!reserve(p, n))
-        return;
-    memcpy(p->buf + p->len, s, n);
-    p->len += n;
-    p->buf[p->len] = '\0';
+    nf_buf_put(&p->b, s, n);
 }
 
 static void puts_(nf_prom *p, const char *s)

@@ -1,7 +1,9 @@
 """nftest.py - what every end-to-end script needs (stdlib only).
 
   check / summary     the pass/fail counter: check(cond, what) prints "FAIL: what" on a false
-                      cond; summary() prints "N passed, M failed" and returns the exit code
+                      cond; skip(what) notes a check that cannot run here (a missing tool);
+                      summary() prints "N passed, M failed, K skipped" and returns the exit
+                      code: 1 on a failure, else 77 (ctest: skipped) when something was skipped
   Server              a REAL numafit server on 127.0.0.1:0 (or `listen`); the port comes from its
                       `msg="... serving" ... port=N` log line; stderr lines are kept with their
                       arrival time; stop() is terminate(): SIGTERM (SIGKILL after 10 s) -> exit code
@@ -50,6 +52,7 @@ MIB = 1 << 20
 class Checker:
     def __init__(self):
         self.passed = self.failed = 0
+        self.skipped = []
 
     def __call__(self, cond, what):
         if cond:
@@ -59,12 +62,18 @@ class Checker:
             print("FAIL:", what, flush=True)
         return cond
 
+    def skip(self, what):
+        """A check that cannot run here: the test reports skipped, never passed."""
+        self.skipped.append(what)
+        print("SKIP:", what, flush=True)
+
     def summary(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        return 1 if self.failed else 0
+        print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, len(self.skipped)))
+        return 1 if self.failed else 77 if self.skipped else 0
 
 
 check = Checker()
+skip = check.skip
 summary = check.summary
 
 # ---- HTTP on loopback -----------------------------------------------------------------------

@@ -17,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "numafit/buf.h"
+
 typedef struct nf_prom {
-    char *buf;
-    size_t len, cap;
-    bool oom;
+    nf_buf b;
     const char *pend_name, *pend_type, *pend_help; /* nf_prom_family_lazy */
 } nf_prom;
 

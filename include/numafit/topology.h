@@ -7,9 +7,9 @@
  * Unknown numbers are -1 (never a silent 0); a field that could not be read carries an
  * `error` string ("error: ..." / "absent") beside it.
  *
- * The extender's cache keeps a compact one-block copy of each document (entry_compact in
- * extender/topology_cache.c): a new pointer member here must be copied there too
- * (tests/cache/test_cache_compact.c compares the copy's JSON with the original's).
+ * The model owns its fields: a new member is freed and copied (nf_topology_compact) in
+ * lib/topology.c and encoded in lib/topology_json.c, nowhere else (tests/cache/
+ * test_cache_compact.c compares the compact copy's JSON with the original's).
  */
 #ifndef NUMAFIT_TOPOLOGY_H
 #define NUMAFIT_TOPOLOGY_H
@@ -211,6 +211,21 @@ void nf_pf_free(nf_pf *pf); /* the strings of one PF; the struct is zeroed */
 void nf_kubelet_info_free(nf_kubelet_info *k);
 void nf_kv_free_array(nf_kv *kv, size_t n);
 void nf_amount_free_array(nf_amount *a, size_t n);
+void nf_vf_free(nf_vf *vf);              /* the strings of one VF; the struct is zeroed */
+void nf_pod_usage_free(nf_pod_usage *p); /* the same for one pod's usage */
+
+/* A copy of *t in one heap block, returned: `header` zeroed bytes for the caller's bookkeeping
+ * first, then every array, cpuset word and string of the document (repeated strings stored
+ * once), which *copy's pointers point into. free(block) releases it all (never
+ * nf_topology_free(copy)). What the extender's cache keeps of each node. NULL when out of
+ * memory. */
+void *nf_topology_compact(const nf_topology *t, size_t header, nf_topology *copy);
+
+/* Resource classes by Kubernetes name: hugepages-<size>; a device-plugin (extended) resource
+ * "<domain>/<name>" outside kubernetes.io; counted in bytes (memory, hugepages-*). */
+bool nf_resource_is_hugepages(const char *name);
+bool nf_resource_is_device(const char *name);
+bool nf_resource_is_bytes(const char *name);
 /* Add value to the named amount (appending it when new); -ENOMEM or -ERANGE on overflow. */
 int nf_amount_add(nf_amount **a, size_t *n, const char *name, int64_t value);
 int64_t nf_amount_get(const nf_amount *a, size_t n, const char *name); /* 0 when absent */

@@ -35,24 +35,27 @@
 //              kube-scheduler's decoder) and kube-scheduler's own validation rules for
 //              extenders; it is not a kubernetes-models type, so no schema validator exists.
 //
-// Env: NF_SOURCE_DIR, NF_BUILD_DIR (node modules in $NF_BUILD_DIR/npm-deploy).
+// Env: NF_SOURCE_DIR, NF_BUILD_DIR; the npm modules come from scripts/install-deps.sh
+// (npm_modules.cjs). Exit 77 (skipped) when they are missing or kubectl is not installed
+// (the checks that could run still ran, and any failure among them is a failure).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const os = require('os');
 const http = require('http');
 const { spawn, spawnSync } = require('child_process');
-const { createRequire } = require('module');
+const { npmRequire } = require('./npm_modules.cjs');
 
 const SRC = process.env.NF_SOURCE_DIR || path.resolve(__dirname, '../..');
 const BUILD = process.env.NF_BUILD_DIR || path.join(SRC, 'build');
 const K8S = path.join(SRC, 'deploy/kubernetes');
-const req = createRequire(path.join(BUILD, 'npm-deploy', 'package.json'));
+const req = npmRequire();
 const yaml = req('js-yaml');
 const EXPORTER = path.join(BUILD, 'exporter/numafit-exporter');
 const EXTENDER = path.join(BUILD, 'extender/numafit-extender');
 
 let passed = 0, failed = 0;
+const skipped = []; // checks that could not run here
 function check(name, cond, detail) {
   if (cond) {
     passed++;
@@ -877,7 +880,7 @@ async function runObjectsMode() {
   const haveKubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
   const rendered = {};
   if (!haveKubectl) {
-    console.log('NOTE kubectl not found: kustomize entry points not rendered; checking base/ as written (no extender checks)');
+    skipped.push('kubectl not found: kustomize entry points not rendered; checked base/ as written (no extender checks)');
     rendered.base = parseAll(yamlFiles(path.join(K8S, 'base')).filter((f) => !f.endsWith('kustomization.yaml'))
       .map((f) => fs.readFileSync(f, 'utf8')).join('\n---\n'));
   } else {
@@ -1139,7 +1142,7 @@ function runTlsMode() {
     'exporter-token-file', 'exporter-server-name'])
     check(`extender --help lists --${f} VALUE`, extFlags.get(f) === true);
   if (spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0) {
-    console.log('NOTE kubectl not found: the TLS components are not rendered');
+    skipped.push('kubectl not found: the TLS components are not rendered');
     return;
   }
   let first = null;
@@ -1176,8 +1179,9 @@ function runTlsMode() {
   if (mode === 'scheduler') runSchedulerMode();
   else if (mode === 'tls') runTlsMode();
   else await runObjectsMode();
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  for (const s of skipped) console.log(`SKIP ${s}`);
+  console.log(`${passed} passed, ${failed} failed, ${skipped.length} skipped`);
+  process.exit(failed ? 1 : skipped.length ? 77 : 0);
 })().catch((e) => {
   console.log(`FAIL unexpected: ${e.stack}`);
   console.log(`${passed} passed, ${failed + 1} failed`);

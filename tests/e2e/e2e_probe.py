@@ -87,7 +87,7 @@ class Hammer(threading.Thread):
 def main():
     if not have_dpdk():
         print("SKIP: this numafit-exporter is built without DPDK (nothing to probe)")
-        return 0
+        return 77
     tmp = tempfile.mkdtemp(prefix="nf-e2e-probe-")
     ex = None
     try:

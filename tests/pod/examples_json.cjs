@@ -2,14 +2,13 @@
 // examples_json.cjs FILE... - parse deploy/examples YAML (js-yaml) and validate every object
 // kubernetes-models has a schema for (Pod); prints one JSON object to stdout:
 //   {"files": {FILE: [doc, ...]}, "schema": [{"file", "kind", "name", "error": null | "..."}]}
-// test_examples.py does the rest. Modules come from $NF_BUILD_DIR/npm-deploy (fixture deploy_npm).
+// test_examples.py does the rest. The npm modules come from scripts/install-deps.sh
+// (tests/deploy/npm_modules.cjs: exit 77 when they are not installed).
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { createRequire } = require('module');
+const { npmRequire } = require('../deploy/npm_modules.cjs');
 
-const BUILD = process.env.NF_BUILD_DIR || path.resolve(__dirname, '../../build');
-const req = createRequire(path.join(BUILD, 'npm-deploy', 'package.json'));
+const req = npmRequire();
 const yaml = req('js-yaml');
 
 const out = { files: {}, schema: [] };

@@ -1,5 +1,5 @@
 /* file_watch.c - inotify on directories (see file_watch.h). */
-#include "file_watch.h"
+#include "numafit/file_watch.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -75,6 +75,14 @@ int nf_file_watch_retry(nf_file_watch *w)
         added |= w->dirs[i].wd >= 0;
     }
     return added;
+}
+
+size_t nf_file_watch_watching(const nf_file_watch *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n; i++)
+        n += w->dirs[i].wd >= 0;
+    return n;
 }
 
 int nf_file_watch_drain(nf_file_watch *w)
