@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,10 +19,12 @@
 #include "exporter_metrics.h"
 #include "file_watch.h"
 #include "numafit/log.h"
+#include "privsep.h"
 
 #define DIR_RETRY_MS 5000
 #define NF_STUCK_MIN_MS 10000 /* /healthz: a step longer than max(this, 5 poll intervals) */
 #define STOP_WAIT_MS 5000     /* after SIGTERM, how long a stuck loop is waited for */
+#define HEARTBEAT_MS 1000     /* collector -> http process: health and metrics */
 
 static int64_t now_ms(void)
 {
@@ -80,6 +83,50 @@ static bool loop_healthy(void *cls, char *reason, size_t len)
     return false;
 }
 
+/* Where documents go: the HTTP server in this process, or the channel to the http process
+ * (privsep.h), which also gets the metrics text and the loop's health every heartbeat. */
+typedef struct outlet {
+    nf_exporter_http *h;
+    int fd;               /* -1 without a channel */
+    pthread_mutex_t lock; /* the loop and the heartbeat both send */
+    nf_exporter_metrics *metrics;
+    int64_t next_beat;
+} outlet;
+
+/* A frame that did not go whole leaves the stream out of step: end the channel, which the
+ * loop sees (POLLHUP) and ends with. Called with ot->lock held. */
+static int outlet_check(outlet *ot, int rc, const char *what)
+{
+    if (rc) {
+        nf_error("the http process does not take the collector's frames; ending the channel",
+                 "frame=%s error=\"%s\"", what, nf_strerror(rc));
+        shutdown(ot->fd, SHUT_RDWR);
+    }
+    return rc;
+}
+
+static int outlet_send_metrics(outlet *ot)
+{
+    size_t len = 0;
+    char *text = ot->metrics ? nf_exporter_metrics_render(ot->metrics, &len) : NULL;
+    int rc = text ? nf_privsep_send(ot->fd, NF_PRIVSEP_METRICS, 0, text, len) : 0;
+    free(text);
+    return outlet_check(ot, rc, "metrics");
+}
+
+static int outlet_publish(outlet *ot, char *doc, size_t len, uint64_t gen)
+{
+    if (ot->h)
+        return nf_exporter_http_publish(ot->h, doc, len, gen);
+    pthread_mutex_lock(&ot->lock);
+    int rc = outlet_check(ot, nf_privsep_send(ot->fd, NF_PRIVSEP_DOC, gen, doc, len), "document");
+    if (!rc)
+        rc = outlet_send_metrics(ot);
+    pthread_mutex_unlock(&ot->lock);
+    free(doc);
+    return rc;
+}
+
 /* Test hook (NUMAFIT_TEST_STALL_FILE, logged when set): while that file exists, a refresh
  * waits, as one stuck in a read of a hung filesystem would. Lets the tests see the watchdog. */
 static const char *stall_file;
@@ -99,7 +146,26 @@ typedef struct stopper {
     _Atomic int signo;    /* the signal received, 0 before */
     _Atomic bool stopped; /* the loop has left: the thread returns */
     loop_watch *lw;
+    outlet *ot;
 } stopper;
+
+/* The http process hears from the collector every HEARTBEAT_MS, also while the loop is busy or
+ * stuck: that is how its /healthz tells a stuck loop from a dead collector. */
+static void heartbeat(stopper *s)
+{
+    outlet *ot = s->ot;
+    if (ot->fd < 0 || now_ms() < ot->next_beat)
+        return;
+    ot->next_beat = now_ms() + HEARTBEAT_MS;
+    char reason[512] = "";
+    if (loop_healthy(s->lw, reason, sizeof(reason)))
+        reason[0] = '\0';
+    pthread_mutex_lock(&ot->lock);
+    if (!outlet_check(ot, nf_privsep_send(ot->fd, NF_PRIVSEP_HEALTH, 0, reason, strlen(reason)),
+                      "health"))
+        outlet_send_metrics(ot);
+    pthread_mutex_unlock(&ot->lock);
+}
 
 static void *stop_thread(void *arg)
 {
@@ -110,8 +176,10 @@ static void *stop_thread(void *arg)
     sigaddset(&set, SIGINT);
     const struct timespec tick = {.tv_nsec = 100 * 1000000};
     int sig = -1;
-    while (!atomic_load(&s->stopped) && sig <= 0)
+    while (!atomic_load(&s->stopped) && sig <= 0) {
+        heartbeat(s);
         sig = sigtimedwait(&set, NULL, &tick);
+    }
     if (sig <= 0)
         return NULL;
     atomic_store(&s->signo, sig);
@@ -129,8 +197,7 @@ static void *stop_thread(void *arg)
     return NULL;
 }
 
-static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter_metrics *m,
-                               loop_watch *w)
+static int refresh_and_publish(nf_collector *c, outlet *ot, nf_exporter_metrics *m, loop_watch *w)
 {
     char *doc;
     size_t len;
@@ -154,7 +221,42 @@ static int refresh_and_publish(nf_collector *c, nf_exporter_http *h, nf_exporter
     }
     if (changed)
         nf_info("topology changed", "generation=%llu bytes=%zu", (unsigned long long)gen, len);
-    return nf_exporter_http_publish(h, doc, len, gen);
+    return outlet_publish(ot, doc, len, gen);
+}
+
+/* The HTTP side of either process: TLS credentials, tokens, the server. */
+static int http_side_start(const nf_daemon_opts *o, nf_exporter_http_opts *ho, nf_exporter_http **h,
+                           nf_err *err)
+{
+    *ho = (nf_exporter_http_opts){.listen = o->listen, .max_long_polls = o->max_long_polls};
+    int rc;
+    if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho->tls, err))) ||
+        (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho->tokens, err))) ||
+        (rc = nf_exporter_http_start(ho, h, err))) {
+        nf_auth_tokens_free(ho->tokens);
+        nf_tls_server_free(ho->tls);
+        return rc;
+    }
+    return 0;
+}
+
+static void http_side_stop(nf_exporter_http_opts *ho, nf_exporter_http *h)
+{
+    nf_exporter_http_stop(h);
+    nf_auth_tokens_free(ho->tokens); /* after the server, which borrowed them */
+    nf_tls_server_free(ho->tls);
+}
+
+static void log_serving(const nf_daemon_opts *o, const nf_exporter_http_opts *ho,
+                        nf_exporter_http *h, bool separated)
+{
+    nf_info("serving", "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s privsep=%s",
+            o->listen, (unsigned)nf_exporter_http_port(h), ho->tls ? "on" : "off",
+            o->tls.client_ca_file ? o->tls.client_ca_file : "none",
+            o->auth_token_file ? o->auth_token_file : "none", separated ? "on" : "off");
+    if (ho->tokens && !ho->tls)
+        nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
+                "hint=\"add --tls-cert and --tls-key\"");
 }
 
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
@@ -172,49 +274,47 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         return nf_errf(err, rc, "inotify: %s", nf_strerror(rc));
     }
 
-    nf_exporter_http *h = NULL;
-    nf_exporter_http_opts ho = {.listen = o->listen, .max_long_polls = o->max_long_polls};
-    if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho.tls, err))) ||
-        (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho.tokens, err))) ||
-        (rc = nf_exporter_http_start(&ho, &h, err))) {
-        nf_auth_tokens_free(ho.tokens);
-        nf_tls_server_free(ho.tls);
+    outlet ot = {.fd = o->channel ? o->channel_fd : -1};
+    pthread_mutex_init(&ot.lock, NULL);
+    nf_exporter_http_opts ho = {0};
+    if (!o->channel && (rc = http_side_start(o, &ho, &ot.h, err))) {
         nf_file_watch_free(watch);
         close(sfd);
         return rc;
     }
     nf_exporter_metrics *metrics = NULL;
-    if (nf_exporter_metrics_new(&metrics) == 0)
-        nf_exporter_http_set_metrics(h, nf_exporter_metrics_render, metrics);
+    if (nf_exporter_metrics_new(&metrics) == 0 && ot.h)
+        nf_exporter_http_set_metrics(ot.h, nf_exporter_metrics_render, metrics);
+    ot.metrics = metrics;
     loop_watch lw = {.stuck_ms = o->poll_interval_ms * 5 > NF_STUCK_MIN_MS ? o->poll_interval_ms * 5
                                                                            : NF_STUCK_MIN_MS};
     atomic_init(&lw.busy_since, 0);
     atomic_init(&lw.doing, "idle");
-    stopper st = {.fd = sfd, .lw = &lw};
+    stopper st = {.fd = sfd, .lw = &lw, .ot = &ot};
     atomic_init(&st.signo, 0);
     atomic_init(&st.stopped, false);
     if ((rc = pthread_create(&st.thread, NULL, stop_thread, &st))) {
         /* without it no signal would be heard: do not serve */
-        nf_exporter_http_stop(h);
+        if (ot.h)
+            http_side_stop(&ho, ot.h);
         nf_exporter_metrics_free(metrics);
         nf_file_watch_free(watch);
         close(sfd);
         return nf_errf(err, -rc, "signal thread: %s", strerror(rc));
     }
-    nf_exporter_http_set_health(h, loop_healthy, &lw);
+    if (ot.h)
+        nf_exporter_http_set_health(ot.h, loop_healthy, &lw);
     if ((stall_file = getenv("NUMAFIT_TEST_STALL_FILE")) && *stall_file)
         nf_warn("test hook: refreshes wait while this file exists", "file=\"%s\"", stall_file);
     else
         stall_file = NULL;
     /* first, so that "serving" means a document is there */
-    refresh_and_publish(c, h, metrics, &lw);
-    nf_info("serving", "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s", o->listen,
-            (unsigned)nf_exporter_http_port(h), ho.tls ? "on" : "off",
-            o->tls.client_ca_file ? o->tls.client_ca_file : "none",
-            o->auth_token_file ? o->auth_token_file : "none");
-    if (ho.tokens && !ho.tls)
-        nf_warn("bearer tokens over plain HTTP: anyone on the path can read them",
-                "hint=\"add --tls-cert and --tls-key\"");
+    refresh_and_publish(c, &ot, metrics, &lw);
+    if (ot.h)
+        log_serving(o, &ho, ot.h, false);
+    else
+        nf_info("collector running without network access; the http process serves", "http_pid=%d",
+                (int)o->http_pid);
 
     int64_t next_poll = now_ms() + o->poll_interval_ms, next_retry = now_ms() + DIR_RETRY_MS;
     for (;;) {
@@ -222,12 +322,14 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
         int64_t wait = next_poll - now;
         if (next_retry - now < wait)
             wait = next_retry - now;
-        /* podresources answers on its own thread: its fd says a new answer is there */
-        struct pollfd fds[4] = {{.fd = sfd, .events = POLLIN},
+        /* the http process never writes: its end closing is POLLHUP; podresources answers on
+         * its own thread: its fd says a new answer is there */
+        struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
                                 {.fd = nf_file_watch_fd(watch), .events = POLLIN},
-                                {.fd = nf_collector_podres_fd(c), .events = POLLIN},
-                                {.fd = nf_collector_probe_fd(c), .events = POLLIN}};
-        int n = poll(fds, 4, wait < 0 ? 0 : (int)wait); /* fd -1 is skipped */
+                                {.fd = ot.fd, .events = POLLIN},
+                                {.fd = nf_collector_probe_fd(c), .events = POLLIN},
+                                {.fd = nf_collector_podres_fd(c), .events = POLLIN}};
+        int n = poll(fds, 5, wait < 0 ? 0 : (int)wait); /* an fd of -1 is skipped */
         if (n < 0 && errno != EINTR) {
             rc = nf_errf(err, -errno, "poll: %s", strerror(errno));
             break;
@@ -237,10 +339,14 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
             rc = 0;
             break;
         }
+        if (fds[2].revents) {
+            rc = nf_errf(err, -EPIPE, "the http process (pid %d) ended", (int)o->http_pid);
+            break;
+        }
         bool kubelet = (fds[1].revents & POLLIN) && nf_file_watch_drain(watch);
         if (kubelet) /* what kubelet assigned changed: ask podresources too */
             nf_collector_podres_kick(c);
-        kubelet |= n > 0 && fds[2].fd >= 0 && (fds[2].revents & POLLIN);
+        kubelet |= n > 0 && fds[4].fd >= 0 && (fds[4].revents & POLLIN);
         bool probe = n > 0 && fds[3].fd >= 0 && (fds[3].revents & POLLIN);
         now = now_ms();
         if (now >= next_retry) {
@@ -261,15 +367,171 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
                 drain = 0;
         }
         if (kubelet || poll_due || probe)
-            refresh_and_publish(c, h, metrics, &lw);
+            refresh_and_publish(c, &ot, metrics, &lw);
     }
     atomic_store(&st.stopped, true);
     pthread_join(st.thread, NULL);
-    nf_exporter_http_stop(h);       /* before lw goes out of scope: no /healthz reads it any more */
-    nf_auth_tokens_free(ho.tokens); /* after the server, which borrowed them */
-    nf_tls_server_free(ho.tls);
+    if (ot.h)
+        http_side_stop(&ho, ot.h); /* before lw goes out of scope: no /healthz reads it any more */
     nf_exporter_metrics_free(metrics); /* after the server: no scrape still reads it */
+    pthread_mutex_destroy(&ot.lock);
     nf_file_watch_free(watch);
     close(sfd);
+    return rc;
+}
+
+/* ---- the http process (--privsep-user) ---------------------------------------------------- */
+
+typedef struct channel {
+    int fd;
+    nf_exporter_http *h;
+    int wake; /* eventfd: the reader saw the end of the channel */
+    pthread_t reader;
+    pthread_mutex_t lock;
+    char *metrics; /* the last text, NULL before the first */
+    size_t metrics_len;
+    char reason[512]; /* the collector's last health: "" = healthy */
+    int64_t heard;    /* monotonic ms of the last frame */
+    _Atomic int end;  /* why the reader stopped: -EPIPE = the collector closed */
+} channel;
+
+static char *channel_metrics(void *cls, size_t *len)
+{
+    channel *ch = cls;
+    pthread_mutex_lock(&ch->lock);
+    char *text = ch->metrics ? malloc(ch->metrics_len + 1) : NULL;
+    if (text) {
+        memcpy(text, ch->metrics, ch->metrics_len + 1);
+        *len = ch->metrics_len;
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return text;
+}
+
+static bool channel_healthy(void *cls, char *reason, size_t len)
+{
+    channel *ch = cls;
+    pthread_mutex_lock(&ch->lock);
+    int64_t silent = now_ms() - ch->heard;
+    bool ok = silent <= NF_PRIVSEP_SILENT_MS && !ch->reason[0];
+    if (silent > NF_PRIVSEP_SILENT_MS)
+        snprintf(reason, len, "the collector process sent nothing for %.1f s (bound %.1f s)",
+                 (double)silent / 1000, (double)NF_PRIVSEP_SILENT_MS / 1000);
+    else if (!ok)
+        snprintf(reason, len, "%s", ch->reason);
+    pthread_mutex_unlock(&ch->lock);
+    return ok;
+}
+
+/* One frame into the server's state; the document's ownership goes to the server. */
+static void channel_take(channel *ch, enum nf_privsep_frame type, uint64_t gen, char *data,
+                         size_t len)
+{
+    pthread_mutex_lock(&ch->lock);
+    ch->heard = now_ms();
+    if (type == NF_PRIVSEP_METRICS) {
+        free(ch->metrics);
+        ch->metrics = data;
+        ch->metrics_len = len;
+        data = NULL;
+    } else if (type == NF_PRIVSEP_HEALTH) {
+        snprintf(ch->reason, sizeof(ch->reason), "%s", data);
+    }
+    pthread_mutex_unlock(&ch->lock);
+    if (type == NF_PRIVSEP_DOC) {
+        nf_exporter_http_publish(ch->h, data, len, gen);
+        data = NULL;
+    }
+    free(data);
+}
+
+static void *channel_reader(void *arg)
+{
+    channel *ch = arg;
+    for (;;) {
+        enum nf_privsep_frame type;
+        uint64_t gen;
+        char *data;
+        size_t len;
+        int rc = nf_privsep_recv(ch->fd, &type, &gen, &data, &len);
+        if (rc) {
+            atomic_store(&ch->end, rc);
+            break;
+        }
+        channel_take(ch, type, gen, data, len);
+    }
+    uint64_t one = 1;
+    if (write(ch->wake, &one, sizeof(one)) < 0)
+        one = 0;
+    return NULL;
+}
+
+int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
+{
+    channel ch = {.fd = fd, .heard = now_ms()};
+    atomic_init(&ch.end, 0);
+    enum nf_privsep_frame type = 0;
+    uint64_t gen;
+    char *doc = NULL;
+    size_t len;
+    int rc;
+    /* the collector's first document before the port opens, as without separation */
+    do {
+        free(doc);
+        doc = NULL;
+        if ((rc = nf_privsep_recv(fd, &type, &gen, &doc, &len)))
+            return nf_errf(err, rc,
+                           rc == -EPIPE ? "the collector ended before its first document"
+                                        : "reading the collector's channel: %s",
+                           nf_strerror(rc));
+    } while (type != NF_PRIVSEP_DOC);
+    nf_exporter_http_opts ho;
+    if ((rc = http_side_start(o, &ho, &ch.h, err))) {
+        free(doc);
+        return rc;
+    }
+    nf_exporter_http_publish(ch.h, doc, len, gen);
+    pthread_mutex_init(&ch.lock, NULL);
+    nf_exporter_http_set_metrics(ch.h, channel_metrics, &ch);
+    nf_exporter_http_set_health(ch.h, channel_healthy, &ch);
+    if ((ch.wake = eventfd(0, EFD_CLOEXEC)) < 0 ||
+        (rc = pthread_create(&ch.reader, NULL, channel_reader, &ch))) {
+        rc = ch.wake < 0 ? -errno : -rc;
+        if (ch.wake >= 0)
+            close(ch.wake);
+        http_side_stop(&ho, ch.h);
+        pthread_mutex_destroy(&ch.lock);
+        return nf_errf(err, rc, "channel reader: %s", nf_strerror(rc));
+    }
+    log_serving(o, &ho, ch.h, true);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    const struct timespec tick = {.tv_nsec = 100 * 1000000};
+    for (;;) {
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig > 0) {
+            nf_info("stopping", "signal=%d", sig);
+            rc = 0;
+            break;
+        }
+        struct pollfd p = {.fd = ch.wake, .events = POLLIN};
+        if (poll(&p, 1, 0) == 1) {
+            int end = atomic_load(&ch.end);
+            rc = nf_errf(err, end,
+                         end == -EPIPE ? "the collector process is gone%s"
+                                       : "the collector's channel broke: %s",
+                         end == -EPIPE ? "" : nf_strerror(end));
+            break;
+        }
+    }
+    shutdown(fd, SHUT_RDWR); /* ends the reader's read */
+    pthread_join(ch.reader, NULL);
+    http_side_stop(&ho, ch.h);
+    close(ch.wake);
+    free(ch.metrics);
+    pthread_mutex_destroy(&ch.lock);
     return rc;
 }

@@ -7,7 +7,9 @@
 #ifndef NUMAFIT_EXPORTER_DAEMON_H
 #define NUMAFIT_EXPORTER_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "collector.h"
 #include "numafit/error.h"
@@ -19,11 +21,19 @@ typedef struct nf_daemon_opts {
     nf_tls_server_opts tls;      /* cert_file NULL: plain HTTP */
     const char *auth_token_file; /* NULL: no bearer token asked for */
     unsigned max_long_polls;     /* 0: the HTTP server's default */
+    /* --privsep-user: the collector sends to the http process over channel_fd (privsep.h) */
+    bool channel;
+    int channel_fd;
+    pid_t http_pid;
 } nf_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread
  * (nf_daemon_block_signals before creating any). Returns 0 on a clean stop. */
 int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err);
 int nf_daemon_block_signals(void);
+
+/* The http process of --privsep-user: serves what arrives on fd (the collector's end of the
+ * channel, privsep.h) until SIGTERM/SIGINT (0) or until the collector is gone (-EPIPE). */
+int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err);
 
 #endif

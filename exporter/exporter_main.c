@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
 #include "exporter_daemon.h"
@@ -11,6 +12,7 @@
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
+#include "privsep.h"
 #include "probe_cli.h"
 
 #define EXIT_USAGE NF_CLI_USAGE
@@ -56,6 +58,10 @@ static const char usage[] =
     "                          (default 128)\n"
     "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
     "                          tokens (one per line) for everything but /healthz and /readyz\n"
+    "  --privsep-user USER[:GROUP]\n"
+    "                          two processes: a collector keeping the starting identity with\n"
+    "                          no network, and the HTTP server as USER (e.g. 65534:65534),\n"
+    "                          both under seccomp; needs root to start (README: Security)\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
     "  --help, --version\n"
     "\n"
@@ -85,6 +91,7 @@ static const struct option longopts[] = {
     {"client-ca", required_argument, NULL, 'A'},
     {"auth-token-file", required_argument, NULL, 'a'},
     {"max-long-polls", required_argument, NULL, 'M'},
+    {"privsep-user", required_argument, NULL, 'u'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -101,7 +108,8 @@ static int parse_duration(const char *flag, const char *v, int64_t *out)
     return -EINVAL;
 }
 
-static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once)
+static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once,
+                      const char **privsep)
 {
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -184,6 +192,9 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             d->max_long_polls = (unsigned)n;
             break;
         }
+        case 'u':
+            *privsep = optarg;
+            break;
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;
@@ -221,6 +232,37 @@ static int print_once(nf_collector *c)
     return 0;
 }
 
+/* --privsep-user: fork the http process before any thread exists. Returns 1 in the collector
+ * (d->channel set), 0 in the http process after it served (*rc its exit code), <0 on failure. */
+static int separate(const nf_privsep_user *u, nf_daemon_opts *d, int *rc)
+{
+    nf_err err;
+    int fd;
+    pid_t child = -1;
+    int f = nf_privsep_fork(u, &fd, &child, &err);
+    if (f == 0 || (f < 0 && child == 0)) { /* the http process */
+        if (f == 0 && nf_exporter_serve_channel(fd, d, &err) == 0) {
+            *rc = 0;
+        } else {
+            fprintf(stderr, "numafit-exporter (http process): %s\n", err.msg);
+            *rc = 1;
+        }
+        if (f == 0)
+            close(fd);
+        return 0;
+    }
+    if (f < 0 || nf_privsep_confine_collector(&err)) {
+        fprintf(stderr, "numafit-exporter: %s\n", err.msg);
+        if (f > 0)
+            nf_privsep_stop(fd, child, false);
+        return -1;
+    }
+    d->channel = true;
+    d->channel_fd = fd;
+    d->http_pid = child;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "probe") == 0)
@@ -228,18 +270,26 @@ int main(int argc, char **argv)
 
     nf_collector_opts co = {
         .probe_interval_ms = 300000, .probe_timeout_ms = 10000, .kubelet_grace_ms = 60000};
-    nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000};
+    nf_daemon_opts d = {.listen = "0.0.0.0:9750", .poll_interval_ms = 1000, .channel_fd = -1};
     int once = 0, eargc, rc;
     char **eargv;
+    const char *privsep = NULL;
+    nf_privsep_user pu;
+    nf_err err;
     if (nf_cli_env_argv(longopts, NULL, argc, argv, &eargc, &eargv))
         return 1;
-    if ((rc = parse_args(eargc, eargv, &co, &d, &once)) == 0) {
+    if ((rc = parse_args(eargc, eargv, &co, &d, &once, &privsep)) == 0 && privsep && !once &&
+        nf_privsep_parse_user(privsep, &pu, &err))
+        rc = nf_cli_usage_error(&prog, "%s", err.msg);
+    if (rc == 0) {
         nf_collector *c = NULL;
-        nf_err err;
+        int role = 1;
         if (!once)
             nf_cli_raise_nofile();              /* a socket per client: every long-poll holds one */
         if (!once && nf_daemon_block_signals()) /* before any thread exists */
             rc = 1;
+        else if (privsep && !once && (role = separate(&pu, &d, &rc)) <= 0)
+            rc = role < 0 ? 1 : rc; /* the http process served, or the split failed */
         else if (nf_collector_new(&co, &c, &err)) {
             fprintf(stderr, "numafit-exporter: %s\n", err.msg);
             rc = 1;
@@ -249,6 +299,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "numafit-exporter: %s\n", err.msg);
             rc = 1;
         }
+        /* without a collector the http process still waits for its first document */
+        if (d.channel && nf_privsep_stop(d.channel_fd, d.http_pid, c != NULL) && rc == 0)
+            rc = 1;
         nf_collector_free(c);
     }
     nf_cli_free_argv(eargc, eargv);

@@ -5,6 +5,9 @@
 #   scripts/bench.sh vs-go    numafit-extender against the Go baseline (bench/go-extender), side by
 #                             side; on demand only (not in "all"); installs golang-go when go is missing.
 #                             NF_BENCH_NODES (5000), NF_BENCH_ROUNDS (5) x NF_BENCH_SECS (3) per cell
+#   scripts/bench.sh load     both servers under wrk with 256 connections (HTTP and HTTPS), 1,000
+#                             held long-polls, SIGKILLs and torn inputs (bench/bench_load.py; on
+#                             demand only); NF_LOAD_SECS (60) per wrk run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -127,6 +130,10 @@ if [ "$what" = burst ] || [ "$what" = all ]; then
   else
     echo "== burst: 200 nodes skipped: one exporter per node needs fs.inotify.max_user_instances >= 400"
   fi
+fi
+
+if [ "$what" = load ]; then
+  NF_BUILD_DIR=build-bench NF_SOURCE_DIR=$PWD python3 bench/bench_load.py all --secs "${NF_LOAD_SECS:-60}"
 fi
 
 if [ "$what" = vs-go ]; then

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang-format
   libmicrohttpd-dev libjansson-dev libhwloc-dev libnuma-dev libdpdk-dev libcmocka-dev
-  libyaml-dev libcurl4-openssl-dev libxxhash-dev libgnutls28-dev
+  libyaml-dev libcurl4-openssl-dev libxxhash-dev libgnutls28-dev libseccomp-dev
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev python3-grpcio python3-grpc-tools
   curl bzip2 python3 procps iproute2 openssl help2man
   prometheus wrk hyperfine

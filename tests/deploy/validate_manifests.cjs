@@ -265,9 +265,14 @@ function checkExporter(entry, objs, flags, probe, podres = false) {
   check(`${w}: memory limit set`, c.resources && c.resources.limits && c.resources.limits.memory);
   const hasProbe = args.includes('--probe=on');
   check(`${w}: --probe=on ${probe ? 'in' : 'not in'} this variant`, hasProbe === probe);
+  const privsep = argValue(args, 'privsep-user');
+  const [puid, pgid] = (privsep || '').split(':').map(Number);
+  check(`${w}: the HTTP process runs apart, as a non-root user and group (--privsep-user)`,
+    puid > 0 && pgid > 0, privsep);
   if (!probe) {
-    check(`${w}: drops ALL capabilities, no escalation, not privileged`,
-      sc.capabilities && JSON.stringify(sc.capabilities.drop) === '["ALL"]' && !sc.capabilities.add &&
+    check(`${w}: drops ALL capabilities but SETGID/SETUID (for --privsep-user), no escalation, not privileged`,
+      sc.capabilities && JSON.stringify(sc.capabilities.drop) === '["ALL"]' &&
+      JSON.stringify([...(sc.capabilities.add || [])].sort()) === '["SETGID","SETUID"]' &&
       sc.allowPrivilegeEscalation === false && sc.privileged !== true);
     check(`${w}: no /dev/vfio, no hugepages`, !hostMount('/dev/vfio') &&
       !Object.keys((c.resources || {}).requests || {}).some((k) => k.startsWith('hugepages-')));
@@ -1013,6 +1018,16 @@ function checkTlsVariant(v, objs, expFlags, extFlags) {
   for (const p of ['livenessProbe', 'readinessProbe'])
     check(`${e}: exporter ${p} over HTTPS`, xc[p] && xc[p].httpGet.scheme === 'HTTPS');
   const xf = checkFileFlags(`${e}: exporter`, objs, xs, xc);
+  // the files the HTTP process reads must be readable by its group, and by no one else
+  const gid = Number((argValue(xc.args || [], 'privsep-user') || ':').split(':')[1]);
+  for (const f of ['tls-key', 'auth-token-file']) {
+    const file = argValue(xc.args || [], f);
+    const m = file && (xc.volumeMounts || []).find((x) => file.startsWith(x.mountPath.replace(/\/$/, '') + '/'));
+    const vol = m && (xs.volumes || []).find((x) => x.name === m.name);
+    check(`${e}: exporter --${f} is readable by the HTTP process's group ${gid} only (fsGroup, mode 0440)`,
+      vol && vol.secret && vol.secret.defaultMode === 0o440 && (xs.securityContext || {}).fsGroup === gid,
+      vol && JSON.stringify(vol.secret));
+  }
   for (const f of ['tls-cert', 'tls-key', 'client-ca', 'auth-token-file'])
     check(`${e}: exporter has --${f}`, xf[f]);
   if (!xf['tls-cert'] || !xf['client-ca'] || !xf['auth-token-file']) return;
