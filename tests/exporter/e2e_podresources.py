@@ -14,7 +14,8 @@ serves what kubelet serves for a given state:
     published with the reason in kubelet.stateFiles.podResources, then the numbers become unknown
     after --kubelet-grace; 500 pods / 2,000 containers behind a slow List change nothing of that;
   - checkpoint files and podresources disagreeing: podresources is published, errors[] says
-    where, numafit_exporter_podresources_disagreements counts it; agreeing again clears both.
+    where, numafit_exporter_podresources_disagreements counts it; agreeing again clears both;
+  - with --privsep-user (as root): the confined collector process asks podresources.
 Skips (77) without python3-grpcio / python3-grpc-tools.
 """
 import json
@@ -361,9 +362,22 @@ def test_disagreement(env):
               "disagreements{what=%s} 0 again" % what)
 
 
+def test_privsep(env):
+    """--privsep-user: the root collector (seccomp: no IP sockets) asks over its unix socket."""
+    if os.geteuid() != 0:
+        print("SKIP test_privsep: needs root (--privsep-user switches the http process's user)")
+        return
+    _, _, alloc, listed = vf_state()
+    kdir = env.kubelet_dir("api")
+    env.peer(os.path.join(kdir, "pod-resources", "kubelet.sock"), alloc, listed)
+    d = doc_of(env.exporter(kdir, "--privsep-user", "nobody"))
+    check(pr_status(d) == "ok", "podresources ok under --privsep-user: %r" % pr_status(d))
+    check(numa(d, 0)["resources"]["cpu"]["available"] == 6, "pod A's CPUs from podresources")
+
+
 def main():
     return run_tests((test_same_document, test_restart_hang_garbage, test_grace,
-                      test_disagreement), Env)
+                      test_disagreement, test_privsep), Env)
 
 
 if __name__ == "__main__":
