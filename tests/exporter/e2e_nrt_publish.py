@@ -26,7 +26,7 @@ import nrtcheck  # first: may re-execute under the python3 that has python3-xxha
 sys.path.insert(0, os.path.join(nrtcheck.SRC, "tests"))
 sys.path.insert(0, os.path.join(nrtcheck.SRC, "tests", "fakes"))
 from fake_apiserver import FakeApiServer  # noqa: E402
-from nftest import (EXPORTER, MachineEnv, check, kubeconfig, run_tests, terminate,  # noqa: E402
+from nftest import (EXPORTER, EXTENDER, MachineEnv, check, kubeconfig, run_tests, terminate,  # noqa: E402
                     wait_until)
 import kubeletstate  # noqa: E402
 import yaml  # noqa: E402
@@ -314,6 +314,33 @@ def test_kustomize_component(env):
               "%s: RBAC only on noderesourcetopologies" % name)
         got = find("CustomResourceDefinition", "noderesourcetopologies.topology.node.k8s.io")
         check(got and got[0]["spec"] == crd["spec"], "%s: the CRD as written" % name)
+    # ../nrt-source: the extender reads the objects (--nrt) with list/watch only
+    ext_help = subprocess.run([EXTENDER, "--help"], capture_output=True, text=True).stdout
+    check("--nrt" in ext_help, "the extender knows --nrt")
+    for name, comp, kind, wname, idx, sa in (
+            ("second scheduler + nrt-source", (["base"], ["second-scheduler", "nrt-source", "images"]),
+             "Deployment", "numafit-scheduler", 1, "numafit-scheduler"),
+            ("default scheduler + nrt-source", (["default-scheduler"], ["nrt-source"]),
+             "DaemonSet", "numafit-extender", 0, "numafit-extender")):
+        rc, objs = kustomize(comp)
+        check(rc == 0, "%s renders: %s" % (name, objs if rc else ""))
+        if rc:
+            continue
+        find = lambda kind, n: [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == n]  # noqa: E731
+        w = find(kind, wname)
+        c = w[0]["spec"]["template"]["spec"]["containers"][idx] if w else {}
+        check(c.get("name") == "extender" and "--nrt" in c.get("args", []),
+              "%s: the extender has --nrt: %r" % (name, c.get("args")))
+        check(w and w[0]["spec"]["template"]["spec"].get("serviceAccountName") == sa,
+              "%s: it runs as %s" % (name, sa))
+        crb = find("ClusterRoleBinding", "numafit-extender-nrt-reader")
+        check(crb and {"kind": "ServiceAccount", "name": sa, "namespace": "numafit"}
+              in crb[0]["subjects"], "%s: that ServiceAccount may read the objects" % name)
+        cr = find("ClusterRole", "numafit-extender-nrt-reader")
+        check(cr and cr[0]["rules"] == [{"apiGroups": ["topology.node.k8s.io"],
+                                         "resources": ["noderesourcetopologies"],
+                                         "verbs": ["get", "list", "watch"]}],
+              "%s: RBAC only to read noderesourcetopologies" % name)
 
 
 if __name__ == "__main__":
