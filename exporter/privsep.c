@@ -186,7 +186,10 @@ static int load_filter(bool http, nf_err *err)
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return nf_errf(err, -ENOMEM, "seccomp_init failed");
-    int rc = deny_all(ctx, never);
+    /* every thread of the process, also one that exists already (a sanitizer's) */
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (!rc)
+        rc = deny_all(ctx, never);
     if (!rc && http) {
         static const int fam[] = {AF_PACKET, AF_NETLINK};
         rc = deny_all(ctx, never_http);

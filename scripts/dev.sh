@@ -40,7 +40,7 @@ tsan)
   scripts/install-deps.sh
   configure_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_TSAN=ON -DNUMAFIT_WERROR=ON
   cd build-tsan
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j "$JOBS" -E '^e2e_probe$'
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../tests/tsan.supp ctest --output-on-failure -j "$JOBS" -E '^e2e_probe$'
   ;;
 build)
   scripts/install-deps.sh
