@@ -170,7 +170,9 @@ int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
     }
 
     nf_exporter_http *h = NULL;
-    nf_exporter_http_opts ho = {.listen = o->listen, .max_long_polls = o->max_long_polls};
+    nf_exporter_http_opts ho = {.listen = o->listen,
+                                .max_long_polls = o->max_long_polls,
+                                .head_timeout_ms = o->head_timeout_ms};
     if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &ho.tls, err))) ||
         (o->auth_token_file && (rc = nf_auth_tokens_new(o->auth_token_file, &ho.tokens, err))) ||
         (rc = nf_exporter_http_start(&ho, &h, err))) {

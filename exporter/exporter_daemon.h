@@ -19,6 +19,7 @@ typedef struct nf_daemon_opts {
     nf_tls_server_opts tls;      /* cert_file NULL: plain HTTP */
     const char *auth_token_file; /* NULL: no bearer token asked for */
     unsigned max_long_polls;     /* 0: the HTTP server's default */
+    int64_t head_timeout_ms;     /* 0: the HTTP server's default; < 0: no deadline */
 } nf_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread

@@ -48,6 +48,8 @@ static const char usage[] =
     "                          everything but /healthz and /readyz; re-read when it changes\n"
     "  --max-long-polls N      held long-polls (?waitForGeneration) at most; 503 beyond\n"
     "                          (default 128)\n"
+    "  --head-timeout DUR      a request's line and headers must be in by then, or the\n"
+    "                          connection is closed (default 10s; 0s: only the idle timeout)\n"
     "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
     "                          tokens (one per line) for everything but /healthz and /readyz\n"
     "  --log-level LEVEL       debug|info|warn|error (default info)\n"
@@ -76,6 +78,7 @@ static const struct option longopts[] = {
     {"client-ca", required_argument, NULL, 'A'},
     {"auth-token-file", required_argument, NULL, 'a'},
     {"max-long-polls", required_argument, NULL, 'M'},
+    {"head-timeout", required_argument, NULL, 'H'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -162,6 +165,15 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             if (nf_parse_int64(optarg, 1, 1000000, &n))
                 return nf_cli_usage_error(&prog, "--max-long-polls takes 1..1000000");
             d->max_long_polls = (unsigned)n;
+            break;
+        }
+        case 'H': {
+            int64_t ms;
+            nf_err e = {{0}};
+            if (nf_duration_parse_ms(optarg, &ms, &e) || ms < 0)
+                return nf_cli_usage_error(&prog, "--head-timeout: %s",
+                                          e.msg[0] ? e.msg : "must not be negative");
+            d->head_timeout_ms = ms ? ms : -1;
             break;
         }
         default: /* --log-level, --help, --version, unknown */

@@ -31,7 +31,7 @@
 #include "report_render.h"
 
 struct nf_extender_http {
-    struct MHD_Daemon *d;
+    nf_httpd *server;
     nf_cache *cache;
     nf_extender_config cfg;
     unsigned port;
@@ -894,7 +894,7 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
         return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "%s: method %.20s not allowed",
                           url, method);
     bool verb = r->r == R_FILTER || r->r == R_PRIORITIZE || r->r == R_BIND || r->r == R_PREEMPT;
-    if (verb && h->client_ca && !nf_tls_client_verified(c))
+    if (verb && h->client_ca && !nf_httpd_client_verified(c))
         return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
                           "%s needs a client certificate signed by the client CA (--client-ca)",
                           url);
@@ -1097,15 +1097,22 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
                 "listen=%s hint=\"listen on 127.0.0.1, or set --tls-cert, --tls-key and "
                 "--client-ca\"",
                 listen);
-    int rc =
-        nf_httpd_start_tls(listen, threads, cfg->tls, on_request, h, on_completed, h, &h->d, err);
+    nf_httpd_opts so = {.listen = listen,
+                        .threads = threads,
+                        .tls = cfg->tls,
+                        .handler = on_request,
+                        .handler_cls = h,
+                        .completed = on_completed,
+                        .completed_cls = h,
+                        .head_timeout_ms = cfg->head_timeout_ms};
+    int rc = nf_httpd_start(&so, &h->server, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
         nf_explain_free(h->explain);
         free(h);
         return rc;
     }
-    h->port = nf_httpd_port(h->d);
+    h->port = nf_httpd_port(h->server);
     *out = h;
     return 0;
 }
@@ -1121,10 +1128,10 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
         return;
     atomic_store(&h->closing, true);
     nf_binder_shutdown(h->cfg.binder); /* held /filters answer now */
-    MHD_quiesce_daemon(h->d);
+    MHD_quiesce_daemon(nf_httpd_daemon(h->server));
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
-    MHD_stop_daemon(h->d);
+    nf_httpd_stop(h->server);
     nf_extender_metrics_free(h->metrics);
     nf_explain_free(h->explain);
     free(h);

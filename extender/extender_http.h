@@ -68,15 +68,16 @@
 void nf_extender_http_tune_malloc(void);
 
 typedef struct nf_extender_config {
-    const char *listen;     /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
-                               any free port) */
-    nf_fit_opts fit;        /* align, strategy, pass_missing (= --stale-policy ignore) */
-    int64_t stale_after_ms; /* 0: exporter documents never age out */
-    size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
-    size_t body_budget;     /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
-    unsigned threads;       /* 0: CPU count, at least 2 */
-    nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
-    nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
+    const char *listen;      /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
+                                any free port) */
+    nf_fit_opts fit;         /* align, strategy, pass_missing (= --stale-policy ignore) */
+    int64_t stale_after_ms;  /* 0: exporter documents never age out */
+    size_t max_body;         /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
+    size_t body_budget;      /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
+    int64_t head_timeout_ms; /* request head deadline (httpd.h); 0: default, < 0: none */
+    unsigned threads;        /* 0: CPU count, at least 2 */
+    nf_puller *puller;       /* optional: its per-exporter counters appear in /metrics */
+    nf_binder *binder;       /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
     /* --shape NAME=REQUESTS (report.h nf_report_named_shape_parse, checked by the caller):
      * numafit_extender_shape_pods_{fit,stranded}{shape} at every scrape; borrowed */
     const char *const *shapes;

@@ -53,6 +53,8 @@ static const char usage[] =
     "  --body-budget SIZE        all request bodies held at once, e.g. 192Mi (default); 503\n"
     "                            beyond it\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
+    "  --head-timeout DUR        a request's line and headers must be in by then, or the\n"
+    "                            connection is closed (default 10s; 0s: only the idle timeout)\n"
     "\n"
     "TLS (certificate files are re-read when they change; TLS 1.2 at least):\n"
     "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain) ...\n"
@@ -114,6 +116,7 @@ static const struct option longopts[] = {
     {"exporter-server-name", required_argument, NULL, 'N'},
     {"exporter-hold", required_argument, NULL, 'o'},
     {"body-budget", required_argument, NULL, 'B'},
+    {"head-timeout", required_argument, NULL, 'D'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -193,6 +196,12 @@ static int parse_option(options *o, int c, const char *arg)
         return nf_fit_opts_cli(&prog, "strategy", arg, &o->http.fit);
     case 'H':
         return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->http.fit);
+    case 'D':
+        if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
+            return nf_cli_usage_error(&prog, "--head-timeout: %s",
+                                      e.msg[0] ? e.msg : "must not be negative");
+        o->http.head_timeout_ms = v ? v : -1;
+        return 0;
     case 'A':
         if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
             return nf_cli_usage_error(&prog, "--stale-after: %s",

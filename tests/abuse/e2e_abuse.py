@@ -13,6 +13,12 @@ well-behaved client served during the abuse.
 - Memory: request bodies in flight share one budget (--body-budget): beyond it 503 at once, a
   small /filter still served, the budget given back when the clients leave.
 - Reports: ?addPods= is bounded (1,000) over HTTP, where a report shares the scheduler's workers.
+- Slow request heads: clients dribbling one header byte at a time (or sending nothing) are cut
+  off at --head-timeout (not held for the 120 s idle timeout, which every byte resets), logged
+  once per interval, while a well-behaved client and a kept-alive idle one are served.
+- Oversized heads: a 64 KiB request line and 5,000 query parameters get 414, 10,000 headers 431,
+  at once (libmicrohttpd logged a 431 for the parameters but never sent it); 500 parameters and
+  1,000 headers are served.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
@@ -212,9 +218,112 @@ def test_log_injection(env):
           "no control byte in any log line")
 
 
+def test_head_deadline(env):
+    ex = env.exporter("--head-timeout", "1s")
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none",
+                     "--head-timeout", "1s"], name="extender")
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    for s, path in ((ex, "/v1/topology"), (ext, "/v1/nodes/" + NODE)):
+        slow = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(40)]
+        silent = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(10)]
+        kept = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = kept.recv(4096)
+        for k in slow:
+            k.setblocking(False)
+        t0, closed, served, i = time.monotonic(), {}, 0, 0
+        while time.monotonic() - t0 < 8 and len(closed) < len(slow):
+            for n, k in enumerate(slow):  # one byte every 0.25 s each
+                if n in closed:
+                    continue
+                try:
+                    k.send(head[i:i + 1])
+                    if k.recv(64) == b"":
+                        closed[n] = time.monotonic() - t0
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed[n] = time.monotonic() - t0
+            if i % 4 == 0:  # a well-behaved client meanwhile
+                st, _, body = s.get(path, timeout=5)
+                served += st == 200 and NODE.encode() in body
+            i += 1
+            time.sleep(0.25)
+        check(len(closed) == len(slow) and max(closed.values()) < 4,
+              "%s: 40 clients sending a header byte every 0.25 s are closed after the 1 s head "
+              "deadline (%d closed, the last after %.1f s)" %
+              (s.name, len(closed), max(closed.values()) if closed else -1))
+        check(served == (i + 3) // 4, "%s: a well-behaved client is served meanwhile (%d of %d)"
+              % (s.name, served, (i + 3) // 4))
+        quiet = 0
+        for k in silent:
+            k.settimeout(0.5)
+            try:
+                quiet += k.recv(64) == b""
+            except OSError:
+                quiet += 1
+        check(quiet == len(silent), "%s: clients that send nothing are closed too" % s.name)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        again = kept.recv(4096)
+        check(first.startswith(b"HTTP/1.1 200") and again.startswith(b"HTTP/1.1 200"),
+              "%s: a kept-alive connection idle for %.0f s (past the head deadline) is served "
+              "again: idle keep-alive is bounded by the idle timeout" %
+              (s.name, time.monotonic() - t0))
+        for k in slow + silent + [kept]:
+            k.close()
+        ok, _ = wait_until(lambda: any("request head not complete in time" in l
+                                       for _, l in s.lines), 3)
+        check(ok and sum("request head not complete in time" in l for _, l in s.lines) == 1,
+              "%s: the limit hit is logged once per interval" % s.name)
+
+
+def raw(port, data, timeout=5):
+    """Send data, return (status, seconds) of the answer; status 0 when none came in time."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        s.sendall(data)
+        answer = s.recv(64)
+    except socket.timeout:
+        answer = b""
+    except OSError:  # the server answered and closed before reading it all: read the answer
+        answer = s.recv(64)
+    s.close()
+    st = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    return st, time.monotonic() - t0
+
+
+def test_oversized_heads(env):
+    ex = env.exporter()
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
+                    name="extender")
+    host = b" HTTP/1.1\r\nHost: x\r\n"
+    cases = (
+        ("64 KiB request line", b"GET /healthz?" + b"a" * 65536 + host + b"\r\n", 414),
+        ("5,000 query parameters", b"GET /healthz?" +
+         "&".join("p%d=v" % i for i in range(5000)).encode() + host + b"\r\n", 414),
+        ("20,000 empty query parameters", b"GET /healthz?" + b"&" * 20000 + host + b"\r\n", 414),
+        ("10,000 headers", b"GET /healthz" + host +
+         b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 200) for i in range(10000)) + b"\r\n", 431),
+        ("500 query parameters", b"GET /healthz?" +
+         "&".join("p%d=v" % i for i in range(500)).encode() + host + b"\r\n", 200),
+        ("1,000 headers", b"GET /healthz" + host +
+         b"".join(b"X-H%d: v\r\n" % i for i in range(1000)) + b"\r\n", 200),
+    )
+    for s in (ex, ext):
+        for what, data, want in cases:
+            st, took = raw(s.port, data)
+            check(st == want and took < 2, "%s: %s answered %d in %.2f s (want %d at once)" %
+                  (s.name, what, st, took, want))
+        check(s.get("/healthz")[0] == 200, "%s: still serving" % s.name)
+    ok, _ = wait_until(lambda: any("request target over the limit" in l for _, l in ext.lines), 3)
+    check(ok, "the 414s are logged")
+
+
 def main():
     return run_tests((test_connection_flood, test_long_polls, test_hung_exporter,
-                      test_body_budget, test_report_bound, test_log_injection),
+                      test_body_budget, test_report_bound, test_log_injection,
+                      test_head_deadline, test_oversized_heads),
                      lambda: MachineEnv(NODE, "nf-e2e-abuse-"))
 
 
