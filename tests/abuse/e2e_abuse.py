@@ -13,6 +13,10 @@ well-behaved client served during the abuse.
 - Memory: request bodies in flight share one budget (--body-budget): beyond it 503 at once, a
   small /filter still served, the budget given back when the clients leave.
 - Reports: ?addPods= is bounded (1,000) over HTTP, where a report shares the scheduler's workers.
+- Admin requests on workers of their own: while a slow /v1/report runs, a /filter is answered
+  (it finishes first, even with one HTTP thread); with --admin-workers 0 (reports on the HTTP
+  threads, as before) the same /filter waits for the report. Beyond --admin-queue waiting,
+  503 with Retry-After at once.
 - Slow request heads: clients dribbling one header byte at a time (or sending nothing) are cut
   off at --head-timeout (not held for the 120 s idle timeout, which every byte resets), logged
   once per interval, while a well-behaved client and a kept-alive idle one are served.
@@ -22,11 +26,14 @@ well-behaved client served during the abuse.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
+import json
 import os
 import resource
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -320,10 +327,85 @@ def test_oversized_heads(env):
     check(ok, "the 414s are logged")
 
 
+def test_admin_workers(env):
+    """The mechanism, by order of completion (no timing threshold): a report of four shapes with
+    1,000 added pods on 200 nodes takes a second or more here (it is the slow request); a
+    /filter sent while it runs is done first."""
+    gen = os.path.join(env.tmp, "gen")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "bench", "gen_topologies.py"),
+                    gen, "200", "32"], check=True, capture_output=True)
+    with open(os.path.join(gen, "names.json")) as f:
+        names = json.load(f)
+    report = "/v1/report?shape=cpu%3D1&shape=cpu%3D2&shape=cpu%3D3&shape=cpu%3D4&addPods=1000"
+
+    def in_background(fn):
+        out = {}
+
+        def run():
+            out["result"] = fn()
+            out["done"] = time.monotonic()
+        t = threading.Thread(target=run)
+        t.start()
+        return t, out
+
+    def filter_during_report(ext):
+        t, rep = in_background(lambda: ext.get(report, timeout=120))
+        time.sleep(0.3)  # the report is running
+        st, doc = ext.request("/filter", names, timeout=120)
+        filtered = time.monotonic()
+        t.join()
+        return st, doc, filtered, rep
+
+    for workers, first in (("1", "filter"), ("0", "report")):
+        ext = env.start([EXTENDER, "--topology-dir", os.path.join(gen, "topo"), "--kubeconfig",
+                         "none", "--threads", "1", "--admin-workers", workers],
+                        name="extender-admin-" + workers)
+        ok, _ = wait_until(lambda: ext.get("/readyz")[0] == 200, 20, 0.1)
+        check(ok, "extender on 200 generated nodes is ready")
+        st, doc, filtered, rep = filter_during_report(ext)
+        done_first = "filter" if filtered < rep["done"] else "report"
+        check(st == 200 and len(doc.get("NodeNames") or []) + len(doc.get("FailedNodes") or {}) +
+              len(doc.get("FailedAndUnresolvableNodes") or {}) == 200 and
+              rep["result"][0] == 200 and done_first == first,
+              "one HTTP thread, --admin-workers %s: a /filter sent during a report is answered "
+              "%s (%s finished first, %.2f s apart)" %
+              (workers, "first" if first == "filter" else "after it (the old way)", done_first,
+               abs(filtered - rep["done"])))
+        ext.stop()
+
+    ext = env.start([EXTENDER, "--topology-dir", os.path.join(gen, "topo"), "--kubeconfig", "none",
+                     "--admin-queue", "1"], name="extender-queue")
+    ok, _ = wait_until(lambda: ext.get("/readyz")[0] == 200, 20, 0.1)
+    results = []
+    lock = threading.Lock()
+
+    def one_report():
+        st, h, _ = ext.get(report, timeout=120)
+        with lock:
+            results.append((st, h.get("Retry-After")))
+    threads = [threading.Thread(target=one_report) for _ in range(6)]
+    for t in threads:
+        t.start()
+    st, doc = ext.request("/filter", names, timeout=60)
+    check(st == 200, "a /filter is served while the admin queue is full")
+    for t in threads:
+        t.join()
+    busy = [r for r in results if r[0] == 503]
+    check(len(busy) >= 4 and all(r[1] == "1" for r in busy) and
+          all(r[0] == 200 for r in results if r[0] != 503),
+          "6 reports at once, one running and --admin-queue 1 waiting: the rest get 503 with "
+          "Retry-After: 1 (%r)" % sorted(results))
+    ok, _ = wait_until(lambda: any("admin requests over the queue bound" in l
+                                   for _, l in ext.lines), 3)
+    check(ok and sum("admin requests over the queue bound" in l for _, l in ext.lines) == 1,
+          "the limit hit is logged once per interval")
+    check(ext.get(report, timeout=120)[0] == 200, "reports are served again once the queue drains")
+
+
 def main():
     return run_tests((test_connection_flood, test_long_polls, test_hung_exporter,
                       test_body_budget, test_report_bound, test_log_injection,
-                      test_head_deadline, test_oversized_heads),
+                      test_head_deadline, test_oversized_heads, test_admin_workers),
                      lambda: MachineEnv(NODE, "nf-e2e-abuse-"))
 
 
