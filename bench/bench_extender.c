@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,7 @@ int main(int argc, char **argv)
     int loop = 0; /* --loop N: only N in-process /filter NodeNames (for perf record) */
     int n_resv = 0, n_hammer = 0;
     nf_extender_http_tune_malloc(); /* as numafit-extender does */
+    signal(SIGPIPE, SIG_IGN);       /* a closed connection is reported, not a silent death */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -113,9 +114,11 @@ static int listen_socket(const char *where, const struct sockaddr_storage *addr,
  *   - a request completed on a kept-alive connection: + the idle timeout (a client may keep an
  *     idle connection as long as libmicrohttpd lets it, but not dribble a head for ever).
  * A sweeper thread shuts down (shutdown(2), from outside libmicrohttpd's threads) the sockets
- * past their deadline: libmicrohttpd sees the end of the stream and closes the connection. The
- * socket cannot have been closed and its number reused meanwhile: libmicrohttpd tells us
- * (MHD_CONNECTION_NOTIFY_CLOSED, which unlinks it under the same lock) before closing it. */
+ * past their deadline whose bytes libmicrohttpd has all read (unread bytes mean the server is
+ * behind, not the client: those are looked at again a second later): libmicrohttpd sees the end of
+ * the stream and closes the connection. The socket cannot have been closed and its number reused
+ * meanwhile: libmicrohttpd tells us (MHD_CONNECTION_NOTIFY_CLOSED, which unlinks it under the same
+ * lock) before closing it. */
 
 typedef struct hconn {
     nf_httpd *s;
@@ -302,6 +305,13 @@ static void *sweep_loop(void *arg)
         unsigned closed = 0;
         for (hconn *hc = s->armed, *nx; hc; hc = nx) {
             nx = hc->next;
+            int unread = 0;
+            if (hc->deadline <= now && hc->fd >= 0 && ioctl(hc->fd, FIONREAD, &unread) == 0 &&
+                unread > 0) {
+                /* the client sent more than libmicrohttpd has read yet: the server is behind
+                 * (its threads busy), not the client; looked at again in a second */
+                hc->deadline = now + 1000;
+            }
             if (hc->deadline <= now) {
                 unlink_locked(s, hc);
                 if (hc->fd >= 0)

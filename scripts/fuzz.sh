@@ -27,6 +27,22 @@ case "$secs" in '' | *[!0-9]*)
   ;;
 esac
 
+# clang and its libFuzzer runtime (Debian 12: clang-14, libclang-rt-14-dev); installed when missing
+# (not in scripts/install-deps.sh: only this script needs them)
+if [ -z "${NF_FUZZ_CC:-}" ]; then
+  missing=()
+  for p in clang-14 libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "fuzz.sh: installing ${missing[*]}" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+fi
 cc=${NF_FUZZ_CC:-$(command -v clang-14 || command -v clang || true)}
 if [ -z "$cc" ]; then
   echo "scripts/fuzz.sh: needs clang with libFuzzer (apt-get install clang-14)" >&2
