@@ -12,12 +12,18 @@
  * --reservations N (in process only): then serves the same cache again with N live reservations
  * (binder.h; 2 CPUs + 1 of each device resource on a NUMA node, spread over the nodes) and
  * prints /filter NodeNames with and without them side by side.
+ * --hammer N (with --connect): only /filter NodeNames for 10 s (at least --requests), alone and
+ * then while N clients loop on GET /v1/report?shape=cpu=1&addPods=1000 (each on its connection),
+ * side by side (issue 13: the scheduler's verbs must not starve behind reports).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +126,21 @@ typedef struct rbuf {
     size_t len, cap;
 } rbuf;
 
-/* One POST; returns the status; the response body is left in rb (NUL-terminated) at *body. */
+/* One POST (a GET when body is NULL); returns the status; the response body is left in rb
+ * (NUL-terminated) at *body. */
 static int post(int fd, const char *path, const char *body, size_t len, rbuf *rb, char **out,
                 size_t *out_len)
 {
     char head[256];
-    int hl = snprintf(head, sizeof(head),
-                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n\r\n",
-                      path, len);
+    int hl = body
+                 ? snprintf(head, sizeof(head),
+                            "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                            "application/json\r\nContent-Length: %zu\r\n\r\n",
+                            path, len)
+                 : snprintf(head, sizeof(head), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
     write_all(fd, head, (size_t)hl);
-    write_all(fd, body, len);
+    if (body)
+        write_all(fd, body, len);
     rb->len = 0;
     size_t need = SIZE_MAX, hdr_end = 0;
     for (;;) {
@@ -202,6 +212,93 @@ static void run_http(unsigned port, const kind *k, int n, double *v)
     printf("\n");
     free(rb.p);
     close(fd);
+}
+
+/* ---- /filter while reports are hammered ---- */
+
+#define HAMMER_PATH "/v1/report?shape=cpu%3D1&addPods=1000"
+
+typedef struct hammer {
+    unsigned port;
+    atomic_bool stop;
+    atomic_ulong answered, busy;
+} hammer;
+
+static void *hammer_loop(void *arg)
+{
+    hammer *hm = arg;
+    int fd = connect_port(hm->port);
+    rbuf rb = {0};
+    char *resp;
+    size_t rlen;
+    while (!atomic_load(&hm->stop)) {
+        int st = post(fd, HAMMER_PATH, NULL, 0, &rb, &resp, &rlen);
+        if (st == 503) {
+            atomic_fetch_add(&hm->busy, 1);
+            usleep(100000); /* Retry-After is 1 s; a busier client than kube-scheduler's peers */
+        } else if (st == 200) {
+            atomic_fetch_add(&hm->answered, 1);
+        } else {
+            fprintf(stderr, "bench_extender: %s answered %d: %.300s\n", HAMMER_PATH, st, resp);
+            exit(1);
+        }
+    }
+    free(rb.p);
+    close(fd);
+    return NULL;
+}
+
+/* /filter one after the other on one connection for secs (at least n of them). */
+static void filter_for(unsigned port, const kind *k, int n, double secs)
+{
+    int fd = connect_port(port);
+    rbuf rb = {0};
+    char *resp;
+    size_t rlen = 0, cap = 4096, count = 0;
+    double *v = malloc(cap * sizeof(*v)), start = now_ms();
+    while ((int)count < n || now_ms() - start < secs * 1000.0) {
+        double t0 = now_ms();
+        int st = post(fd, k->path, k->body, k->len, &rb, &resp, &rlen);
+        if (st != 200) {
+            fprintf(stderr, "bench_extender: %s answered %d: %.300s\n", k->path, st, resp);
+            exit(1);
+        }
+        if (count == cap && !(v = realloc(v, (cap *= 2) * sizeof(*v))))
+            exit(1);
+        v[count++] = now_ms() - t0;
+    }
+    stats s = summarize(v, count);
+    printf("%-28s %8.3f %8.3f %8.3f %9zu\n", k->label, s.median, s.p99, s.max, count);
+    free(v);
+    free(rb.p);
+    close(fd);
+}
+
+static void bench_hammer(unsigned port, const kind *k, int n, int clients)
+{
+    double secs = 10;
+    printf("\n/filter NodeNames for %.0f s (one connection) alone, then while %d clients loop on "
+           "GET %s (ms)\n",
+           secs, clients, HAMMER_PATH);
+    printf("%-28s %8s %8s %8s %9s\n", "", "median", "p99", "max", "requests");
+    filter_for(port, k, n, secs);
+    hammer hm = {.port = port};
+    pthread_t *t = calloc((size_t)clients, sizeof(*t));
+    for (int i = 0; i < clients; i++)
+        pthread_create(&t[i], NULL, hammer_loop, &hm);
+    usleep(500000); /* the reports are running */
+    double t0 = now_ms();
+    kind hk = *k;
+    hk.label = "filter NodeNames, hammered";
+    filter_for(port, &hk, n, secs);
+    double took = (now_ms() - t0) / 1000.0;
+    unsigned long answered = atomic_load(&hm.answered), busy = atomic_load(&hm.busy);
+    atomic_store(&hm.stop, true);
+    for (int i = 0; i < clients; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    printf("reports meanwhile: %lu answered (%.2f/s), %lu answered 503\n", answered,
+           (double)answered / took, busy);
 }
 
 /* ---- in-process: the per-request work without HTTP ---- */
@@ -376,8 +473,9 @@ int main(int argc, char **argv)
     int n = 200;
     unsigned port = 0, threads = 0;
     int loop = 0; /* --loop N: only N in-process /filter NodeNames (for perf record) */
-    int n_resv = 0;
+    int n_resv = 0, n_hammer = 0;
     nf_extender_http_tune_malloc(); /* as numafit-extender does */
+    signal(SIGPIPE, SIG_IGN);       /* a closed connection is reported, not a silent death */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
             n = atoi(argv[++i]);
@@ -389,13 +487,15 @@ int main(int argc, char **argv)
             threads = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--reservations") == 0 && i + 1 < argc)
             n_resv = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--hammer") == 0 && i + 1 < argc)
+            n_hammer = atoi(argv[++i]);
         else if (!dir && argv[i][0] != '-')
             dir = argv[i];
         else
             dir = NULL, i = argc;
     }
-    if (!dir || n < 1) {
-        fprintf(stderr, "usage: bench_extender GENDIR [--requests N] [--connect PORT] "
+    if (!dir || n < 1 || (n_hammer && !port)) {
+        fprintf(stderr, "usage: bench_extender GENDIR [--requests N] [--connect PORT [--hammer N]] "
                         "[--threads N] [--reservations N]\n");
         return 2;
     }
@@ -462,6 +562,15 @@ int main(int argc, char **argv)
             return 1;
         }
         port = nf_extender_http_port(h);
+    }
+    if (n_hammer > 0) {
+        bench_hammer(port, &kinds[0], n, n_hammer);
+        free(names);
+        free(list);
+        free(v);
+        free(d);
+        free(e);
+        return 0;
     }
     printf("\nover HTTP, %d requests each, one keep-alive connection (ms)\n", n);
     printf("%-28s %8s %8s %8s %9s\n", "", "median", "p99", "max", "req/s(1)");

@@ -115,7 +115,9 @@ static char *http_side_metrics(void *cls, size_t *len)
 
 static int http_side_start(const nf_daemon_opts *o, http_side *hs, nf_err *err)
 {
-    *hs = (http_side){.ho = {.listen = o->listen, .max_long_polls = o->max_long_polls}};
+    *hs = (http_side){.ho = {.listen = o->listen,
+                             .max_long_polls = o->max_long_polls,
+                             .head_timeout_ms = o->head_timeout_ms}};
     int rc;
     if ((o->tls.cert_file && (rc = nf_tls_server_new(&o->tls, &hs->ho.tls, err))) ||
         (o->auth_token_file &&

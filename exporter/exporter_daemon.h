@@ -28,6 +28,7 @@ typedef struct nf_daemon_opts {
     bool channel;
     int channel_fd;
     pid_t http_pid;
+    int64_t head_timeout_ms; /* 0: the HTTP server's default; < 0: no deadline */
 } nf_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread

@@ -38,7 +38,7 @@ typedef struct waiter {
 } waiter;
 
 struct nf_exporter_http {
-    struct MHD_Daemon *daemon;
+    nf_httpd *server;
     pthread_mutex_t lock;
     struct MHD_Response *doc; /* NULL until the first publish */
     struct MHD_Response *nrt; /* the same generation as NodeResourceTopology, or NULL */
@@ -174,15 +174,8 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
         if (say)
             nf_warn("long-poll limit reached: answering 503", "max_long_polls=%u refused=%u",
                     h->max_long_polls, unlogged);
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(sizeof(busy) - 1, (void *)busy, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-            return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-        MHD_destroy_response(r);
-        return ret;
+        return nf_httpd_reply_json_with(c, MHD_HTTP_SERVICE_UNAVAILABLE, busy, sizeof(busy) - 1,
+                                        MHD_HTTP_HEADER_RETRY_AFTER, "1");
     }
     if (wait) {
         waiter *w = calloc(1, sizeof(*w));
@@ -210,7 +203,7 @@ static enum MHD_Result handle_topology(nf_exporter_http *h, struct MHD_Connectio
 /* Whether the client may read more than the probes; if not, *ret is the refusal queued. */
 static bool allowed(nf_exporter_http *h, struct MHD_Connection *c, enum MHD_Result *ret)
 {
-    if (h->client_ca && !nf_tls_client_verified(c)) {
+    if (h->client_ca && !nf_httpd_client_verified(c)) {
         *ret = nf_httpd_reply_error(c, MHD_HTTP_FORBIDDEN, 0,
                                     "a client certificate signed by the client CA is required");
         return false;
@@ -402,10 +395,18 @@ int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **ou
     h->client_ca = nf_tls_server_has_client_ca(o->tls);
     h->tokens = o->tokens;
     h->max_long_polls = o->max_long_polls ? o->max_long_polls : DEFAULT_MAX_LONG_POLLS;
-    int rc = nf_httpd_start_tls(o->listen, 2, o->tls, handle, h, completed, h, &h->daemon, err);
+    nf_httpd_opts so = {.listen = o->listen,
+                        .threads = 2,
+                        .tls = o->tls,
+                        .handler = handle,
+                        .handler_cls = h,
+                        .completed = completed,
+                        .completed_cls = h,
+                        .head_timeout_ms = o->head_timeout_ms};
+    int rc = nf_httpd_start(&so, &h->server, err);
     if (!rc && (rc = -pthread_create(&h->expirer, NULL, expire_loop, h)) != 0) {
         nf_errf(err, rc, "long-poll thread: %s", strerror(-rc));
-        MHD_stop_daemon(h->daemon);
+        nf_httpd_stop(h->server);
     }
     if (rc) {
         pthread_cond_destroy(&h->wake);
@@ -420,7 +421,7 @@ int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **ou
 
 uint16_t nf_exporter_http_port(nf_exporter_http *h)
 {
-    return nf_httpd_port(h->daemon);
+    return nf_httpd_port(h->server);
 }
 
 /* Resume every waiter (all), or those whose generation arrived or whose deadline passed; called
@@ -515,8 +516,8 @@ void nf_exporter_http_stop(nf_exporter_http *h)
     pthread_mutex_unlock(&h->lock);
     if (h->expirer_started)
         pthread_join(h->expirer, NULL);
-    MHD_quiesce_daemon(h->daemon);
-    MHD_stop_daemon(h->daemon); /* waits for the pool threads, so in-flight requests finish */
+    MHD_quiesce_daemon(nf_httpd_daemon(h->server));
+    nf_httpd_stop(h->server); /* waits for the pool threads, so in-flight requests finish */
     if (h->doc)
         MHD_destroy_response(h->doc);
     if (h->nrt)

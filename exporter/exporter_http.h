@@ -31,6 +31,7 @@ typedef struct nf_exporter_http_opts {
     nf_tls_server *tls;      /* NULL: plain HTTP; borrowed, must outlive the server */
     nf_auth_tokens *tokens;  /* NULL: no token asked for; borrowed */
     unsigned max_long_polls; /* held long-polls at most; beyond, 503 + Retry-After. 0: 128 */
+    int64_t head_timeout_ms; /* request head deadline (httpd.h); 0: default, < 0: none */
 } nf_exporter_http_opts;
 
 int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **out, nf_err *err);

@@ -60,6 +60,8 @@ static const char usage[] =
     "                          everything but /healthz and /readyz; re-read when it changes\n"
     "  --max-long-polls N      held long-polls (?waitForGeneration) at most; 503 beyond\n"
     "                          (default 128)\n"
+    "  --head-timeout DUR      a request's line and headers must be in by then, or the\n"
+    "                          connection is closed (default 10s; 0s: only the idle timeout)\n"
     "  --auth-token-file FILE  require \"Authorization: Bearer <token>\" with one of this file's\n"
     "                          tokens (one per line) for everything but /healthz and /readyz\n"
     "  --privsep-user USER[:GROUP]\n"
@@ -104,6 +106,7 @@ static const struct option longopts[] = {
     {"publish-nrt", no_argument, NULL, 'N'},
     {"publish-nrt-interval", required_argument, NULL, 'Q'},
     {"kubeconfig", required_argument, NULL, 'U'},
+    {"head-timeout", required_argument, NULL, 'H'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -224,6 +227,15 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
         case 'U':
             no->kubeconfig = optarg;
             break;
+        case 'H': {
+            int64_t ms;
+            nf_err e = {{0}};
+            if (nf_duration_parse_ms(optarg, &ms, &e) || ms < 0)
+                return nf_cli_usage_error(&prog, "--head-timeout: %s",
+                                          e.msg[0] ? e.msg : "must not be negative");
+            d->head_timeout_ms = ms ? ms : -1;
+            break;
+        }
         default: /* --log-level, --help, --version, unknown */
             if ((rc = nf_cli_common_option(&prog, c, optarg)))
                 return rc;

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "numafit/buf.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
+#include "numafit/http_offload.h"
 #include "numafit/httpd.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
@@ -32,7 +34,7 @@
 #include "report_render.h"
 
 struct nf_extender_http {
-    struct MHD_Daemon *d;
+    nf_httpd *server;
     nf_cache *cache;
     nf_extender_config cfg;
     unsigned port;
@@ -43,6 +45,8 @@ struct nf_extender_http {
     atomic_size_t body_bytes; /* held by request bodies now, against cfg.body_budget */
     bool client_ca;           /* the scheduler's verbs need a verified client certificate */
     bool bind_refused;        /* beyond loopback without a client CA */
+    nf_offload *admin;        /* reports, /v1/nodes, /v1/explain, /metrics; NULL: inline */
+    nf_log_limit busy_log;
 };
 
 typedef enum route {
@@ -76,6 +80,12 @@ typedef struct req {
     bool have_args;
     struct MHD_Connection *conn;
     nf_bind_waiter waiter;
+    /* an admin request served by h->admin: the job, and the answer it left */
+    nf_offload_job job;
+    bool submitted;
+    nf_extender_http *h;
+    struct MHD_Response *answer;
+    unsigned answer_status;
 } req;
 
 /* ?addPods= at most: each placed pod is tried on every node, and a report runs on a worker that
@@ -84,6 +94,9 @@ typedef struct req {
 
 /* The status of the answer send_buf queued during the current handler call (see on_request). */
 static _Thread_local unsigned tls_status;
+/* On an admin worker: the request whose answer send_buf keeps (it is queued when the
+ * connection resumes: MHD_queue_response belongs to the access handler). */
+static _Thread_local req *tls_keep;
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
@@ -101,6 +114,11 @@ static enum MHD_Result send_buf(nf_extender_http *h, struct MHD_Connection *c, u
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (atomic_load(&h->closing))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (tls_keep) {
+        tls_keep->answer = resp;
+        tls_keep->answer_status = status;
+        return MHD_YES;
+    }
     tls_status = status;
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
@@ -836,7 +854,7 @@ static bool method_ok(route r, const char *method)
     return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
-static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, req *r)
+static enum MHD_Result dispatch_now(nf_extender_http *h, struct MHD_Connection *c, req *r)
 {
     switch (r->r) {
     case R_FILTER:
@@ -864,6 +882,63 @@ static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, r
         break;
     }
     return MHD_NO;
+}
+
+/* ---- admin requests on workers of their own (http_offload.h) ------------------------------ */
+
+/* What may take long (a report fits pods on every node; /v1/nodes encodes every document; a
+ * scrape with --shape runs reports) and is not kube-scheduler's: never on the server's threads,
+ * where it would make /filter wait. */
+static bool is_admin(route r)
+{
+    return r == R_REPORT || r == R_NODES || r == R_EXPLAIN || r == R_METRICS;
+}
+
+static void run_admin(nf_offload_job *job)
+{
+    req *r = (req *)((char *)job - offsetof(req, job));
+    tls_keep = r;
+    dispatch_now(r->h, job->conn, r); /* no answer kept: the connection is closed on resuming */
+    tls_keep = NULL;
+}
+
+static enum MHD_Result busy(nf_extender_http *h, struct MHD_Connection *c)
+{
+    unsigned unlogged;
+    if (nf_log_limit_pass(&h->busy_log, 10000, 1, &unlogged))
+        nf_warn("admin requests over the queue bound: answering 503",
+                "admin_queue=%u unlogged_before=%u", h->cfg.admin_queue, unlogged);
+    static const char body[] = "{\"Error\":\"busy: too many reports, node lists, explains and "
+                               "scrapes waiting (--admin-queue); retry\"}";
+    tls_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+    return nf_httpd_reply_json_with(c, MHD_HTTP_SERVICE_UNAVAILABLE, body, sizeof(body) - 1,
+                                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+static enum MHD_Result dispatch(nf_extender_http *h, struct MHD_Connection *c, req *r)
+{
+    if (!h->admin || !is_admin(r->r))
+        return dispatch_now(h, c, r);
+    if (!r->submitted) {
+        r->h = h;
+        r->job = (nf_offload_job){.run = run_admin, .conn = c, .urgent = r->r == R_METRICS};
+        int rc = nf_offload_submit(h->admin, &r->job);
+        if (rc == -EBUSY)
+            return busy(h, c);
+        if (rc)
+            return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "shutting down");
+        r->submitted = true;
+        return MHD_YES; /* suspended: called again once a worker has run it */
+    }
+    if (r->job.cancelled)
+        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "shutting down");
+    if (!r->answer)
+        return MHD_NO;
+    tls_status = r->answer_status;
+    enum MHD_Result rc = MHD_queue_response(c, r->answer_status, r->answer);
+    MHD_destroy_response(r->answer);
+    r->answer = NULL;
+    return rc;
 }
 
 /* Make r hold bytes of the body budget (more or fewer); false when that would go over it. */
@@ -894,7 +969,7 @@ static enum MHD_Result on_headers(nf_extender_http *h, struct MHD_Connection *c,
         return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, allow, "%s: method %.20s not allowed",
                           url, method);
     bool verb = r->r == R_FILTER || r->r == R_PRIORITIZE || r->r == R_BIND || r->r == R_PREEMPT;
-    if (verb && h->client_ca && !nf_tls_client_verified(c))
+    if (verb && h->client_ca && !nf_httpd_client_verified(c))
         return send_error(h, c, MHD_HTTP_FORBIDDEN, NULL,
                           "%s needs a client certificate signed by the client CA (--client-ca)",
                           url);
@@ -1027,6 +1102,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     nf_extender_metrics_request(h->metrics, verb_of(r->r), r->status, ns);
     if (r->have_args)
         nf_extender_args_free(&r->args);
+    if (r->answer)
+        MHD_destroy_response(r->answer);
     budget_hold(h, r, 0);
     nf_buf_free(&r->body);
     free(r);
@@ -1065,6 +1142,10 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
         h->cfg.max_body = NF_EXTENDER_DEFAULT_MAX_BODY;
     if (!h->cfg.body_budget)
         h->cfg.body_budget = NF_EXTENDER_DEFAULT_BODY_BUDGET;
+    if (!h->cfg.admin_workers)
+        h->cfg.admin_workers = NF_EXTENDER_DEFAULT_ADMIN_WORKERS;
+    if (!h->cfg.admin_queue)
+        h->cfg.admin_queue = NF_EXTENDER_DEFAULT_ADMIN_QUEUE;
     unsigned threads = cfg->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1078,15 +1159,30 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
                 "listen=%s hint=\"listen on 127.0.0.1, or set --tls-cert, --tls-key and "
                 "--client-ca\"",
                 listen);
-    int rc =
-        nf_httpd_start_tls(listen, threads, cfg->tls, on_request, h, on_completed, h, &h->d, err);
+    nf_httpd_opts so = {.listen = listen,
+                        .threads = threads,
+                        .tls = cfg->tls,
+                        .handler = on_request,
+                        .handler_cls = h,
+                        .completed = on_completed,
+                        .completed_cls = h,
+                        .head_timeout_ms = cfg->head_timeout_ms};
+    int rc = nf_httpd_start(&so, &h->server, err);
     if (rc) {
         nf_extender_metrics_free(h->metrics);
         nf_explain_free(h->explain);
         free(h);
         return rc;
     }
-    h->port = nf_httpd_port(h->d);
+    if (h->cfg.admin_workers > 0 && (rc = nf_offload_new(h->cfg.admin_workers, h->cfg.admin_queue,
+                                                         NF_EXTENDER_ADMIN_NICE, &h->admin, err))) {
+        nf_httpd_stop(h->server);
+        nf_extender_metrics_free(h->metrics);
+        nf_explain_free(h->explain);
+        free(h);
+        return rc;
+    }
+    h->port = nf_httpd_port(h->server);
     *out = h;
     return 0;
 }
@@ -1102,10 +1198,11 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
         return;
     atomic_store(&h->closing, true);
     nf_binder_shutdown(h->cfg.binder); /* held /filters answer now */
-    MHD_quiesce_daemon(h->d);
+    MHD_quiesce_daemon(nf_httpd_daemon(h->server));
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
-    MHD_stop_daemon(h->d);
+    nf_offload_free(h->admin); /* what still waits: 503 */
+    nf_httpd_stop(h->server);
     nf_extender_metrics_free(h->metrics);
     nf_explain_free(h->explain);
     free(h);

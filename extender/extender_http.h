@@ -37,7 +37,10 @@
  * Threads: an internal pool of `threads` libmicrohttpd workers (default: the CPU count, at least
  * 2). Requests are short and CPU-bound (decode, fit thousands of nodes, encode), so a pool the size
  * of the machine gives the throughput, with no thread per connection however many connections
- * kube-scheduler or a load generator opens.
+ * kube-scheduler or a load generator opens. Reports, /v1/nodes, /v1/explain and /metrics run on
+ * admin workers of their own (admin_workers, nice 10, admin_queue waiting at most: 503 with
+ * Retry-After beyond; scrapes ahead of the rest), so that a report on thousands of nodes never
+ * holds a thread /filter needs.
  */
 #ifndef NUMAFIT_EXTENDER_HTTP_H
 #define NUMAFIT_EXTENDER_HTTP_H
@@ -60,6 +63,11 @@
  * nodes ~70 MiB): a body that would go over it gets 503 (Content-Length) or a closed connection
  * (a chunked body growing past it). */
 #define NF_EXTENDER_DEFAULT_BODY_BUDGET (192u << 20)
+/* Admin requests (reports, node lists, explains, scrapes): one worker, at a lower priority than
+ * the scheduler's verbs (nice 10), 16 waiting at most. */
+#define NF_EXTENDER_DEFAULT_ADMIN_WORKERS 1
+#define NF_EXTENDER_DEFAULT_ADMIN_QUEUE 16
+#define NF_EXTENDER_ADMIN_NICE 10
 
 /* Process-wide allocator policy for the server (call once, before threads start): memory of the
  * size of a request (a 13 MB NodeList, a 250 KB answer) stays mapped between requests instead
@@ -68,15 +76,21 @@
 void nf_extender_http_tune_malloc(void);
 
 typedef struct nf_extender_config {
-    const char *listen;     /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
-                               any free port) */
-    nf_fit_opts fit;        /* align, strategy, pass_missing (= --stale-policy ignore) */
-    int64_t stale_after_ms; /* 0: exporter documents never age out */
-    size_t max_body;        /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
-    size_t body_budget;     /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
-    unsigned threads;       /* 0: CPU count, at least 2 */
-    nf_puller *puller;      /* optional: its per-exporter counters appear in /metrics */
-    nf_binder *binder;      /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
+    const char *listen;      /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
+                                any free port) */
+    nf_fit_opts fit;         /* align, strategy, pass_missing (= --stale-policy ignore) */
+    int64_t stale_after_ms;  /* 0: exporter documents never age out */
+    size_t max_body;         /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
+    size_t body_budget;      /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */
+    int64_t head_timeout_ms; /* request head deadline (httpd.h); 0: default, < 0: none */
+    /* /v1/report, /v1/nodes, /v1/explain, /metrics run on admin_workers threads of their own
+     * (http_offload.h), at most admin_queue waiting (503 beyond). 0: the defaults; workers < 0:
+     * none, on the server's threads with the scheduler's verbs (for measurements) */
+    int admin_workers;
+    unsigned admin_queue;
+    unsigned threads;  /* 0: CPU count, at least 2 */
+    nf_puller *puller; /* optional: its per-exporter counters appear in /metrics */
+    nf_binder *binder; /* optional: /bind, reservations (binder.h); NULL: /bind refuses */
     /* --shape NAME=REQUESTS (report.h nf_report_named_shape_parse, checked by the caller):
      * numafit_extender_shape_pods_{fit,stranded}{shape} at every scrape; borrowed */
     const char *const *shapes;

@@ -13,6 +13,7 @@
 #include "nrt_source.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
+#include "numafit/fileio.h"
 #include "numafit/kube.h"
 #include "numafit/log.h"
 #include "numafit/quantity.h"
@@ -58,6 +59,12 @@ static const char usage[] =
     "  --body-budget SIZE        all request bodies held at once, e.g. 192Mi (default); 503\n"
     "                            beyond it\n"
     "  --threads N               HTTP worker threads (default: CPU count, at least 2)\n"
+    "  --admin-workers N         threads of their own for /v1/report, /v1/nodes, /v1/explain\n"
+    "                            and /metrics, below the scheduler's verbs in priority\n"
+    "                            (default 1; 0: on the HTTP threads, with /filter)\n"
+    "  --admin-queue N           of those, waiting at most (default 16); 503 beyond\n"
+    "  --head-timeout DUR        a request's line and headers must be in by then, or the\n"
+    "                            connection is closed (default 10s; 0s: only the idle timeout)\n"
     "\n"
     "TLS (certificate files are re-read when they change; TLS 1.2 at least):\n"
     "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain) ...\n"
@@ -120,6 +127,9 @@ static const struct option longopts[] = {
     {"exporter-server-name", required_argument, NULL, 'N'},
     {"exporter-hold", required_argument, NULL, 'o'},
     {"body-budget", required_argument, NULL, 'B'},
+    {"head-timeout", required_argument, NULL, 'D'},
+    {"admin-workers", required_argument, NULL, 'w'},
+    {"admin-queue", required_argument, NULL, 'q'},
     {"log-level", required_argument, NULL, 'L'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -203,6 +213,22 @@ static int parse_option(options *o, int c, const char *arg)
         return nf_fit_opts_cli(&prog, "strategy", arg, &o->http.fit);
     case 'H':
         return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->http.fit);
+    case 'w':
+        if (nf_parse_int64(arg, 0, 64, &v))
+            return nf_cli_usage_error(&prog, "--admin-workers takes 0..64");
+        o->http.admin_workers = v ? (int)v : -1;
+        return 0;
+    case 'q':
+        if (nf_parse_int64(arg, 1, 100000, &v))
+            return nf_cli_usage_error(&prog, "--admin-queue takes 1..100000");
+        o->http.admin_queue = (unsigned)v;
+        return 0;
+    case 'D':
+        if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
+            return nf_cli_usage_error(&prog, "--head-timeout: %s",
+                                      e.msg[0] ? e.msg : "must not be negative");
+        o->http.head_timeout_ms = v ? v : -1;
+        return 0;
     case 'A':
         if (nf_duration_parse_ms(arg, &v, &e) || v < 0)
             return nf_cli_usage_error(&prog, "--stale-after: %s",

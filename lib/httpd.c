@@ -3,37 +3,39 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 
-#define RESERVED_FDS 256 /* files, pipes, outgoing sockets: not for clients */
-#define MHD_LOG_MS 1000  /* libmicrohttpd's messages: at most one line this often */
+#define RESERVED_FDS 256            /* files, pipes, outgoing sockets: not for clients */
+#define MHD_LOG_MS 1000             /* libmicrohttpd's messages: at most one line this often */
+#define NF_HTTPD_LIMIT_LOG_MS 10000 /* a limit hit: at most one line this often */
 
 /* libmicrohttpd's own messages (a refused connection, a failed handshake, ...) as logfmt lines,
  * at most one a second with a count of those left out: a flood of clients must not become a
  * flood of log lines. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    static _Atomic int64_t logged_ms;
-    static atomic_uint unlogged;
+    static nf_log_limit limit;
+    unsigned unlogged;
     (void)cls;
-    int64_t now = nf_mono_ms(), last = atomic_load(&logged_ms);
-    if (now - last < MHD_LOG_MS || !atomic_compare_exchange_strong(&logged_ms, &last, now)) {
-        atomic_fetch_add(&unlogged, 1);
+    if (!nf_log_limit_pass(&limit, MHD_LOG_MS, 1, &unlogged))
         return;
-    }
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     for (char *p = msg; *p; p++)
@@ -42,8 +44,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ' || msg[n - 1] == '.'))
         msg[--n] = '\0';
-    nf_warn("libmicrohttpd", "detail=\"%s\" unlogged_before=%u", msg,
-            atomic_exchange(&unlogged, 0));
+    nf_warn("libmicrohttpd", "detail=\"%s\" unlogged_before=%u", msg, unlogged);
 }
 
 int nf_parse_listen(const char *listen, struct sockaddr_storage *addr, nf_err *err)
@@ -101,26 +102,266 @@ static int listen_socket(const char *where, const struct sockaddr_storage *addr,
     return fd;
 }
 
-int nf_httpd_start(const char *listen, unsigned threads, MHD_AccessHandlerCallback handler,
-                   void *handler_cls, MHD_RequestCompletedCallback completed, void *completed_cls,
-                   struct MHD_Daemon **out, nf_err *err)
+/* ---- connections and their request-head deadlines -----------------------------------------
+ *
+ * libmicrohttpd has one timeout per connection, an idle one that any byte resets: a client
+ * sending one header byte every few seconds holds its connection for ever. So each connection
+ * also gets a deadline for its request head, kept here:
+ *   - a new connection: opened + head timeout;
+ *   - its request line is in (the URI callback): at most that + head timeout;
+ *   - its head is complete (the access handler's first call): none while the request runs (its
+ *     body and answer are bounded elsewhere: --max-body, the idle timeout, long-poll holds);
+ *   - a request completed on a kept-alive connection: + the idle timeout (a client may keep an
+ *     idle connection as long as libmicrohttpd lets it, but not dribble a head for ever).
+ * A sweeper thread shuts down (shutdown(2), from outside libmicrohttpd's threads) the sockets
+ * past their deadline whose bytes libmicrohttpd has all read (unread bytes mean the server is
+ * behind, not the client: those are looked at again a second later): libmicrohttpd sees the end of
+ * the stream and closes the connection. The socket cannot have been closed and its number reused
+ * meanwhile: libmicrohttpd tells us (MHD_CONNECTION_NOTIFY_CLOSED, which unlinks it under the same
+ * lock) before closing it. */
+
+typedef struct hconn {
+    nf_httpd *s;
+    nf_tls_conn *tls;
+    int fd;
+    bool linked;      /* in s->armed, under s->mu */
+    bool head_wait;   /* its next request's head is awaited (the connection's own thread) */
+    bool too_long;    /* its request target is over the limits: answered 414 (own thread) */
+    int64_t deadline; /* nf_mono_ms; under s->mu */
+    struct hconn *prev, *next;
+} hconn;
+
+struct nf_httpd {
+    struct MHD_Daemon *d;
+    nf_tls_server *tls;
+    MHD_AccessHandlerCallback handler;
+    void *handler_cls;
+    MHD_RequestCompletedCallback completed;
+    void *completed_cls;
+    int64_t head_ms; /* < 0: no deadline */
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* CLOCK_MONOTONIC */
+    hconn *armed;        /* connections with a deadline, under mu */
+    bool stopping;
+    pthread_t sweeper;
+    bool sweeper_started;
+    _Atomic uint64_t head_timeouts;
+    nf_log_limit head_log, target_log;
+};
+
+static void arm(nf_httpd *s, hconn *hc, int64_t deadline, bool only_earlier)
 {
-    return nf_httpd_start_tls(listen, threads, NULL, handler, handler_cls, completed, completed_cls,
-                              out, err);
+    if (s->head_ms < 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (!hc->linked) {
+        hc->prev = NULL;
+        hc->next = s->armed;
+        if (s->armed)
+            s->armed->prev = hc;
+        s->armed = hc;
+        hc->linked = true;
+        hc->deadline = deadline;
+    } else if (!only_earlier || deadline < hc->deadline) {
+        hc->deadline = deadline;
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
-int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
-                       MHD_AccessHandlerCallback handler, void *handler_cls,
-                       MHD_RequestCompletedCallback completed, void *completed_cls,
-                       struct MHD_Daemon **out, nf_err *err)
+static void unlink_locked(nf_httpd *s, hconn *hc)
+{
+    if (!hc->linked)
+        return;
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        s->armed = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    hc->linked = false;
+}
+
+static void disarm(nf_httpd *s, hconn *hc)
+{
+    pthread_mutex_lock(&s->mu);
+    unlink_locked(s, hc);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static hconn *hconn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    nf_httpd *s = cls;
+    hconn *hc = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (hc) {
+            disarm(s, hc);
+            nf_tls_conn_close(s->tls, hc->tls);
+            free(hc);
+            *socket_context = NULL;
+        }
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!(hc = calloc(1, sizeof(*hc)))) {
+        if (ci)
+            shutdown(ci->connect_fd, SHUT_RDWR); /* no state, no deadline: not served */
+        return;
+    }
+    hc->s = s;
+    hc->fd = ci ? ci->connect_fd : -1;
+    if (s->tls)
+        hc->tls = nf_tls_conn_open(s->tls, c);
+    hc->head_wait = true;
+    *socket_context = hc;
+    arm(s, hc, nf_mono_ms() + s->head_ms, false);
+}
+
+/* The request line is in (called before libmicrohttpd splits the query into parameters). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    nf_httpd *s = cls;
+    hconn *hc = hconn_of(c);
+    if (!hc)
+        return NULL;
+    arm(s, hc, nf_mono_ms() + s->head_ms, true);
+    size_t len = strlen(uri), params = 0;
+    char *q = strchr(uri, '?');
+    for (const char *p = q; p && *p; p++)
+        params += *p == '&';
+    hc->too_long = len > NF_HTTPD_MAX_TARGET || (q && params + 1 > NF_HTTPD_MAX_PARAMS);
+    /* libmicrohttpd 0.9.75 keeps every parameter in the connection's memory pool and, when
+     * they do not fit, logs a 431 that it never sends: the connection hangs. An answer of 414
+     * follows anyway, so the parameters are cut off here, where the line is still ours to
+     * read: it then splits an empty query. (The line lives in libmicrohttpd's read buffer,
+     * writable memory; the URI it hands out is const only by its prototype.) */
+    if (hc->too_long && q)
+        q[1] = '\0';
+    return NULL;
+}
+
+static enum MHD_Result reply_414(nf_httpd *s, struct MHD_Connection *c)
+{
+    unsigned unlogged;
+    if (nf_log_limit_pass(&s->target_log, NF_HTTPD_LIMIT_LOG_MS, 1, &unlogged))
+        nf_warn("request target over the limit: answering 414",
+                "max_target_bytes=%d max_params=%d unlogged_before=%u", NF_HTTPD_MAX_TARGET,
+                NF_HTTPD_MAX_PARAMS, unlogged);
+    char body[160];
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":\"request target over %d bytes or %d query parameters\"}",
+                     NF_HTTPD_MAX_TARGET, NF_HTTPD_MAX_PARAMS);
+    return nf_httpd_reply_json_with(c, MHD_HTTP_URI_TOO_LONG, body, (size_t)n,
+                                    MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* The server's handler, once the head is complete: the deadline is lifted at its first call. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    nf_httpd *s = cls;
+    hconn *hc = hconn_of(c);
+    if (hc && hc->head_wait) {
+        hc->head_wait = false;
+        disarm(s, hc);
+        if (hc->too_long) {
+            hc->too_long = false;
+            return reply_414(s, c);
+        }
+    }
+    return s->handler(s->handler_cls, c, url, method, version, upload, upload_size, con_cls);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    nf_httpd *s = cls;
+    if (s->completed)
+        s->completed(s->completed_cls, c, con_cls, toe);
+    hconn *hc = hconn_of(c);
+    if (hc && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) { /* kept alive for the next one */
+        hc->head_wait = true;
+        arm(s, hc, nf_mono_ms() + NF_HTTPD_IDLE_TIMEOUT_S * 1000, false);
+    }
+}
+
+/* Close the connections whose head is late; sleep until the next deadline (at most a second:
+ * new connections arrive with later deadlines than those already armed). */
+static void *sweep_loop(void *arg)
+{
+    nf_httpd *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        int64_t now = nf_mono_ms(), next = now + 1000;
+        unsigned closed = 0;
+        for (hconn *hc = s->armed, *nx; hc; hc = nx) {
+            nx = hc->next;
+            int unread = 0;
+            if (hc->deadline <= now && hc->fd >= 0 && ioctl(hc->fd, FIONREAD, &unread) == 0 &&
+                unread > 0) {
+                /* the client sent more than libmicrohttpd has read yet: the server is behind
+                 * (its threads busy), not the client; looked at again in a second */
+                hc->deadline = now + 1000;
+            }
+            if (hc->deadline <= now) {
+                unlink_locked(s, hc);
+                if (hc->fd >= 0)
+                    shutdown(hc->fd, SHUT_RDWR);
+                closed++;
+            } else if (hc->deadline < next) {
+                next = hc->deadline;
+            }
+        }
+        if (closed) {
+            atomic_fetch_add(&s->head_timeouts, closed);
+            unsigned unlogged;
+            if (nf_log_limit_pass(&s->head_log, NF_HTTPD_LIMIT_LOG_MS, closed, &unlogged))
+                nf_warn("request head not complete in time: connections closed",
+                        "head_timeout_ms=%" PRId64 " closed=%u closed_unlogged_before=%u",
+                        s->head_ms, closed, unlogged);
+        }
+        struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+        pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int nf_httpd_start(const nf_httpd_opts *o, nf_httpd **out, nf_err *err)
 {
     struct sockaddr_storage addr;
-    int rc = nf_parse_listen(listen, &addr, err);
+    int rc = nf_parse_listen(o->listen, &addr, err);
     if (rc)
         return rc;
-    int lfd = listen_socket(listen, &addr, err);
-    if (lfd < 0)
+    nf_httpd *s = calloc(1, sizeof(*s));
+    if (!s)
+        return nf_errf(err, -ENOMEM, "cannot serve on %s: out of memory", o->listen);
+    s->tls = o->tls;
+    s->handler = o->handler;
+    s->handler_cls = o->handler_cls;
+    s->completed = o->completed;
+    s->completed_cls = o->completed_cls;
+    s->head_ms = o->head_timeout_ms ? o->head_timeout_ms : NF_HTTPD_HEAD_TIMEOUT_MS;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nf_mono_ms */
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    int lfd = listen_socket(o->listen, &addr, err);
+    if (lfd < 0) {
+        nf_httpd_stop(s);
         return lfd;
+    }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     /* libmicrohttpd's default connection limit is FD_SETSIZE - 4 whatever the file limit: a
      * thousand idle clients would lock everyone else out. Allow what the file limit leaves. */
@@ -132,23 +373,74 @@ int nf_httpd_start_tls(const char *listen, unsigned threads, nf_tls_server *tls,
     struct MHD_OptionItem extra[8] = {{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
                                       {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL}};
     size_t k = 2;
-    for (const struct MHD_OptionItem *o = tls ? nf_tls_server_mhd_options(tls, &flags) : NULL;
-         o && o->option != MHD_OPTION_END && k < 7; o++)
-        extra[k++] = *o;
+    for (const struct MHD_OptionItem *t = s->tls ? nf_tls_server_mhd_options(s->tls, &flags) : NULL;
+         t && t->option != MHD_OPTION_END && k < 7; t++)
+        extra[k++] = *t;
     extra[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_ARRAY, extra /* the logger first */,
-        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
-    if (!d) {
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, extra /* the logger first */,
+        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)NF_HTTPD_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)NF_HTTPD_POOL_BYTES, MHD_OPTION_END);
+    if (!s->d) {
         close(lfd);
-        return nf_errf(err, -EIO, "cannot serve on %s: libmicrohttpd did not start", listen);
+        nf_httpd_stop(s);
+        return nf_errf(err, -EIO, "cannot serve on %s: libmicrohttpd did not start", o->listen);
     }
-    *out = d;
+    if (s->head_ms > 0) {
+        if ((rc = pthread_create(&s->sweeper, NULL, sweep_loop, s)) != 0) {
+            nf_httpd_stop(s);
+            return nf_errf(err, -rc, "cannot serve on %s: request-head thread: %s", o->listen,
+                           strerror(rc));
+        }
+        s->sweeper_started = true;
+    }
+    *out = s;
     return 0;
+}
+
+void nf_httpd_stop(nf_httpd *s)
+{
+    if (!s)
+        return;
+    if (s->sweeper_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->sweeper, NULL);
+    }
+    if (s->d)
+        MHD_stop_daemon(s->d); /* closes every connection: their states are freed */
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+struct MHD_Daemon *nf_httpd_daemon(nf_httpd *s)
+{
+    return s->d;
+}
+
+uint16_t nf_httpd_port(nf_httpd *s)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+uint64_t nf_httpd_head_timeouts(nf_httpd *s)
+{
+    return atomic_load(&s->head_timeouts);
+}
+
+bool nf_httpd_client_verified(struct MHD_Connection *c)
+{
+    hconn *hc = hconn_of(c);
+    return hc && nf_tls_conn_verified(hc->tls, c);
 }
 
 bool nf_listen_is_loopback(const char *listen)
@@ -160,12 +452,6 @@ bool nf_listen_is_loopback(const char *listen)
     if (addr.ss_family == AF_INET)
         return (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
     return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr);
-}
-
-uint16_t nf_httpd_port(struct MHD_Daemon *d)
-{
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
 }
 
 enum MHD_Result nf_httpd_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
@@ -198,16 +484,24 @@ enum MHD_Result nf_httpd_reply_error(struct MHD_Connection *c, unsigned status, 
     return ret;
 }
 
-enum MHD_Result nf_httpd_reply_405(struct MHD_Connection *c, const char *allow)
+enum MHD_Result nf_httpd_reply_json_with(struct MHD_Connection *c, unsigned status,
+                                         const char *body, size_t len, const char *header,
+                                         const char *value)
 {
-    static const char body[] = "{\"error\":\"method not allowed\"}";
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+    MHD_add_response_header(r, header, value);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+enum MHD_Result nf_httpd_reply_405(struct MHD_Connection *c, const char *allow)
+{
+    static const char body[] = "{\"error\":\"method not allowed\"}";
+    return nf_httpd_reply_json_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, body, sizeof(body) - 1,
+                                    MHD_HTTP_HEADER_ALLOW, allow);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "numafit/clock.h"
+
 static nf_log_level min_level = NF_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -100,4 +102,16 @@ void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
     }
     line[n++] = '\n';
     fwrite(line, 1, (size_t)n, stderr);
+}
+
+bool nf_log_limit_pass(nf_log_limit *l, int64_t interval_ms, unsigned events, unsigned *unlogged)
+{
+    int64_t now = nf_mono_ms(), last = atomic_load(&l->logged_ms);
+    if ((last && now - last < interval_ms) ||
+        !atomic_compare_exchange_strong(&l->logged_ms, &last, now)) {
+        atomic_fetch_add(&l->unlogged, events);
+        return false;
+    }
+    *unlogged = atomic_exchange(&l->unlogged, 0);
+    return true;
 }

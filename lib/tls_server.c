@@ -2,8 +2,9 @@
  * numafit/tls_server.h).
  *
  * libmicrohttpd builds one GnuTLS session per connection with the daemon's credentials and then
- * tells us (MHD_CONNECTION_NOTIFY_STARTED) before the handshake starts: there the session's
- * credentials are replaced by the current ones, which the connection holds until it closes. The
+ * tells httpd.c (MHD_CONNECTION_NOTIFY_STARTED) before the handshake starts: there
+ * nf_tls_conn_open replaces the session's credentials by the current ones, which the connection
+ * holds until it closes. The
  * daemon's own credentials carry no certificate (only a retrieval callback that refuses), so a
  * connection that did not get ours fails its handshake instead of going out unauthenticated.
  */
@@ -26,8 +27,7 @@
 #include "numafit/secret_file.h"
 
 #define PEM_MAX (1u << 20)
-#define CONN_MAGIC 0x6e66746cu /* "nftl": a socket context that is ours */
-#define REFUSAL_LOG_MS 1000    /* at most one "client certificate refused" line per second */
+#define REFUSAL_LOG_MS 1000 /* at most one "client certificate refused" line per second */
 
 typedef struct creds {
     gnutls_certificate_credentials_t x509;
@@ -35,12 +35,11 @@ typedef struct creds {
     unsigned refs; /* under nf_tls_server.mu: the server's own one plus one per connection */
 } creds;
 
-/* A connection's socket context. */
-typedef struct conn {
-    uint32_t magic;
+/* A connection's TLS state (httpd.c keeps it with the connection). */
+struct nf_tls_conn {
     creds *cr;
     int verified; /* -1: not asked yet, 0: no verified client certificate, 1: verified */
-} conn;
+};
 
 struct nf_tls_server {
     nf_secret_file cert, key, ca;
@@ -50,11 +49,8 @@ struct nf_tls_server {
     pthread_mutex_t reload_mu; /* one reload at a time; new connections never wait for one */
     pthread_mutex_t mu;        /* cur and every creds' refs */
     creds *cur;
-    struct MHD_OptionItem opts[4];
+    struct MHD_OptionItem opts[3];
 };
-
-static _Atomic int64_t refusal_logged_ms;
-static atomic_uint refusals_unlogged;
 
 /* ---- credentials -------------------------------------------------------------------------- */
 
@@ -210,12 +206,10 @@ static int verify_peer(gnutls_session_t s, unsigned *status)
 
 static void log_refusal(int g, unsigned status)
 {
-    int64_t now = nf_mono_ms(), last = atomic_load(&refusal_logged_ms);
-    if (now - last < REFUSAL_LOG_MS ||
-        !atomic_compare_exchange_strong(&refusal_logged_ms, &last, now)) {
-        atomic_fetch_add(&refusals_unlogged, 1);
+    static nf_log_limit limit;
+    unsigned unlogged;
+    if (!nf_log_limit_pass(&limit, REFUSAL_LOG_MS, 1, &unlogged))
         return;
-    }
     char why[256] = "";
     gnutls_datum_t out = {NULL, 0};
     if (g < 0)
@@ -227,7 +221,7 @@ static void log_refusal(int g, unsigned status)
         why[n - 1] = '\0';
     log_safe(why);
     nf_warn("client certificate refused: handshake failed", "reason=\"%s\" refused_unlogged=%u",
-            why, atomic_exchange(&refusals_unlogged, 0));
+            why, unlogged);
 }
 
 /* During the handshake, once the client's certificate arrived (or it sent none). */
@@ -262,24 +256,14 @@ static gnutls_session_t session_of(struct MHD_Connection *c)
     return ci ? (gnutls_session_t)ci->tls_session : NULL;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+nf_tls_conn *nf_tls_conn_open(nf_tls_server *t, struct MHD_Connection *c)
 {
-    nf_tls_server *t = cls;
-    conn *cs = *socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        if (cs) {
-            creds_unref(t, cs->cr);
-            free(cs);
-            *socket_context = NULL;
-        }
-        return;
-    }
     maybe_reload(t);
     gnutls_session_t s = session_of(c);
-    if (!s || !(cs = calloc(1, sizeof(*cs))))
-        return; /* its handshake fails: the daemon's credentials have no certificate */
-    *cs = (conn){.magic = CONN_MAGIC, .verified = -1};
+    nf_tls_conn *cs = s ? calloc(1, sizeof(*cs)) : NULL;
+    if (!cs)
+        return NULL; /* its handshake fails: the daemon's credentials have no certificate */
+    cs->verified = -1;
     pthread_mutex_lock(&t->mu);
     cs->cr = t->cur;
     cs->cr->refs++;
@@ -287,21 +271,26 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cs->cr->x509) < 0) {
         creds_unref(t, cs->cr);
         free(cs);
-        return;
+        return NULL;
     }
     gnutls_certificate_server_set_request(s, cs->cr->client_ca ? GNUTLS_CERT_REQUEST
                                                                : GNUTLS_CERT_IGNORE);
     if (cs->cr->client_ca)
         gnutls_session_set_verify_function(s, verify_client);
-    *socket_context = cs;
+    return cs;
 }
 
-bool nf_tls_client_verified(struct MHD_Connection *c)
+void nf_tls_conn_close(nf_tls_server *t, nf_tls_conn *cs)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    conn *cs = ci ? ci->socket_context : NULL;
-    if (!cs || cs->magic != CONN_MAGIC || !cs->cr->client_ca)
+    if (!cs)
+        return;
+    creds_unref(t, cs->cr);
+    free(cs);
+}
+
+bool nf_tls_conn_verified(nf_tls_conn *cs, struct MHD_Connection *c)
+{
+    if (!cs || !cs->cr->client_ca)
         return false;
     if (cs->verified < 0) {
         /* the handshake already refused a bad certificate; checked again here so that the
@@ -346,8 +335,7 @@ int nf_tls_server_new(const nf_tls_server_opts *o, nf_tls_server **out, nf_err *
     }
     t->opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)NF_TLS_PRIORITIES};
     t->opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)no_certificate};
-    t->opts[2] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, t};
-    t->opts[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    t->opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     *out = t;
     return 0;
 }

@@ -119,7 +119,7 @@ static int parse_mountinfo(const char *procfs, nf_pod_huge *h, nf_err *err)
                 dash = i;
                 break;
             }
-        if (nf < 6 || dash < 0 || dash + 3 > nf) {
+        if (nf < 6 || dash < 0 || dash + 3 >= nf) { /* FSTYPE SOURCE SUPER after the dash */
             rc = nf_errf(err, -EINVAL, "%s: malformed line \"%.80s\"", path, line);
             break;
         }

@@ -8,6 +8,11 @@
 #   scripts/bench.sh load     both servers under wrk with 256 connections (HTTP and HTTPS), 1,000
 #                             held long-polls, SIGKILLs and torn inputs (bench/bench_load.py; on
 #                             demand only); NF_LOAD_SECS (60) per wrk run
+#   scripts/bench.sh hammer   /filter p50/p99 alone and while 8 clients loop on
+#                             GET /v1/report?shape=cpu=1&addPods=1000 over 5,000 nodes, with the
+#                             reports on admin workers (default) and on the HTTP threads
+#                             (--admin-workers 0, as before), side by side; on demand only.
+#                             NF_BENCH_NODES (5000), NF_HAMMER_CLIENTS (8), NF_HAMMER_REQUESTS (500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -253,5 +258,28 @@ PY
   for name in numafit-extender goextender; do
     other=$(grep -vE -e "$cutoff" -e 'loaded .* node topologies' "$tmp/$name.log" || true)
     [ -z "$other" ] || printf -- '-- %s stderr:\n%s\n' "$name" "$(head -20 <<<"$other")"
+  done
+fi
+
+if [ "$what" = hammer ]; then
+  # issue 13: the scheduler's verbs must not starve behind reports (target: /filter p99 < 50 ms)
+  nodes=${NF_BENCH_NODES:-5000}
+  python3 bench/gen_topologies.py "$tmp/cluster" "$nodes" 32 >/dev/null
+  echo "== /filter while /v1/report is hammered: $nodes nodes, ${NF_HAMMER_CLIENTS:-8} report" \
+    "clients, $(nproc) CPUs, 2 HTTP threads"
+  for workers in 1 0; do
+    build-bench/extender/numafit-extender --listen 127.0.0.1:19755 --topology-dir "$tmp/cluster/topo" \
+      --threads 2 --admin-workers "$workers" --log-level warn &
+    pid=$!
+    wait_ready numafit-extender 19755 $pid
+    if [ "$workers" = 1 ]; then
+      echo "-- reports on one admin worker of their own (nice 10; the default)"
+    else
+      echo "-- reports on the HTTP threads with /filter (--admin-workers 0, as before)"
+    fi
+    build-bench/bench/bench_extender "$tmp/cluster" --connect 19755 \
+      --requests "${NF_HAMMER_REQUESTS:-500}" --hammer "${NF_HAMMER_CLIENTS:-8}"
+    kill $pid
+    wait $pid 2>/dev/null || true
   done
 fi

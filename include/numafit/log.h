@@ -2,7 +2,10 @@
 #ifndef NUMAFIT_LOG_H
 #define NUMAFIT_LOG_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum nf_log_level {
     NF_LOG_DEBUG = 0,
@@ -22,6 +25,16 @@ void nf_log(nf_log_level level, const char *msg, const char *kv, ...)
 /* s as the inside of a logfmt quoted value (`key="%s"`): backslash and double quote escaped,
  * newlines as spaces, cut to fit len bytes (NUL-terminated; nothing when len is 0). Returns buf. */
 const char *nf_log_quote(const char *s, char *buf, size_t len);
+
+/* At most one line per interval for something that can repeat a thousand times a second (a limit
+ * hit, a refused handshake): nf_log_limit_pass, told that `events` happened, says whether to
+ * log them now and how many events were left out since the last line (*unlogged). Zero-
+ * initialised; thread-safe. */
+typedef struct nf_log_limit {
+    _Atomic int64_t logged_ms; /* CLOCK_MONOTONIC */
+    atomic_uint unlogged;
+} nf_log_limit;
+bool nf_log_limit_pass(nf_log_limit *l, int64_t interval_ms, unsigned events, unsigned *unlogged);
 
 #define nf_debug(msg, ...) nf_log(NF_LOG_DEBUG, msg, __VA_ARGS__)
 #define nf_info(msg, ...) nf_log(NF_LOG_INFO, msg, __VA_ARGS__)

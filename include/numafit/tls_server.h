@@ -12,7 +12,7 @@
  * Client certificates (with a client CA): every handshake asks for one. A certificate that is
  * presented must chain to the CA, be within its validity period and allow TLS client use, or the
  * handshake fails. A client without one still completes the handshake (kubelet's HTTPS probes
- * present none): the routes that need a verified client ask nf_tls_client_verified().
+ * present none): the routes that need a verified client ask nf_httpd_client_verified() (httpd.h).
  *
  * Protocols and ciphers: NF_TLS_PRIORITIES (GnuTLS priority string): TLS 1.3 and 1.2 only,
  * ECDHE key exchange (forward secrecy), AEAD ciphers only (AES-GCM, ChaCha20-Poly1305).
@@ -46,8 +46,21 @@ int nf_tls_server_new(const nf_tls_server_opts *o, nf_tls_server **out, nf_err *
 void nf_tls_server_free(nf_tls_server *t);
 
 /* The MHD_start_daemon options (for MHD_OPTION_ARRAY, ending with MHD_OPTION_END) and the
- * daemon flag (MHD_USE_TLS) that serve TLS with t; they take the connection notifications. */
+ * daemon flag (MHD_USE_TLS) that serve TLS with t. The daemon's connection notifications must
+ * call nf_tls_conn_open and nf_tls_conn_close (httpd.c does). */
 const struct MHD_OptionItem *nf_tls_server_mhd_options(nf_tls_server *t, unsigned *flags);
+
+/* One connection's TLS state. */
+typedef struct nf_tls_conn nf_tls_conn;
+/* A new connection, before its handshake (MHD_CONNECTION_NOTIFY_STARTED): its session gets the
+ * current credentials (the files are checked first when the interval has passed). NULL when
+ * that fails: its handshake then fails, since the daemon's own credentials hold no certificate. */
+nf_tls_conn *nf_tls_conn_open(nf_tls_server *t, struct MHD_Connection *c);
+/* When it closes (MHD_CONNECTION_NOTIFY_CLOSED). NULL is a no-op. */
+void nf_tls_conn_close(nf_tls_server *t, nf_tls_conn *tc);
+/* Whether the client on c presented a certificate that verified against the client CA (false
+ * without a client CA, or tc NULL). The answer is kept for the connection's later requests. */
+bool nf_tls_conn_verified(nf_tls_conn *tc, struct MHD_Connection *c);
 
 /* Whether a client CA is set (client certificates are asked for and verified). */
 bool nf_tls_server_has_client_ca(const nf_tls_server *t);
@@ -56,9 +69,5 @@ bool nf_tls_server_has_client_ca(const nf_tls_server *t);
  * files did not change, a negative errno when they changed but could not be loaded (the
  * previous credentials stay). */
 int nf_tls_server_reload(nf_tls_server *t, nf_err *err);
-
-/* Whether the client on c presented a certificate that verified against the client CA (false on
- * plain HTTP and without a client CA). The answer is kept for the connection's later requests. */
-bool nf_tls_client_verified(struct MHD_Connection *c);
 
 #endif

@@ -13,14 +13,27 @@ well-behaved client served during the abuse.
 - Memory: request bodies in flight share one budget (--body-budget): beyond it 503 at once, a
   small /filter still served, the budget given back when the clients leave.
 - Reports: ?addPods= is bounded (1,000) over HTTP, where a report shares the scheduler's workers.
+- Admin requests on workers of their own: while a slow /v1/report runs, a /filter is answered
+  (it finishes first, even with one HTTP thread); with --admin-workers 0 (reports on the HTTP
+  threads, as before) the same /filter waits for the report. Beyond --admin-queue waiting,
+  503 with Retry-After at once.
+- Slow request heads: clients dribbling one header byte at a time (or sending nothing) are cut
+  off at --head-timeout (not held for the 120 s idle timeout, which every byte resets), logged
+  once per interval, while a well-behaved client and a kept-alive idle one are served.
+- Oversized heads: a 64 KiB request line and 5,000 query parameters get 414, 10,000 headers 431,
+  at once (libmicrohttpd logged a 431 for the parameters but never sent it); 500 parameters and
+  1,000 headers are served.
 - Log injection: a /bind whose pod namespace carries a newline and a forged logfmt line writes
   no extra line: control bytes are escaped in every logged value.
 """
+import json
 import os
 import resource
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -212,9 +225,187 @@ def test_log_injection(env):
           "no control byte in any log line")
 
 
+def test_head_deadline(env):
+    ex = env.exporter("--head-timeout", "1s")
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none",
+                     "--head-timeout", "1s"], name="extender")
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    for s, path in ((ex, "/v1/topology"), (ext, "/v1/nodes/" + NODE)):
+        slow = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(40)]
+        silent = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(10)]
+        kept = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = kept.recv(4096)
+        for k in slow:
+            k.setblocking(False)
+        t0, closed, served, i = time.monotonic(), {}, 0, 0
+        while time.monotonic() - t0 < 8 and len(closed) < len(slow):
+            for n, k in enumerate(slow):  # one byte every 0.25 s each
+                if n in closed:
+                    continue
+                try:
+                    k.send(head[i:i + 1])
+                    if k.recv(64) == b"":
+                        closed[n] = time.monotonic() - t0
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed[n] = time.monotonic() - t0
+            if i % 4 == 0:  # a well-behaved client meanwhile
+                st, _, body = s.get(path, timeout=5)
+                served += st == 200 and NODE.encode() in body
+            i += 1
+            time.sleep(0.25)
+        check(len(closed) == len(slow) and max(closed.values()) < 4,
+              "%s: 40 clients sending a header byte every 0.25 s are closed after the 1 s head "
+              "deadline (%d closed, the last after %.1f s)" %
+              (s.name, len(closed), max(closed.values()) if closed else -1))
+        check(served == (i + 3) // 4, "%s: a well-behaved client is served meanwhile (%d of %d)"
+              % (s.name, served, (i + 3) // 4))
+        quiet = 0
+        for k in silent:
+            k.settimeout(0.5)
+            try:
+                quiet += k.recv(64) == b""
+            except OSError:
+                quiet += 1
+        check(quiet == len(silent), "%s: clients that send nothing are closed too" % s.name)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        again = kept.recv(4096)
+        check(first.startswith(b"HTTP/1.1 200") and again.startswith(b"HTTP/1.1 200"),
+              "%s: a kept-alive connection idle for %.0f s (past the head deadline) is served "
+              "again: idle keep-alive is bounded by the idle timeout" %
+              (s.name, time.monotonic() - t0))
+        for k in slow + silent + [kept]:
+            k.close()
+        ok, _ = wait_until(lambda: any("request head not complete in time" in l
+                                       for _, l in s.lines), 3)
+        check(ok and sum("request head not complete in time" in l for _, l in s.lines) == 1,
+              "%s: the limit hit is logged once per interval" % s.name)
+
+
+def raw(port, data, timeout=5):
+    """Send data, return (status, seconds) of the answer; status 0 when none came in time."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        s.sendall(data)
+        answer = s.recv(64)
+    except socket.timeout:
+        answer = b""
+    except OSError:  # the server answered and closed before reading it all: read the answer
+        answer = s.recv(64)
+    s.close()
+    st = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    return st, time.monotonic() - t0
+
+
+def test_oversized_heads(env):
+    ex = env.exporter()
+    ext = env.start([EXTENDER, "--topology-dir", env.topology_dir(), "--kubeconfig", "none"],
+                    name="extender")
+    host = b" HTTP/1.1\r\nHost: x\r\n"
+    cases = (
+        ("64 KiB request line", b"GET /healthz?" + b"a" * 65536 + host + b"\r\n", 414),
+        ("5,000 query parameters", b"GET /healthz?" +
+         "&".join("p%d=v" % i for i in range(5000)).encode() + host + b"\r\n", 414),
+        ("20,000 empty query parameters", b"GET /healthz?" + b"&" * 20000 + host + b"\r\n", 414),
+        ("10,000 headers", b"GET /healthz" + host +
+         b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 200) for i in range(10000)) + b"\r\n", 431),
+        ("500 query parameters", b"GET /healthz?" +
+         "&".join("p%d=v" % i for i in range(500)).encode() + host + b"\r\n", 200),
+        ("1,000 headers", b"GET /healthz" + host +
+         b"".join(b"X-H%d: v\r\n" % i for i in range(1000)) + b"\r\n", 200),
+    )
+    for s in (ex, ext):
+        for what, data, want in cases:
+            st, took = raw(s.port, data)
+            check(st == want and took < 2, "%s: %s answered %d in %.2f s (want %d at once)" %
+                  (s.name, what, st, took, want))
+        check(s.get("/healthz")[0] == 200, "%s: still serving" % s.name)
+    ok, _ = wait_until(lambda: any("request target over the limit" in l for _, l in ext.lines), 3)
+    check(ok, "the 414s are logged")
+
+
+def test_admin_workers(env):
+    """The mechanism, by order of completion (no timing threshold): a report of four shapes with
+    1,000 added pods on 200 nodes takes a second or more here (it is the slow request); a
+    /filter sent while it runs is done first."""
+    gen = os.path.join(env.tmp, "gen")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "bench", "gen_topologies.py"),
+                    gen, "200", "32"], check=True, capture_output=True)
+    with open(os.path.join(gen, "names.json")) as f:
+        names = json.load(f)
+    report = "/v1/report?shape=cpu%3D1&shape=cpu%3D2&shape=cpu%3D3&shape=cpu%3D4&addPods=1000"
+
+    def in_background(fn):
+        out = {}
+
+        def run():
+            out["result"] = fn()
+            out["done"] = time.monotonic()
+        t = threading.Thread(target=run)
+        t.start()
+        return t, out
+
+    def filter_during_report(ext):
+        t, rep = in_background(lambda: ext.get(report, timeout=120))
+        time.sleep(0.3)  # the report is running
+        st, doc = ext.request("/filter", names, timeout=120)
+        filtered = time.monotonic()
+        t.join()
+        return st, doc, filtered, rep
+
+    for workers, first in (("1", "filter"), ("0", "report")):
+        ext = env.start([EXTENDER, "--topology-dir", os.path.join(gen, "topo"), "--kubeconfig",
+                         "none", "--threads", "1", "--admin-workers", workers],
+                        name="extender-admin-" + workers)
+        ok, _ = wait_until(lambda: ext.get("/readyz")[0] == 200, 20, 0.1)
+        check(ok, "extender on 200 generated nodes is ready")
+        st, doc, filtered, rep = filter_during_report(ext)
+        done_first = "filter" if filtered < rep["done"] else "report"
+        check(st == 200 and len(doc.get("NodeNames") or []) + len(doc.get("FailedNodes") or {}) +
+              len(doc.get("FailedAndUnresolvableNodes") or {}) == 200 and
+              rep["result"][0] == 200 and done_first == first,
+              "one HTTP thread, --admin-workers %s: a /filter sent during a report is answered "
+              "%s (%s finished first, %.2f s apart)" %
+              (workers, "first" if first == "filter" else "after it (the old way)", done_first,
+               abs(filtered - rep["done"])))
+        ext.stop()
+
+    ext = env.start([EXTENDER, "--topology-dir", os.path.join(gen, "topo"), "--kubeconfig", "none",
+                     "--admin-queue", "1"], name="extender-queue")
+    ok, _ = wait_until(lambda: ext.get("/readyz")[0] == 200, 20, 0.1)
+    results = []
+    lock = threading.Lock()
+
+    def one_report():
+        st, h, _ = ext.get(report, timeout=120)
+        with lock:
+            results.append((st, h.get("Retry-After")))
+    threads = [threading.Thread(target=one_report) for _ in range(6)]
+    for t in threads:
+        t.start()
+    st, doc = ext.request("/filter", names, timeout=60)
+    check(st == 200, "a /filter is served while the admin queue is full")
+    for t in threads:
+        t.join()
+    busy = [r for r in results if r[0] == 503]
+    check(len(busy) >= 4 and all(r[1] == "1" for r in busy) and
+          all(r[0] == 200 for r in results if r[0] != 503),
+          "6 reports at once, one running and --admin-queue 1 waiting: the rest get 503 with "
+          "Retry-After: 1 (%r)" % sorted(results))
+    ok, _ = wait_until(lambda: any("admin requests over the queue bound" in l
+                                   for _, l in ext.lines), 3)
+    check(ok and sum("admin requests over the queue bound" in l for _, l in ext.lines) == 1,
+          "the limit hit is logged once per interval")
+    check(ext.get(report, timeout=120)[0] == 200, "reports are served again once the queue drains")
+
+
 def main():
     return run_tests((test_connection_flood, test_long_polls, test_hung_exporter,
-                      test_body_budget, test_report_bound, test_log_injection),
+                      test_body_budget, test_report_bound, test_log_injection,
+                      test_head_deadline, test_oversized_heads, test_admin_workers),
                      lambda: MachineEnv(NODE, "nf-e2e-abuse-"))
 
 

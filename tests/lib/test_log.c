@@ -1,4 +1,4 @@
-/* logfmt quoting of values (nf_log_quote). */
+/* logfmt quoting of values (nf_log_quote), lines limited per interval (nf_log_limit). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <unistd.h>
 
 #include "numafit/log.h"
 
@@ -29,10 +30,26 @@ static void test_quote(void **state)
     assert_ptr_equal(nf_log_quote("x", small, 0), small);
 }
 
+static void test_limit(void **state)
+{
+    (void)state;
+    nf_log_limit l = {0};
+    unsigned unlogged = 99;
+    assert_true(nf_log_limit_pass(&l, 50, 3, &unlogged)); /* the first always passes */
+    assert_int_equal(unlogged, 0);
+    assert_false(nf_log_limit_pass(&l, 50, 2, &unlogged));
+    assert_false(nf_log_limit_pass(&l, 50, 1, &unlogged));
+    usleep(60 * 1000);
+    assert_true(nf_log_limit_pass(&l, 50, 1, &unlogged));
+    assert_int_equal(unlogged, 3); /* the events left out since the last line */
+    assert_false(nf_log_limit_pass(&l, 50, 1, &unlogged));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
