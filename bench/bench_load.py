@@ -5,8 +5,9 @@ usage: NF_BUILD_DIR=build-bench bench_load.py [sustained|longpolls|faults|all] [
 
 sustained   wrk, 256 connections, N seconds (60) against the exporter's GET /v1/topology and the
             extender's /filter with 5,000 NodeNames, over HTTP and over HTTPS: requests, errors
-            (socket errors + non-2xx), p50/p99, RSS before and after (target: 0 errors, RSS
-            within 5 %).
+            (socket errors + non-2xx), p50/p99, RSS before and after (each 2 s after the load
+            stopped, so bodies in flight do not count; after a 5 s warm-up at full width; target:
+            0 errors, RSS within 5 %).
 longpolls   1,000 long-polls held on the exporter while a client times 2,000 plain GETs (target:
             p99 < 10 ms); the held ones still answered when the document changes.
 faults      an exporter SIGKILLed mid-pull and restarted (stale within the extender's timeout,
@@ -130,8 +131,10 @@ def sustained(tmp, secs):
                 url = "%s://127.0.0.1:%d%s" % (scheme, srv.port, path)
                 # warm-up at full width: fit views, 256 connection pools, TLS sessions, arenas
                 wrk(url, 5, 256, script)
+                time.sleep(2)  # settled: what requests in flight hold is given back
                 before = rss_kib(srv.proc.pid)
                 reqs, errs, p50, p99, out = wrk(url, secs, 256, script)
+                time.sleep(2)
                 after = rss_kib(srv.proc.pid)
                 growth = 100.0 * (after - before) / max(before, 1)
                 what = "%s %s %s, 256 conns %d s" % (srv.name, scheme.upper(), path, secs)
