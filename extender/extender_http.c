@@ -1167,16 +1167,17 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
                         .completed = on_completed,
                         .completed_cls = h,
                         .head_timeout_ms = cfg->head_timeout_ms};
-    int rc = nf_httpd_start(&so, &h->server, err);
-    if (rc) {
+    /* the workers exist before the first request can reach dispatch() */
+    int rc = 0;
+    if (h->cfg.admin_workers > 0 && (rc = nf_offload_new(h->cfg.admin_workers, h->cfg.admin_queue,
+                                                         NF_EXTENDER_ADMIN_NICE, &h->admin, err))) {
         nf_extender_metrics_free(h->metrics);
         nf_explain_free(h->explain);
         free(h);
         return rc;
     }
-    if (h->cfg.admin_workers > 0 && (rc = nf_offload_new(h->cfg.admin_workers, h->cfg.admin_queue,
-                                                         NF_EXTENDER_ADMIN_NICE, &h->admin, err))) {
-        nf_httpd_stop(h->server);
+    if ((rc = nf_httpd_start(&so, &h->server, err))) {
+        nf_offload_free(h->admin);
         nf_extender_metrics_free(h->metrics);
         nf_explain_free(h->explain);
         free(h);
