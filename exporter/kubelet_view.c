@@ -1001,7 +1001,9 @@ static int apply_devices(const nf_kubelet_view *v, const nf_device_checkpoint *d
 
 static int cmp_opt(const char *a, const char *b) /* NULL last */
 {
-    return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL) ? (a ? -1 : 1) : 0;
+    if (a && b)
+        return strcmp(a, b);
+    return a ? -1 : b ? 1 : 0;
 }
 
 /* by UID (pods without one last), then namespace/name */
