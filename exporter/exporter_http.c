@@ -387,11 +387,7 @@ int nf_exporter_http_start(const nf_exporter_http_opts *o, nf_exporter_http **ou
     if (!h)
         return nf_errf(err, -ENOMEM, "out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nf_mono_ms() is CLOCK_MONOTONIC */
-    pthread_cond_init(&h->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&h->wake);
     h->client_ca = nf_tls_server_has_client_ca(o->tls);
     h->tokens = o->tokens;
     h->max_long_polls = o->max_long_polls ? o->max_long_polls : DEFAULT_MAX_LONG_POLLS;

@@ -180,11 +180,7 @@ int nf_nrt_publisher_start(nf_kube *k, int64_t min_interval_ms, nf_nrt_publisher
     p->min_interval_ms = min_interval_ms > 0 ? min_interval_ms : 1;
     atomic_init(&p->stop, false);
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nf_mono_ms() */
-    pthread_cond_init(&p->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&p->wake);
     int rc = pthread_create(&p->thread, NULL, publish_loop, p);
     if (rc) {
         pthread_cond_destroy(&p->wake);

@@ -53,11 +53,7 @@ static void *run(void *arg)
     nf_podres_poller *p = arg;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + (p->interval_ms % 1000) * 1000000;
-        ts.tv_sec += p->interval_ms / 1000 + ns / 1000000000;
-        ts.tv_nsec = ns % 1000000000;
+        struct timespec ts = nf_mono_ts(nf_mono_ms() + p->interval_ms);
         while (!p->stop && !p->kicked)
             if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
                 break;
@@ -79,12 +75,8 @@ int nf_podres_poller_start(const nf_podres_poller_opts *o, nf_podres_poller **ou
         return -ENOMEM;
     p->interval_ms = o->interval_ms > 0 ? o->interval_ms : NF_PODRES_INTERVAL_DEFAULT_MS;
     p->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&p->cv);
     int rc = p->fd < 0 ? -errno : nf_podres_client_new(o->socket_path, o->timeout_ms, &p->client);
     if (!rc) {
         fetch(p); /* the first outcome is there before the first document */

@@ -354,12 +354,8 @@ int nf_prober_start(const nf_prober_opts *o, nf_prober **out)
         return -ENOMEM;
     p->o = *o;
     p->event_fd = p->cancel_fd = -1;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&p->cv);
     if (!(p->sysfs_root = strdup(o->sysfs_root ? o->sysfs_root : "/sys"))) {
         prober_free(p);
         return -ENOMEM;

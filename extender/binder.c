@@ -897,11 +897,7 @@ static void *sweeper_main(void *arg)
 
 static void mono_cond_init(pthread_cond_t *cv)
 {
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
+    nf_mono_cond_init(cv);
 }
 
 /* A node's reservations changed: the answers the extender kept for it (computed with the old

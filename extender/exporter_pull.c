@@ -120,11 +120,7 @@ int nf_puller_new(nf_cache *cache, const nf_puller_opts *opts, nf_puller **out)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->stats_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&p->cond);
     *out = p;
     return 0;
 }

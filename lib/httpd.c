@@ -352,11 +352,7 @@ int nf_httpd_start(const nf_httpd_opts *o, nf_httpd **out, nf_err *err)
     s->completed_cls = o->completed_cls;
     s->head_ms = o->head_timeout_ms ? o->head_timeout_ms : NF_HTTPD_HEAD_TIMEOUT_MS;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* nf_mono_ms */
-    pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&s->wake);
     int lfd = listen_socket(o->listen, &addr, err);
     if (lfd < 0) {
         nf_httpd_stop(s);

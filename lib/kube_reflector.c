@@ -162,11 +162,7 @@ int nf_kube_reflector_start_kind(nf_kube *k, const nf_kube_kind *kind, const cha
     atomic_init(&r->errors, 0);
     r->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)r;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    nf_mono_cond_init(&r->cv);
     int rc = pthread_create(&r->thread, NULL, run, r);
     if (rc) {
         pthread_cond_destroy(&r->cv);
