@@ -16,7 +16,9 @@
 #include "numafit/fileio.h"
 #include "pod_eal.h"
 
-static char root[] = "/tmp/nf-fuzz-pod-XXXXXX";
+/* On tmpfs when there is one: on ext4 each rewrite of a file (truncate + close) starts block
+ * writeback, which held this target to ~1,100 inputs/s. */
+static char root[64];
 
 static void put(const char *rel, const char *text, size_t len)
 {
@@ -47,6 +49,9 @@ static void cleanup(void)
 
 static void make_sysfs(void)
 {
+    struct stat st;
+    snprintf(root, sizeof(root), "%s/nf-fuzz-pod-XXXXXX",
+             stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp");
     if (!mkdtemp(root))
         abort();
     atexit(cleanup);
@@ -74,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         "proc/self/limits",
                                         NULL,
                                         "proc/self/status"};
-    if (!root[sizeof(root) - 2] || root[sizeof(root) - 2] == 'X')
+    if (!root[0])
         make_sysfs();
     char *in = nf_fuzz_cstr(data, size), *part = in, env_var[4096] = "PCIDEVICE_FUZZ=";
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
