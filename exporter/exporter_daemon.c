@@ -474,7 +474,7 @@ typedef struct channel {
     size_t metrics_len;
     char reason[512]; /* the collector's last health: "" = healthy */
     int64_t heard;    /* monotonic ms of the last frame */
-    _Atomic int end;  /* why the reader stopped: -EPIPE = the collector closed */
+    _Atomic int end;  /* why the reader stopped: -EPIPE = the collector closed, 1 = asked to */
 } channel;
 
 static char *channel_metrics(void *cls, size_t *len)
@@ -536,6 +536,10 @@ static void *channel_reader(void *arg)
         char *data;
         size_t len;
         int rc = nf_privsep_recv(ch->fd, &type, &gen, &data, &len);
+        if (!rc && type == NF_PRIVSEP_STOP) {
+            free(data);
+            rc = 1; /* asked to stop: not an error */
+        }
         if (rc) {
             atomic_store(&ch->end, rc);
             break;
@@ -566,6 +570,11 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
                            rc == -EPIPE ? "the collector ended before its first document"
                                         : "reading the collector's channel: %s",
                            nf_strerror(rc));
+        if (type == NF_PRIVSEP_STOP) {
+            free(doc);
+            nf_info("stopping", "asked_by=collector");
+            return 0;
+        }
     } while (type != NF_PRIVSEP_DOC);
     if ((rc = http_side_start(o, &ch.hs, err))) {
         free(doc);
@@ -599,6 +608,11 @@ int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
         struct pollfd p = {.fd = ch.wake, .events = POLLIN};
         if (poll(&p, 1, 0) == 1) {
             int end = atomic_load(&ch.end);
+            if (end == 1) {
+                nf_info("stopping", "asked_by=collector");
+                rc = 0;
+                break;
+            }
             rc = nf_errf(err, end,
                          end == -EPIPE ? "the collector process is gone%s"
                                        : "the collector's channel broke: %s",

@@ -67,7 +67,8 @@ static const char usage[] =
     "  --privsep-user USER[:GROUP]\n"
     "                          two processes: a collector keeping the starting identity with\n"
     "                          no network, and the HTTP server as USER (e.g. 65534:65534),\n"
-    "                          both under seccomp; needs root to start (README: Security)\n"
+    "                          both under seccomp; needs root to start (README: Security);\n"
+    "                          '' or none: one process (the default)\n"
     "  --publish-nrt           write this node's NodeResourceTopology (topology.node.k8s.io/\n"
     "                          v1alpha2, also at GET /v1/noderesourcetopology) to the API server\n"
     "                          whenever it changes\n"
@@ -213,7 +214,7 @@ static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_op
             break;
         }
         case 'u':
-            *privsep = optarg;
+            *privsep = *optarg && strcmp(optarg, "none") ? optarg : NULL; /* '' or none: off */
             break;
         case 'N':
             no->publish = true;

@@ -298,10 +298,10 @@ int nf_privsep_fork(const nf_privsep_user *u, int *fd, pid_t *child, nf_err *err
 
 int nf_privsep_stop(int fd, pid_t pid, bool graceful)
 {
-    if (graceful)
-        kill(pid, SIGTERM);
-    else
+    if (!graceful || nf_privsep_send(fd, NF_PRIVSEP_STOP, 0, "", 0)) {
         close(fd);
+        fd = -1;
+    }
     int status = 0;
     for (int64_t until = nf_mono_ms() + NF_PRIVSEP_STOP_MS;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -310,15 +310,18 @@ int nf_privsep_stop(int fd, pid_t pid, bool graceful)
         if (r < 0 || nf_mono_ms() > until) {
             if (r == 0) {
                 nf_error("the http process did not stop; killing it", "pid=%d", (int)pid);
-                kill(pid, SIGKILL);
-                waitpid(pid, &status, 0);
+                if (fd >= 0)
+                    close(fd); /* it ends on a closed channel even where SIGKILL is EPERM */
+                fd = -1;
+                if (kill(pid, SIGKILL) == 0)
+                    waitpid(pid, &status, 0);
             }
             status = -1;
             break;
         }
         usleep(10000);
     }
-    if (graceful)
+    if (fd >= 0)
         close(fd);
     if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
@@ -385,7 +388,7 @@ int nf_privsep_recv(int fd, enum nf_privsep_frame *type, uint64_t *gen, char **d
     int rc = read_all(fd, &h, sizeof(h), true);
     if (rc)
         return rc;
-    if (h.type < NF_PRIVSEP_DOC || h.type > NF_PRIVSEP_HEALTH || h.zero ||
+    if (h.type < NF_PRIVSEP_DOC || h.type > NF_PRIVSEP_STOP || h.zero ||
         h.len > NF_PRIVSEP_MAX_FRAME)
         return -EPROTO;
     char *buf = malloc(h.len + 1);

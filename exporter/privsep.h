@@ -15,6 +15,8 @@
  *   NF_PRIVSEP_DOC      the NodeTopology JSON and its generation, on every change
  *   NF_PRIVSEP_METRICS  the Prometheus text, after every refresh and every heartbeat
  *   NF_PRIVSEP_HEALTH   every second: "" = healthy, else why /healthz must fail
+ *   NF_PRIVSEP_STOP     stop as on SIGTERM (a collector without CAP_KILL, as the DaemonSet and
+ *                       the systemd unit run it, cannot signal a process of another uid)
  * The http process fails /healthz when nothing arrived for NF_PRIVSEP_SILENT_MS, and stops
  * when the channel closes (the collector is gone).
  */
@@ -34,7 +36,12 @@
                                           * the channel (the collector exits 1) */
 #define NF_PRIVSEP_MAX_FRAME (64u << 20) /* a frame announcing more is a broken channel */
 
-enum nf_privsep_frame { NF_PRIVSEP_DOC = 1, NF_PRIVSEP_METRICS = 2, NF_PRIVSEP_HEALTH = 3 };
+enum nf_privsep_frame {
+    NF_PRIVSEP_DOC = 1,
+    NF_PRIVSEP_METRICS = 2,
+    NF_PRIVSEP_HEALTH = 3,
+    NF_PRIVSEP_STOP = 4,
+};
 
 typedef struct nf_privsep_user {
     uid_t uid;
@@ -52,9 +59,11 @@ int nf_privsep_parse_user(const char *s, nf_privsep_user *out, nf_err *err);
  * errno on failure (in the child too: it must then exit). Call before any thread exists. */
 int nf_privsep_fork(const nf_privsep_user *u, int *fd, pid_t *child, nf_err *err);
 
-/* End the http process and close fd: graceful = SIGTERM first (it finishes its requests within
- * NF_PRIVSEP_STOP_MS, else SIGKILL), otherwise close the channel first (it has nothing to serve:
- * it stops waiting for a document). 0 when it exited with 0. */
+/* End the http process and close fd: graceful = a NF_PRIVSEP_STOP frame first (it finishes its
+ * requests within NF_PRIVSEP_STOP_MS), otherwise close the channel first (it has nothing to
+ * serve: it stops waiting for a document). Past the bound the channel closes and SIGKILL follows
+ * where the collector may send it; the http process also dies with the collector
+ * (PR_SET_PDEATHSIG). 0 when it exited with 0. No other thread may write fd meanwhile. */
 #define NF_PRIVSEP_STOP_MS 12000
 int nf_privsep_stop(int fd, pid_t pid, bool graceful);
 

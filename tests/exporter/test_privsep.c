@@ -151,7 +151,8 @@ static void test_frames_round_trip(void **state)
         close(sv[0]);
         int rc = nf_privsep_send(sv[1], NF_PRIVSEP_DOC, 42, doc, big) ||
                  nf_privsep_send(sv[1], NF_PRIVSEP_HEALTH, 0, "", 0) ||
-                 nf_privsep_send(sv[1], NF_PRIVSEP_METRICS, 0, "m 1\n", 4);
+                 nf_privsep_send(sv[1], NF_PRIVSEP_METRICS, 0, "m 1\n", 4) ||
+                 nf_privsep_send(sv[1], NF_PRIVSEP_STOP, 0, "", 0);
         _exit(rc);
     }
     close(sv[1]);
@@ -173,6 +174,9 @@ static void test_frames_round_trip(void **state)
     assert_int_equal(nf_privsep_recv(sv[0], &type, &gen, &data, &len), 0);
     assert_int_equal(type, NF_PRIVSEP_METRICS);
     assert_string_equal(data, "m 1\n");
+    free(data);
+    assert_int_equal(nf_privsep_recv(sv[0], &type, &gen, &data, &len), 0);
+    assert_int_equal(type, NF_PRIVSEP_STOP);
     free(data);
     assert_int_equal(nf_privsep_recv(sv[0], &type, &gen, &data, &len), -EPIPE); /* clean end */
     int status;
@@ -213,7 +217,7 @@ static void test_frames_malformed(void **state)
         uint64_t gen, len;
     } heads[] = {
         {0, 0, 1, 4},                                        /* no such type */
-        {9, 0, 1, 4},                                        /* no such type */
+        {NF_PRIVSEP_STOP + 1, 0, 1, 4},                      /* no such type */
         {NF_PRIVSEP_DOC, 7, 1, 4},                           /* reserved bits set */
         {NF_PRIVSEP_DOC, 0, 1, NF_PRIVSEP_MAX_FRAME + 1ull}, /* absurd length */
         {NF_PRIVSEP_DOC, 0, 1, UINT64_MAX},

@@ -41,7 +41,7 @@ static void puts_file(const char *rel, const char *text)
 
 static void cleanup(void)
 {
-    char cmd[64];
+    char cmd[sizeof(root) + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
     if (system(cmd)) {
     }
