@@ -108,6 +108,15 @@ static int read_cpu(const char *sysfs, nf_pod_cpus *c, nf_pod_cpu *cpu)
     for (size_t i = 0; i < c->n_nodes; i++)
         if (nf_cpuset_test(&c->nodes[i].cpus, cpu->id))
             cpu->node = c->nodes[i].id;
+    if (c->n_nodes > 0 && cpu->node < 0) {
+        /* in the affinity but on no NUMA node: not present here (an affinity or status can
+         * name every possible CPU, 0-4095 on some kernels): nothing of it to read, and three
+         * failed opens per CPU were most of the time such a view took */
+        cpu->socket = cpu->core = -1;
+        cpu->siblings[0] = '\0';
+        free(t);
+        return 0;
+    }
     char *p = nf_path_join(t, "physical_package_id", NULL);
     cpu->socket = p && nf_read_int64(p, 0, 65535, &v, NULL) == 0 ? (int)v : -1;
     free(p);

@@ -11,6 +11,7 @@ and that the binary needs no DPDK, hwloc, JSON or HTTP library.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -197,6 +198,16 @@ def main():
         check("IPC_LOCK no, SYS_RAWIO no, NET_ADMIN no" in out and "RLIMIT_MEMLOCK 64Ki" in out
               and "note: RLIMIT_MEMLOCK is 64Ki and IPC_LOCK is not granted" in out,
               "caps + memlock note: %s" % out)
+
+        # ---- an affinity naming every possible CPU (0-4095 on some kernels): the absent ones
+        # are on no node and have no topology, the present ones keep theirs --------------------
+        root, args, env, mounts = case("absentcpus", cpus="2,10,64-4095")
+        roots.append(root)
+        rc, out, _ = run(args, env, cpus="0")
+        check(rc == 3 and "CPUs 2,10,64-4095 (4034, from self/status" in out and
+              re.search(r"cpu 2 +numa node 0 +socket 0 +core 1 +siblings 2,10", out) and
+              re.search(r"cpu 4095 +numa node -1 +socket -1 +core -1 +siblings unknown", out),
+              "absent CPUs in the affinity: on no node, no topology: %s" % out[-400:])
 
         # ---- cannot read: exit 1 with the file named ---------------------------------------
         root, args, env, mounts = case("unreadable", vfs=("0000:42:01.0",))
