@@ -342,7 +342,7 @@ static void run_inproc(nf_cache *cache, const kind *k, int n, double *v, double 
         double t0 = now_ms();
         nf_extender_args a;
         nf_err err;
-        if (nf_extender_args_scan(k->body, k->len, &a, &err)) {
+        if (nf_extender_args_scan(k->body, k->len, NULL, &a, &err)) {
             fprintf(stderr, "bench_extender: %s\n", err.msg);
             exit(1);
         }

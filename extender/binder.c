@@ -21,7 +21,8 @@
 
 typedef struct memo_entry {
     char *uid;
-    json_t *pod;
+    char *pod; /* its JSON text: immutable, so a copy is a memcpy under the lock */
+    size_t pod_len;
 } memo_entry;
 
 typedef struct pending {
@@ -92,45 +93,45 @@ static const char *str_at(const json_t *obj, const char *a, const char *b)
 
 /* ---- remembered pods ---- */
 
-void nf_binder_remember(nf_binder *b, const nf_pod_req *req, json_t *pod)
+void nf_binder_remember(nf_binder *b, const nf_pod_req *req, char *pod, size_t len)
 {
-    if (!b || !b->o.kube || !req->uid || !pod)
-        return;
-    /* a copy: jansson's reference counts are not safe to share between threads (its last
-     * decrement frees without an acquire; ThreadSanitizer reports the request's thread freeing
-     * while a /bind thread drops its reference) */
-    char *uid = strdup(req->uid);
-    pod = json_deep_copy(pod);
-    if (!uid || !pod) {
-        free(uid);
-        json_decref(pod);
+    char *uid = b && b->o.kube && req->uid && pod ? strdup(req->uid) : NULL;
+    if (!uid) {
+        free(pod);
         return;
     }
     pthread_mutex_lock(&b->memo_mu);
     memo_entry *e = &b->memo[b->memo_next];
     b->memo_next = (b->memo_next + 1) % MEMO_CAP;
-    char *old_uid = e->uid;
-    json_t *old_pod = e->pod;
+    char *old_uid = e->uid, *old_pod = e->pod;
     e->uid = uid;
     e->pod = pod;
+    e->pod_len = len;
     pthread_mutex_unlock(&b->memo_mu);
     free(old_uid);
-    json_decref(old_pod);
+    free(old_pod);
 }
 
-/* A copy of the newest remembered object of uid (the caller's alone), or NULL. */
+/* The newest remembered object of uid, parsed (the caller's alone), or NULL. */
 static json_t *memo_get(nf_binder *b, const char *uid)
 {
-    json_t *pod = NULL;
+    char *text = NULL;
+    size_t len = 0;
     pthread_mutex_lock(&b->memo_mu);
-    for (size_t k = 1; k <= MEMO_CAP && !pod; k++) {
+    for (size_t k = 1; k <= MEMO_CAP; k++) {
         memo_entry *e = &b->memo[(b->memo_next + MEMO_CAP - k) % MEMO_CAP];
         if (!e->uid)
             break;
-        if (strcmp(e->uid, uid) == 0)
-            pod = json_deep_copy(e->pod); /* under the lock: a remember may replace it */
+        if (strcmp(e->uid, uid) == 0) {
+            /* copied under the lock (a remember may replace it), parsed outside */
+            if ((text = malloc(e->pod_len + 1)))
+                memcpy(text, e->pod, (len = e->pod_len) + 1);
+            break;
+        }
     }
     pthread_mutex_unlock(&b->memo_mu);
+    json_t *pod = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
     return pod;
 }
 
@@ -985,7 +986,7 @@ void nf_binder_free(nf_binder *b)
     nf_kube_reflector_stop(b->refl);
     for (size_t i = 0; i < MEMO_CAP; i++) {
         free(b->memo[i].uid);
-        json_decref(b->memo[i].pod);
+        free(b->memo[i].pod);
     }
     for (size_t i = 0; i < b->n_pend; i++)
         free(b->pend[i].uid);

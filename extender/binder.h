@@ -63,8 +63,10 @@ bool nf_binder_ready(nf_binder *b, const char **why);
 nf_reservations *nf_binder_reservations(nf_binder *b);
 
 /* ---- the scheduling cycle (called by the HTTP glue) ---- */
-/* /filter or /prioritize of an aligned pod: keep a copy of its object (for its /bind). */
-void nf_binder_remember(nf_binder *b, const nf_pod_req *req, json_t *pod);
+/* /filter or /prioritize of an aligned pod: keep its object for its /bind, as JSON text of len
+ * bytes (malloc'd, NUL-terminated; taken, freed when not kept). Text, not a tree: one allocation
+ * per request instead of one per value, and a copy for another thread is a memcpy. */
+void nf_binder_remember(nf_binder *b, const nf_pod_req *req, char *pod, size_t len);
 /* A /filter held until an earlier pod's /bind arrives (the HTTP glue's connection). */
 typedef struct nf_bind_waiter {
     void (*suspend)(void *arg); /* called once, under the gate's lock, before any wake */

@@ -13,7 +13,8 @@
 typedef struct record {
     char *key; /* "namespace/name" */
     char *uid;
-    json_t *pod; /* a reference to the request's Pod object (read-only from then on) */
+    char *pod; /* the request's Pod object as JSON text (parsed when asked about) */
+    size_t pod_len;
     char *names; /* the asked node names, each NUL-terminated, back to back */
     size_t n_names;
     nf_filter_summary sum;
@@ -34,7 +35,7 @@ static void record_free(record *r)
         return;
     free(r->key);
     free(r->uid);
-    json_decref(r->pod);
+    free(r->pod);
     free(r->names);
     free(r);
 }
@@ -100,9 +101,8 @@ int nf_explain_record(nf_explain *x, const nf_extender_args *a, const nf_filter_
         p += n;
     }
     r->n_names = a->n_nodes;
-    /* a copy: jansson's reference counts are not safe to share between threads (its last
-     * decrement frees without an acquire), and the request's own tree dies on its thread */
-    if (!(r->pod = json_deep_copy(a->pod))) {
+    /* text: one copy (the request's bytes when scanned), parsed again only if someone asks */
+    if (nf_extender_args_pod_text(a, &r->pod, &r->pod_len)) {
         record_free(r);
         return -ENOMEM;
     }
@@ -217,8 +217,8 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
         return -ENOMEM;
     /* take the record's parts under the lock (references and copies), fit outside it */
     json_t *pod = NULL;
-    char *names = NULL, *uid = NULL;
-    size_t n_names = 0, chars = 0;
+    char *names = NULL, *uid = NULL, *pod_text = NULL;
+    size_t n_names = 0, chars = 0, pod_len = 0;
     nf_filter_summary sum = {0};
     int64_t at = 0;
     int rc = -ENOENT;
@@ -231,12 +231,14 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
         for (size_t k = 0; k < r->n_names; k++)
             p += strlen(p) + 1;
         chars = (size_t)(p - r->names);
-        rc = (names = malloc(chars ? chars : 1)) && (!r->uid || (uid = strdup(r->uid))) ? 0
-                                                                                        : -ENOMEM;
+        rc = (names = malloc(chars ? chars : 1)) && (!r->uid || (uid = strdup(r->uid))) &&
+                     (pod_text = malloc(r->pod_len + 1))
+                 ? 0
+                 : -ENOMEM;
         if (!rc) {
             memcpy(names, r->names, chars);
             n_names = r->n_names;
-            pod = json_deep_copy(r->pod); /* this thread's own (see nf_explain_record) */
+            memcpy(pod_text, r->pod, (pod_len = r->pod_len) + 1);
             sum = r->sum;
             at = r->at_ms;
         }
@@ -245,8 +247,9 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
     pthread_mutex_unlock(&x->lock);
     nf_pod_req req = {0};
     json_t *nodes = NULL, *ans = NULL;
-    if (!rc && !pod && names)
-        rc = -ENOMEM; /* the copy failed */
+    /* it was valid JSON when recorded: a failure is out of memory */
+    if (!rc && !(pod = json_loadb(pod_text, pod_len, 0, NULL)))
+        rc = -ENOMEM;
     if (!rc) {
         nf_err err = {{0}};
         rc = nf_pod_req_from_json(pod, &req, &err); /* it decoded once: only -ENOMEM now */
@@ -278,6 +281,7 @@ int nf_explain_answer(nf_explain *x, const char *key, const nf_topology_source *
     json_decref(nodes);
     nf_pod_req_free(&req);
     json_decref(pod);
+    free(pod_text);
     free(names);
     free(uid);
     free(full);

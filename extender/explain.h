@@ -3,14 +3,13 @@
  *
  * /filter reasons are per node class (fit.h), so kube-scheduler's FailedScheduling event stays one
  * line per class; the numbers of each node (the zone that came closest, what it lacked) are here.
- * The /filter hot path only records, per request, what it already has: a copy of the pod's JSON
- * (jansson trees are not shared between threads), the asked node names (one copy), the counts and
- * the top reasons per class
- * (extender_protocol.h nf_filter_summary), under one short lock. The per-node answers are
- * computed when asked: the pod is fitted again on each node it was asked about, with
- * nf_fit_opts.detail, on the topologies (and reservations) as they are at that moment, so a
- * node's line may differ from the decision when its document changed since ("decision" keeps
- * what /filter answered).
+ * The /filter hot path only records, per request, what it already has: the pod's JSON text (one
+ * copy of the request's bytes; parsed again when asked), the asked node names (one copy), the
+ * counts and the top reasons per class (extender_protocol.h nf_filter_summary), under one short
+ * lock. The per-node answers are computed when asked: the pod is fitted again on each node it was
+ * asked about, with nf_fit_opts.detail, on the topologies (and reservations) as they are at that
+ * moment, so a node's line may differ from the decision when its document changed since ("decision"
+ * keeps what /filter answered).
  *
  * The table keeps the last `capacity` pods (a pod asked again replaces its record; a new pod
  * beyond capacity replaces the oldest). Thread-safe.

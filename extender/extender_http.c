@@ -23,6 +23,7 @@
 #include "extender_metrics.h"
 #include "extender_protocol.h"
 #include "node_view.h"
+#include "numafit/arena.h"
 #include "numafit/buf.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
@@ -47,6 +48,7 @@ struct nf_extender_http {
     bool bind_refused;        /* beyond loopback without a client CA */
     nf_offload *admin;        /* reports, /v1/nodes, /v1/explain, /metrics; NULL: inline */
     nf_log_limit busy_log;
+    nf_arena_pool *arenas; /* the requests' arenas keep their memory here between requests */
 };
 
 typedef enum route {
@@ -86,6 +88,7 @@ typedef struct req {
     nf_extender_http *h;
     struct MHD_Response *answer;
     unsigned answer_status;
+    nf_arena arena; /* what the request needs until it ends: the node table, the lookups */
 } req;
 
 /* ?addPods= at most: each placed pod is tried on every node, and a report runs on a worker that
@@ -171,6 +174,7 @@ static bool entry_unusable(const nf_extender_http *h, const nf_cache_entry *e, i
 
 typedef struct lookup {
     nf_extender_http *h;
+    nf_arena *arena; /* the request's */
     int64_t now;
     bool filter; /* count per-node decisions in the metrics */
     /* The asked nodes, looked up a chunk at a time just ahead of the fit loop (one lock per
@@ -211,6 +215,24 @@ static void flush_counts(lookup *l)
             if (l->counts[o][r])
                 nf_extender_metrics_filter(l->h->metrics, (nf_fit_status)o, (nf_filter_reason)r,
                                            l->counts[o][r]);
+}
+
+/* A lookup for request r; with_resv: against the reservations of this moment (a pod that
+ * needs alignment, with a binder). */
+static void lookup_begin(lookup *l, nf_extender_http *h, req *r, bool with_resv)
+{
+    *l = (lookup){.h = h, .arena = &r->arena, .now = nf_wall_ms()};
+    if (h->cfg.binder && with_resv)
+        l->resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+}
+
+/* The views deducted for this request and the reservations' snapshot go; the rest of its memory
+ * is the request's arena's. */
+static void lookup_end(lookup *l)
+{
+    for (size_t i = 0; i < l->n_adjusted; i++)
+        nf_fit_view_free(l->adjusted[i]);
+    nf_resv_snapshot_release(l->resv);
 }
 
 /* Names looked up at a time, just before the fit loop reaches them: their slots and entries
@@ -328,7 +350,8 @@ static const nf_fit_view *reserved_view(lookup *l, nf_cache_entry *e, const nf_f
         return base; /* the document accounts for every reservation */
     if (l->n_adjusted == l->cap_adjusted) {
         size_t cap = l->cap_adjusted ? l->cap_adjusted * 2 : 16;
-        nf_fit_view **na = realloc(l->adjusted, cap * sizeof(*na));
+        nf_fit_view **na = nf_arena_realloc(l->arena, l->adjusted, l->cap_adjusted * sizeof(*na),
+                                            cap * sizeof(*na));
         if (!na) {
             free(d);
             return NULL;
@@ -412,7 +435,8 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     nf_binder *b = h->cfg.binder;
     int rc;
     if (!r->have_args) {
-        rc = nf_extender_args_scan(r->body.p ? r->body.p : "", r->body.len, &r->args, &err);
+        rc = nf_extender_args_scan(r->body.p ? r->body.p : "", r->body.len, &r->arena, &r->args,
+                                   &err);
         if (rc) {
             nf_debug("bad extender request", "path=%s error=\"%s\"",
                      r->r == R_FILTER ? "/filter" : "/prioritize", err.msg);
@@ -428,7 +452,10 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
             return send_json(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, e, NULL);
         }
         if (b && r->args.req.aligned) {
-            nf_binder_remember(b, &r->args.req, r->args.pod);
+            char *pod;
+            size_t len;
+            if (nf_extender_args_pod_text(&r->args, &pod, &len) == 0)
+                nf_binder_remember(b, &r->args.req, pod, len);
             /* wait (suspended, no thread blocked) until the previous pod's /bind is in */
             r->conn = c;
             r->waiter = (nf_bind_waiter){.suspend = held_suspend, .wake = held_wake, .arg = r};
@@ -437,9 +464,9 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         }
     }
     nf_extender_args a = r->args; /* freed with the request */
-    lookup l = {.h = h, .now = nf_wall_ms(), .filter = r->r == R_FILTER};
-    if (b && a.req.aligned)
-        l.resv = nf_reservations_snapshot(nf_binder_reservations(b));
+    lookup l;
+    lookup_begin(&l, h, r, a.req.aligned);
+    l.filter = r->r == R_FILTER;
     nf_topology_source src = {.acquire = topo_acquire,
                               .release = topo_release,
                               .fitted = topo_fitted,
@@ -449,15 +476,15 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
     if (l.filter && !a.req.aligned) /* every node passes without a lookup */
         nf_extender_metrics_filter(h->metrics, NF_FIT_OK, NF_REASON_NOT_ALIGNED, a.n_nodes);
     if (a.req.aligned && a.n_nodes) {
-        l.pre = calloc(a.n_nodes, sizeof(*l.pre)); /* NULL entries: nothing to release */
-        l.pre_names = malloc(a.n_nodes * sizeof(*l.pre_names));
+        /* NULL entries: nothing to release */
+        l.pre = nf_arena_calloc(&r->arena, a.n_nodes, sizeof(*l.pre));
+        l.pre_names = nf_arena_alloc(&r->arena, a.n_nodes * sizeof(*l.pre_names));
         if (l.pre && l.pre_names) {
             for (size_t i = 0; i < a.n_nodes; i++)
                 l.pre_names[i] = a.nodes[i].name;
             l.n_pre = a.n_nodes;
         } else {
-            free(l.pre); /* fall back to one lookup per node */
-            l.pre = NULL;
+            l.pre = NULL; /* fall back to one lookup per node */
         }
     }
     char *text = NULL;
@@ -469,15 +496,10 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         rc = nf_extender_prioritize_text(&a, &src, &h->cfg.fit, &text, &len);
     for (size_t i = 0; i < l.n_looked; i++) /* what was not taken */
         nf_cache_release(l.pre[i].e);
-    free(l.pre);
-    for (size_t i = 0; i < l.n_adjusted; i++)
-        nf_fit_view_free(l.adjusted[i]);
-    free(l.adjusted);
-    nf_resv_snapshot_release(l.resv);
+    lookup_end(&l);
     if (b && !rc && l.filter && l.n_fit > 0)
         nf_binder_expect(b, a.req.uid);
     flush_counts(&l);
-    free(l.pre_names);
     if (!rc && l.filter) { /* what a person reads: one log line, /v1/explain */
         nf_explain_log(&a, &sum);
         nf_explain_record(h->explain, &a, &sum, l.now);
@@ -517,18 +539,14 @@ static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c,
         return send_json(h, c, rc == -ENOMEM ? 500 : MHD_HTTP_BAD_REQUEST,
                          nf_extender_error(err.msg), NULL);
     }
-    lookup l = {.h = h, .now = nf_wall_ms()};
-    if (h->cfg.binder && a.req.aligned)
-        l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    lookup l;
+    lookup_begin(&l, h, r, a.req.aligned);
     nf_topology_source src = {
         .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
     json_t *result = NULL;
     nf_preempt_summary sum;
     rc = nf_preempt(&a, &src, &h->cfg.fit, &result, &sum);
-    for (size_t i = 0; i < l.n_adjusted; i++)
-        nf_fit_view_free(l.adjusted[i]);
-    free(l.adjusted);
-    nf_resv_snapshot_release(l.resv);
+    lookup_end(&l);
     if (!rc) {
         nf_extender_metrics_preempt(h->metrics, sum.nodes_in, sum.nodes_kept, sum.victims_in,
                                     sum.victims_kept);
@@ -546,22 +564,19 @@ static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c,
 
 /* GET /v1/explain?pod=NAMESPACE/NAME: the last /filter decision on that pod, each node fitted
  * again now with its detail (explain.h). */
-static enum MHD_Result do_explain(nf_extender_http *h, struct MHD_Connection *c)
+static enum MHD_Result do_explain(nf_extender_http *h, struct MHD_Connection *c, req *r)
 {
     const char *pod = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "pod");
     if (!pod || !*pod)
         return send_error(h, c, MHD_HTTP_BAD_REQUEST, NULL,
                           "/v1/explain: give the pod, e.g. ?pod=NAMESPACE/NAME");
-    lookup l = {.h = h, .now = nf_wall_ms()};
-    l.resv = nf_reservations_snapshot(nf_binder_reservations(h->cfg.binder));
+    lookup l;
+    lookup_begin(&l, h, r, true);
     nf_topology_source src = {
         .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
     json_t *ans = NULL;
     int rc = nf_explain_answer(h->explain, pod, &src, &h->cfg.fit, l.now, &ans);
-    for (size_t i = 0; i < l.n_adjusted; i++)
-        nf_fit_view_free(l.adjusted[i]);
-    free(l.adjusted);
-    nf_resv_snapshot_release(l.resv);
+    lookup_end(&l);
     if (rc == -ENOENT)
         return send_error(h, c, MHD_HTTP_NOT_FOUND, NULL,
                           "/v1/explain: no /filter decision kept for pod \"%.300s\" (the last "
@@ -877,7 +892,7 @@ static enum MHD_Result dispatch_now(nf_extender_http *h, struct MHD_Connection *
     case R_REPORT:
         return do_report(h, c);
     case R_EXPLAIN:
-        return do_explain(h, c);
+        return do_explain(h, c, r);
     case R_NONE:
         break;
     }
@@ -1017,6 +1032,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *c, const
     if (!r) {
         if (!(r = calloc(1, sizeof(*r))))
             return MHD_NO;
+        nf_arena_init(&r->arena, h->arenas);
         r->start_ns = nf_mono_ns();
         *con_cls = r;
         atomic_fetch_add(&h->inflight, 1);
@@ -1104,6 +1120,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         nf_extender_args_free(&r->args);
     if (r->answer)
         MHD_destroy_response(r->answer);
+    nf_arena_free(&r->arena);
     budget_hold(h, r, 0);
     nf_buf_free(&r->body);
     free(r);
@@ -1124,6 +1141,16 @@ void nf_extender_http_tune_malloc(void)
 #endif
 }
 
+/* What nf_extender_http_start made, once the server is stopped (or was never started). */
+static void http_free(nf_extender_http *h)
+{
+    nf_offload_free(h->admin);
+    nf_extender_metrics_free(h->metrics);
+    nf_explain_free(h->explain);
+    nf_arena_pool_free(h->arenas);
+    free(h);
+}
+
 int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_extender_http **out,
                            nf_err *err)
 {
@@ -1133,9 +1160,10 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     h->cache = cache;
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept */
-    if (nf_extender_metrics_new(&h->metrics) || nf_explain_new(0, &h->explain)) {
-        nf_extender_metrics_free(h->metrics);
-        free(h);
+    /* an arena's first chunk per request in flight on each thread, about */
+    if (nf_extender_metrics_new(&h->metrics) || nf_explain_new(0, &h->explain) ||
+        !(h->arenas = nf_arena_pool_new(64))) {
+        http_free(h);
         return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
     }
     if (!h->cfg.max_body)
@@ -1171,16 +1199,11 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     int rc = 0;
     if (h->cfg.admin_workers > 0 && (rc = nf_offload_new(h->cfg.admin_workers, h->cfg.admin_queue,
                                                          NF_EXTENDER_ADMIN_NICE, &h->admin, err))) {
-        nf_extender_metrics_free(h->metrics);
-        nf_explain_free(h->explain);
-        free(h);
+        http_free(h);
         return rc;
     }
     if ((rc = nf_httpd_start(&so, &h->server, err))) {
-        nf_offload_free(h->admin);
-        nf_extender_metrics_free(h->metrics);
-        nf_explain_free(h->explain);
-        free(h);
+        http_free(h);
         return rc;
     }
     h->port = nf_httpd_port(h->server);
@@ -1203,8 +1226,7 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     nf_offload_free(h->admin); /* what still waits: 503 */
+    h->admin = NULL;
     nf_httpd_stop(h->server);
-    nf_extender_metrics_free(h->metrics);
-    nf_explain_free(h->explain);
-    free(h);
+    http_free(h);
 }

@@ -18,9 +18,11 @@ void nf_extender_args_free(nf_extender_args *a)
     if (!a)
         return;
     nf_pod_req_free(&a->req);
-    free(a->nodes);
-    free(a->names_buf);
-    free(a->list_members);
+    if (!a->arena) {
+        free(a->nodes);
+        free(a->names_buf);
+        free(a->list_members);
+    }
     json_decref(a->doc);
     memset(a, 0, sizeof(*a));
 }
@@ -488,12 +490,19 @@ typedef struct scan_ctx {
     bool oom;
 } scan_ctx;
 
+/* The node table's memory: the request's arena when there is one (the table grows in place
+ * there), else malloc. */
+static void *scan_realloc(nf_extender_args *a, void *p, size_t old, size_t n)
+{
+    return a->arena ? nf_arena_realloc(a->arena, p, old, n) : realloc(p, n);
+}
+
 static bool grow_nodes(scan_ctx *c)
 {
     if (c->a->n_nodes < c->cap)
         return true;
     size_t cap = c->cap ? c->cap * 2 : 256;
-    nf_extender_node *n = realloc(c->a->nodes, cap * sizeof(*n));
+    nf_extender_node *n = scan_realloc(c->a, c->a->nodes, c->cap * sizeof(*n), cap * sizeof(*n));
     if (!n)
         return false;
     c->a->nodes = n;
@@ -587,7 +596,8 @@ static bool list_member_cb(void *ctx, const char *key, size_t klen, bool kesc, c
         return false;
     if (klen == 5 && strncasecmp(key, "items", 5) == 0)
         return true;
-    nf_extender_span *m = realloc(a->list_members, (a->n_list_members + 1) * sizeof(*m));
+    nf_extender_span *m = scan_realloc(a, a->list_members, a->n_list_members * sizeof(*m),
+                                       (a->n_list_members + 1) * sizeof(*m));
     if (!m)
         return false;
     a->list_members = m;
@@ -630,6 +640,8 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
         return 0;
     }
     out->doc = out->pod = pod;
+    out->pod_raw = pv;
+    out->pod_raw_len = (size_t)(top[0].vend - pv);
     out->names_mode = names;
     out->scanned = true;
     scan_ctx c = {.a = out};
@@ -649,7 +661,7 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
             return 0;
     }
     size_t span = av ? (size_t)(avend - av) : 0;
-    if (!(c.names = malloc(span + 1)))
+    if (!(c.names = scan_realloc(out, NULL, 0, span + 1)))
         return -ENOMEM;
     out->names_buf = c.names;
     if (av) {
@@ -657,21 +669,39 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
         if (!sc_array(&as, names ? name_cb : item_cb, &c))
             return c.oom ? -ENOMEM : 0;
     }
-    if (!out->nodes && !(out->nodes = calloc(1, sizeof(*out->nodes))))
+    if (!out->nodes && !(out->nodes = scan_realloc(out, NULL, 0, sizeof(*out->nodes))))
         return -ENOMEM;
     return 1;
 }
 
-int nf_extender_args_scan(const char *body, size_t len, nf_extender_args *out, nf_err *err)
+int nf_extender_args_scan(const char *body, size_t len, nf_arena *arena, nf_extender_args *out,
+                          nf_err *err)
 {
     memset(out, 0, sizeof(*out));
+    out->arena = arena;
     int rc = body ? try_scan(body, len, out) : 0;
     if (rc == 1)
         return 0;
-    nf_extender_args_free(out);
+    nf_extender_args_free(out); /* the arena's part stays there: freed with the arena */
     if (rc < 0)
         return nf_errf(err, rc, "ExtenderArgs: out of memory");
     return nf_extender_args_decode(body, len, out, err);
+}
+
+int nf_extender_args_pod_text(const nf_extender_args *a, char **out, size_t *len)
+{
+    if (a->pod_raw) {
+        if (!(*out = malloc(a->pod_raw_len + 1)))
+            return -ENOMEM;
+        memcpy(*out, a->pod_raw, a->pod_raw_len);
+        (*out)[a->pod_raw_len] = '\0';
+        *len = a->pod_raw_len;
+        return 0;
+    }
+    if (!(*out = json_dumps(a->pod, JSON_COMPACT)))
+        return -ENOMEM;
+    *len = strlen(*out);
+    return 0;
 }
 
 /* ---- answers ---- */

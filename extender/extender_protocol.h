@@ -24,6 +24,7 @@
 
 #include "fit.h"
 #include "fit_memo.h"
+#include "numafit/arena.h"
 #include "numafit/error.h"
 #include "numafit/topology.h"
 #include "pod_requirements.h"
@@ -57,6 +58,9 @@ typedef struct nf_extender_args {
     char *names_buf;
     nf_extender_span *list_members;
     size_t n_list_members;
+    const char *pod_raw; /* scanned: the Pod object's bytes in the body, else NULL */
+    size_t pod_raw_len;
+    nf_arena *arena; /* scanned with an arena: nodes, names_buf and list_members live there */
 } nf_extender_args;
 
 /* Decode an ExtenderArgs body. Errors (-EINVAL, err says what): not JSON (with line/column), not
@@ -67,11 +71,16 @@ typedef struct nf_extender_args {
 int nf_extender_args_decode(const char *body, size_t len, nf_extender_args *out, nf_err *err);
 /* The same, fast: validates the body in one pass and parses only the Pod into jansson, keeping
  * node names and node objects as spans of the body, which it borrows: keep body alive and
- * unchanged until nf_extender_args_free. Takes the nf_extender_args_decode path (same results and
- * errors) for anything unusual (escapes in keys or names, a key given twice in any letter case,
- * numbers with exponents, and every error). The answers are the same either way, except that
- * node objects come back byte for byte as sent. */
-int nf_extender_args_scan(const char *body, size_t len, nf_extender_args *out, nf_err *err);
+ * unchanged until nf_extender_args_free. The node table comes from arena when one is given (the
+ * request's: keep it until nf_extender_args_free too), else from malloc. Takes the
+ * nf_extender_args_decode path (same results and errors) for anything unusual (escapes in keys or
+ * names, a key given twice in any letter case, numbers with exponents, and every error). The
+ * answers are the same either way, except that node objects come back byte for byte as sent. */
+int nf_extender_args_scan(const char *body, size_t len, nf_arena *arena, nf_extender_args *out,
+                          nf_err *err);
+/* The Pod as compact JSON text (*out malloc'd, NUL-terminated, *len bytes): its bytes in the body
+ * when scanned (one copy), else encoded from the tree. 0 or -ENOMEM. */
+int nf_extender_args_pod_text(const nf_extender_args *a, char **out, size_t *len);
 /* Same from a parsed document; takes a new reference to doc on success. */
 int nf_extender_args_from_json(json_t *doc, nf_extender_args *out, nf_err *err);
 void nf_extender_args_free(nf_extender_args *a);

@@ -289,13 +289,16 @@ static void test_scan_matches_decode(void **state)
         size_t len = strlen(body);
         nf_extender_args fast, slow;
         nf_err e1 = {{0}}, e2 = {{0}};
-        int r1 = nf_extender_args_scan(body, len, &fast, &e1);
+        nf_arena arena; /* as the server scans: the node table in the request's arena */
+        nf_arena_init(&arena, NULL);
+        int r1 = nf_extender_args_scan(body, len, &arena, &fast, &e1);
         int r2 = nf_extender_args_decode(body, len, &slow, &e2);
         assert_int_equal(r1, r2);
         if (BODIES[b].expect_scanned < 0) {
             if (r1 == 0)
                 fail_msg("body %zu was accepted: %s", b, body);
             assert_string_equal(e1.msg, e2.msg);
+            nf_arena_free(&arena);
             free(body);
             continue;
         }
@@ -328,6 +331,7 @@ static void test_scan_matches_decode(void **state)
             json_decref(y);
         }
         nf_extender_args_free(&fast);
+        nf_arena_free(&arena);
         nf_extender_args_free(&slow);
         free(body);
     }
@@ -511,7 +515,7 @@ static bool scan_both(const char *body, int want, nf_extender_args *fast, nf_ext
 {
     size_t blen = strlen(body);
     nf_err e1 = {{0}}, e2 = {{0}};
-    int r1 = nf_extender_args_scan(body, blen, fast, &e1);
+    int r1 = nf_extender_args_scan(body, blen, NULL, fast, &e1);
     int r2 = nf_extender_args_decode(body, blen, slow, &e2);
     if (r1 != r2 || (r1 == 0) != (want >= 0) || (r1 == 0 && fast->scanned != (want == 1)))
         fail_msg("%s: scan %d (scanned %d) decode %d, want %d: %s / %s\n%.2000s", what, r1,
@@ -708,7 +712,7 @@ static void test_scan_nodes_unchanged(void **state)
              node);
     nf_extender_args a;
     nf_err err;
-    assert_int_equal(nf_extender_args_scan(body, strlen(body), &a, &err), 0);
+    assert_int_equal(nf_extender_args_scan(body, strlen(body), NULL, &a, &err), 0);
     assert_true(a.scanned);
     nf_topology_source src = {.acquire = acquire, .view = view, .ctx = &s};
     nf_fit_opts o = {.align = NF_ALIGN_NUMA};

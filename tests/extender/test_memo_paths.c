@@ -583,7 +583,8 @@ static void test_memo_equals_fresh(void **state)
                         nf_extender_args a;
                         nf_err err;
                         char *body = body_of(ps.json[q], names, n_names, q % 2);
-                        assert_int_equal(nf_extender_args_scan(body, strlen(body), &a, &err), 0);
+                        assert_int_equal(nf_extender_args_scan(body, strlen(body), NULL, &a, &err),
+                                         0);
                         src_ctx ma = {.cache = ca, .mode = SRC_MEMO};
                         src_ctx mb = {.cache = cb, .mode = SRC_MEMO};
                         memo_call(ps.label[q], &a, &mb, &o, true, true, exp[q].f, exp[q].nf);
@@ -604,7 +605,7 @@ static void test_memo_equals_fresh(void **state)
                 char *body = body_of(ps.json[p], names, n_names, list);
                 nf_extender_args a, d;
                 nf_err err;
-                assert_int_equal(nf_extender_args_scan(body, strlen(body), &a, &err), 0);
+                assert_int_equal(nf_extender_args_scan(body, strlen(body), NULL, &a, &err), 0);
                 assert_int_equal(nf_extender_args_decode(body, strlen(body), &d, &err), 0);
                 /* the slow answers: no view at all, and a fresh view per node without a memo */
                 src_ctx slow = {.cache = ca, .mode = SRC_SLOW};
@@ -704,7 +705,7 @@ static void test_memo_shapes_kept_apart(void **state)
         bodies[i] = body_of(pod, names, n_names, false);
         free(pod);
         nf_err err;
-        assert_int_equal(nf_extender_args_scan(bodies[i], strlen(bodies[i]), &a[i], &err), 0);
+        assert_int_equal(nf_extender_args_scan(bodies[i], strlen(bodies[i]), NULL, &a[i], &err), 0);
         req[i] = a[i].req;
     }
     nf_fit_opts o = {.align = NF_ALIGN_NUMA, .strategy = NF_STRATEGY_MOST_ALLOCATED};
@@ -808,7 +809,7 @@ static void test_memo_full(void **state)
         bodies[i] = body_of(pj, names, n_names, false);
         free(pj);
         nf_err err;
-        assert_int_equal(nf_extender_args_scan(bodies[i], strlen(bodies[i]), &a[i], &err), 0);
+        assert_int_equal(nf_extender_args_scan(bodies[i], strlen(bodies[i]), NULL, &a[i], &err), 0);
         src_ctx slow = {.cache = c, .mode = SRC_SLOW};
         want[i] = answer_text(&a[i], &slow, &o, true, &nw[i]);
     }
@@ -893,7 +894,7 @@ static char *expected_answer(server *S, const char *body, bool filter, size_t *l
 {
     nf_extender_args a;
     nf_err err;
-    assert_int_equal(nf_extender_args_scan(body, strlen(body), &a, &err), 0);
+    assert_int_equal(nf_extender_args_scan(body, strlen(body), NULL, &a, &err), 0);
     src_ctx c = {.cache = S->cache,
                  .mode = SRC_FRESH,
                  .resv = nf_reservations_snapshot(nf_binder_reservations(S->binder))};
