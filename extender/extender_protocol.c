@@ -836,7 +836,7 @@ typedef struct node_eval {
     bool passes;
     bool unresolvable;
     int score;
-    const char *reason; /* in reason_buf */
+    const char *reason; /* in reason_buf, or a known failure's interned text */
     size_t reason_len;
     char reason_buf[NF_FIT_REASON_LEN + 64];
 } node_eval;
@@ -907,7 +907,9 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
         ev->passes = kn.status == NF_FIT_OK;
         ev->unresolvable = kn.status == NF_FIT_UNRESOLVABLE;
         ev->score = kn.score;
-        return 0; /* a known answer is an aligned fit: no reason to copy */
+        ev->reason = kn.reason; /* a known failure's text lives as long as the process */
+        ev->reason_len = kn.reason_len;
+        return 0;
     }
     void *handle = NULL;
     char why[256] = "";

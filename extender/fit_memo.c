@@ -140,10 +140,67 @@ void nf_fit_shape_free(nf_fit_shape *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* ---- packed answers: id (40 bits) | align (2) | unused (5) | OK (1) | score (16) ---- */
+/* ---- failure reasons, interned: a packed failed answer names its reason by number ----
+ *
+ * Append-only: a number, once given, means its text for the process's life, so a reader holding
+ * a word needs no lock and no reference. Bounded (REASONS_CAP texts): past it, a failure with a
+ * new text is not packed and stays in the memo. Without --detail the texts are one per kind and
+ * pod shape, a handful per request. */
+
+#define REASONS_CAP 4096 /* < 1 << PACK_REASON_BITS; the lookup table twice that, power of two */
+#define PACK_REASON_BITS 16
+
+typedef struct reason_text {
+    size_t len;
+    char text[];
+} reason_text;
+
+static struct {
+    pthread_mutex_t mu;
+    _Atomic(reason_text *) by_id[REASONS_CAP]; /* id 0 unused */
+    uint32_t slot[REASONS_CAP * 2];            /* hash table of ids, 0: empty */
+    uint32_t n;
+} reasons = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* The number of text (0 when the table is full or memory ran out). */
+static uint32_t reason_intern(const char *text, size_t len)
+{
+    uint64_t h = nf_hash_bytes(text, len);
+    uint32_t id = 0;
+    pthread_mutex_lock(&reasons.mu);
+    size_t i = h & (REASONS_CAP * 2 - 1);
+    for (; reasons.slot[i]; i = (i + 1) & (REASONS_CAP * 2 - 1)) {
+        reason_text *r =
+            atomic_load_explicit(&reasons.by_id[reasons.slot[i]], memory_order_relaxed);
+        if (r->len == len && memcmp(r->text, text, len) == 0) {
+            id = reasons.slot[i];
+            break;
+        }
+    }
+    if (!id && reasons.n + 1 < REASONS_CAP) {
+        reason_text *r = malloc(sizeof(*r) + len + 1);
+        if (r) {
+            r->len = len;
+            memcpy(r->text, text, len);
+            r->text[len] = '\0';
+            id = ++reasons.n;
+            reasons.slot[i] = id;
+            /* release: whoever reads the id from a word (stored after this) sees the text */
+            atomic_store_explicit(&reasons.by_id[id], r, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&reasons.mu);
+    return id;
+}
+
+/* ---- packed answers: id (40 bits) | align (2) | unused (2) | lack (3) | unresolvable (1) |
+ * failed (1) | OK (1) | score or reason number (16) ---- */
 
 #define PACK_ID_SHIFT 24
 #define PACK_ALIGN_SHIFT 22
+#define PACK_LACK_SHIFT 19
+#define PACK_UNRESOLVABLE ((uint64_t)1 << 18)
+#define PACK_FAILED ((uint64_t)1 << 17)
 #define PACK_OK ((uint64_t)1 << 16)
 
 uint64_t nf_fit_pack_key(const nf_fit_shape *s, nf_align align, uint64_t *mask)
@@ -157,19 +214,41 @@ uint64_t nf_fit_pack_key(const nf_fit_shape *s, nf_align align, uint64_t *mask)
 uint64_t nf_fit_answer_pack(const nf_fit_shape *s, nf_align align, const nf_fit_answer *a)
 {
     uint64_t mask, key = nf_fit_pack_key(s, align, &mask);
-    if (!key || a->status != NF_FIT_OK || !a->aligned || a->score < 0 || a->score > 0xffff)
+    if (!key || !a->aligned)
         return 0;
-    return key | PACK_OK | (uint64_t)a->score;
+    if (a->status == NF_FIT_OK)
+        return a->score < 0 || a->score > 0xffff ? 0 : key | PACK_OK | (uint64_t)a->score;
+    if ((a->status != NF_FIT_FAILED && a->status != NF_FIT_UNRESOLVABLE) ||
+        (unsigned)a->lack >= 1u << (PACK_ALIGN_SHIFT - PACK_LACK_SHIFT) || !a->reason)
+        return 0;
+    uint32_t id = reason_intern(a->reason, a->reason_len);
+    if (!id)
+        return 0;
+    return key | PACK_FAILED | (a->status == NF_FIT_UNRESOLVABLE ? PACK_UNRESOLVABLE : 0) |
+           (uint64_t)a->lack << PACK_LACK_SHIFT | id;
 }
 
 void nf_fit_answer_unpack(uint64_t w, nf_fit_answer *a)
 {
-    *a = (nf_fit_answer){.status = NF_FIT_OK,
-                         .lack = NF_LACK_NONE,
+    if (w & PACK_OK) {
+        *a = (nf_fit_answer){.status = NF_FIT_OK,
+                             .lack = NF_LACK_NONE,
+                             .aligned = true,
+                             .score = (int)(w & 0xffff),
+                             .reason = "",
+                             .reason_len = 0};
+        return;
+    }
+    uint32_t id = (uint32_t)(w & ((1u << PACK_REASON_BITS) - 1));
+    const reason_text *r =
+        id < REASONS_CAP ? atomic_load_explicit(&reasons.by_id[id], memory_order_acquire) : NULL;
+    *a = (nf_fit_answer){.status = w & PACK_UNRESOLVABLE ? NF_FIT_UNRESOLVABLE : NF_FIT_FAILED,
+                         .lack = (nf_fit_lack)((w >> PACK_LACK_SHIFT) &
+                                               ((1u << (PACK_ALIGN_SHIFT - PACK_LACK_SHIFT)) - 1)),
                          .aligned = true,
-                         .score = (int)(w & 0xffff),
-                         .reason = "",
-                         .reason_len = 0};
+                         .score = 0,
+                         .reason = r ? r->text : "",
+                         .reason_len = r ? r->len : 0};
 }
 
 /* ---- the memo ---- */

@@ -69,13 +69,15 @@ const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *
 const nf_fit_answer *nf_fit_memo_add(nf_fit_memo *m, const nf_fit_shape *s, const nf_fit_answer *a);
 
 /* An answer packed into one word, to keep in the cache's lookup table (topology_cache.h
- * nf_cache_keep_word): the shape id, the alignment and the score of an aligned fit. 0 when the
- * answer does not pack (not OK, nothing aligned, score or id out of range); a failed answer
- * needs its reason and stays in the memo. */
+ * nf_cache_keep_word): the shape id, the alignment, and the score of an aligned fit or, for a
+ * failed one, its status, lack and reason (by number: the reason texts are interned for the
+ * process's life, at most a few thousand). 0 when the answer does not pack (nothing aligned,
+ * score or id out of range, the reasons' table full): it stays in the memo. */
 uint64_t nf_fit_answer_pack(const nf_fit_shape *s, nf_align align, const nf_fit_answer *a);
 /* The key and mask selecting the packed answers of shape s under align (key 0: none). */
 uint64_t nf_fit_pack_key(const nf_fit_shape *s, nf_align align, uint64_t *mask);
-/* The answer in a word nf_fit_answer_pack made. */
+/* The answer in a word nf_fit_answer_pack made (a failed one's reason is the interned text:
+ * valid for the process's life). */
 void nf_fit_answer_unpack(uint64_t w, nf_fit_answer *a);
 
 #endif

@@ -785,6 +785,70 @@ static void test_memo_shapes_kept_apart(void **state)
 
 /* More shapes than a memo holds: the first NF_FIT_MEMO_SHAPES are remembered, the others are
  * fitted every time, and every answer stays right. */
+/* Answers packed into the cache's words: passing ones with their score, failing ones with their
+ * status, lack and reason (interned: the same text is the same number and the same pointer). */
+static void test_packed_answers(void **state)
+{
+    (void)state;
+    nf_pod_req req = {.aligned = true, .qos = NF_QOS_GUARANTEED};
+    nf_fit_opts o = {.align = NF_ALIGN_NUMA};
+    nf_fit_shape s;
+    assert_int_equal(nf_fit_shape_of(&req, &o, &s), 0);
+    uint64_t mask, key = nf_fit_pack_key(&s, NF_ALIGN_NUMA, &mask);
+    assert_true(key != 0);
+    nf_fit_answer ok = {.status = NF_FIT_OK, .aligned = true, .score = 4321, .reason = ""};
+    nf_fit_answer out;
+    uint64_t w = nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &ok);
+    assert_int_equal(w & mask, key);
+    nf_fit_answer_unpack(w, &out);
+    assert_int_equal(out.status, NF_FIT_OK);
+    assert_int_equal(out.score, 4321);
+    assert_true(out.aligned);
+    assert_int_equal(out.reason_len, 0);
+
+    char text[] = "numafit: no NUMA node has cpu=4 free";
+    nf_fit_answer failed = {.status = NF_FIT_FAILED,
+                            .lack = NF_LACK_CPU,
+                            .aligned = true,
+                            .reason = text,
+                            .reason_len = strlen(text)};
+    uint64_t wf = nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &failed);
+    assert_true(wf != 0 && wf != w);
+    assert_int_equal(wf & mask, key); /* found by the same lookup as a passing answer */
+    text[9] = 'N';                    /* the caller's buffer changes: the packed text does not */
+    nf_fit_answer_unpack(wf, &out);
+    assert_int_equal(out.status, NF_FIT_FAILED);
+    assert_int_equal(out.lack, NF_LACK_CPU);
+    assert_true(out.aligned);
+    assert_int_equal(out.score, 0);
+    assert_int_equal(out.reason_len, strlen(text));
+    assert_memory_equal(out.reason, "numafit: no NUMA node has cpu=4 free", out.reason_len);
+    text[9] = 'n';
+    const char *first = out.reason;
+    assert_int_equal(nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &failed), wf); /* same text, same id */
+
+    nf_fit_answer unres = {.status = NF_FIT_UNRESOLVABLE,
+                           .lack = NF_LACK_DEVICE,
+                           .aligned = true,
+                           .reason = "numafit: even when empty, no NUMA node could hold x=1",
+                           .reason_len = 53};
+    uint64_t wu = nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &unres);
+    assert_true(wu != 0 && wu != wf);
+    nf_fit_answer_unpack(wu, &out);
+    assert_int_equal(out.status, NF_FIT_UNRESOLVABLE);
+    assert_int_equal(out.lack, NF_LACK_DEVICE);
+    assert_string_equal(out.reason, unres.reason);
+    nf_fit_answer_unpack(wf, &out);
+    assert_ptr_equal(out.reason, first); /* interned once, for good */
+
+    failed.aligned = false; /* what is not an aligned decision is not kept */
+    assert_int_equal(nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &failed), 0);
+    failed.aligned = true;
+    failed.lack = (nf_fit_lack)8; /* does not fit its bits */
+    assert_int_equal(nf_fit_answer_pack(&s, NF_ALIGN_NUMA, &failed), 0);
+    nf_fit_shape_free(&s);
+}
+
 static void test_memo_full(void **state)
 {
     (void)state;
@@ -1179,8 +1243,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memo_equals_fresh), cmocka_unit_test(test_memo_shapes_kept_apart),
-        cmocka_unit_test(test_memo_full),         cmocka_unit_test(test_server_numa),
-        cmocka_unit_test(test_server_socket),
+        cmocka_unit_test(test_memo_full),         cmocka_unit_test(test_packed_answers),
+        cmocka_unit_test(test_server_numa),       cmocka_unit_test(test_server_socket),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
