@@ -84,8 +84,8 @@ int nf_explain_record(nf_explain *x, const nf_extender_args *a, const nf_filter_
     if (!x || !a->req.name || !*a->req.name || !a->pod)
         return 0;
     record *r = calloc(1, sizeof(*r));
-    size_t chars = 0;
-    for (size_t i = 0; i < a->n_nodes; i++)
+    size_t chars = a->scanned ? a->names_len : 0; /* scanned: the names are back to back */
+    for (size_t i = 0; !a->scanned && i < a->n_nodes; i++)
         chars += strlen(a->nodes[i].name) + 1;
     if (!r || !(r->names = malloc(chars ? chars : 1)) ||
         !(r->key = pod_key(a->req.namespace_ && *a->req.namespace_ ? a->req.namespace_ : "default",
@@ -95,7 +95,9 @@ int nf_explain_record(nf_explain *x, const nf_extender_args *a, const nf_filter_
         return -ENOMEM;
     }
     char *p = r->names;
-    for (size_t i = 0; i < a->n_nodes; i++) {
+    if (a->scanned)
+        memcpy(p, a->names_buf, chars);
+    for (size_t i = 0; !a->scanned && i < a->n_nodes; i++) {
         size_t n = strlen(a->nodes[i].name) + 1;
         memcpy(p, a->nodes[i].name, n);
         p += n;

@@ -671,6 +671,7 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
     }
     if (!out->nodes && !(out->nodes = scan_realloc(out, NULL, 0, sizeof(*out->nodes))))
         return -ENOMEM;
+    out->names_len = c.names_len;
     return 1;
 }
 

@@ -55,7 +55,8 @@ typedef struct nf_extender_args {
     /* nf_extender_args_scan: doc is the Pod alone, nodelist is NULL, names live in names_buf and
      * NodeList members other than items are kept as '"key":value' spans of the body. */
     bool scanned;
-    char *names_buf;
+    char *names_buf;  /* the names back to back, NUL-terminated, in request order */
+    size_t names_len; /* bytes of names_buf used */
     nf_extender_span *list_members;
     size_t n_list_members;
     const char *pod_raw; /* scanned: the Pod object's bytes in the body, else NULL */

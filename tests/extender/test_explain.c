@@ -41,16 +41,25 @@ static nf_topology *node(const char *name, int a0, int a1, int alloc)
     "{'metadata':{'name':'" name "','namespace':'ns','uid':'u-" name "'},'spec':{'containers':["   \
     "{'name':'t','resources':{'limits':{'cpu':'8','memory':'1Gi','" VF "':'1'}}}]}}"
 
-static void args(const char *pod, nf_extender_args *a)
+/* scan: as the server reads a request (the names back to back, the Pod's own bytes), which
+ * borrows the body: it stays in `body` until the next call. */
+static void args_as(const char *pod, nf_extender_args *a, bool scan)
 {
+    static char body[2048];
     char *s = tb_sq(pod);
-    char body[2048];
     snprintf(body, sizeof(body),
              "{\"Pod\":%s,\"NodeNames\":[\"busy1\",\"fits\",\"busy2\",\"small\",\"gone\"]}", s);
     free(s);
     nf_err err;
-    if (nf_extender_args_decode(body, strlen(body), a, &err))
+    if (scan ? nf_extender_args_scan(body, strlen(body), NULL, a, &err)
+             : nf_extender_args_decode(body, strlen(body), a, &err))
         fail_msg("%s", err.msg);
+    assert_int_equal(a->scanned, scan);
+}
+
+static void args(const char *pod, nf_extender_args *a)
+{
+    args_as(pod, a, false);
 }
 
 static void test_summary_and_explain(void **state)
@@ -64,7 +73,7 @@ static void test_summary_and_explain(void **state)
     nf_topology_source src = {.acquire = acq, .ctx = &c};
     nf_fit_opts o = {.align = NF_ALIGN_NUMA};
     nf_extender_args a;
-    args(POD("p1"), &a);
+    args_as(POD("p1"), &a, true);
     char *text;
     size_t len;
     nf_filter_summary sum;
