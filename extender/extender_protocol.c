@@ -462,21 +462,6 @@ static bool pick_cb(void *ctx, const char *key, size_t klen, bool kesc, const ch
     return true;
 }
 
-/* Scan the object at [v, vend) and pick the named members; false when unsure. */
-static bool pick_members(const char *v, const char *vend, pick *p, size_t n)
-{
-    if (v >= vend || *v != '{')
-        return false;
-    scanner s = {.p = v, .end = vend};
-    picks ps = {.p = p, .n = n};
-    if (!sc_object(&s, pick_cb, &ps) || ps.bad)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (p[i].count > 1)
-            return false;
-    return true;
-}
-
 static bool is_null(const char *v, const char *vend)
 {
     return !v || (vend - v == 4 && memcmp(v, "null", 4) == 0);
@@ -485,8 +470,8 @@ static bool is_null(const char *v, const char *vend)
 typedef struct scan_ctx {
     nf_extender_args *a;
     size_t cap;
-    char *names; /* the names buffer, filled from its end of used space */
-    size_t names_len;
+    char *names; /* the names back to back; nodes[].name is set once it stops moving */
+    size_t names_len, names_cap;
     bool oom;
 } scan_ctx;
 
@@ -510,9 +495,26 @@ static bool grow_nodes(scan_ctx *c)
     return true;
 }
 
+static bool grow_names(scan_ctx *c, size_t more)
+{
+    if (c->names_cap - c->names_len >= more)
+        return true;
+    size_t cap = c->names_cap ? c->names_cap : 4096;
+    while (cap - c->names_len < more)
+        cap *= 2;
+    char *n = scan_realloc(c->a, c->names, c->names_cap, cap);
+    if (!n)
+        return false;
+    c->names = c->a->names_buf = n; /* freed with the args, whatever happens next */
+    c->names_cap = cap;
+    return true;
+}
+
+/* The node's name goes to the end of the names; its pointer is set by names_done, when the
+ * buffer no longer moves. */
 static bool add_name(scan_ctx *c, const char *raw, size_t n, const char *obj, size_t obj_len)
 {
-    if (!grow_nodes(c)) {
+    if (!grow_nodes(c) || !grow_names(c, n + 1)) {
         c->oom = true;
         return false;
     }
@@ -521,8 +523,19 @@ static bool add_name(scan_ctx *c, const char *raw, size_t n, const char *obj, si
     dst[n] = 0;
     c->names_len += n + 1;
     c->a->nodes[c->a->n_nodes++] = (nf_extender_node){
-        .name = dst, .name_plain = n, .obj = NULL, .raw = obj, .raw_len = obj_len};
+        .name = NULL, .name_plain = n, .obj = NULL, .raw = obj, .raw_len = obj_len};
     return true;
+}
+
+/* Every node's name pointer, into the names where add_name put them one after the other. */
+static void names_done(scan_ctx *c)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < c->a->n_nodes; i++) {
+        c->a->nodes[i].name = c->names + off;
+        off += c->a->nodes[i].name_plain + 1;
+    }
+    c->a->names_len = c->names_len;
 }
 
 static bool name_cb(void *ctx, scanner *s)
@@ -584,25 +597,77 @@ static bool item_cb(void *ctx, scanner *is)
     return add_name(c, raw, n, v, (size_t)(vend - v));
 }
 
-/* The NodeList's members other than items, for the answer. */
+/* The NodeList's members: items read into the node table, the others kept as spans for the
+ * answer. false (the jansson decoder decides) for an escaped key, items given twice in any letter
+ * case, or items neither an array nor null. */
+typedef struct list_scan {
+    scan_ctx *c;
+    int n_items;
+} list_scan;
+
 static bool list_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
                            scanner *s)
 {
-    nf_extender_args *a = ctx;
-    if (!sc_value(s))
-        return false;
-    const char *vend = s->p;
+    list_scan *ls = ctx;
+    nf_extender_args *a = ls->c->a;
     if (kesc)
         return false;
-    if (klen == 5 && strncasecmp(key, "items", 5) == 0)
-        return true;
+    if (klen == 5 && strncasecmp(key, "items", 5) == 0) {
+        if (++ls->n_items > 1 || s->p >= s->end)
+            return false;
+        if (*s->p == 'n')
+            return sc_lit(s, "null", 4);
+        return *s->p == '[' && sc_array(s, item_cb, ls->c);
+    }
+    if (!sc_value(s))
+        return false;
     nf_extender_span *m = scan_realloc(a, a->list_members, a->n_list_members * sizeof(*m),
                                        (a->n_list_members + 1) * sizeof(*m));
-    if (!m)
+    if (!m) {
+        ls->c->oom = true;
         return false;
+    }
     a->list_members = m;
-    m[a->n_list_members++] = (nf_extender_span){.p = mstart, .n = (size_t)(vend - mstart)};
+    m[a->n_list_members++] = (nf_extender_span){.p = mstart, .n = (size_t)(s->p - mstart)};
     return true;
+}
+
+/* The request's members: Pod, NodeNames and Nodes kept as spans (each at most once, in any letter
+ * case). Nodes is read into the node table in this same pass unless a NodeNames that is not null
+ * came before it (NodeNames wins): a NodeList of many MB is read once. */
+typedef struct top_scan {
+    pick f[3]; /* pod, nodenames, nodes */
+    scan_ctx *c;
+    bool nodes_read; /* the node table holds Nodes' items */
+} top_scan;
+
+static bool top_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
+                          scanner *s)
+{
+    (void)mstart;
+    top_scan *t = ctx;
+    if (kesc) /* it could spell one of ours */
+        return false;
+    pick *f = NULL;
+    for (size_t i = 0; i < 3 && !f; i++)
+        if (strlen(t->f[i].name) == klen && strncasecmp(t->f[i].name, key, klen) == 0)
+            f = &t->f[i];
+    const char *v = s->p;
+    bool ok;
+    if (f == &t->f[2] && f->count == 0 && v < s->end && *v == '{' &&
+        (!t->f[1].count || is_null(t->f[1].v, t->f[1].vend))) {
+        list_scan ls = {.c = t->c};
+        ok = sc_object(s, list_member_cb, &ls);
+        t->nodes_read = ok;
+    } else {
+        ok = sc_value(s);
+    }
+    if (ok && f) {
+        f->v = v;
+        f->vend = s->p;
+        f->count++;
+    }
+    return ok;
 }
 
 /* 1: scanned into *out; 0: unsure (use the jansson decoder); -ENOMEM. */
@@ -610,28 +675,27 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
 {
     scanner s = {.p = body, .end = body + len};
     sc_ws(&s);
-    pick top[3] = {{.name = "pod"}, {.name = "nodenames"}, {.name = "nodes"}};
     if (s.p >= s.end || *s.p != '{')
         return 0;
-    picks ps = {.p = top, .n = 3};
-    if (!sc_object(&s, pick_cb, &ps) || ps.bad)
-        return 0;
+    scan_ctx c = {.a = out};
+    top_scan t = {.f = {{.name = "pod"}, {.name = "nodenames"}, {.name = "nodes"}}, .c = &c};
+    bool ok = sc_object(&s, top_member_cb, &t);
     sc_ws(&s);
-    if (s.p != s.end)
-        return 0;
+    if (!ok || s.p != s.end)
+        return c.oom ? -ENOMEM : 0;
     for (size_t i = 0; i < 3; i++)
-        if (top[i].count > 1)
+        if (t.f[i].count > 1)
             return 0;
-    const char *pv = top[0].v, *nv = top[1].v, *lv = top[2].v;
+    const char *pv = t.f[0].v, *nv = t.f[1].v, *lv = t.f[2].v;
     if (!pv || *pv != '{')
         return 0;
-    bool names = !is_null(nv, top[1].vend);
-    if (!names && is_null(lv, top[2].vend))
+    bool names = !is_null(nv, t.f[1].vend);
+    if (!names && is_null(lv, t.f[2].vend))
         return 0;
-    if (names ? *nv != '[' : *lv != '{')
+    if (names ? *nv != '[' : !t.nodes_read)
         return 0;
     json_error_t je;
-    json_t *pod = json_loadb(pv, (size_t)(top[0].vend - pv), 0, &je);
+    json_t *pod = json_loadb(pv, (size_t)(t.f[0].vend - pv), 0, &je);
     if (!pod)
         return 0;
     nf_err perr;
@@ -641,37 +705,21 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
     }
     out->doc = out->pod = pod;
     out->pod_raw = pv;
-    out->pod_raw_len = (size_t)(top[0].vend - pv);
+    out->pod_raw_len = (size_t)(t.f[0].vend - pv);
     out->names_mode = names;
     out->scanned = true;
-    scan_ctx c = {.a = out};
-    const char *av = nv, *avend = top[1].vend;
-    if (!names) {
-        pick items = {.name = "items"};
-        if (!pick_members(lv, top[2].vend, &items, 1))
-            return 0;
-        scanner ls = {.p = lv, .end = top[2].vend};
-        if (!sc_object(&ls, list_member_cb, out))
-            return 0;
-        av = items.v;
-        avend = items.vend;
-        if (is_null(av, avend))
-            av = NULL;
-        else if (*av != '[')
-            return 0;
-    }
-    size_t span = av ? (size_t)(avend - av) : 0;
-    if (!(c.names = scan_realloc(out, NULL, 0, span + 1)))
-        return -ENOMEM;
-    out->names_buf = c.names;
-    if (av) {
-        scanner as = {.p = av, .end = avend};
-        if (!sc_array(&as, names ? name_cb : item_cb, &c))
+    if (names) { /* a NodeList read before NodeNames came is not the answer's */
+        out->n_nodes = 0;
+        out->n_list_members = 0;
+        c.names_len = 0;
+        scanner as = {.p = nv, .end = t.f[1].vend};
+        if (!grow_names(&c, (size_t)(as.end - as.p) + 1) || !sc_array(&as, name_cb, &c))
             return c.oom ? -ENOMEM : 0;
     }
-    if (!out->nodes && !(out->nodes = scan_realloc(out, NULL, 0, sizeof(*out->nodes))))
+    if (!grow_names(&c, 1) ||
+        (!out->nodes && !(out->nodes = scan_realloc(out, NULL, 0, sizeof(*out->nodes)))))
         return -ENOMEM;
-    out->names_len = c.names_len;
+    names_done(&c);
     return 1;
 }
 

@@ -270,6 +270,16 @@ static const struct {
     {"{'Pod':" POD ",'Nodes':{'items':[{'metadata':{'name':'n0'}}],'Items':[]}}", 0, NULL},
     {"{'Pod':" POD ",'Nodes':{'metadata':{'x':'\\'\\n'},'items':[{'metadata':{'name':'n2'}}]}}", 1,
      "n2"},
+    /* the one pass reads Nodes as it goes: NodeNames after it still wins, before it Nodes is
+     * only checked */
+    {"{'Pod':" POD ",'Nodes':{'items':[" NODE("n9", "") "]},'NodeNames':['n1','n2']}", 1, "n1"},
+    {"{'Pod':" POD ",'NodeNames':['n2'],'Nodes':{'items':[" NODE("n9", "") "]}}", 1, "n2"},
+    {"{'Pod':" POD ",'Nodes':{'items':[{'metadata':{'name':'n1'}}]},'NodeNames':null}", 1, "n1"},
+    {"{'Pod':" POD ",'NodeNames':['n0'],'Nodes':{'k\\u0069nd':'x','items':7}}", 1, "n0"},
+    {"{'Pod':" POD ",'Nodes':{'items':7},'NodeNames':['n0']}", 0, "n0"},
+    {"{'Pod':" POD ",'Nodes':{'k\\u0069nd':'x'},'NodeNames':['n2']}", 0, "n2"},
+    {"{'Pod':" POD ",'Nodes':{'items':[{'metadata':{'name':'n1'}}]},'nodes':{'items':[]}}", 0,
+     NULL},
 };
 
 static void test_scan_matches_decode(void **state)
