@@ -1160,9 +1160,15 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
     h->cache = cache;
     h->cfg = *cfg;
     h->cfg.listen = NULL; /* not kept */
-    /* an arena's first chunk per request in flight on each thread, about */
+    unsigned threads = cfg->threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
+    }
+    /* a chunk per server thread (each serves one request at a time), at most 4 MiB each: what a
+     * 5,000-node request takes is about 1 MiB */
     if (nf_extender_metrics_new(&h->metrics) || nf_explain_new(0, &h->explain) ||
-        !(h->arenas = nf_arena_pool_new(64))) {
+        !(h->arenas = nf_arena_pool_new(threads, 4u << 20))) {
         http_free(h);
         return nf_errf(err, -ENOMEM, "extender HTTP: out of memory");
     }
@@ -1174,11 +1180,6 @@ int nf_extender_http_start(const nf_extender_config *cfg, nf_cache *cache, nf_ex
         h->cfg.admin_workers = NF_EXTENDER_DEFAULT_ADMIN_WORKERS;
     if (!h->cfg.admin_queue)
         h->cfg.admin_queue = NF_EXTENDER_DEFAULT_ADMIN_QUEUE;
-    unsigned threads = cfg->threads;
-    if (!threads) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n < 2 ? 2 : n > 64 ? 64 : (unsigned)n;
-    }
     const char *listen = cfg->listen ? cfg->listen : NF_EXTENDER_DEFAULT_LISTEN;
     h->client_ca = nf_tls_server_has_client_ca(cfg->tls);
     h->bind_refused = !h->client_ca && !nf_listen_is_loopback(listen);

@@ -34,7 +34,7 @@ struct nf_arena_chunk {
 
 struct nf_arena_pool {
     pthread_mutex_t lock;
-    size_t keep, n;
+    size_t keep, n, max_chunk;
     nf_arena_chunk *kept[];
 };
 
@@ -165,7 +165,7 @@ void nf_arena_free(nf_arena *a)
     nf_arena_chunk *keep = NULL;
     for (nf_arena_chunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        if (a->pool && (!keep || c->size > keep->size)) {
+        if (a->pool && c->size <= a->pool->max_chunk && (!keep || c->size > keep->size)) {
             nf_arena_chunk *t = keep;
             keep = c;
             c = t;
@@ -177,13 +177,14 @@ void nf_arena_free(nf_arena *a)
     nf_arena_init(a, a->pool);
 }
 
-nf_arena_pool *nf_arena_pool_new(size_t keep)
+nf_arena_pool *nf_arena_pool_new(size_t keep, size_t max_chunk)
 {
     nf_arena_pool *p = calloc(1, sizeof(*p) + keep * sizeof(p->kept[0]));
     if (!p)
         return NULL;
     pthread_mutex_init(&p->lock, NULL);
     p->keep = keep;
+    p->max_chunk = max_chunk;
     return p;
 }
 

@@ -40,8 +40,9 @@ void *nf_arena_realloc(nf_arena *a, void *p, size_t old, size_t n);
 /* Every allocation freed; the arena can be used again (its pool keeps a chunk). */
 void nf_arena_free(nf_arena *a);
 
-/* Keeps up to `keep` chunks of freed arenas (thread-safe). NULL when out of memory. */
-nf_arena_pool *nf_arena_pool_new(size_t keep);
+/* Keeps up to `keep` chunks of freed arenas, none larger than max_chunk bytes (a rare huge
+ * request's memory goes back to the allocator). Thread-safe. NULL when out of memory. */
+nf_arena_pool *nf_arena_pool_new(size_t keep, size_t max_chunk);
 /* Frees the kept chunks; no arena may still use the pool. */
 void nf_arena_pool_free(nf_arena_pool *p);
 

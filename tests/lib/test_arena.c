@@ -88,7 +88,7 @@ static void test_grow(void **state)
 static void test_pool_reuses_chunks(void **state)
 {
     (void)state;
-    nf_arena_pool *pool = nf_arena_pool_new(1);
+    nf_arena_pool *pool = nf_arena_pool_new(1, 1u << 20);
     assert_non_null(pool);
     nf_arena a;
     nf_arena_init(&a, pool);
@@ -105,6 +105,14 @@ static void test_pool_reuses_chunks(void **state)
     nf_arena_free(&a);
     nf_arena_init(&a, pool);
     assert_ptr_equal(nf_arena_alloc(&a, 1000), again); /* steady state: no allocation */
+    nf_arena_free(&a);
+    /* a chunk over the pool's bound is not kept: the kept one stays */
+    nf_arena_init(&a, pool);
+    char *huge = nf_arena_alloc(&a, 2u << 20);
+    assert_non_null(huge);
+    nf_arena_free(&a);
+    nf_arena_init(&a, pool);
+    assert_ptr_equal(nf_arena_alloc(&a, 1000), again);
     nf_arena_free(&a);
     nf_arena_pool_free(pool);
 }
@@ -128,7 +136,7 @@ static void *churn(void *pool)
 static void test_pool_threads(void **state)
 {
     (void)state;
-    nf_arena_pool *pool = nf_arena_pool_new(2);
+    nf_arena_pool *pool = nf_arena_pool_new(2, 1u << 20);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, churn, pool), 0);
