@@ -162,9 +162,19 @@ static struct {
     uint32_t n;
 } reasons = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-/* The number of text (0 when the table is full or memory ran out). */
+/* The number of text (0 when the table is full or memory ran out). A thread remembers the last
+ * few it asked for: a request's failing nodes share a handful of texts, and the table's lock is
+ * then taken once per text, not once per node. */
 static uint32_t reason_intern(const char *text, size_t len)
 {
+    static _Thread_local struct {
+        const reason_text *r;
+        uint32_t id;
+    } recent[4];
+    static _Thread_local unsigned next;
+    for (unsigned k = 0; k < 4; k++)
+        if (recent[k].r && recent[k].r->len == len && memcmp(recent[k].r->text, text, len) == 0)
+            return recent[k].id;
     uint64_t h = nf_hash_bytes(text, len);
     uint32_t id = 0;
     pthread_mutex_lock(&reasons.mu);
@@ -190,6 +200,10 @@ static uint32_t reason_intern(const char *text, size_t len)
         }
     }
     pthread_mutex_unlock(&reasons.mu);
+    if (id) {
+        recent[next % 4].r = atomic_load_explicit(&reasons.by_id[id], memory_order_relaxed);
+        recent[next++ % 4].id = id;
+    }
     return id;
 }
 
