@@ -35,11 +35,19 @@ static int cpus_verdict(const nf_pod_view *v, nf_pod_verdict *vd)
         free(list);
         nf_cpuset_free(&here);
     }
+    /* one problem for all of them: an affinity may name thousands of CPUs that are not here */
+    nf_cpuset absent = {0};
+    size_t n_absent = 0;
     for (size_t i = 0; i < c->n && !rc; i++)
-        if (c->cpu[i].node < 0)
-            rc = nf_strlist_addf(&vd->problems, &vd->n_problems,
-                                 "CPU %u is in no NUMA node's cpulist (sysfs devices/system/node)",
-                                 c->cpu[i].id);
+        if (c->cpu[i].node < 0 && !(rc = nf_cpuset_set(&absent, c->cpu[i].id)))
+            n_absent++;
+    char *list = NULL;
+    if (!rc && n_absent && !(rc = nf_cpuset_format(&absent, &list)))
+        rc = nf_strlist_addf(&vd->problems, &vd->n_problems,
+                             "CPU%s %s %s in no NUMA node's cpulist (sysfs devices/system/node)",
+                             n_absent > 1 ? "s" : "", list, n_absent > 1 ? "are" : "is");
+    free(list);
+    nf_cpuset_free(&absent);
     return rc;
 }
 
