@@ -200,6 +200,31 @@ def terminate(proc, timeout=10):
     return proc.returncode
 
 
+def proc_status(pid):
+    """/proc/PID/status as {field: [words]}."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def proc_children(pid):
+    """The pids whose parent is pid."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(d))
+    return kids
+
+
 def exporter_args(root, kdir=None, kconfig=None, node=None, sriov_config=SRIOV_CONFIG):
     """numafit-exporter's flags for a fixture root (the flags of what is None are left out)."""
     argv = ["--sysfs-root", root + "/sys", "--procfs-root", root + "/proc"]

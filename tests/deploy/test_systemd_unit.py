@@ -105,25 +105,14 @@ def privsep_under_unit_credentials(d, tmp):
     env = {"NUMAFIT_PRIVSEP_USER": user}  # from the environment, as systemd passes it
     ex = nftest.Server(argv, env=env, name="exporter")
     try:
-        kids = []
-        for p in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    if p.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == ex.proc.pid:
-                        kids.append(int(p))
-            except (OSError, ValueError):
-                pass
-
-        def status(pid):
-            with open(f"/proc/{pid}/status") as f:
-                return {k: v.split() for k, _, v in (l.partition(":") for l in f)}
-        coll = status(ex.proc.pid)
+        kids = nftest.proc_children(ex.proc.pid)
+        coll = nftest.proc_status(ex.proc.pid)
         check("unit credentials: the collector is uid 0 without CAP_SETUID/CAP_SETGID",
               coll["Uid"][0] == "0" and int(coll["CapEff"][0], 16) & 0xc0 == 0 and
               int(coll["CapPrm"][0], 16) & 0xc0 == 0, (coll["Uid"], coll["CapEff"], coll["CapPrm"]))
         check("unit credentials: one HTTP process", len(kids) == 1, kids)
         if kids:
-            http = status(kids[0])
+            http = nftest.proc_status(kids[0])
             uid, gid = user.split(":")
             check("unit credentials: the HTTP process runs as NUMAFIT_PRIVSEP_USER with no capability",
                   http["Uid"] == [uid] * 4 and http["Gid"] == [gid] * 4 and

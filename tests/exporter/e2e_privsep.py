@@ -28,35 +28,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "tls"))
 from nftest import (  # noqa: E402
-    EXPORTER, MachineEnv, check, exporter_args, kubeletstate, run_tests, terminate, wait_until)
+    EXPORTER, MachineEnv, check, exporter_args, kubeletstate, proc_children as children,
+    proc_status as status_of, run_tests, terminate, wait_until)
 from tlstest import Pki  # noqa: E402
 
 NODE = "worker-privsep"
 POD = "0f6c6a8e-2222-4c3b-9d2a-bbbbbbbbbbbb"
 USER = "65534:65534"
-
-
-def status_of(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
-def children(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(d))
-    return kids
 
 
 def lock_kubelet_dir(env):
