@@ -6,7 +6,7 @@ add_library(nf_exporter STATIC
   ${CMAKE_CURRENT_LIST_DIR}/exporter_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/exporter_daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/privsep.c
-  ${CMAKE_CURRENT_LIST_DIR}/nrt_publish.c
+  ${CMAKE_CURRENT_LIST_DIR}/nrt_publisher.c
 )
 target_include_directories(nf_exporter PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(nf_exporter PUBLIC numafit nf_sysfs nf_kubelet nf_probe PkgConfig::MHD

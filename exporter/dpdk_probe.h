@@ -6,7 +6,7 @@
  *   2. nf_probe_run_eal(): one forked child, one EAL, one NUMA node's devices, a hard timeout;
  *   3. nf_probe_targets(): a list of devices (PCI VFs and, for tests, vdevs) -> pre-checks, one
  *      nf_probe_run_eal() per (NUMA node, lcore, memory mode), results in the caller's order.
- * The CLI (probe_cli.h) and the daemon's prober (probe_manager.h) are both built on layer 3.
+ * The CLI (probe_cli.h) and the daemon's prober (prober.h) are both built on layer 3.
  *
  * Safety rules every EAL run obeys (the child must never disturb what runs on the node):
  *   no shared config and no IPC socket (--in-memory on hugepages; --no-shconf with --no-huge,
@@ -174,8 +174,8 @@ int nf__probe_child_spec(const nf__probe_child_req *req, char **out);
  * Returns the child's exit status. */
 int nf__probe_child_main(int argc, char **argv, const nf__probe_child_req *req, int out_fd);
 
-/* The daemon's background prober (nf_prober_*) is declared in probe_manager.h; included here
+/* The daemon's background prober (nf_prober_*) is declared in prober.h; included here
  * so that one #include "dpdk_probe.h" gives the whole probe API. */
-#include "probe_manager.h"
+#include "prober.h"
 
 #endif

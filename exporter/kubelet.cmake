@@ -2,13 +2,13 @@
 # kept as a last good view and applied to a NodeTopology (see exporter/kubelet_view.h).
 add_library(nf_kubelet STATIC
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_json.c
-  ${CMAKE_CURRENT_LIST_DIR}/kubelet_checksum.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_spew.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_config.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_config_find.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_state.c
-  ${CMAKE_CURRENT_LIST_DIR}/kubelet_cpu_reserve.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_take_by_topology.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_memory_state.c
-  ${CMAKE_CURRENT_LIST_DIR}/kubelet_devices.c
+  ${CMAKE_CURRENT_LIST_DIR}/kubelet_device_checkpoint.c
   ${CMAKE_CURRENT_LIST_DIR}/kubelet_view.c
   ${NF_PODRES_SOURCES}
 )

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet_checksum.h"
 #include "kubelet_json.h"
+#include "kubelet_spew.h"
 #include "numafit/fileio.h"
 
 /* The parts of the JSON body the checksum and the assignments are built from. */
@@ -39,10 +39,10 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
 {
     int rc;
     memset(b, 0, sizeof(*b));
-    if ((rc = nf__kjson_string(root, "policyName", what, &b->policy, err)) ||
-        (rc = nf__kjson_string(root, "defaultCpuSet", what, &b->defset, err)) ||
-        (rc = nf__kjson_object(root, "entries", what, &b->entries, err)) ||
-        (rc = nf__kjson_object(root, "podEntries", what, &b->pod_entries, err)))
+    if ((rc = nf__kubelet_json_string(root, "policyName", what, &b->policy, err)) ||
+        (rc = nf__kubelet_json_string(root, "defaultCpuSet", what, &b->defset, err)) ||
+        (rc = nf__kubelet_json_object(root, "entries", what, &b->entries, err)) ||
+        (rc = nf__kubelet_json_object(root, "podEntries", what, &b->pod_entries, err)))
         return rc;
     const char *k;
     json_t *v;
@@ -73,7 +73,7 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
         const char *set;
         if (!json_is_object(v))
             return nf_errf(err, -EINVAL, "%s: podEntries[%.80s]: expected an object", what, k);
-        if ((rc = nf__kjson_string(v, "cpuSet", what, &set, err)))
+        if ((rc = nf__kubelet_json_string(v, "cpuSet", what, &set, err)))
             return rc;
     }
     return 0;
@@ -115,7 +115,7 @@ static void dump(nf_spew *s, const body *b, const char *type, int layout, bool p
             s->oom = true;
         for (long i = 0; i < n; i++) {
             const char *set = "";
-            json_t *f = nf__kjson_field(json_object_get(b->pod_entries, keys[i]), "cpuSet");
+            json_t *f = nf__kubelet_json_field(json_object_get(b->pod_entries, keys[i]), "cpuSet");
             if (json_is_string(f))
                 set = json_string_value(f);
             nf_spew_printf(s, "%s%s:{CPUSet:(string)", i ? " " : "", keys[i]);
@@ -233,7 +233,7 @@ static int fill(nf_cpu_state *st, const body *b, const char *what, nf_err *err)
     json_object_foreach(b->pod_entries, k, v)
     {
         const char *set;
-        if ((rc = nf__kjson_string(v, "cpuSet", what, &set, err)) ||
+        if ((rc = nf__kubelet_json_string(v, "cpuSet", what, &set, err)) ||
             (rc = add_assign(st, k, NULL, set, what, err)))
             return rc;
     }
@@ -242,7 +242,7 @@ static int fill(nf_cpu_state *st, const body *b, const char *what, nf_err *err)
     return 0;
 }
 
-/* nf__kjson_checkpoint's reader of a cpu_manager_state. */
+/* nf__kubelet_json_checkpoint's reader of a cpu_manager_state. */
 typedef struct reading {
     body b;
     nf_cpu_state st;
@@ -279,10 +279,10 @@ static int r_fill(void *ctx, bool enveloped, const char *what, nf_err *err)
 int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_state *out,
                        nf_err *err)
 {
-    static const nf__kjson_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
+    static const nf__kubelet_json_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
     reading r = {0};
-    int rc = nf__kjson_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
-                                  &r.st.checksum_type, err);
+    int rc = nf__kubelet_json_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
+                                         &r.st.checksum_type, err);
     if (rc) {
         nf_cpu_state_free(&r.st);
         return rc;

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kubelet_checksum.h"
+#include "kubelet_spew.h"
 
-int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out, nf_err *err)
+int nf__kubelet_json_parse(const char *text, size_t len, const char *what, json_t **out,
+                           nf_err *err)
 {
     json_error_t je;
     json_t *j = json_loadb(text, len, 0, &je);
@@ -25,7 +26,7 @@ int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out
     return 0;
 }
 
-json_t *nf__kjson_field(const json_t *obj, const char *name)
+json_t *nf__kubelet_json_field(const json_t *obj, const char *name)
 {
     json_t *v = json_object_get(obj, name);
     if (v)
@@ -39,10 +40,10 @@ json_t *nf__kjson_field(const json_t *obj, const char *name)
     return NULL;
 }
 
-int nf__kjson_string(const json_t *obj, const char *name, const char *what, const char **out,
-                     nf_err *err)
+int nf__kubelet_json_string(const json_t *obj, const char *name, const char *what, const char **out,
+                            nf_err *err)
 {
-    json_t *v = nf__kjson_field(obj, name);
+    json_t *v = nf__kubelet_json_field(obj, name);
     *out = "";
     if (!v || json_is_null(v))
         return 0;
@@ -52,10 +53,10 @@ int nf__kjson_string(const json_t *obj, const char *name, const char *what, cons
     return 0;
 }
 
-int nf__kjson_object(const json_t *obj, const char *name, const char *what, json_t **out,
-                     nf_err *err)
+int nf__kubelet_json_object(const json_t *obj, const char *name, const char *what, json_t **out,
+                            nf_err *err)
 {
-    json_t *v = nf__kjson_field(obj, name);
+    json_t *v = nf__kubelet_json_field(obj, name);
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
@@ -65,10 +66,10 @@ int nf__kjson_object(const json_t *obj, const char *name, const char *what, json
     return 0;
 }
 
-int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
-                   uint64_t *out, int *present, nf_err *err)
+int nf__kubelet_json_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
+                          uint64_t *out, int *present, nf_err *err)
 {
-    json_t *v = nf__kjson_field(obj, name);
+    json_t *v = nf__kubelet_json_field(obj, name);
     *out = 0;
     if (present)
         *present = 0;
@@ -86,18 +87,18 @@ int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64
     return 0;
 }
 
-int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner, bool *verified,
-                            char inner_what[NF_ERR_LEN], nf_err *err)
+int nf__kubelet_json_data_envelope(const json_t *root, const char *what, json_t **inner,
+                                   bool *verified, char inner_what[NF_ERR_LEN], nf_err *err)
 {
     *inner = NULL;
     *verified = false;
-    json_t *data = nf__kjson_field(root, "data");
+    json_t *data = nf__kubelet_json_field(root, "data");
     if (!data || json_is_null(data))
         return 0;
     if (!json_is_string(data))
         return nf_errf(err, -EINVAL, "%s: field data: expected a string", what);
     uint64_t stored;
-    int rc = nf__kjson_uint(root, "dataChecksum", what, UINT64_MAX >> 1, &stored, NULL, err);
+    int rc = nf__kubelet_json_uint(root, "dataChecksum", what, UINT64_MAX >> 1, &stored, NULL, err);
     if (rc)
         return rc;
     if (stored != 0) {
@@ -116,22 +117,22 @@ int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner
         *verified = true;
     }
     snprintf(inner_what, NF_ERR_LEN, "%s: data", what);
-    return nf__kjson_parse(json_string_value(data), json_string_length(data), inner_what, inner,
-                           err);
+    return nf__kubelet_json_parse(json_string_value(data), json_string_length(data), inner_what,
+                                  inner, err);
 }
 
-int nf__kjson_checkpoint(const char *text, size_t len, const char *what,
-                         const nf__kjson_checkpoint_ops *ops, void *ctx, bool *verified,
-                         char **checksum_type, nf_err *err)
+int nf__kubelet_json_checkpoint(const char *text, size_t len, const char *what,
+                                const nf__kubelet_json_checkpoint_ops *ops, void *ctx,
+                                bool *verified, char **checksum_type, nf_err *err)
 {
     json_t *root = NULL, *data_root = NULL;
     *verified = false;
     *checksum_type = NULL;
-    int rc = nf__kjson_parse(text, len, what, &root, err);
+    int rc = nf__kubelet_json_parse(text, len, what, &root, err);
     if (rc)
         return rc;
     char inner[NF_ERR_LEN];
-    if ((rc = nf__kjson_data_envelope(root, what, &data_root, verified, inner, err)))
+    if ((rc = nf__kubelet_json_data_envelope(root, what, &data_root, verified, inner, err)))
         goto out;
     if (data_root) {
         if (*verified && !(*checksum_type = strdup("data"))) {
@@ -143,7 +144,8 @@ int nf__kjson_checkpoint(const char *text, size_t len, const char *what,
     } else {
         uint64_t stored;
         if ((rc = ops->read(ctx, root, what, err)) ||
-            (rc = nf__kjson_uint(root, "checksum", what, UINT64_MAX >> 1, &stored, NULL, err)))
+            (rc = nf__kubelet_json_uint(root, "checksum", what, UINT64_MAX >> 1, &stored, NULL,
+                                        err)))
             goto out;
         if (stored != 0) {
             const char *type = NULL;

@@ -17,19 +17,20 @@
 #define NF_KUBELET_MAX_FILE (16u << 20)
 
 /* Parse text as a JSON object; what names the source in messages. */
-int nf__kjson_parse(const char *text, size_t len, const char *what, json_t **out, nf_err *err);
+int nf__kubelet_json_parse(const char *text, size_t len, const char *what, json_t **out,
+                           nf_err *err);
 /* The struct field `name` of obj, matched as Go does (exact, else case-insensitive); NULL when
  * absent. */
-json_t *nf__kjson_field(const json_t *obj, const char *name);
+json_t *nf__kubelet_json_field(const json_t *obj, const char *name);
 /* A string field: *out = its value, "" when absent or null; -EINVAL for another type. */
-int nf__kjson_string(const json_t *obj, const char *name, const char *what, const char **out,
-                     nf_err *err);
+int nf__kubelet_json_string(const json_t *obj, const char *name, const char *what, const char **out,
+                            nf_err *err);
 /* An object (or absent/null -> *out = NULL) field; -EINVAL for another type. */
-int nf__kjson_object(const json_t *obj, const char *name, const char *what, json_t **out,
-                     nf_err *err);
+int nf__kubelet_json_object(const json_t *obj, const char *name, const char *what, json_t **out,
+                            nf_err *err);
 /* An unsigned integer field in [0, max]; absent or null -> 0 (*present = 0). */
-int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
-                   uint64_t *out, int *present, nf_err *err);
+int nf__kubelet_json_uint(const json_t *obj, const char *name, const char *what, uint64_t max,
+                          uint64_t *out, int *present, nf_err *err);
 
 /* The newest checkpoints (cpu_manager_state V4, memory_manager_state V3) carry the
  * authoritative state as a JSON string in "data", with "dataChecksum" = FNV-1a-32 of go-spew's
@@ -37,12 +38,12 @@ int nf__kjson_uint(const json_t *obj, const char *name, const char *what, uint64
  * inner object (caller decrefs) and *verified tells whether a non-zero checksum matched;
  * -EBADMSG on a mismatch. inner_what receives "<what>: data" for messages about the inner object.
  */
-int nf__kjson_data_envelope(const json_t *root, const char *what, json_t **inner, bool *verified,
-                            char inner_what[NF_ERR_LEN], nf_err *err);
+int nf__kubelet_json_data_envelope(const json_t *root, const char *what, json_t **inner,
+                                   bool *verified, char inner_what[NF_ERR_LEN], nf_err *err);
 
 /* One checkpoint reader (cpu_manager_state, memory_manager_state), driven by
- * nf__kjson_checkpoint. ctx is the reader's own: what read finds, the state fill builds. */
-typedef struct nf__kjson_checkpoint_ops {
+ * nf__kubelet_json_checkpoint. ctx is the reader's own: what read finds, the state fill builds. */
+typedef struct nf__kubelet_json_checkpoint_ops {
     /* Read the state's fields of obj: the file's root, or the inner object of the "data"
      * envelope. The JSON stays alive until fill has returned. */
     int (*read)(void *ctx, const json_t *obj, const char *what, nf_err *err);
@@ -54,14 +55,14 @@ typedef struct nf__kjson_checkpoint_ops {
     bool (*mismatch_ok)(void *ctx);
     /* Build the state; enveloped: it came from "data". */
     int (*fill)(void *ctx, bool enveloped, const char *what, nf_err *err);
-} nf__kjson_checkpoint_ops;
+} nf__kubelet_json_checkpoint_ops;
 
 /* Parse a checkpoint, verify its checksum (the envelope's or the legacy stored one; 0 is not
  * checked) and have ops build the state: *verified and *checksum_type ("data",
  * "state.<Go type>", NULL when not verified; caller frees) say what matched. -EBADMSG on a
  * mismatch not excused. */
-int nf__kjson_checkpoint(const char *text, size_t len, const char *what,
-                         const nf__kjson_checkpoint_ops *ops, void *ctx, bool *verified,
-                         char **checksum_type, nf_err *err);
+int nf__kubelet_json_checkpoint(const char *text, size_t len, const char *what,
+                                const nf__kubelet_json_checkpoint_ops *ops, void *ctx,
+                                bool *verified, char **checksum_type, nf_err *err);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet_checksum.h"
 #include "kubelet_json.h"
+#include "kubelet_spew.h"
 #include "numafit/fileio.h"
 
 #define MAX_NUMA_ID 1023
@@ -110,10 +110,10 @@ static int check_blocks(const json_t *arr, const char *what, const char *where, 
         size_t nn;
         if (!json_is_object(b))
             return nf_errf(err, -EINVAL, "%s: %s[%zu]: expected an object", what, where, i);
-        if ((rc = nf__kjson_string(b, "type", what, &type, err)) ||
-            (rc = nf__kjson_uint(b, "size", what, INT64_MAX, &size, NULL, err)) ||
-            (rc = int_list(nf__kjson_field(b, "numaAffinity"), what, "numaAffinity", &numa, &nn,
-                           err)))
+        if ((rc = nf__kubelet_json_string(b, "type", what, &type, err)) ||
+            (rc = nf__kubelet_json_uint(b, "size", what, INT64_MAX, &size, NULL, err)) ||
+            (rc = int_list(nf__kubelet_json_field(b, "numaAffinity"), what, "numaAffinity", &numa,
+                           &nn, err)))
             return rc;
         free(numa);
     }
@@ -124,10 +124,10 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
 {
     int rc;
     memset(b, 0, sizeof(*b));
-    if ((rc = nf__kjson_string(root, "policyName", what, &b->policy, err)) ||
-        (rc = nf__kjson_object(root, "machineState", what, &b->machine, err)) ||
-        (rc = nf__kjson_object(root, "entries", what, &b->entries, err)) ||
-        (rc = nf__kjson_object(root, "podEntries", what, &b->pod_entries, err)))
+    if ((rc = nf__kubelet_json_string(root, "policyName", what, &b->policy, err)) ||
+        (rc = nf__kubelet_json_object(root, "machineState", what, &b->machine, err)) ||
+        (rc = nf__kubelet_json_object(root, "entries", what, &b->entries, err)) ||
+        (rc = nf__kubelet_json_object(root, "podEntries", what, &b->pod_entries, err)))
         return rc;
     const char *k, *c;
     json_t *v, *cv;
@@ -141,7 +141,7 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
             return nf_errf(err, -EINVAL, "%s: machineState[%s]: expected an object", what, k);
         if (json_is_null(v))
             continue;
-        if ((rc = nf__kjson_object(v, "memoryMap", what, &mm, err)))
+        if ((rc = nf__kubelet_json_object(v, "memoryMap", what, &mm, err)))
             return rc;
         json_object_foreach(mm, c, cv)
         {
@@ -154,11 +154,11 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
                                what, k, c);
             for (size_t f = 0; f < 5; f++) {
                 uint64_t u;
-                if ((rc = nf__kjson_uint(cv, fields[f], what, INT64_MAX, &u, NULL, err)))
+                if ((rc = nf__kubelet_json_uint(cv, fields[f], what, INT64_MAX, &u, NULL, err)))
                     return rc;
             }
         }
-        json_t *na = nf__kjson_field(v, "numberOfAssignments");
+        json_t *na = nf__kubelet_json_field(v, "numberOfAssignments");
         if (na && !json_is_null(na) && !json_is_integer(na))
             return nf_errf(err, -EINVAL,
                            "%s: machineState[%s].numberOfAssignments: expected an "
@@ -183,7 +183,7 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
         snprintf(where, sizeof(where), "podEntries[%.80s].memoryBlocks", k);
         if (!json_is_object(v))
             return nf_errf(err, -EINVAL, "%s: podEntries[%.80s]: expected an object", what, k);
-        if ((rc = check_blocks(nf__kjson_field(v, "memoryBlocks"), what, where, err)))
+        if ((rc = check_blocks(nf__kubelet_json_field(v, "memoryBlocks"), what, where, err)))
             return rc;
     }
     return 0;
@@ -191,7 +191,7 @@ static int read_body(const json_t *root, const char *what, body *b, nf_err *err)
 
 static void u64_field(nf_spew *s, const json_t *o, const char *json_name, const char *go_name)
 {
-    const json_t *v = nf__kjson_field(o, json_name);
+    const json_t *v = nf__kubelet_json_field(o, json_name);
     nf_spew_printf(s, "%s:(uint64)%lld", go_name, json_is_integer(v) ? json_integer_value(v) : 0);
 }
 
@@ -216,9 +216,9 @@ static void dump_blocks(nf_spew *s, const json_t *arr)
     nf_spew_put(s, "[");
     for (size_t i = 0; i < json_array_size(arr); i++) {
         const json_t *b = json_array_get(arr, i);
-        const json_t *t = nf__kjson_field(b, "type");
+        const json_t *t = nf__kubelet_json_field(b, "type");
         nf_spew_put(s, i ? " {NUMAAffinity:([]int)" : "{NUMAAffinity:([]int)");
-        dump_int_slice(s, nf__kjson_field(b, "numaAffinity"));
+        dump_int_slice(s, nf__kubelet_json_field(b, "numaAffinity"));
         nf_spew_put(s, " Type:(v1.ResourceName)");
         nf_spew_put(s, json_is_string(t) ? json_string_value(t) : "");
         nf_spew_put(s, " ");
@@ -252,12 +252,12 @@ static void dump_machine(nf_spew *s, const json_t *machine)
             nf_spew_put(s, "<nil>");
             continue;
         }
-        const json_t *na = nf__kjson_field(st, "numberOfAssignments");
+        const json_t *na = nf__kubelet_json_field(st, "numberOfAssignments");
         nf_spew_printf(s,
                        "<*>{NumberOfAssignments:(int)%lld MemoryMap:(map[v1.ResourceName]*"
                        "state.MemoryTable)",
                        json_is_integer(na) ? json_integer_value(na) : 0);
-        const json_t *mm = nf__kjson_field(st, "memoryMap");
+        const json_t *mm = nf__kubelet_json_field(st, "memoryMap");
         if (!json_is_object(mm)) {
             nf_spew_put(s, "<nil>");
         } else {
@@ -284,7 +284,7 @@ static void dump_machine(nf_spew *s, const json_t *machine)
             free(keys);
         }
         nf_spew_put(s, " Cells:([]int)");
-        dump_int_slice(s, nf__kjson_field(st, "cells"));
+        dump_int_slice(s, nf__kubelet_json_field(st, "cells"));
         nf_spew_put(s, "}");
     }
     nf_spew_put(s, "]");
@@ -335,8 +335,8 @@ static void dump(nf_spew *s, const body *b, const char *type, bool pod_field)
             nf_spew_put(s, "map[");
             for (long i = 0; i < n; i++) {
                 nf_spew_printf(s, "%s%s:{MemoryBlocks:([]state.Block)", i ? " " : "", pods[i]);
-                dump_blocks(
-                    s, nf__kjson_field(json_object_get(b->pod_entries, pods[i]), "memoryBlocks"));
+                dump_blocks(s, nf__kubelet_json_field(json_object_get(b->pod_entries, pods[i]),
+                                                      "memoryBlocks"));
                 nf_spew_put(s, "}");
             }
             nf_spew_put(s, "]");
@@ -388,10 +388,11 @@ static int blocks_fill(const json_t *arr, nf_memory_block **out, size_t *n, nf_e
         return nf_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
         const json_t *j = json_array_get(arr, i);
-        const json_t *t = nf__kjson_field(j, "type"), *sz = nf__kjson_field(j, "size");
+        const json_t *t = nf__kubelet_json_field(j, "type"),
+                     *sz = nf__kubelet_json_field(j, "size");
         b[i].size = json_is_integer(sz) ? json_integer_value(sz) : 0;
-        int rc =
-            int_list(nf__kjson_field(j, "numaAffinity"), "", "", &b[i].numa, &b[i].n_numa, err);
+        int rc = int_list(nf__kubelet_json_field(j, "numaAffinity"), "", "", &b[i].numa,
+                          &b[i].n_numa, err);
         if (rc || !(b[i].type = strdup(json_is_string(t) ? json_string_value(t) : ""))) {
             blocks_free(b, i + 1);
             return rc ? rc : nf_errf(err, -ENOMEM, "out of memory");
@@ -442,7 +443,7 @@ static int cmp_node(const void *pa, const void *pb)
 
 static int64_t table_u(const json_t *t, const char *name)
 {
-    const json_t *v = nf__kjson_field(t, name);
+    const json_t *v = nf__kubelet_json_field(t, name);
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
@@ -462,12 +463,12 @@ static int fill(nf_memory_state *st, const body *b, const char *what, nf_err *er
         ns->id = atoi(k);
         if (json_is_null(v))
             continue;
-        const json_t *na = nf__kjson_field(v, "numberOfAssignments");
+        const json_t *na = nf__kubelet_json_field(v, "numberOfAssignments");
         ns->number_of_assignments = json_is_integer(na) ? json_integer_value(na) : 0;
-        if ((rc = int_list(nf__kjson_field(v, "cells"), what, "cells", &ns->cells, &ns->n_cells,
-                           err)))
+        if ((rc = int_list(nf__kubelet_json_field(v, "cells"), what, "cells", &ns->cells,
+                           &ns->n_cells, err)))
             return rc;
-        json_t *mm = nf__kjson_field(v, "memoryMap");
+        json_t *mm = nf__kubelet_json_field(v, "memoryMap");
         size_t nt = json_object_size(mm);
         if (nt && !(ns->tables = calloc(nt, sizeof(*ns->tables))))
             return nf_errf(err, -ENOMEM, "out of memory");
@@ -504,7 +505,7 @@ static int fill(nf_memory_state *st, const body *b, const char *what, nf_err *er
     }
     json_object_foreach(b->pod_entries, k, v)
     {
-        if ((rc = add_assign(st, k, NULL, nf__kjson_field(v, "memoryBlocks"), err)))
+        if ((rc = add_assign(st, k, NULL, nf__kubelet_json_field(v, "memoryBlocks"), err)))
             return rc;
     }
     if (st->n_assignments)
@@ -512,7 +513,7 @@ static int fill(nf_memory_state *st, const body *b, const char *what, nf_err *er
     return 0;
 }
 
-/* nf__kjson_checkpoint's reader of a memory_manager_state. */
+/* nf__kubelet_json_checkpoint's reader of a memory_manager_state. */
 typedef struct reading {
     body b;
     nf_memory_state st;
@@ -546,10 +547,10 @@ static int r_fill(void *ctx, bool enveloped, const char *what, nf_err *err)
 int nf_memory_state_parse(const char *text, size_t len, const char *what, nf_memory_state *out,
                           nf_err *err)
 {
-    static const nf__kjson_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
+    static const nf__kubelet_json_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
     reading r = {0};
-    int rc = nf__kjson_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
-                                  &r.st.checksum_type, err);
+    int rc = nf__kubelet_json_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
+                                         &r.st.checksum_type, err);
     if (rc) {
         nf_memory_state_free(&r.st);
         return rc;

@@ -13,11 +13,11 @@
 
 #include "kubelet_config.h"
 #include "kubelet_config_find.h"
-#include "kubelet_cpu_reserve.h"
 #include "kubelet_cpu_state.h"
-#include "kubelet_devices.h"
+#include "kubelet_device_checkpoint.h"
 #include "kubelet_json.h"
 #include "kubelet_memory_state.h"
+#include "kubelet_take_by_topology.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"

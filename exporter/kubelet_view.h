@@ -46,7 +46,7 @@
  *   --reserved-cpus                            -> "flag"
  *   config reservedSystemCPUs                  -> "kubeletConfig"
  *   config policy static, kube+systemReserved  -> "computed: kubeReserved+systemReserved cpu=2"
- *        (ceil of the sum, CPUs picked as kubelet's static policy does: kubelet_cpu_reserve.h;
+ *        (ceil of the sum, CPUs picked as kubelet's static policy does: kubelet_take_by_topology.h;
  *         a fractional sum is shown as "cpu=1500m (2 CPUs)")
  *   no config, podresources lists allocatable CPUs -> "podResources" (online minus those)
  *   otherwise                                  -> "none", reservedCpus NULL

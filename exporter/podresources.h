@@ -9,8 +9,8 @@
  *   List                     per pod (namespace/name: podresources has no UID) and container:
  *                            exclusive cpu_ids, devices with their NUMA node, memory blocks
  * and the answers are turned into the structs the checkpoint readers fill (kubelet_cpu_state.h,
- * kubelet_memory_state.h, kubelet_devices.h) with the pod named by namespace/name, so the view
- * applies either source with the same code (kubelet_view.h).
+ * kubelet_memory_state.h, kubelet_device_checkpoint.h) with the pod named by namespace/name, so the
+ * view applies either source with the same code (kubelet_view.h).
  *
  * gRPC core's C API does the transport (HTTP/2, framing, deadlines), protobuf-c the messages
  * (generated from the .proto at build time). The channel is made lazily, when the socket exists,
@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "kubelet_cpu_state.h"
-#include "kubelet_devices.h"
+#include "kubelet_device_checkpoint.h"
 #include "kubelet_memory_state.h"
 #include "numafit/cpuset.h"
 #include "numafit/error.h"

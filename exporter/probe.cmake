@@ -1,4 +1,4 @@
-# nf_probe: the embedded DPDK probe (dpdk_probe.h, probe_cli.h, probe_manager.h).
+# nf_probe: the embedded DPDK probe (dpdk_probe.h, probe_cli.h, prober.h).
 #
 # Only probe_eal.c includes DPDK headers. It is compiled as its own object library so that
 # DPDK's cflags (`-include rte_config.h -march=corei7`, its include dirs) stay private to that one
@@ -10,7 +10,7 @@
 add_library(nf_probe STATIC
   ${CMAKE_CURRENT_LIST_DIR}/dpdk_probe.c
   ${CMAKE_CURRENT_LIST_DIR}/probe_cli.c
-  ${CMAKE_CURRENT_LIST_DIR}/probe_manager.c
+  ${CMAKE_CURRENT_LIST_DIR}/prober.c
 )
 target_include_directories(nf_probe PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(nf_probe PUBLIC numafit)

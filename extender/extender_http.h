@@ -1,5 +1,5 @@
 /* extender_http.h - numafit-extender's HTTP server (libmicrohttpd), thin glue between the wire
- * and extender_protocol.h / topology_cache.h.
+ * and extender_protocol.h / cache.h.
  *
  *   POST /filter, /prioritize    kube-scheduler extender protocol (extender_protocol.h)
  *   POST /bind                   with a binder (an API server client): reserve where kubelet will
@@ -49,11 +49,11 @@
 #include <stdint.h>
 
 #include "binder.h"
-#include "exporter_pull.h"
+#include "cache.h"
 #include "fit.h"
 #include "numafit/error.h"
 #include "numafit/tls_server.h"
-#include "topology_cache.h"
+#include "puller.h"
 
 #define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
 /* With binding enabled /bind can move pods: by default only the scheduler beside it may call. */

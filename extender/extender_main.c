@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "binder.h"
-#include "exporter_pull.h"
+#include "cache.h"
 #include "extender_http.h"
 #include "nrt_source.h"
 #include "numafit/cli.h"
@@ -18,8 +18,8 @@
 #include "numafit/log.h"
 #include "numafit/quantity.h"
 #include "numafit/signals.h"
+#include "puller.h"
 #include "report.h"
-#include "topology_cache.h"
 #include "topology_dir.h"
 
 #define EXIT_USAGE NF_CLI_USAGE

@@ -200,7 +200,7 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
  *
  * A node's zones for one align mode as a dense matrix (zone x resource name: available,
  * allocatable, after the rules at the top of this file) plus its kubelet policy flags. Built once
- * per document (the extender keeps it beside the cached topology, topology_cache.h memo), it makes
+ * per document (the extender keeps it beside the cached topology, cache.h memo), it makes
  * a fit cost a few comparisons instead of rebuilding zones. nf_fit_node(pod, t, o) is exactly
  * nf_fit_view_new(t, o->align) + nf_fit_node_view + nf_fit_view_free: one code path.
  * The view copies what it needs from t (it may outlive t). Immutable, so threads may share it. */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "numafit/buf.h"
 #include "numafit/cli.h"
 #include "numafit/clock.h"
@@ -20,7 +21,6 @@
 #include "numafit/yaml_json.h"
 #include "report.h"
 #include "report_render.h"
-#include "topology_cache.h"
 #include "topology_dir.h"
 
 #define EXIT_RUNTIME 1

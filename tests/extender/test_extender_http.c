@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "extender_http.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
 #include "test_docs.h"
-#include "topology_cache.h"
 
 typedef struct resp {
     long status;

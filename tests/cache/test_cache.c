@@ -1,4 +1,4 @@
-/* test_topology_cache.c - the extender's topology cache: ownership, lookups, stale marks,
+/* test_cache.c - the extender's topology cache: ownership, lookups, stale marks,
  * concurrency (a writer replacing documents while readers hold them), memory per node. */
 #include <errno.h>
 #include <malloc.h>
@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "numafit/topology_json.h"
 #include "test_docs.h"
-#include "topology_cache.h"
 
 static nf_topology doc(const char *node, uint64_t gen, int cpu_free)
 {

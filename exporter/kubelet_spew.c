@@ -1,5 +1,5 @@
-/* kubelet_checksum.c - FNV-1a-32 and go-spew text building (see kubelet_checksum.h). */
-#include "kubelet_checksum.h"
+/* kubelet_spew.c - FNV-1a-32 and go-spew text building (see kubelet_spew.h). */
+#include "kubelet_spew.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
-/* sysfs_numa.c - static topology with hwloc, dynamic memory/hugepage counters from sysfs
- * (see sysfs_numa.h). */
-#include "sysfs_numa.h"
+/* sysfs_machine.c - static topology with hwloc, dynamic memory/hugepage counters from sysfs
+ * (see sysfs_machine.h). */
+#include "sysfs_machine.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* probe_manager.h - the daemon's background prober: keeps every free VF's DPDK probe result
+/* prober.h - the daemon's background prober: keeps every free VF's DPDK probe result
  * fresh without ever blocking the caller (the HTTP server / refresh loop).
  *
  * One thread owns the probing. It runs nf_probe_targets() (each EAL run in a forked child with

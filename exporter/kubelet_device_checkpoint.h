@@ -1,4 +1,4 @@
-/* kubelet_devices.h - kubelet's Device Manager checkpoint
+/* kubelet_device_checkpoint.h - kubelet's Device Manager checkpoint
  * (/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint).
  *
  * Reads both forms (tests/realdata/kubelet/FORMATS.md §3): since 1.20 DeviceIDs is an object

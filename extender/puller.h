@@ -1,4 +1,4 @@
-/* exporter_pull.h - keep the topology cache in step with numafit-exporters over HTTP.
+/* puller.h - keep the topology cache in step with numafit-exporters over HTTP.
  *
  * One thread drives every exporter with libcurl's multi interface: a first
  * `GET <url>/v1/topology`, then a long-poll `GET <url>/v1/topology?waitForGeneration=<gen+1>`
@@ -31,8 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "numafit/error.h"
-#include "topology_cache.h"
 
 typedef struct nf_puller nf_puller;
 

@@ -1,4 +1,4 @@
-/* test_exporter_pull.c - the exporter pullers against a real HTTP peer on loopback (a stand-in
+/* test_puller.c - the exporter pullers against a real HTTP peer on loopback (a stand-in
  * for numafit-exporter, standin_exporter.h): first fetch, long-poll change latency, unchanged
  * answers, an exporter going away and coming back, broken exporters, DNS membership. */
 #include <setjmp.h>
@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "exporter_pull.h"
+#include "cache.h"
 #include "numafit/log.h"
+#include "puller.h"
 #include "standin_exporter.h"
 #include "testutil.h"
-#include "topology_cache.h"
 
 static void test_opts(nf_puller_opts *o)
 {

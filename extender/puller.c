@@ -1,5 +1,5 @@
-/* exporter_pull.c - pull NodeTopology documents from exporters (see exporter_pull.h). */
-#include "exporter_pull.h"
+/* puller.c - pull NodeTopology documents from exporters (see puller.h). */
+#include "puller.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

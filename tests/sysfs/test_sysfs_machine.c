@@ -1,4 +1,4 @@
-/* test_sysfs_numa.c - nf_machine_open/nf_machine_read on fixture trees built by
+/* test_sysfs_machine.c - nf_machine_open/nf_machine_read on fixture trees built by
  * tests/fixtures/mkfixture.py, on garbage, on bad roots and on this machine's /sys. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "sysfs_numa.h"
+#include "sysfs_machine.h"
 #include "sysfs_test_util.h"
 
 #define KB 1024LL

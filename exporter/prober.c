@@ -1,5 +1,5 @@
-/* probe_manager.c - the daemon's background prober (see probe_manager.h). */
-#include "probe_manager.h"
+/* prober.c - the daemon's background prober (see prober.h). */
+#include "prober.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -112,7 +112,7 @@ static void notify(nf_prober *p)
         p->o.on_result(p->o.arg);
 }
 
-/* ---- the test hook: PCI address -> vdev (probe_manager.h, test_vdev_map) ------------------ */
+/* ---- the test hook: PCI address -> vdev (prober.h, test_vdev_map) ------------------ */
 
 static void vdev_map_free(nf_prober *p)
 {

@@ -1,5 +1,6 @@
-/* kubelet_cpu_reserve.c - kubelet's takeByTopologyNUMAPacked (see kubelet_cpu_reserve.h). */
-#include "kubelet_cpu_reserve.h"
+/* kubelet_take_by_topology.c - kubelet's takeByTopologyNUMAPacked (see kubelet_take_by_topology.h).
+ */
+#include "kubelet_take_by_topology.h"
 
 #include <limits.h>
 #include <stdbool.h>

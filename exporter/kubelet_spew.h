@@ -1,11 +1,11 @@
-/* kubelet_checksum.h - the checksum kubelet's checkpoint manager stores in its state files.
+/* kubelet_spew.h - the checksum kubelet's checkpoint manager stores in its state files.
  *
  * Kubelet does not hash the JSON: it hashes the text go-spew prints (`%#v`, SortKeys,
  * DisablePointerAddresses, DisableCapacities) for the in-memory Go value, with the checksum
  * field set to 0, using FNV-1a 32 bit (see tests/realdata/kubelet/FORMATS.md §0). This module
  * holds the FNV hash and a small text builder with the spew rules the state readers need; each
  * reader writes the dump of its own Go struct (kubelet_cpu_state.c, kubelet_memory_state.c,
- * kubelet_devices.c), trying the type names known from several kubelet versions.
+ * kubelet_device_checkpoint.c), trying the type names known from several kubelet versions.
  */
 #ifndef NUMAFIT_EXPORTER_KUBELET_CHECKSUM_H
 #define NUMAFIT_EXPORTER_KUBELET_CHECKSUM_H

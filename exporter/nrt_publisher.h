@@ -1,4 +1,4 @@
-/* nrt_publish.h - this node's NodeResourceTopology: built from the published NodeTopology
+/* nrt_publisher.h - this node's NodeResourceTopology: built from the published NodeTopology
  * document, and (--publish-nrt) written to the API server by a thread of its own.
  *
  * The publisher keeps only the newest object offered: the refresh loop never waits for the API

@@ -1,5 +1,6 @@
-/* nrt_publish.c - NodeResourceTopology from the document, and its writer (see nrt_publish.h). */
-#include "nrt_publish.h"
+/* nrt_publisher.c - NodeResourceTopology from the document, and its writer (see nrt_publisher.h).
+ */
+#include "nrt_publisher.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

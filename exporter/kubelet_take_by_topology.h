@@ -1,4 +1,4 @@
-/* kubelet_cpu_reserve.h - which CPUs kubelet's static CPU Manager policy picks.
+/* kubelet_take_by_topology.h - which CPUs kubelet's static CPU Manager policy picks.
  *
  * Without reservedSystemCPUs, the static policy reserves ceil(kubeReserved.cpu +
  * systemReserved.cpu) CPUs chosen by takeByTopology() over all online CPUs

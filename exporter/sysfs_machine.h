@@ -1,4 +1,4 @@
-/* sysfs_numa.h - sockets, NUMA nodes, cores, memory and hugepages of one machine.
+/* sysfs_machine.h - sockets, NUMA nodes, cores, memory and hugepages of one machine.
  *
  * Two steps, so that the exporter's refresh loop stays cheap:
  *   nf_machine_open()  discovers the static topology once: hwloc (packages, cores, online PUs)

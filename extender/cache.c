@@ -1,4 +1,4 @@
-/* topology_cache.c - the extender's cache of every node's NodeTopology (see topology_cache.h).
+/* cache.c - the extender's cache of every node's NodeTopology (see cache.h).
  *
  * The map is an open-addressing hash table (linear probing, power-of-two size, load <= 1/2,
  * backward-shift deletion) from node name to a refcounted entry, guarded by one rwlock. Entries
@@ -7,7 +7,7 @@
  * the new entry carries a bitwise copy of the nf_topology and holds a reference to the entry
  * that owns its memory.
  */
-#include "topology_cache.h"
+#include "cache.h"
 
 #include <errno.h>
 #include <inttypes.h>

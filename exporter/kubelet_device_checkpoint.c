@@ -1,12 +1,13 @@
-/* kubelet_devices.c - Device Manager checkpoint reader (see kubelet_devices.h). */
-#include "kubelet_devices.h"
+/* kubelet_device_checkpoint.c - Device Manager checkpoint reader (see kubelet_device_checkpoint.h).
+ */
+#include "kubelet_device_checkpoint.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet_checksum.h"
 #include "kubelet_json.h"
+#include "kubelet_spew.h"
 #include "numafit/fileio.h"
 
 #define MAX_NUMA_ID 1023
@@ -80,8 +81,8 @@ static int spew_base64(nf_spew *s, const char *in, size_t len)
 /* Validate Data and its entries; *layout = 1 (arrays), 2 (objects) or 0 (no entries). */
 static int check(const json_t *data, const char *what, int *layout, nf_err *err)
 {
-    const json_t *pde = nf__kjson_field(data, "PodDeviceEntries");
-    const json_t *reg = nf__kjson_field(data, "RegisteredDevices");
+    const json_t *pde = nf__kubelet_json_field(data, "PodDeviceEntries");
+    const json_t *reg = nf__kubelet_json_field(data, "RegisteredDevices");
     *layout = 0;
     if (pde && !json_is_null(pde) && !json_is_array(pde))
         return nf_errf(err, -EINVAL, "%s: Data.PodDeviceEntries: expected an array", what);
@@ -93,10 +94,10 @@ static int check(const json_t *data, const char *what, int *layout, nf_err *err)
         int rc;
         if (!json_is_object(e))
             return nf_errf(err, -EINVAL, "%s: PodDeviceEntries[%zu]: expected an object", what, i);
-        if ((rc = nf__kjson_string(e, "PodUID", what, &str, err)) ||
-            (rc = nf__kjson_string(e, "ContainerName", what, &str, err)) ||
-            (rc = nf__kjson_string(e, "ResourceName", what, &str, err)) ||
-            (rc = nf__kjson_string(e, "AllocResp", what, &str, err)))
+        if ((rc = nf__kubelet_json_string(e, "PodUID", what, &str, err)) ||
+            (rc = nf__kubelet_json_string(e, "ContainerName", what, &str, err)) ||
+            (rc = nf__kubelet_json_string(e, "ResourceName", what, &str, err)) ||
+            (rc = nf__kubelet_json_string(e, "AllocResp", what, &str, err)))
             return rc;
         nf_spew tmp = {0};
         rc = spew_base64(&tmp, str, strlen(str));
@@ -104,7 +105,7 @@ static int check(const json_t *data, const char *what, int *layout, nf_err *err)
         if (rc)
             return nf_errf(err, -EINVAL, "%s: PodDeviceEntries[%zu].AllocResp: invalid base64",
                            what, i);
-        const json_t *ids = nf__kjson_field(e, "DeviceIDs");
+        const json_t *ids = nf__kubelet_json_field(e, "DeviceIDs");
         int l = !ids || json_is_null(ids) ? 0
                 : json_is_array(ids)      ? 1
                 : json_is_object(ids)     ? 2
@@ -167,7 +168,7 @@ static int check(const json_t *data, const char *what, int *layout, nf_err *err)
 
 static void put_field(nf_spew *s, const json_t *e, const char *name)
 {
-    const json_t *v = nf__kjson_field(e, name);
+    const json_t *v = nf__kubelet_json_field(e, name);
     nf_spew_printf(s, "%s:(string)", name);
     if (json_is_string(v))
         nf_spew_putn(s, json_string_value(v), json_string_length(v));
@@ -175,8 +176,8 @@ static void put_field(nf_spew *s, const json_t *e, const char *name)
 
 static void dump(nf_spew *s, const json_t *data, int layout, bool v1_names)
 {
-    const json_t *pde = nf__kjson_field(data, "PodDeviceEntries");
-    const json_t *reg = nf__kjson_field(data, "RegisteredDevices");
+    const json_t *pde = nf__kubelet_json_field(data, "PodDeviceEntries");
+    const json_t *reg = nf__kubelet_json_field(data, "RegisteredDevices");
     nf_spew_reset(s);
     nf_spew_printf(
         s, "(checkpoint.checkpointData%s){PodDeviceEntries:([]checkpoint.PodDevicesEntry%s)",
@@ -193,7 +194,7 @@ static void dump(nf_spew *s, const json_t *data, int layout, bool v1_names)
             put_field(s, e, "ContainerName");
             nf_spew_put(s, " ");
             put_field(s, e, "ResourceName");
-            const json_t *ids = nf__kjson_field(e, "DeviceIDs");
+            const json_t *ids = nf__kubelet_json_field(e, "DeviceIDs");
             if (layout == 1) {
                 nf_spew_put(s, " DeviceIDs:([]string)");
                 nf_spew_string_slice(s, ids);
@@ -218,7 +219,7 @@ static void dump(nf_spew *s, const json_t *data, int layout, bool v1_names)
                     free(keys);
                 }
             }
-            const json_t *ar = nf__kjson_field(e, "AllocResp");
+            const json_t *ar = nf__kubelet_json_field(e, "AllocResp");
             nf_spew_put(s, " AllocResp:([]uint8)");
             if (!json_is_string(ar))
                 nf_spew_put(s, "<nil>");
@@ -255,8 +256,9 @@ static int add(nf_device_checkpoint *c, const json_t *e, int numa, const char *i
     c->allocs = na;
     nf_device_alloc *a = &na[c->n_allocs];
     memset(a, 0, sizeof(*a));
-    const json_t *p = nf__kjson_field(e, "PodUID"), *cn = nf__kjson_field(e, "ContainerName"),
-                 *r = nf__kjson_field(e, "ResourceName");
+    const json_t *p = nf__kubelet_json_field(e, "PodUID"),
+                 *cn = nf__kubelet_json_field(e, "ContainerName"),
+                 *r = nf__kubelet_json_field(e, "ResourceName");
     a->numa = numa;
     if (!(a->pod_uid = strdup(json_is_string(p) ? json_string_value(p) : "")) ||
         !(a->container = strdup(json_is_string(cn) ? json_string_value(cn) : "")) ||
@@ -283,13 +285,13 @@ static int cmp_alloc(const void *pa, const void *pb)
 
 static int fill(nf_device_checkpoint *c, const json_t *data, nf_err *err)
 {
-    const json_t *pde = nf__kjson_field(data, "PodDeviceEntries");
+    const json_t *pde = nf__kubelet_json_field(data, "PodDeviceEntries");
     size_t i;
     json_t *e;
     int rc;
     json_array_foreach(pde, i, e)
     {
-        const json_t *ids = nf__kjson_field(e, "DeviceIDs");
+        const json_t *ids = nf__kubelet_json_field(e, "DeviceIDs");
         size_t k;
         json_t *id;
         if (json_is_array(ids)) {
@@ -308,7 +310,7 @@ static int fill(nf_device_checkpoint *c, const json_t *data, nf_err *err)
     }
     if (c->n_allocs)
         qsort(c->allocs, c->n_allocs, sizeof(*c->allocs), cmp_alloc);
-    const json_t *reg = nf__kjson_field(data, "RegisteredDevices");
+    const json_t *reg = nf__kubelet_json_field(data, "RegisteredDevices");
     const char *key;
     json_t *arr;
     json_object_foreach((json_t *)reg, key, arr)
@@ -336,13 +338,13 @@ int nf_device_checkpoint_parse(const char *text, size_t len, const char *what,
     json_t *root = NULL;
     nf_device_checkpoint c = {0};
     nf_spew s = {0};
-    int rc = nf__kjson_parse(text, len, what, &root, err), layout = 0;
+    int rc = nf__kubelet_json_parse(text, len, what, &root, err), layout = 0;
     if (rc)
         return rc;
     json_t *data;
     uint64_t stored;
-    if ((rc = nf__kjson_object(root, "Data", what, &data, err)) ||
-        (rc = nf__kjson_uint(root, "Checksum", what, UINT64_MAX >> 1, &stored, NULL, err)) ||
+    if ((rc = nf__kubelet_json_object(root, "Data", what, &data, err)) ||
+        (rc = nf__kubelet_json_uint(root, "Checksum", what, UINT64_MAX >> 1, &stored, NULL, err)) ||
         (rc = check(data, what, &layout, err)))
         goto out;
     if (stored != 0) {

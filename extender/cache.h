@@ -1,4 +1,4 @@
-/* topology_cache.h - the extender's cache of every node's NodeTopology.
+/* cache.h - the extender's cache of every node's NodeTopology.
  *
  * Writers (the exporter pullers, the --topology-dir loader) put whole documents; readers (the
  * HTTP handlers: filter, prioritize, /v1/nodes, /v1/report) take refcounted, immutable entries, so
