@@ -162,7 +162,8 @@ static fixture start(bool pass_missing, size_t max_body)
     fixture f;
     assert_int_equal(nf_cache_new(&f.cache), 0);
     nf_extender_config cfg = {.listen = "127.0.0.1:0",
-                              .fit = {.align = NF_ALIGN_NUMA, .pass_missing = pass_missing},
+                              .fit = {.align = NF_ALIGN_NUMA},
+                              .pass_missing = pass_missing,
                               .stale_after_ms = 60000,
                               .max_body = max_body,
                               .threads = 2};
