@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "numafit/buf.h"
 #include "numafit/clock.h"
 #include "numafit/fileio.h"
 
@@ -318,7 +319,10 @@ static void set_str(char **dst, const char *src)
     }
 }
 
-__attribute__((unused)) static void apply_line(nf_probe_run *r, const char *line, bool *done)
+#ifdef NF_HAVE_DPDK
+/* ---- the EAL child: fork, read its answer, reap (only with DPDK) ------------------------- */
+
+static void apply_line(nf_probe_run *r, const char *line, bool *done)
 {
     json_t *o = json_loads(line, 0, NULL);
     if (!o || !json_is_object(o)) {
@@ -350,7 +354,6 @@ __attribute__((unused)) static void apply_line(nf_probe_run *r, const char *line
     json_decref(o);
 }
 
-#ifdef NF_HAVE_DPDK
 /* The child re-executes the running program (/proc/self/exe) instead of running EAL in the fork:
  * the exporter is multi-threaded, and a forked copy of it may only call async-signal-safe
  * functions (a lock another thread held at fork time - malloc's, ASan's, stdio's - stays locked
@@ -417,12 +420,11 @@ static _Noreturn void child_run(nf_probe_run *r, int wfd, const nf_probe_run_opt
     execve("/proc/self/exe", r->argv, x->envp);
     _exit(123);
 }
-#endif
 
 /* EAL creates <runtime>/dpdk/<prefix>/ even in --in-memory/--no-shconf mode and never removes
  * it; with a fresh prefix per run those would pile up, so the parent removes its own. <runtime>
  * is what EAL uses: /var/run for root, else $XDG_RUNTIME_DIR, else /tmp. */
-__attribute__((unused)) static void remove_runtime_dir(const char *prefix)
+static void remove_runtime_dir(const char *prefix)
 {
     const char *base = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
     char dir[PATH_MAX];
@@ -438,7 +440,7 @@ __attribute__((unused)) static void remove_runtime_dir(const char *prefix)
     rmdir(dir);
 }
 
-__attribute__((unused)) static void describe_exit(int status, char *buf, size_t len)
+static void describe_exit(int status, char *buf, size_t len)
 {
     if (WIFEXITED(status))
         snprintf(buf, len, "failed: probe child exited with status %d", WEXITSTATUS(status));
@@ -448,6 +450,155 @@ __attribute__((unused)) static void describe_exit(int status, char *buf, size_t 
     else
         snprintf(buf, len, "failed: probe child ended oddly (status %d)", status);
 }
+
+/* How a child's run ended, as the parent saw it. */
+typedef struct child_end {
+    bool done;      /* it said {"done": true} */
+    bool timed_out; /* the deadline passed first */
+    bool cancelled; /* o->cancel_fd turned readable first */
+    int status;     /* waitpid's */
+} child_end;
+
+/* Its result lines into r, until it closes the pipe, the deadline passes or a cancel comes. */
+static void read_child(int fd, const nf_probe_run_opts *o, int64_t deadline, nf_probe_run *r,
+                       child_end *end)
+{
+    nf_buf b = {.max = MAX_CHILD_OUTPUT}; /* a child that talks more is broken: stop listening */
+    for (;;) {
+        int64_t left = deadline - nf_mono_ms();
+        if (left <= 0) {
+            end->timed_out = true;
+            break;
+        }
+        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN},
+                                {.fd = o->cancel_fd, .events = POLLIN}};
+        int nfds = o->cancel_fd >= 0 ? 2 : 1;
+        int pr = poll(fds, (nfds_t)nfds, (int)(left > INT_MAX ? INT_MAX : left));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            break;
+        if (nfds == 2 && (fds[1].revents & POLLIN)) {
+            end->cancelled = true;
+            break;
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (nf_buf_reserve(&b, 4096))
+            break;
+        ssize_t got = read(fd, b.p + b.len, b.cap - b.len - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break; /* end of file */
+        b.len += (size_t)got;
+        b.p[b.len] = '\0';
+        char *nl;
+        while ((nl = memchr(b.p, '\n', b.len))) {
+            *nl = '\0';
+            apply_line(r, b.p, &end->done);
+            size_t used = (size_t)(nl - b.p) + 1;
+            memmove(b.p, nl + 1, b.len - used);
+            b.len -= used;
+            b.p[b.len] = '\0';
+        }
+    }
+    nf_buf_free(&b);
+}
+
+/* Waits for its exit until the deadline (EAL cleanup may lag), then kills it; never leaves a
+ * zombie. */
+static void reap_child(pid_t pid, int64_t deadline, child_end *end)
+{
+    bool reaped = false;
+    while (!end->timed_out && !end->cancelled) {
+        pid_t w = waitpid(pid, &end->status, WNOHANG);
+        if (w == pid) {
+            reaped = true;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+        if (nf_mono_ms() >= deadline) {
+            end->timed_out = true;
+            break;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (!reaped) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &end->status, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
+/* One EAL run of cfg's devices in a child: fork + exec, its answers into out (device statuses,
+ * eal_error), a hard deadline, reaped. *fallback: the status of a device it said nothing of
+ * (NULL: the caller's default; why holds the text when it is a description of the exit). 0, or
+ * a negative errno (err says what) when no child could be started. */
+static int run_child(const nf_probe_run_opts *o, const nf_probe_eal_cfg *cfg,
+                     const char *const *vnames, int64_t t0, nf_probe_run *out,
+                     const char **fallback, char *why, size_t why_len, nf_err *err)
+{
+    nf__probe_child_req req = {
+        .pci = cfg->pci,
+        .n_pci = cfg->n_pci,
+        .vdevs = vnames,
+        .n_vdevs = cfg->n_vdevs,
+        .hugepages = cfg->hugepages,
+    };
+    child_exec x;
+    if (child_exec_prepare(&req, &x) != 0)
+        return nf_errf(err, -ENOMEM, "probe: out of memory");
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        int rc = nf_errf(err, -errno, "probe: pipe: %s", strerror(errno));
+        child_exec_free(&x);
+        return rc;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int rc = nf_errf(err, -errno, "probe: fork: %s", strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        child_exec_free(&x);
+        return rc;
+    }
+    if (pid == 0)
+        child_run(out, pfd[1], o, &x); /* dup2 to fd 3 clears O_CLOEXEC on the copy */
+    close(pfd[1]);
+    child_exec_free(&x);
+    int64_t deadline = t0 + (o->timeout_ms > 0 ? o->timeout_ms : NF_PROBE_DEFAULT_TIMEOUT_MS);
+    child_end end = {0};
+    read_child(pfd[0], o, deadline, out, &end);
+    close(pfd[0]);
+    reap_child(pid, deadline, &end);
+    remove_runtime_dir(cfg->file_prefix);
+    if (end.cancelled) {
+        *fallback = "failed: cancelled";
+        if (!end.done && !out->eal_error)
+            set_str(&out->eal_error, "cancelled");
+    } else if (end.timed_out) {
+        *fallback = NF_PROBE_TIMEOUT;
+        if (!end.done && !out->eal_error)
+            set_str(&out->eal_error, "timeout");
+    } else if (!end.done || !WIFEXITED(end.status) ||
+               (WEXITSTATUS(end.status) != 0 && !out->eal_error)) {
+        describe_exit(end.status, why, why_len);
+        *fallback = why;
+    }
+    return 0;
+}
+#else
+static int run_child(const nf_probe_run_opts *o, const nf_probe_eal_cfg *cfg,
+                     const char *const *vnames, int64_t t0, nf_probe_run *out,
+                     const char **fallback, char *why, size_t why_len, nf_err *err)
+{
+    *fallback = NF_PROBE_NO_DPDK;
+    return 0;
+}
+#endif
 
 int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
 {
@@ -497,131 +648,8 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
     int64_t t0 = nf_mono_ms();
     const char *fallback = NULL;
     char why[160] = "";
-    (void)why;
-#ifdef NF_HAVE_DPDK
-    nf__probe_child_req req = {
-        .pci = cfg.pci,
-        .n_pci = cfg.n_pci,
-        .vdevs = (const char *const *)vnames,
-        .n_vdevs = cfg.n_vdevs,
-        .hugepages = cfg.hugepages,
-    };
-    child_exec x;
-    if (child_exec_prepare(&req, &x) != 0) {
-        rc = nf_errf(err, -ENOMEM, "probe: out of memory");
-        goto out;
-    }
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0) {
-        rc = nf_errf(err, -errno, "probe: pipe: %s", strerror(errno));
-        child_exec_free(&x);
-        goto out;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        rc = nf_errf(err, -errno, "probe: fork: %s", strerror(errno));
-        close(pfd[0]);
-        close(pfd[1]);
-        child_exec_free(&x);
-        goto out;
-    }
-    if (pid == 0)
-        child_run(out, pfd[1], o, &x); /* dup2 to fd 3 clears O_CLOEXEC on the copy */
-    close(pfd[1]);
-    child_exec_free(&x);
-    int64_t timeout = o->timeout_ms > 0 ? o->timeout_ms : NF_PROBE_DEFAULT_TIMEOUT_MS;
-    int64_t deadline = t0 + timeout;
-    char *buf = NULL;
-    size_t blen = 0, bcap = 0;
-    bool done = false, eof = false, timed_out = false, cancelled = false, reaped = false;
-    int status = 0;
-    while (!eof) {
-        int64_t left = deadline - nf_mono_ms();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        struct pollfd fds[2] = {{.fd = pfd[0], .events = POLLIN},
-                                {.fd = o->cancel_fd, .events = POLLIN}};
-        int nfds = o->cancel_fd >= 0 ? 2 : 1;
-        int pr = poll(fds, (nfds_t)nfds, (int)(left > INT_MAX ? INT_MAX : left));
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr < 0)
-            break;
-        if (nfds == 2 && (fds[1].revents & POLLIN)) {
-            cancelled = true;
-            break;
-        }
-        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            continue;
-        if (bcap - blen < 4096) {
-            size_t cap = bcap ? bcap * 2 : 8192;
-            char *nb = cap <= MAX_CHILD_OUTPUT ? realloc(buf, cap) : NULL;
-            if (!nb)
-                break; /* a child that talks this much is broken: stop listening */
-            buf = nb;
-            bcap = cap;
-        }
-        ssize_t got = read(pfd[0], buf + blen, bcap - blen - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            eof = true;
-            break;
-        }
-        blen += (size_t)got;
-        buf[blen] = '\0';
-        char *nl;
-        while ((nl = memchr(buf, '\n', blen))) {
-            *nl = '\0';
-            apply_line(out, buf, &done);
-            size_t used = (size_t)(nl - buf) + 1;
-            memmove(buf, nl + 1, blen - used);
-            blen -= used;
-            buf[blen] = '\0';
-        }
-    }
-    free(buf);
-    close(pfd[0]);
-    /* wait for the exit until the deadline (EAL cleanup may lag); then kill */
-    while (!timed_out && !cancelled) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid) {
-            reaped = true;
-            break;
-        }
-        if (w < 0 && errno != EINTR)
-            break;
-        if (nf_mono_ms() >= deadline) {
-            timed_out = true;
-            break;
-        }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (!reaped) {
-        kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
-    remove_runtime_dir(cfg.file_prefix);
-    if (cancelled) {
-        fallback = "failed: cancelled";
-        if (!done && !out->eal_error)
-            set_str(&out->eal_error, "cancelled");
-    } else if (timed_out) {
-        fallback = NF_PROBE_TIMEOUT;
-        if (!done && !out->eal_error)
-            set_str(&out->eal_error, "timeout");
-    } else if (!done || !WIFEXITED(status) || (WEXITSTATUS(status) != 0 && !out->eal_error)) {
-        describe_exit(status, why, sizeof(why));
-        fallback = why;
-    }
-#else
-    fallback = NF_PROBE_NO_DPDK;
-#endif
-    for (size_t i = 0; i < n; i++) {
+    rc = run_child(o, &cfg, (const char *const *)vnames, t0, out, &fallback, why, sizeof(why), err);
+    for (size_t i = 0; i < n && !rc; i++) {
         nf_probe_dev_result *d = &out->results[i];
         if (d->status)
             continue;
@@ -639,9 +667,6 @@ int nf_probe_run_eal(const nf_probe_run_opts *o, nf_probe_run *out, nf_err *err)
     int64_t now = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++)
         out->results[i].checked_at = now;
-#ifdef NF_HAVE_DPDK
-out:
-#endif
     out->wall_ms = nf_mono_ms() - t0;
     for (size_t i = 0; i < cfg.n_vdevs; i++)
         free(vnames[i]);

@@ -1,23 +1,66 @@
 /* probe_cli.c - `numafit-exporter probe` (see probe_cli.h). */
 #include "probe_cli.h"
 
+#include <getopt.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
 #include "numafit/topology_json.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... "
-               "[--timeout DUR] [--no-huge]\n"
-               "                              [--lcore N] [--socket N] [--mem MB] "
-               "[--sysfs-root DIR]\n");
-}
+static const char usage[] =
+    "usage: numafit-exporter probe [--pci BDF]... [--vdev NAME[,ARGS]]... [--timeout DUR] "
+    "[--no-huge]\n"
+    "                              [--lcore N] [--socket N] [--mem MB] [--sysfs-root DIR]\n"
+    "\n"
+    "Runs one DPDK probe of the devices now and prints the result as JSON.\n"
+    "\n"
+    "  --pci BDF               a PCI device (VF); repeatable\n"
+    "  --vdev NAME[,ARGS]      a DPDK virtual device (net_null0, net_ring0, ...); repeatable\n"
+    "  --timeout DUR           kill an EAL run after this long (default 10s)\n"
+    "  --no-huge               never use hugepages\n"
+    "  --lcore N               the EAL lcore (default: the first CPU of the device's node this\n"
+    "                          process may run on)\n"
+    "  --socket N              NUMA node of the vdevs (default 0)\n"
+    "  --mem MB                EAL memory per run (default 64 + 2 per device)\n"
+    "  --sysfs-root DIR        default /sys\n"
+    "  --log-level LEVEL       debug|info|warn|error (default info)\n"
+    "  --help, --version\n"
+    "\n"
+    "Every flag can also be set as NUMAFIT_<FLAG> (NUMAFIT_PCI and NUMAFIT_VDEV take a\n"
+    "whitespace-separated list). Exit codes: 0 every device ok, 1 any not, 2 bad usage.\n";
+
+static const nf_cli_prog prog = {.name = "numafit-exporter probe", .usage = usage};
+
+static const struct option longopts[] = {
+    {"pci", required_argument, NULL, 'p'},
+    {"vdev", required_argument, NULL, 'v'},
+    {"timeout", required_argument, NULL, 't'},
+    {"no-huge", no_argument, NULL, 'n'},
+    {"lcore", required_argument, NULL, 'l'},
+    {"socket", required_argument, NULL, 's'},
+    {"mem", required_argument, NULL, 'm'},
+    {"sysfs-root", required_argument, NULL, 'r'},
+    {"log-level", required_argument, NULL, NF_CLI_OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, NF_CLI_OPT_HELP},
+    {"version", no_argument, NULL, NF_CLI_OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+static const char *const repeatable[] = {"pci", "vdev", NULL};
+
+typedef struct options {
+    const char *sysfs;
+    int64_t timeout_ms;
+    bool no_huge;
+    int lcore, vsocket, mem_mb;
+    const char **pci, **vdev; /* borrowed from argv */
+    size_t np, nv;
+} options;
 
 static json_t *jstr(const char *s)
 {
@@ -60,33 +103,11 @@ json_t *nf_probe_batch_to_json(const nf_probe_batch *b)
     return doc;
 }
 
-/* "--name VALUE" or "--name=VALUE"; advances *i. */
-static const char *optval(int argc, char **argv, int *i, const char *name, bool *bad)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "numafit-exporter probe: %s needs a value\n", name);
-        *bad = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_int(const char *s, const char *what, int min, int max, int *out)
 {
     int64_t v;
-    if (nf_parse_int64(s, min, max, &v) != 0) {
-        fprintf(stderr, "numafit-exporter probe: %s '%s' is not a number in [%d, %d]\n", what, s,
-                min, max);
-        return -EINVAL;
-    }
+    if (nf_parse_int64(s, min, max, &v) != 0)
+        return nf_cli_usage_error(&prog, "%s '%s' is not a number in [%d, %d]", what, s, min, max);
     *out = (int)v;
     return 0;
 }
@@ -130,98 +151,84 @@ static int lcore_for(const char *sysfs, int node)
     return c < 0 ? 0 : c;
 }
 
-int nf_probe_cli_main(int argc, char **argv)
+/* 0, NF_CLI_EXIT (--help, --version) or NF_CLI_USAGE (the message is on stderr). */
+static int parse(int argc, char **argv, options *o)
 {
-    const char *sysfs = "/sys";
-    int64_t timeout_ms = NF_PROBE_DEFAULT_TIMEOUT_MS;
-    bool no_huge = false, bad = false;
-    int lcore = -1, vsocket = 0, mem_mb = 0;
-    const char **pci = calloc((size_t)argc + 1, sizeof(char *));
-    const char **vdev = calloc((size_t)argc + 1, sizeof(char *));
-    size_t np = 0, nv = 0;
-    if (!pci || !vdev) {
-        free(pci);
-        free(vdev);
-        fprintf(stderr, "numafit-exporter probe: out of memory\n");
-        return 1;
-    }
-    for (int i = 1; i < argc && !bad; i++) {
-        const char *v;
-        nf_err e = {{0}};
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            free(pci);
-            free(vdev);
-            return 0;
-        } else if (strcmp(argv[i], "--no-huge") == 0) {
-            no_huge = true;
-        } else if ((v = optval(argc, argv, &i, "--pci", &bad))) {
-            pci[np++] = v;
-        } else if ((v = optval(argc, argv, &i, "--vdev", &bad))) {
-            vdev[nv++] = v;
-        } else if ((v = optval(argc, argv, &i, "--timeout", &bad))) {
-            if (nf_duration_parse_ms(v, &timeout_ms, &e) != 0 || timeout_ms <= 0) {
-                fprintf(stderr, "numafit-exporter probe: --timeout %s: %s\n", v,
-                        e.msg[0] ? e.msg : "must be positive");
-                bad = true;
-            }
-        } else if ((v = optval(argc, argv, &i, "--lcore", &bad))) {
-            bad = parse_int(v, "--lcore", 0, NF_CPU_MAX, &lcore) != 0;
-        } else if ((v = optval(argc, argv, &i, "--socket", &bad))) {
-            bad = parse_int(v, "--socket", 0, 1023, &vsocket) != 0;
-        } else if ((v = optval(argc, argv, &i, "--mem", &bad))) {
-            bad = parse_int(v, "--mem", 16, 1 << 20, &mem_mb) != 0;
-        } else if ((v = optval(argc, argv, &i, "--sysfs-root", &bad))) {
-            sysfs = v;
-        } else if (!bad) {
-            fprintf(stderr, "numafit-exporter probe: unknown argument '%s'\n", argv[i]);
-            bad = true;
+    int c, rc = 0;
+    nf_err e = {{0}};
+    optind = 1;
+    while (!rc && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            o->pci[o->np++] = optarg;
+            break;
+        case 'v':
+            o->vdev[o->nv++] = optarg;
+            break;
+        case 't':
+            if (nf_duration_parse_ms(optarg, &o->timeout_ms, &e) != 0 || o->timeout_ms <= 0)
+                rc = nf_cli_usage_error(&prog, "--timeout %s: %s", optarg,
+                                        e.msg[0] ? e.msg : "must be positive");
+            break;
+        case 'n':
+            o->no_huge = true;
+            break;
+        case 'l':
+            rc = parse_int(optarg, "--lcore", 0, NF_CPU_MAX, &o->lcore);
+            break;
+        case 's':
+            rc = parse_int(optarg, "--socket", 0, 1023, &o->vsocket);
+            break;
+        case 'm':
+            rc = parse_int(optarg, "--mem", 16, 1 << 20, &o->mem_mb);
+            break;
+        case 'r':
+            o->sysfs = optarg;
+            break;
+        default: /* --log-level, --help, --version; the usage on stderr when bad */
+            if ((rc = nf_cli_common_option(&prog, c, optarg)))
+                return rc;
         }
     }
-    if (!bad && np + nv == 0) {
-        fprintf(stderr, "numafit-exporter probe: give at least one --pci or --vdev\n");
-        bad = true;
-    }
-    for (size_t i = 0; !bad && i < np; i++) {
+    if (!rc && optind < argc)
+        rc = nf_cli_usage_error(&prog, "unexpected argument '%s'", argv[optind]);
+    if (!rc && o->np + o->nv == 0)
+        rc = nf_cli_usage_error(&prog, "give at least one --pci or --vdev");
+    for (size_t i = 0; !rc && i < o->np; i++) {
         char canon[24];
-        if (nf_probe_pci_canon(pci[i], canon) != 0) {
-            fprintf(stderr, "numafit-exporter probe: --pci '%s' is not a PCI address\n", pci[i]);
-            bad = true;
-        }
+        if (nf_probe_pci_canon(o->pci[i], canon) != 0)
+            rc = nf_cli_usage_error(&prog, "--pci '%s' is not a PCI address", o->pci[i]);
     }
-    if (bad) {
-        usage(stderr);
-        free(pci);
-        free(vdev);
-        return 2;
-    }
-    size_t n = np + nv;
+    if (rc)
+        fputs(usage, stderr);
+    return rc;
+}
+
+static int run(const options *o)
+{
+    size_t n = o->np + o->nv, np = o->np;
     nf_probe_target *t = calloc(n, sizeof(*t));
     if (!t) {
-        free(pci);
-        free(vdev);
         fprintf(stderr, "numafit-exporter probe: out of memory\n");
         return 1;
     }
-    int planned_mb = mem_mb > 0 ? mem_mb : NF_PROBE_MIN_MEM_MB + 2 * (int)n;
+    int planned_mb = o->mem_mb > 0 ? o->mem_mb : NF_PROBE_MIN_MEM_MB + 2 * (int)n;
     for (size_t i = 0; i < n; i++) {
         bool is_v = i >= np;
-        t[i].device = is_v ? vdev[i - np] : pci[i];
+        t[i].device = is_v ? o->vdev[i - np] : o->pci[i];
         t[i].is_vdev = is_v;
-        t[i].numa_node = is_v ? vsocket : pci_numa_node(sysfs, pci[i]);
-        t[i].lcore = lcore >= 0 ? lcore : lcore_for(sysfs, t[i].numa_node);
+        t[i].numa_node = is_v ? o->vsocket : pci_numa_node(o->sysfs, o->pci[i]);
+        t[i].lcore = o->lcore >= 0 ? o->lcore : lcore_for(o->sysfs, t[i].numa_node);
         t[i].hugepages =
-            !no_huge && t[i].numa_node >= 0 &&
-            nf_probe_sysfs_free_huge_bytes(sysfs, t[i].numa_node) >= (int64_t)planned_mb << 20;
+            !o->no_huge && t[i].numa_node >= 0 &&
+            nf_probe_sysfs_free_huge_bytes(o->sysfs, t[i].numa_node) >= (int64_t)planned_mb << 20;
     }
     nf_probe_batch_opts bo = {
-        .sysfs_root = sysfs, .timeout_ms = timeout_ms, .mem_mb = mem_mb, .cancel_fd = -1};
+        .sysfs_root = o->sysfs, .timeout_ms = o->timeout_ms, .mem_mb = o->mem_mb, .cancel_fd = -1};
     nf_probe_batch b;
     nf_err err = {{0}};
     int rc = nf_probe_targets(t, n, &bo, &b, &err);
     free(t);
-    free(pci);
-    free(vdev);
     if (rc) {
         fprintf(stderr, "numafit-exporter probe: %s\n", err.msg[0] ? err.msg : nf_strerror(rc));
         return 1;
@@ -242,4 +249,32 @@ int nf_probe_cli_main(int argc, char **argv)
     fflush(stdout);
     free(s);
     return status;
+}
+
+int nf_probe_cli_main(int argc, char **argv)
+{
+    int eargc, rc;
+    char **eargv;
+    if (nf_cli_env_argv(longopts, repeatable, argc, argv, &eargc, &eargv)) {
+        fprintf(stderr, "numafit-exporter probe: out of memory\n");
+        return 1;
+    }
+    /* every device flag may repeat: at most one per argument */
+    options o = {.sysfs = "/sys",
+                 .timeout_ms = NF_PROBE_DEFAULT_TIMEOUT_MS,
+                 .lcore = -1,
+                 .pci = calloc((size_t)eargc + 1, sizeof(char *)),
+                 .vdev = calloc((size_t)eargc + 1, sizeof(char *))};
+    if (!o.pci || !o.vdev) {
+        fprintf(stderr, "numafit-exporter probe: out of memory\n");
+        rc = 1;
+    } else if ((rc = parse(eargc, eargv, &o)) == NF_CLI_EXIT) {
+        rc = 0;
+    } else if (rc == 0) {
+        rc = run(&o);
+    }
+    free(o.pci);
+    free(o.vdev);
+    nf_cli_free_argv(eargc, eargv);
+    return rc;
 }

@@ -11,6 +11,8 @@
  * and grouped by their NUMA node (bus/pci/devices/BDF/numa_node); vdevs use --socket (default
  * 0). Memory is hugepages when the node has at least the run's memory free in hugepages, else
  * --no-huge. The lcore is --lcore, else the first CPU of the node that this process may run on.
+ * Its command line is every numafit command's (numafit/cli.h): each flag also as NUMAFIT_<FLAG>
+ * (NUMAFIT_PCI, NUMAFIT_VDEV: whitespace-separated lists), --log-level, --help, --version.
  */
 #ifndef NUMAFIT_PROBE_CLI_H
 #define NUMAFIT_PROBE_CLI_H
