@@ -1,5 +1,6 @@
 /* probe_eal.c - the child side of the DPDK probe: the only file that includes DPDK headers
- * (DPDK's cflags, `-include rte_config.h -march=corei7`, stay private to it; see probe.cmake).
+ * (DPDK's cflags, `-include rte_config.h -march=corei7`, stay private to it; see CMakeLists.txt
+ * here).
  *
  * Runs in a fresh process (the program re-executed with NF_PROBE_CHILD_ENV set, entered from the
  * constructor at the end of this file): EAL init with the argv nf_probe_build_eal_argv() built,
