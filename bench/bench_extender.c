@@ -32,12 +32,12 @@
 #include <unistd.h>
 
 #include "binder.h"
+#include "cache.h"
 #include "extender_http.h"
 #include "extender_protocol.h"
 #include "node_view.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
-#include "topology_cache.h"
 #include "topology_dir.h"
 
 static double now_ms(void)

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "collector.h"
-#include "nrt_publish.h"
+#include "nrt_publisher.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include "dpdk_probe.h"
-#include "kubelet_devices.h"
+#include "kubelet_device_checkpoint.h"
 #include "kubelet_view.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "numafit/topology_json.h"
 #include "sriov_config.h"
-#include "sysfs_numa.h"
+#include "sysfs_machine.h"
 #include "sysfs_sriov.h"
 #include "zone_resources.h"
 
@@ -122,7 +122,7 @@ int nf_collector_new(const nf_collector_opts *o, nf_collector **out, nf_err *err
         nf_prober_opts po = {.interval_ms = o->probe_interval_ms,
                              .timeout_ms = o->probe_timeout_ms,
                              .sysfs_root = sysfs,
-                             /* test hook only (probe_manager.h): VFs probed as vdevs */
+                             /* test hook only (prober.h): VFs probed as vdevs */
                              .test_vdev_map = getenv("NUMAFIT_TEST_PROBE_VDEV_MAP")};
         if ((rc = nf_prober_start(&po, &c->prober))) {
             nf_errf(err, rc, "DPDK probe: %s", nf_strerror(rc));

@@ -17,7 +17,7 @@
 
 #include "exporter_http.h"
 #include "exporter_metrics.h"
-#include "nrt_publish.h"
+#include "nrt_publisher.h"
 #include "numafit/clock.h"
 #include "numafit/file_watch.h"
 #include "numafit/log.h"
@@ -113,7 +113,7 @@ static char *http_side_metrics(void *cls, size_t *len)
     return all;
 }
 
-static int http_side_start(const nf_daemon_opts *o, http_side *hs, nf_err *err)
+static int http_side_start(const nf_exporter_daemon_opts *o, http_side *hs, nf_err *err)
 {
     *hs = (http_side){.ho = {.listen = o->listen,
                              .max_long_polls = o->max_long_polls,
@@ -185,7 +185,7 @@ static int http_side_publish(http_side *hs, char *doc, size_t len, uint64_t gen)
     return nf_exporter_http_publish(hs->h, doc, len, nrt, nrt_len, gen);
 }
 
-static void log_serving(const nf_daemon_opts *o, const http_side *hs, bool separated)
+static void log_serving(const nf_exporter_daemon_opts *o, const http_side *hs, bool separated)
 {
     nf_info("serving",
             "listen=%s port=%u tls=%s client_ca=%s auth_token_file=%s privsep=%s publish_nrt=%s",
@@ -338,7 +338,7 @@ static int refresh_and_publish(nf_collector *c, outlet *ot, nf_exporter_metrics 
     return outlet_publish(ot, doc, len, gen);
 }
 
-int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err)
+int nf_exporter_daemon_run(nf_collector *c, const nf_exporter_daemon_opts *o, nf_err *err)
 {
     int sfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* written by the stop thread */
     if (sfd < 0)
@@ -552,7 +552,7 @@ static void *channel_reader(void *arg)
     return NULL;
 }
 
-int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err)
+int nf_exporter_daemon_serve_channel(int fd, const nf_exporter_daemon_opts *o, nf_err *err)
 {
     channel ch = {.fd = fd, .heard = nf_mono_ms()};
     atomic_init(&ch.end, 0);

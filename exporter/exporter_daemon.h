@@ -16,7 +16,7 @@
 #include "numafit/kube.h"
 #include "numafit/tls_server.h"
 
-typedef struct nf_daemon_opts {
+typedef struct nf_exporter_daemon_opts {
     const char *listen;
     int64_t poll_interval_ms;        /* sysfs re-read period */
     nf_tls_server_opts tls;          /* cert_file NULL: plain HTTP */
@@ -29,14 +29,14 @@ typedef struct nf_daemon_opts {
     int channel_fd;
     pid_t http_pid;
     int64_t head_timeout_ms; /* 0: the HTTP server's default; < 0: no deadline */
-} nf_daemon_opts;
+} nf_exporter_daemon_opts;
 
 /* Runs until SIGTERM/SIGINT. The caller must have blocked those signals in every thread
  * (nf_block_stop_signals before creating any). Returns 0 on a clean stop. */
-int nf_exporter_run(nf_collector *c, const nf_daemon_opts *o, nf_err *err);
+int nf_exporter_daemon_run(nf_collector *c, const nf_exporter_daemon_opts *o, nf_err *err);
 
 /* The http process of --privsep-user: serves what arrives on fd (the collector's end of the
  * channel, privsep.h) until SIGTERM/SIGINT (0) or until the collector is gone (-EPIPE). */
-int nf_exporter_serve_channel(int fd, const nf_daemon_opts *o, nf_err *err);
+int nf_exporter_daemon_serve_channel(int fd, const nf_exporter_daemon_opts *o, nf_err *err);
 
 #endif

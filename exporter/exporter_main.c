@@ -8,7 +8,7 @@
 
 #include "collector.h"
 #include "exporter_daemon.h"
-#include "nrt_publish.h"
+#include "nrt_publisher.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
 #include "numafit/fileio.h"
@@ -129,8 +129,8 @@ typedef struct nrt_opts {
     const char *kubeconfig;
 } nrt_opts;
 
-static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_daemon_opts *d, int *once,
-                      nrt_opts *no, const char **privsep)
+static int parse_args(int argc, char **argv, nf_collector_opts *co, nf_exporter_daemon_opts *d,
+                      int *once, nrt_opts *no, const char **privsep)
 {
     int c, rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -297,14 +297,14 @@ static int print_once(nf_collector *c)
 
 /* --privsep-user: fork the http process before any thread exists. Returns 1 in the collector
  * (d->channel set), 0 in the http process after it served (*rc its exit code), <0 on failure. */
-static int separate(const nf_privsep_user *u, nf_daemon_opts *d, int *rc)
+static int separate(const nf_privsep_user *u, nf_exporter_daemon_opts *d, int *rc)
 {
     nf_err err;
     int fd;
     pid_t child = -1;
     int f = nf_privsep_fork(u, &fd, &child, &err);
     if (f == 0 || (f < 0 && child == 0)) { /* the http process */
-        if (f == 0 && nf_exporter_serve_channel(fd, d, &err) == 0) {
+        if (f == 0 && nf_exporter_daemon_serve_channel(fd, d, &err) == 0) {
             *rc = 0;
         } else {
             fprintf(stderr, "numafit-exporter (http process): %s\n", err.msg);
@@ -363,10 +363,10 @@ int main(int argc, char **argv)
 
     nf_collector_opts co = {
         .probe_interval_ms = 300000, .probe_timeout_ms = 10000, .kubelet_grace_ms = 60000};
-    nf_daemon_opts d = {.listen = "0.0.0.0:9750",
-                        .poll_interval_ms = 1000,
-                        .publish_nrt_interval_ms = 5000,
-                        .channel_fd = -1};
+    nf_exporter_daemon_opts d = {.listen = "0.0.0.0:9750",
+                                 .poll_interval_ms = 1000,
+                                 .publish_nrt_interval_ms = 5000,
+                                 .channel_fd = -1};
     nrt_opts no = {0};
     int once = 0, eargc, rc;
     char **eargv;
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
             rc = 1;
         } else if (once) {
             rc = print_once(c);
-        } else if (nf_exporter_run(c, &d, &err)) {
+        } else if (nf_exporter_daemon_run(c, &d, &err)) {
             fprintf(stderr, "numafit-exporter: %s\n", err.msg);
             rc = 1;
         }

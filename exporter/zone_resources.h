@@ -1,6 +1,6 @@
 /* zone_resources.h - per-NUMA-node schedulable resources, derived from what the readers filled.
  *
- * The readers (sysfs_numa, sysfs_sriov, kubelet_view) fill raw facts: online CPUs, cores,
+ * The readers (sysfs_machine, sysfs_sriov, kubelet_view) fill raw facts: online CPUs, cores,
  * reserved and allocated CPUs, memory and hugepage counters, VFs with their allocation, pods and
  * kubelet's reservedMemory. This module turns them into the numbers the extender fits against:
  * cpus.allocatable/free/free_full_cores and the `resources` map of every NUMA node. It is the one

@@ -28,12 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "numafit/error.h"
 #include "numafit/kube.h"
 #include "numafit/prom.h"
 #include "pod_requirements.h"
 #include "reservations.h"
-#include "topology_cache.h"
 
 #define NF_BINDER_DEFAULT_TTL_MS 120000
 #define NF_BINDER_DEFAULT_BIND_WAIT_MS 200

@@ -1,8 +1,8 @@
 # nf_cache: the extender's topology cache and what fills it (exporter pullers, --topology-dir,
 # --nrt).
 add_library(nf_cache STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/topology_cache.c
-  ${CMAKE_CURRENT_LIST_DIR}/exporter_pull.c
+  ${CMAKE_CURRENT_LIST_DIR}/cache.c
+  ${CMAKE_CURRENT_LIST_DIR}/puller.c
   ${CMAKE_CURRENT_LIST_DIR}/topology_dir.c
   ${CMAKE_CURRENT_LIST_DIR}/nrt_source.c
 )

@@ -183,7 +183,7 @@ static json_t *node_json(const nf_pod_req *req, const char *node, const nf_topol
         src && src->acquire ? src->acquire(src->ctx, node, &handle, why, sizeof(why)) : NULL;
     if (!t)
         return json_pack("{s:s, s:s, s:s}", "node", node, "status",
-                         o->pass_missing ? "fits" : "unresolvable", "reason",
+                         src && src->pass_missing ? "fits" : "unresolvable", "reason",
                          *why ? why : "no topology for this node");
     nf_fit_memo *memo = NULL; /* answers with detail are never remembered */
     const nf_fit_view *v = src->view ? src->view(src->ctx, handle, t, o->align, &memo) : NULL;

@@ -293,7 +293,7 @@ static const nf_topology *topo_acquire(void *ctx, const char *node, void **handl
     } else {
         e = nf_cache_acquire(l->h->cache, node);
     }
-    nf_fit_status outcome = l->h->cfg.fit.pass_missing ? NF_FIT_OK : NF_FIT_UNRESOLVABLE;
+    nf_fit_status outcome = l->h->cfg.pass_missing ? NF_FIT_OK : NF_FIT_UNRESOLVABLE;
     if (!e) {
         snprintf(why, len, "no topology for this node (no exporter or file has published it)");
         if (l->filter)
@@ -472,7 +472,8 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
                               .fitted = topo_fitted,
                               .view = topo_view,
                               .known = topo_known,
-                              .ctx = &l};
+                              .ctx = &l,
+                              .pass_missing = h->cfg.pass_missing};
     if (l.filter && !a.req.aligned) /* every node passes without a lookup */
         nf_extender_metrics_filter(h->metrics, NF_FIT_OK, NF_REASON_NOT_ALIGNED, a.n_nodes);
     if (a.req.aligned && a.n_nodes) {
@@ -541,8 +542,11 @@ static enum MHD_Result do_preempt(nf_extender_http *h, struct MHD_Connection *c,
     }
     lookup l;
     lookup_begin(&l, h, r, a.req.aligned);
-    nf_topology_source src = {
-        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    nf_topology_source src = {.acquire = topo_acquire,
+                              .release = topo_release,
+                              .view = topo_view,
+                              .ctx = &l,
+                              .pass_missing = h->cfg.pass_missing};
     json_t *result = NULL;
     nf_preempt_summary sum;
     rc = nf_preempt(&a, &src, &h->cfg.fit, &result, &sum);
@@ -572,8 +576,11 @@ static enum MHD_Result do_explain(nf_extender_http *h, struct MHD_Connection *c,
                           "/v1/explain: give the pod, e.g. ?pod=NAMESPACE/NAME");
     lookup l;
     lookup_begin(&l, h, r, true);
-    nf_topology_source src = {
-        .acquire = topo_acquire, .release = topo_release, .view = topo_view, .ctx = &l};
+    nf_topology_source src = {.acquire = topo_acquire,
+                              .release = topo_release,
+                              .view = topo_view,
+                              .ctx = &l,
+                              .pass_missing = h->cfg.pass_missing};
     json_t *ans = NULL;
     int rc = nf_explain_answer(h->explain, pod, &src, &h->cfg.fit, l.now, &ans);
     lookup_end(&l);

@@ -1,5 +1,5 @@
 /* extender_http.h - numafit-extender's HTTP server (libmicrohttpd), thin glue between the wire
- * and extender_protocol.h / topology_cache.h.
+ * and extender_protocol.h / cache.h.
  *
  *   POST /filter, /prioritize    kube-scheduler extender protocol (extender_protocol.h)
  *   POST /bind                   with a binder (an API server client): reserve where kubelet will
@@ -32,7 +32,7 @@
  * (exporter failing, file turned bad), or when it came from an exporter more than stale_after_ms
  * ago (file sources do not age: the directory watcher keeps them current). Unusable nodes go to
  * FailedAndUnresolvableNodes with the reason (preempting pods on a node numafit knows nothing of
- * cannot help), or pass untouched when fit.pass_missing (--stale-policy ignore).
+ * cannot help), or pass untouched when pass_missing (--stale-policy ignore).
  *
  * Threads: an internal pool of `threads` libmicrohttpd workers (default: the CPU count, at least
  * 2). Requests are short and CPU-bound (decode, fit thousands of nodes, encode), so a pool the size
@@ -49,11 +49,11 @@
 #include <stdint.h>
 
 #include "binder.h"
-#include "exporter_pull.h"
+#include "cache.h"
 #include "fit.h"
 #include "numafit/error.h"
 #include "numafit/tls_server.h"
-#include "topology_cache.h"
+#include "puller.h"
 
 #define NF_EXTENDER_DEFAULT_LISTEN "0.0.0.0:9751"
 /* With binding enabled /bind can move pods: by default only the scheduler beside it may call. */
@@ -78,7 +78,8 @@ void nf_extender_http_tune_malloc(void);
 typedef struct nf_extender_config {
     const char *listen;      /* nf_parse_listen form: "ADDR:PORT", "[v6]:PORT", ":PORT" (port 0:
                                 any free port) */
-    nf_fit_opts fit;         /* align, strategy, pass_missing (= --stale-policy ignore) */
+    nf_fit_opts fit;         /* align, strategy, hugepages alignment */
+    bool pass_missing;       /* --stale-policy ignore (nf_topology_source.pass_missing) */
     int64_t stale_after_ms;  /* 0: exporter documents never age out */
     size_t max_body;         /* 0: NF_EXTENDER_DEFAULT_MAX_BODY */
     size_t body_budget;      /* 0: NF_EXTENDER_DEFAULT_BODY_BUDGET */

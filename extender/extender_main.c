@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "binder.h"
-#include "exporter_pull.h"
+#include "cache.h"
 #include "extender_http.h"
+#include "fit_cli.h"
 #include "nrt_source.h"
 #include "numafit/cli.h"
 #include "numafit/duration.h"
@@ -18,8 +19,8 @@
 #include "numafit/log.h"
 #include "numafit/quantity.h"
 #include "numafit/signals.h"
+#include "puller.h"
 #include "report.h"
-#include "topology_cache.h"
 #include "topology_dir.h"
 
 #define EXIT_USAGE NF_CLI_USAGE
@@ -208,11 +209,11 @@ static int parse_option(options *o, int c, const char *arg)
         o->nrt = true;
         return 0;
     case 'a':
-        return nf_fit_opts_cli(&prog, "align", arg, &o->http.fit);
+        return nf_fit_cli_option(&prog, "align", arg, &o->http.fit);
     case 's':
-        return nf_fit_opts_cli(&prog, "strategy", arg, &o->http.fit);
+        return nf_fit_cli_option(&prog, "strategy", arg, &o->http.fit);
     case 'H':
-        return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->http.fit);
+        return nf_fit_cli_option(&prog, "hugepages-alignment", arg, &o->http.fit);
     case 'w':
         if (nf_parse_int64(arg, 0, 64, &v))
             return nf_cli_usage_error(&prog, "--admin-workers takes 0..64");
@@ -239,7 +240,7 @@ static int parse_option(options *o, int c, const char *arg)
         if (strcmp(arg, "reject") && strcmp(arg, "ignore"))
             return nf_cli_usage_error(&prog, "--stale-policy takes reject or ignore, not \"%s\"",
                                       arg);
-        o->http.fit.pass_missing = strcmp(arg, "ignore") == 0;
+        o->http.pass_missing = strcmp(arg, "ignore") == 0;
         return 0;
     case 'm':
         if (nf_quantity_parse(arg, &v, &e) || v <= 0 || (uint64_t)v > SIZE_MAX / 2)
@@ -451,7 +452,7 @@ int main(int argc, char **argv)
                     o.http.listen, nf_extender_http_port(p.http), nf_align_name(o.http.fit.align),
                     nf_strategy_name(o.http.fit.strategy),
                     nf_hugepages_align_name(o.http.fit.hugepages), (long long)o.http.stale_after_ms,
-                    o.http.fit.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
+                    o.http.pass_missing ? "ignore" : "reject", o.n_exporters, o.n_dns,
                     o.dir ? o.dir : "none", p.nrt ? "on" : "off", p.binder ? "on" : "off",
                     o.n_shapes, p.tls ? "on" : "off",
                     o.tls.client_ca_file ? o.tls.client_ca_file : "none");

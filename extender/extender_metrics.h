@@ -50,9 +50,9 @@
 #include <stdint.h>
 
 #include "binder.h"
-#include "exporter_pull.h"
+#include "cache.h"
 #include "fit.h"
-#include "topology_cache.h"
+#include "puller.h"
 
 typedef enum nf_verb {
     NF_VERB_FILTER = 0,

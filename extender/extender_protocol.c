@@ -967,8 +967,8 @@ static int eval_node(const nf_extender_args *a, const nf_topology_source *src, c
     if (!t) {
         /* --stale-policy reject: numafit knows nothing of the node, so evicting pods there
          * (what kube-scheduler tries for FailedNodes) cannot help */
-        ev->passes = o->pass_missing;
-        ev->unresolvable = !o->pass_missing;
+        ev->passes = src && src->pass_missing;
+        ev->unresolvable = !ev->passes;
         const char *w = *why ? why : "no topology for this node";
         set_reason(ev, w, strlen(w));
         return 0;

@@ -89,7 +89,7 @@ void nf_extender_args_free(nf_extender_args *a);
 /* How the server lends node topologies to the per-request functions (e.g. its nf_cache).
  * acquire returns the node's topology, or NULL and writes a reason into why (at most why_len
  * bytes, NUL-terminated), e.g. "no topology for this node" or "topology is 95s old
- * (--stale-after 30s)"; such a node is handled by nf_fit_opts.pass_missing. When acquire returns
+ * (--stale-after 30s)"; such a node is handled by pass_missing. When acquire returns
  * non-NULL, *handle is later passed to release (release may be NULL). Called once per node per
  * request, from the request's thread. */
 typedef struct nf_topology_source {
@@ -97,6 +97,9 @@ typedef struct nf_topology_source {
                                   size_t why_len);
     void (*release)(void *ctx, void *handle);
     void *ctx;
+    /* A node acquire has no topology for (--stale-policy): true = it passes (score 0), false =
+     * FailedAndUnresolvableNodes with acquire's reason (preempting there cannot help). */
+    bool pass_missing;
     /* Optional (may be NULL): told every node's answer for the request, before release
      * (metrics). */
     void (*fitted)(void *ctx, const char *node, const nf_fit_answer *answer);
@@ -116,7 +119,7 @@ typedef struct nf_topology_source {
 
 /* /filter: an ExtenderFilterResult for args. A pod needing nothing aligned passes every node
  * without a lookup. Failed nodes carry nf_fit_result.reason; a missing/stale topology carries
- * "numafit: <why>" in FailedAndUnresolvableNodes (or passes when o->pass_missing). Returns 0 and
+ * "numafit: <why>" in FailedAndUnresolvableNodes (or passes when src->pass_missing). Returns 0 and
  * *result (caller owns), or -ENOMEM. */
 int nf_extender_filter(const nf_extender_args *a, const nf_topology_source *src,
                        const nf_fit_opts *o, json_t **result);

@@ -59,7 +59,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "numafit/cli.h"
 #include "numafit/error.h"
 #include "numafit/topology.h"
 #include "pod_requirements.h"
@@ -83,10 +82,6 @@ typedef struct nf_fit_opts {
     nf_align align;
     nf_strategy strategy;
     nf_hugepages_align hugepages;
-    /* Node with no (or stale) topology: true = pass it (score 0), false =
-     * FailedAndUnresolvableNodes with the lookup's reason (--stale-policy ignore|reject). Not used
-     * by nf_fit_node itself. */
-    bool pass_missing;
     /* Container-scope search budget (placement attempts); 0 = NF_FIT_DEFAULT_STEPS. */
     long max_steps;
     /* Leave nf_fit_result.reason empty (and lack NF_LACK_OTHER) for nodes that do not fit when
@@ -113,11 +108,6 @@ int nf_strategy_parse(const char *s, nf_strategy *out);
 /* "all" / "guaranteed"; the parser returns -EINVAL on anything else. */
 const char *nf_hugepages_align_name(nf_hugepages_align h);
 int nf_hugepages_align_parse(const char *s, nf_hugepages_align *out);
-
-/* --align ARG (flag "align"), --strategy ARG (flag "strategy") or --hugepages-alignment ARG (flag
- * "hugepages-alignment") into o, as numafit-extender and numafit-report take them: 0, or
- * NF_CLI_USAGE after a usage error naming the bad value. */
-int nf_fit_opts_cli(const nf_cli_prog *prog, const char *flag, const char *arg, nf_fit_opts *o);
 
 /* One resource of one zone (name borrowed from the topology, or a static string). */
 typedef struct nf_zone_res {
@@ -200,7 +190,7 @@ int nf_fit_node(const nf_pod_req *pod, const nf_topology *t, const nf_fit_opts *
  *
  * A node's zones for one align mode as a dense matrix (zone x resource name: available,
  * allocatable, after the rules at the top of this file) plus its kubelet policy flags. Built once
- * per document (the extender keeps it beside the cached topology, topology_cache.h memo), it makes
+ * per document (the extender keeps it beside the cached topology, cache.h memo), it makes
  * a fit cost a few comparisons instead of rebuilding zones. nf_fit_node(pod, t, o) is exactly
  * nf_fit_view_new(t, o->align) + nf_fit_node_view + nf_fit_view_free: one code path.
  * The view copies what it needs from t (it may outlive t). Immutable, so threads may share it. */

@@ -68,7 +68,7 @@ const nf_fit_answer *nf_fit_memo_find(const nf_fit_memo *m, const nf_fit_shape *
  * then goes on with its own answer. */
 const nf_fit_answer *nf_fit_memo_add(nf_fit_memo *m, const nf_fit_shape *s, const nf_fit_answer *a);
 
-/* An answer packed into one word, to keep in the cache's lookup table (topology_cache.h
+/* An answer packed into one word, to keep in the cache's lookup table (cache.h
  * nf_cache_keep_word): the shape id, the alignment, and the score of an aligned fit or, for a
  * failed one, its status, lack and reason (by number: the reason texts are interned for the
  * process's life, at most a few thousand). 0 when the answer does not pack (nothing aligned,

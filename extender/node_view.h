@@ -2,7 +2,7 @@
  * align mode (fit.h), that view's answers per pod shape (fit_memo.h), and the same for the view
  * with a node's reservations deducted, per set of deductions.
  *
- * Built on a document's first fit and kept in the cache entry's memo slots (topology_cache.h),
+ * Built on a document's first fit and kept in the cache entry's memo slots (cache.h),
  * so they live exactly as long as the document: a new document starts empty, a touch or a stale
  * mark keeps them. A burst of pods changes a node's reservations a few times between two of its
  * documents, so a handful of deducted views per document serve every request in between.
@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "fit.h"
 #include "fit_memo.h"
-#include "topology_cache.h"
 
 /* Deducted views kept per document and align mode; more sets are deducted per request. */
 #define NF_NODE_VIEW_VARIANTS 8

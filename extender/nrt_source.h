@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "numafit/error.h"
 #include "numafit/kube.h"
-#include "topology_cache.h"
 
 typedef struct nf_nrt_source nf_nrt_source;
 

@@ -305,7 +305,7 @@ int nf_preempt(const nf_preempt_args *a, const nf_topology_source *src, const nf
         } else if (!(t = src && src->acquire
                              ? src->acquire(src->ctx, n->name, &handle, why, sizeof(why))
                              : NULL)) {
-            keep = o->pass_missing; /* numafit knows nothing of the node */
+            keep = src && src->pass_missing; /* numafit knows nothing of the node */
         } else {
             nf_fit_memo *memo = NULL;
             const nf_fit_view *v =

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
+#include "fit_cli.h"
 #include "numafit/buf.h"
 #include "numafit/cli.h"
 #include "numafit/clock.h"
@@ -20,7 +22,6 @@
 #include "numafit/yaml_json.h"
 #include "report.h"
 #include "report_render.h"
-#include "topology_cache.h"
 #include "topology_dir.h"
 
 #define EXIT_RUNTIME 1
@@ -137,11 +138,11 @@ static int parse_option(options *o, int c, const char *arg)
         o->output = arg;
         return 0;
     case 'a':
-        return nf_fit_opts_cli(&prog, "align", arg, &o->report.fit);
+        return nf_fit_cli_option(&prog, "align", arg, &o->report.fit);
     case 'S':
-        return nf_fit_opts_cli(&prog, "strategy", arg, &o->report.fit);
+        return nf_fit_cli_option(&prog, "strategy", arg, &o->report.fit);
     case 'H':
-        return nf_fit_opts_cli(&prog, "hugepages-alignment", arg, &o->report.fit);
+        return nf_fit_cli_option(&prog, "hugepages-alignment", arg, &o->report.fit);
     case 'f':
         return nf_report_format_parse(arg, &o->format)
                    ? nf_cli_usage_error(&prog,

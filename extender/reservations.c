@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "numafit/hash.h"
 #include "numafit/strlist.h"
-#include "topology_cache.h"
 
 struct nf_resv_snapshot {
     atomic_uint refs;

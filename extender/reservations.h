@@ -70,7 +70,7 @@ size_t nf_reservations_count(nf_reservations *rs);
 /* Told after the reservations of a node changed (add, move, drop, reconcile, expiry), on the
  * writer's thread, outside the table's lock; node NULL: any node may have changed (no memory to
  * say which). Set before any writer starts. (The extender forgets the answers it kept for the
- * node: topology_cache.h nf_cache_forget_word.) */
+ * node: cache.h nf_cache_forget_word.) */
 typedef void (*nf_resv_node_fn)(void *ctx, const char *node);
 void nf_reservations_on_change(nf_reservations *rs, nf_resv_node_fn fn, void *ctx);
 

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "numafit/error.h"
-#include "topology_cache.h"
 
 #define NF_TOPOLOGY_FILE_MAX (64u << 20) /* larger files are bad files */
 

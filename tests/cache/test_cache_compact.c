@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "numafit/topology_json.h"
 #include "test_docs.h"
-#include "topology_cache.h"
 
 /* A document with every optional part filled: probes, pods, kubeletReserved, errors, unplaced
  * devices, policy options. */

@@ -2,7 +2,7 @@
 """e2e_probe.py - the embedded DPDK probe's results reach a RUNNING exporter's /v1/topology.
 
 This machine has no IOMMU and no VFs, so the fixture's VFs cannot be opened by DPDK. The
-exporter's test hook NUMAFIT_TEST_PROBE_VDEV_MAP (exporter/probe_manager.h) makes the prober
+exporter's test hook NUMAFIT_TEST_PROBE_VDEV_MAP (exporter/probe/include/prober.h) makes the prober
 open a DPDK virtual device in place of a listed VF; everything else is the real daemon: the
 real prober thread, a real forked EAL per run, results annotated into the published document.
 

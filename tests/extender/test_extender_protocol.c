@@ -113,7 +113,7 @@ static void test_filter_names_mode(void **state)
     assert_int_equal(c.released, 3);
 
     /* --stale-policy ignore: the unknown node passes */
-    o.pass_missing = true;
+    src.pass_missing = true;
     assert_int_equal(nf_extender_filter(&a, &src, &o, &r), 0);
     json_t *names = json_object_get(r, "NodeNames");
     assert_int_equal(json_array_size(names), 2);

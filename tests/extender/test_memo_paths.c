@@ -21,6 +21,7 @@
 #include "testutil.h"
 
 #include "binder.h"
+#include "cache.h"
 #include "extender_http.h"
 #include "extender_protocol.h"
 #include "extender_test_util.h"
@@ -28,7 +29,6 @@
 #include "node_view.h"
 #include "numafit/clock.h"
 #include "reservations.h"
-#include "topology_cache.h"
 
 /* ---- small helpers ---- */
 

@@ -142,10 +142,12 @@ static const nf_topology *one_acquire(void *ctx, const char *node, void **handle
     return NULL;
 }
 
-static json_t *run(const char *body, nf_fit_opts o, nf_preempt_summary *sum)
+/* pass_missing: --stale-policy ignore */
+static json_t *run_policy(const char *body, nf_fit_opts o, bool pass_missing,
+                          nf_preempt_summary *sum)
 {
     nf_topology *t = node_w1();
-    nf_topology_source src = {.acquire = one_acquire, .ctx = t};
+    nf_topology_source src = {.acquire = one_acquire, .ctx = t, .pass_missing = pass_missing};
     char *b = tb_sq(body);
     nf_preempt_args a;
     nf_err err = {{0}};
@@ -157,6 +159,11 @@ static json_t *run(const char *body, nf_fit_opts o, nf_preempt_summary *sum)
     free(b);
     tb_free(t);
     return res;
+}
+
+static json_t *run(const char *body, nf_fit_opts o, nf_preempt_summary *sum)
+{
+    return run_policy(body, o, false, sum);
 }
 
 #define DPDK_POD                                                                                   \
@@ -191,10 +198,9 @@ static void test_full_pods_form(void **state)
     json_decref(want);
 
     /* --stale-policy ignore: the node numafit knows nothing of stays as proposed */
-    nf_fit_opts ignore = NUMA;
-    ignore.pass_missing = true;
-    res = run("{'Pod':" DPDK_POD ",'NodeNameToVictims':{'w9':{'Pods':[" VPOD("z", "1") "]}}}",
-              ignore, &sum);
+    res =
+        run_policy("{'Pod':" DPDK_POD ",'NodeNameToVictims':{'w9':{'Pods':[" VPOD("z", "1") "]}}}",
+                   NUMA, true, &sum);
     want = tb_json("{'NodeNameToMetaVictims':{'w9':{'Pods':[{'UID':'z'}],'NumPDBViolations':0}}}");
     assert_true(json_equal(res, want));
     json_decref(res);

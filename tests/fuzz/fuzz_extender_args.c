@@ -101,10 +101,11 @@ static const char *item_name(const json_t *node)
 }
 
 /* Filter answer, checked for shape; returned loaded. */
-static json_t *filter(const nf_extender_args *a, const nf_fit_opts *o)
+static json_t *filter(const nf_extender_args *a, const nf_fit_opts *o, bool pass_missing)
 {
     ctx c = {0};
-    nf_topology_source src = {.acquire = acq, .release = rel, .ctx = &c};
+    nf_topology_source src = {
+        .acquire = acq, .release = rel, .ctx = &c, .pass_missing = pass_missing};
     char *text = NULL;
     size_t len = 0;
     NF_FUZZ_CHECK(nf_extender_filter_text(a, &src, o, &text, &len) == 0, "filter failed");
@@ -152,10 +153,11 @@ static json_t *filter(const nf_extender_args *a, const nf_fit_opts *o)
     return r;
 }
 
-static json_t *prioritize(const nf_extender_args *a, const nf_fit_opts *o)
+static json_t *prioritize(const nf_extender_args *a, const nf_fit_opts *o, bool pass_missing)
 {
     ctx c = {0};
-    nf_topology_source src = {.acquire = acq, .release = rel, .ctx = &c};
+    nf_topology_source src = {
+        .acquire = acq, .release = rel, .ctx = &c, .pass_missing = pass_missing};
     char *text = NULL;
     size_t len = 0;
     NF_FUZZ_CHECK(nf_extender_prioritize_text(a, &src, o, &text, &len) == 0, "prioritize failed");
@@ -211,14 +213,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   "decode and scan read the pod differently");
 
     nf_fit_opts o = {.align = size & 1 ? NF_ALIGN_SOCKET : NF_ALIGN_NUMA,
-                     .strategy = (nf_strategy)(size % 3),
-                     .pass_missing = (size & 2) != 0};
-    json_t *fd = filter(&d, &o), *fs = filter(&s, &o);
+                     .strategy = (nf_strategy)(size % 3)};
+    bool pass_missing = (size & 2) != 0;
+    json_t *fd = filter(&d, &o, pass_missing), *fs = filter(&s, &o, pass_missing);
     if (!json_equal(fd, fs)) {
         char *a = json_dumps(fd, JSON_COMPACT), *b = json_dumps(fs, JSON_COMPACT);
         NF_FUZZ_CHECK(0, "filter answers differ:\ndecode %s\nscan   %s", a, b);
     }
-    json_t *pd = prioritize(&d, &o), *ps = prioritize(&s, &o);
+    json_t *pd = prioritize(&d, &o, pass_missing), *ps = prioritize(&s, &o, pass_missing);
     NF_FUZZ_CHECK(json_equal(pd, ps), "prioritize answers differ");
     json_decref(fd);
     json_decref(fs);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "fuzz_common.h"
-#include "kubelet_devices.h"
+#include "kubelet_device_checkpoint.h"
 
 static int cmp_alloc(const nf_device_alloc *a, const nf_device_alloc *b)
 {

@@ -4,7 +4,7 @@
 #include "kubelet_test_util.h"
 
 #include "kubelet_config.h"
-#include "kubelet_cpu_reserve.h"
+#include "kubelet_take_by_topology.h"
 #include "numafit/topology.h"
 
 static nf_kubelet_config load_fixture(const char *name)

@@ -4,11 +4,11 @@
 
 #include <unistd.h>
 
-#include "kubelet_checksum.h"
 #include "kubelet_cpu_state.h"
-#include "kubelet_devices.h"
+#include "kubelet_device_checkpoint.h"
 #include "kubelet_json.h"
 #include "kubelet_memory_state.h"
+#include "kubelet_spew.h"
 
 static nf_cpu_state cpu_ok(const char *text, size_t len)
 {

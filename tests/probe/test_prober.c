@@ -13,8 +13,8 @@
 
 #include "dpdk_probe.h"
 #include "numafit/topology.h"
-#include "probe_manager.h"
 #include "probe_test_util.h"
+#include "prober.h"
 
 #define RES "numafit.io/test_vdev"
 

@@ -3,7 +3,7 @@
 #ifndef NUMAFIT_SYSFS_TEST_UTIL_H
 #define NUMAFIT_SYSFS_TEST_UTIL_H
 
-#include "sysfs_numa.h"
+#include "sysfs_machine.h"
 #include "testutil.h"
 
 typedef struct fx {

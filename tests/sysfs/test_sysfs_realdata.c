@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "numafit/fileio.h"
-#include "sysfs_numa.h"
+#include "sysfs_machine.h"
 #include "sysfs_sriov.h"
 #include "testutil.h"
 

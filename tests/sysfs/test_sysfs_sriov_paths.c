@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "sriov_config.h"
-#include "sysfs_numa.h"
+#include "sysfs_machine.h"
 #include "sysfs_sriov.h"
 #include "sysfs_test_util.h"
 
