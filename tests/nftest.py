@@ -184,7 +184,15 @@ class Server:
         return request(self.url(path), body, timeout)
 
     def stop(self):
-        return terminate(self.proc)
+        """SIGTERM: its exit code. A stop that is not clean prints the server's last words, so a
+        failing check says why (a test run's logs are all there is of a rare failure)."""
+        rc = terminate(self.proc)
+        if rc != 0:
+            time.sleep(0.2)  # the reader thread takes the last lines
+            print("%s (pid %d) stopped with %s; its last stderr lines:\n%s" % (
+                self.name, self.proc.pid, "a kill after 10 s" if rc is None else "exit %d" % rc,
+                "".join(l for _, l in self.lines[-15:])), flush=True)
+        return rc
 
 
 def terminate(proc, timeout=10):
