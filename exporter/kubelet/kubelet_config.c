@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "kubelet_json.h"
-#include "numafit/fileio.h"
 #include "numafit/quantity.h"
 #include "numafit/yaml_json.h"
 
@@ -274,14 +273,12 @@ out:
     return 0;
 }
 
+static int parse_into(const char *text, size_t len, const char *what, void *out, nf_err *err)
+{
+    return nf_kubelet_config_parse(text, len, what, out, err);
+}
+
 int nf_kubelet_config_load(const char *path, nf_kubelet_config *out, nf_err *err)
 {
-    char *text;
-    size_t len;
-    int rc = nf_read_file(path, NF_KUBELET_MAX_FILE, &text, &len, err);
-    if (rc)
-        return rc;
-    rc = nf_kubelet_config_parse(text, len, path, out, err);
-    free(text);
-    return rc;
+    return nf__kubelet_json_load(path, parse_into, out, err);
 }

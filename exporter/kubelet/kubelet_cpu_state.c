@@ -8,7 +8,6 @@
 
 #include "kubelet_json.h"
 #include "kubelet_spew.h"
-#include "numafit/fileio.h"
 
 /* The parts of the JSON body the checksum and the assignments are built from. */
 typedef struct body {
@@ -260,11 +259,6 @@ static int r_verify(void *ctx, uint64_t stored, const char **type, uint32_t *fir
     return verify(&r->b, stored, type, &r->matched, first);
 }
 
-static bool r_mismatch_ok(void *ctx)
-{
-    return json_object_size(((reading *)ctx)->b.pod_entries) > 0;
-}
-
 static int r_fill(void *ctx, bool enveloped, const char *what, nf_err *err)
 {
     reading *r = ctx;
@@ -279,7 +273,7 @@ static int r_fill(void *ctx, bool enveloped, const char *what, nf_err *err)
 int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_state *out,
                        nf_err *err)
 {
-    static const nf__kubelet_json_checkpoint_ops ops = {r_read, r_verify, r_mismatch_ok, r_fill};
+    static const nf__kubelet_json_checkpoint_ops ops = {r_read, r_verify, r_fill};
     reading r = {0};
     int rc = nf__kubelet_json_checkpoint(text, len, what, &ops, &r, &r.st.checksum_verified,
                                          &r.st.checksum_type, err);
@@ -291,16 +285,14 @@ int nf_cpu_state_parse(const char *text, size_t len, const char *what, nf_cpu_st
     return 0;
 }
 
+static int parse_into(const char *text, size_t len, const char *what, void *out, nf_err *err)
+{
+    return nf_cpu_state_parse(text, len, what, out, err);
+}
+
 int nf_cpu_state_load(const char *path, nf_cpu_state *out, nf_err *err)
 {
-    char *text;
-    size_t len;
-    int rc = nf_read_file(path, NF_KUBELET_MAX_FILE, &text, &len, err);
-    if (rc)
-        return rc;
-    rc = nf_cpu_state_parse(text, len, path, out, err);
-    free(text);
-    return rc;
+    return nf__kubelet_json_load(path, parse_into, out, err);
 }
 
 int nf_cpu_state_allocated(const nf_cpu_state *s, nf_cpuset *out)

@@ -397,14 +397,12 @@ out:
     return 0;
 }
 
+static int parse_into(const char *text, size_t len, const char *what, void *out, nf_err *err)
+{
+    return nf_device_checkpoint_parse(text, len, what, out, err);
+}
+
 int nf_device_checkpoint_load(const char *path, nf_device_checkpoint *out, nf_err *err)
 {
-    char *text;
-    size_t len;
-    int rc = nf_read_file(path, NF_KUBELET_MAX_FILE, &text, &len, err);
-    if (rc)
-        return rc;
-    rc = nf_device_checkpoint_parse(text, len, path, out, err);
-    free(text);
-    return rc;
+    return nf__kubelet_json_load(path, parse_into, out, err);
 }

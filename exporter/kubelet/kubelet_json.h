@@ -50,9 +50,6 @@ typedef struct nf__kubelet_json_checkpoint_ops {
     /* The legacy checksum (no envelope) over what read found: 1 matched (*type: the Go type name
      * whose dump did), 0 none did (*first: the first value computed), or -ENOMEM. */
     int (*verify)(void *ctx, uint64_t stored, const char **type, uint32_t *first);
-    /* A legacy checksum that matches no type name is accepted unverified (podEntries: no kubelet
-     * version's dump of them is known to reproduce); otherwise the file is corrupt or edited. */
-    bool (*mismatch_ok)(void *ctx);
     /* Build the state; enveloped: it came from "data". */
     int (*fill)(void *ctx, bool enveloped, const char *what, nf_err *err);
 } nf__kubelet_json_checkpoint_ops;
@@ -60,9 +57,16 @@ typedef struct nf__kubelet_json_checkpoint_ops {
 /* Parse a checkpoint, verify its checksum (the envelope's or the legacy stored one; 0 is not
  * checked) and have ops build the state: *verified and *checksum_type ("data",
  * "state.<Go type>", NULL when not verified; caller frees) say what matched. -EBADMSG on a
- * mismatch not excused. */
+ * mismatch, unless the legacy file has podEntries (accepted unverified: no kubelet version's dump
+ * of them is known to reproduce). */
 int nf__kubelet_json_checkpoint(const char *text, size_t len, const char *what,
                                 const nf__kubelet_json_checkpoint_ops *ops, void *ctx,
                                 bool *verified, char **checksum_type, nf_err *err);
 
+/* A reader's parse function (nf_cpu_state_parse, ...) with its out-parameter untyped. */
+typedef int (*nf__kubelet_parse_fn)(const char *text, size_t len, const char *what, void *out,
+                                    nf_err *err);
+/* Read the file at path (at most NF_KUBELET_MAX_FILE bytes) and parse it into out, path naming
+ * it in messages: what every reader's *_load does. */
+int nf__kubelet_json_load(const char *path, nf__kubelet_parse_fn parse, void *out, nf_err *err);
 #endif
