@@ -2,7 +2,8 @@
 # numafit developer entry point.
 #   scripts/dev.sh run    install deps, build, run exporter + extender on this machine (quickstart.sh)
 #   scripts/dev.sh test   install deps, build with ASan+UBSan, run the whole test suite (ctest)
-#   scripts/dev.sh tsan   the same suite built with ThreadSanitizer (build-tsan/)
+#   scripts/dev.sh tsan [ctest args]  the same suite built with ThreadSanitizer (build-tsan/);
+#                         CI runs the tests labelled threads: scripts/dev.sh tsan -L threads
 #   scripts/dev.sh build  install deps, build a release tree in build/
 #   scripts/dev.sh release  install deps, build the packagers' mode (-DCMAKE_BUILD_TYPE=Release)
 #                         in build-release/ with warnings as errors (what CI also checks)
@@ -37,10 +38,12 @@ test)
 tsan)
   # the threaded code under ThreadSanitizer; the DPDK probe's end-to-end test is left out (EAL
   # under TSan runs past the probe's timeouts)
+  shift
   scripts/install-deps.sh
   configure_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DNUMAFIT_TSAN=ON -DNUMAFIT_WERROR=ON
   cd build-tsan
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../tests/tsan.supp ctest --output-on-failure -j "$JOBS" -E '^e2e_probe$'
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/../tests/tsan.supp \
+    ctest --output-on-failure -j "$JOBS" -E '^e2e_probe$' "$@"
   ;;
 build)
   scripts/install-deps.sh
