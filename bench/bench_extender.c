@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "binder.h"
@@ -36,15 +35,14 @@
 #include "extender_http.h"
 #include "extender_protocol.h"
 #include "node_view.h"
+#include "numafit/clock.h"
 #include "numafit/fileio.h"
 #include "numafit/log.h"
 #include "topology_dir.h"
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (double)nf_mono_ns() / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)

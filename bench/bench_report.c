@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
+#include "numafit/clock.h"
 #include "numafit/topology_json.h"
 #include "report.h"
 #include "report_render.h"
@@ -16,9 +16,7 @@
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (double)nf_mono_ns() / 1e6;
 }
 
 static long rss_kb(const char *field)
