@@ -79,10 +79,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$crashes"
   dict=()
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
-  log=$build/fuzz-work/$t.log
+  # this run's own log (two runs of one target at once must not read each other's stats); the
+  # last run's is kept as <name>.log
+  log=$build/fuzz-work/$t.log.$$
   findings() { find "$crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) "$@"; }
   before=$(findings | wc -l)
-  touch "$work.start"
+  touch "$work.start.$$"
   # -timeout: one input running 10 s is a finding; -rss_limit_mb: so is 2 GB of memory
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
@@ -94,20 +96,22 @@ for t in "${targets[@]}"; do
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corpus=$(find "$work" -type f | wc -l)
   new=$(($(findings | wc -l) - before))
-  for f in $(findings -newer "$work.start"); do
+  for f in $(findings -newer "$work.start.$$"); do
     kind=$(basename "$f" | cut -d- -f1)
     dest=$seed/regress-$kind-$(sha1sum "$f" | cut -c1-16)
     [ -f "$dest" ] || cp "$f" "$dest"
   done
+  rm -f "$work.start.$$"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$secs" "${execs:-0}" \
     "${rate:-0}" "${cov:-?}" "${ft:-?}" "$corpus" "$new" >>"$history"
   total=$(awk -F'\t' -v t="$t" '$2 == t { s += $4 } END { print s + 0 }' "$history")
   printf '%-22s %8s %12s %9s %7s %7s %7s %7s %14s\n' "$t" "$secs" "${execs:-0}" "${rate:-0}" \
     "${cov:-?}" "${ft:-?}" "$corpus" "$new" "$total"
+  mv -f "$log" "$build/fuzz-work/$t.log"
   if [ "$new" -gt 0 ]; then
     found=1
-    echo "  $t: $new finding(s) in $crashes/ (log $log); copied to $seed/regress-*:" \
-      "ctest -R fuzz_$t replays them" >&2
+    echo "  $t: $new finding(s) in $crashes/ (log $build/fuzz-work/$t.log); copied to" \
+      "$seed/regress-*: ctest -R fuzz_$t replays them" >&2
   fi
 done
 exit $found
