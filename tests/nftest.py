@@ -218,6 +218,31 @@ def proc_status(pid):
     return out
 
 
+def listeners(port):
+    """{pid: its command line} of the processes holding a listening TCP socket on port."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            w = row.split()
+            if w[3] == "0A" and int(w[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add("socket:[%s]" % w[9])
+    out = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % d)
+            if any(os.readlink("/proc/%s/fd/%s" % (d, fd)) in inodes for fd in fds):
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    out[int(d)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+    return out
+
+
 def proc_children(pid):
     """The pids whose parent is pid."""
     kids = []
