@@ -56,7 +56,9 @@ struct nf_binder {
     pthread_t gate;
     bool gate_running;
 
-    pthread_mutex_t bind_mu; /* one prediction + reservation at a time */
+    /* one prediction + reservation at a time, and no reconciliation beside it: a prediction
+     * sees the node's document and the reservations of one moment */
+    pthread_mutex_t bind_mu;
 
     pthread_mutex_t pods_mu;
     bound_pod *pods;
@@ -408,18 +410,22 @@ int nf_binder_bind(nf_binder *b, const char *ns, const char *name, const char *u
     int numa = -1;
     bool reserved = false;
     if (req.aligned && puid) {
+        /* the document is taken under bind_mu, like the reconciliation that ends reservations
+         * (on_put): one taken before could be older than a reservation ended meanwhile, and the
+         * pod that reservation stood for would be in neither */
+        pthread_mutex_lock(&b->bind_mu);
         nf_cache_entry *e = nf_cache_acquire(b->cache, node);
-        if (e && doc_fresh(b, e)) {
-            pthread_mutex_lock(&b->bind_mu);
+        bool usable = e && doc_fresh(b, e);
+        if (usable) {
             /* a retried bind: the pod must not be predicted against its own reservation */
             nf_reservations_drop(b->rs, puid);
             rc = reserve(b, &req, &e->topo, ns, name, puid, nf_wall_ms(),
                          atomic_fetch_add(&b->seq, 1), -1, &numa, &reserved, err);
-            pthread_mutex_unlock(&b->bind_mu);
-        } else {
+        }
+        pthread_mutex_unlock(&b->bind_mu);
+        if (!usable)
             nf_warn("binding without a reservation: no usable topology for the node",
                     "pod=%s/%s uid=%s node=%s", ns, name, puid, node);
-        }
         nf_cache_release(e);
     }
     if (puid)
@@ -737,7 +743,8 @@ static bool mispredicted(const nf_reservation *v, size_t n, const nf_topology *t
 /* kubelet put a pod elsewhere than predicted (after a restart the bind order is only known to
  * the second): the node's later reservations were predicted on a wrong picture. Place them all
  * again in bind order: where the document shows them, else where kubelet will put them on the
- * document minus the ones before. */
+ * document minus the ones before. Under bind_mu: a bind placed between the list and the moves
+ * would be missing from the picture. */
 static void replan(nf_binder *b, const nf_topology *t)
 {
     nf_reservation *v;
@@ -749,7 +756,6 @@ static void replan(nf_binder *b, const nf_topology *t)
     if (!n || !mispredicted(v, n, t) || nf_reservations_new(0, &seen) ||
         nf_fit_view_new(t, NF_ALIGN_NUMA, &base))
         goto out;
-    pthread_mutex_lock(&b->bind_mu);
     for (size_t i = 0; i < n; i++) {
         nf_pod_req req;
         nf_kubelet_choice c;
@@ -788,7 +794,6 @@ static void replan(nf_binder *b, const nf_topology *t)
         nf_kubelet_choice_free(&c);
         nf_pod_req_free(&req);
     }
-    pthread_mutex_unlock(&b->bind_mu);
 out:
     nf_fit_view_free(base);
     nf_reservations_free(seen);
@@ -804,9 +809,11 @@ static void on_put(void *ctx, const nf_topology *t)
     nf_resv_snapshot *snap = nf_reservations_snapshot(b->rs);
     bool mine = nf_resv_snapshot_has_node(snap, t->node);
     nf_resv_snapshot_release(snap);
-    if (mine) {
+    if (mine) { /* under bind_mu: see nf_binder_bind */
+        pthread_mutex_lock(&b->bind_mu);
         nf_reservations_reconcile(b->rs, t, log_end, b);
         replan(b, t);
+        pthread_mutex_unlock(&b->bind_mu);
     }
     if (!atomic_load(&b->restored) && atomic_load(&b->listed))
         sweep_now(b); /* a node the restore waits for may have arrived */
@@ -837,8 +844,10 @@ static bool restore(nf_binder *b)
         if (now - p->bound_ms >= nf_reservations_ttl_ms(b->rs) ||
             nf_reservations_has(b->rs, p->uid))
             continue;
+        pthread_mutex_lock(&b->bind_mu); /* the document too: see nf_binder_bind */
         nf_cache_entry *e = nf_cache_acquire(b->cache, p->node);
         if (!e || !doc_fresh(b, e)) {
+            pthread_mutex_unlock(&b->bind_mu);
             complete = false;
             nf_cache_release(e);
             continue;
@@ -848,7 +857,6 @@ static bool restore(nf_binder *b)
         nf_err err = {{0}};
         int numa = -1, known = doc_numa_of(&e->topo, p->uid, p->ns, p->name);
         bool added = false;
-        pthread_mutex_lock(&b->bind_mu);
         int rc = reserve(b, &p->req, &e->topo, p->ns, p->name, p->uid, p->bound_ms, p->rv, known,
                          &numa, &added, &err);
         pthread_mutex_unlock(&b->bind_mu);
