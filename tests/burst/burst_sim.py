@@ -396,6 +396,11 @@ class Kubelet(threading.Thread):
         self.busy = False
         self.write_state()
 
+    def note(self, line):
+        """One line in <tmp>/kubelet-<node>.log: what the admission saw and decided."""
+        with open(os.path.join(self.sim.tmp, "kubelet-%s.log" % self.spec.name), "a") as f:
+            f.write("%.3f %s\n" % (time.monotonic(), line))
+
     def write_state(self, gap=0.0):
         """Device checkpoint, then (gap seconds later) cpu_manager_state: two renames, in the
         order kubelet's Topology Manager calls its providers' Allocate (devices first)."""
@@ -484,6 +489,11 @@ class Kubelet(threading.Thread):
         if vfs:
             dev_hint = {n for n in self.spec.numas if len(self.free_vfs[n]) >= vfs}
         merged = sorted(cpu_hint & dev_hint)
+        self.note("admit pod=%s/%s uid=%s cpu_hint=%s dev_hint=%s free_cores=%s free_vfs=%s -> %s"
+                  % (ns, name, uid, sorted(cpu_hint), sorted(dev_hint),
+                     {n: len(v) for n, v in self.free_cores.items()},
+                     {n: len(v) for n, v in self.free_vfs.items()},
+                     "numa%d" % merged[0] if merged else "TopologyAffinityError"))
         if not merged:
             self.sim.count("topology_affinity_errors")
             return self.reject(ns, name, "TopologyAffinityError",

@@ -12,8 +12,11 @@ with real numafit-exporter and numafit-extender processes and the fake kube-apis
 Each run checks that the exporters publish exactly what the emulated kubelets hold (the state
 files the simulation writes are the ones kubelet writes).
 """
+import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +27,29 @@ sys.path.insert(0, os.path.dirname(HERE))
 from nftest import check, summary  # noqa: E402
 
 SIM = os.path.join(HERE, "burst_sim.py")
-SMALL = ["--nodes", "8", "--pods", "40", "--interval", "2", "--admit-delay", "300"]
+SMALL = ["--nodes", "8", "--pods", "40", "--interval", "2", "--admit-delay", "300", "--keep-tmp"]
+
+
+def evidence(tmp):
+    """What a failed run's logs say of the pods kubelet rejected: the extender's lines on each
+    (its bind, reservation and node) and the rejection, so a rare failure in CI leaves enough to
+    work from. Prints nothing for a run without a rejection."""
+    logs = sorted(glob.glob(os.path.join(tmp, "*.log")))
+    text = {}
+    for path in logs:
+        with open(path, errors="replace") as f:
+            text[os.path.basename(path)] = f.read().splitlines()
+    rejected = set()
+    for lines in text.values():
+        for l in lines:
+            if "TopologyAffinityError" in l:
+                rejected.update(re.findall(r"\b(dpdk-[0-9]+)", l))
+    for pod in sorted(rejected):
+        print("-- evidence for %s:" % pod)
+        for name, lines in text.items():
+            hits = [l for l in lines if pod in l]
+            for l in hits[-12:]:
+                print("  %s: %s" % (name, l[:400]))
 
 
 def run(what, args, timeout=100):
@@ -39,6 +64,25 @@ def run(what, args, timeout=100):
         return None
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     r = json.loads(lines[-1]) if lines else {}
+    m = re.search(r"kept (\S+)", p.stderr)
+    RUNS.append((what, m.group(1) if m else None, check.failed))
+    return checked(what, p, r, t0)
+
+
+def settle():
+    """After a run's checks: its files go, unless a check failed since it started."""
+    what, tmp, failed_before = RUNS[-1]
+    if tmp and check.failed > failed_before:
+        print("%s: its files are kept in %s" % (what, tmp))
+        evidence(tmp)
+    elif tmp:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+RUNS = []  # (what, its kept files, failed checks before it)
+
+
+def checked(what, p, r, t0):
     ok = check(p.returncode == 0 and "error" not in r,
                "%s: burst_sim.py ran (exit %d): %s" % (what, p.returncode,
                                                         p.stderr.strip()[-1500:]))
@@ -73,6 +117,7 @@ def main():
               "nobind: the API server shows every rejection the kubelets made")
         check(r["bound"] == r["admitted"] + r["topology_affinity_errors"],
               "nobind: every bound pod was admitted or rejected")
+    settle()
 
     r = run("bind", ["--mode", "bind"])
     if r:
@@ -83,6 +128,7 @@ def main():
         check(r["admitted"] == r["bound"], "bind: every bound pod runs: %d of %d"
               % (r["admitted"], r["bound"]))
         check(r["pending"] == r["pods"] - want, "bind: the rest is pending: %d" % r["pending"])
+    settle()
 
     r = run("bind+kill", ["--mode", "bind", "--kill-extender-at", "12"])
     if r:
@@ -93,6 +139,7 @@ def main():
         check(r["admitted"] == want and r["bound"] == want,
               "bind+kill: all capacity used: bound %d, admitted %d, want %d"
               % (r["bound"], r["admitted"], want))
+    settle()
     print("wall time %.1f s" % (time.monotonic() - t0))
     return summary()
 
