@@ -165,8 +165,8 @@ int nf__kubelet_json_checkpoint(const char *text, size_t len, const char *what,
                     goto out;
                 }
             } else if (json_object_size(nf__kubelet_json_field(root, "podEntries")) == 0) {
-                /* podEntries excuse it: no kubelet version's dump of them is known to
-                 * reproduce */
+                /* corrupt or edited; with podEntries the file is taken unverified instead: no
+                 * kubelet version's dump of them is known to reproduce */
                 rc = nf_errf(err, -EBADMSG,
                              "%s: checksum mismatch (stored %" PRIu64 ", computed %" PRIu32
                              " and other kubelet versions' type names): corrupt or edited",

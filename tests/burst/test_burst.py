@@ -54,6 +54,7 @@ def evidence(tmp):
 
 def run(what, args, timeout=100):
     t0 = time.monotonic()
+    RUNS.append([what, None, check.failed])  # before any check of this run, a timeout's too
     try:
         p = subprocess.run([sys.executable, SIM, "--json"] + SMALL + args, capture_output=True,
                            text=True, timeout=timeout)
@@ -65,7 +66,7 @@ def run(what, args, timeout=100):
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     r = json.loads(lines[-1]) if lines else {}
     m = re.search(r"kept (\S+)", p.stderr)
-    RUNS.append((what, m.group(1) if m else None, check.failed))
+    RUNS[-1][1] = m.group(1) if m else None
     return checked(what, p, r, t0)
 
 
@@ -79,7 +80,7 @@ def settle():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-RUNS = []  # (what, its kept files, failed checks before it)
+RUNS = []  # [what, its kept files, failed checks before it]
 
 
 def checked(what, p, r, t0):

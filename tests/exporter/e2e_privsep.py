@@ -147,7 +147,8 @@ def test_kills(env):
 
     ex = env.exporter("--privsep-user", USER)
     port, kid = ex.port, children(ex.proc.pid)[0]
-    check(kid in listeners(port), "the http process listens on the port (%r)" % listeners(port))
+    before = listeners(port)
+    check(kid in before, "the http process listens on the port (%r)" % before)
     ex.proc.kill()
     ex.proc.wait()
     env.servers.remove(ex)
