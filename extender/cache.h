@@ -65,13 +65,15 @@ void nf_cache_release_all(nf_cache_entry **entries, size_t n);
 typedef struct nf_cache_peek {
     nf_cache_entry *e;  /* acquired (release it), or NULL: unknown node, or the word answered */
     uint64_t word;      /* the kept word when it answered (e NULL), else 0 */
-    uint64_t node_hash; /* nf_hash_str of the name */
+    uint64_t node_hash; /* nf_hash_bytes of the name (= nf_hash_str) */
 } nf_cache_peek;
-/* Look up n names under one lock. For a node whose entry is usable at now_ms (the staleness rule
- * below) and whose kept word w has (w & mask) == key (key != 0), out[i].word = w and no reference
- * is taken; otherwise out[i].e is the acquired entry (NULL when unknown). */
-void nf_cache_peek_many(nf_cache *c, const char *const *names, size_t n, uint64_t key,
-                        uint64_t mask, int64_t now_ms, int64_t stale_after_ms, nf_cache_peek *out);
+/* Look up n names under one lock; name i is the lens[i] bytes at names[i] (no terminator needed).
+ * For a node whose entry is usable at now_ms (the staleness rule below) and whose kept word w has
+ * (w & mask) == key (key != 0), out[i].word = w and no reference is taken; otherwise out[i].e is
+ * the acquired entry (NULL when unknown). */
+void nf_cache_peek_many(nf_cache *c, const char *const *names, const size_t *lens, size_t n,
+                        uint64_t key, uint64_t mask, int64_t now_ms, int64_t stale_after_ms,
+                        nf_cache_peek *out);
 /* Keep word with e's document, if the node still has that document and still(ctx, e) says the
  * word is still true (still may be NULL; it runs under the table's read lock, so a forget
  * cannot come between its answer and the store). */

@@ -183,6 +183,7 @@ typedef struct lookup {
      * back as that word, without an entry. */
     nf_cache_peek *pre;
     const char **pre_names;
+    size_t *pre_lens; /* strlen of pre_names[i], as the scanner found it */
     size_t n_pre, n_looked, cur;
     const nf_fit_shape *shape; /* the request's, once known asked (valid during the fit loop) */
     uint64_t key, mask;        /* its kept words (key 0: none) */
@@ -248,8 +249,8 @@ static nf_cache_peek *next_looked_up(lookup *l, const char *node)
         return NULL;
     if (l->cur == l->n_looked) {
         size_t k = l->n_pre - l->cur < LOOKUP_CHUNK ? l->n_pre - l->cur : LOOKUP_CHUNK;
-        nf_cache_peek_many(l->h->cache, l->pre_names + l->cur, k, l->key, l->mask, l->now,
-                           l->h->cfg.stale_after_ms, l->pre + l->cur);
+        nf_cache_peek_many(l->h->cache, l->pre_names + l->cur, l->pre_lens + l->cur, k, l->key,
+                           l->mask, l->now, l->h->cfg.stale_after_ms, l->pre + l->cur);
         l->n_looked += k;
     }
     if (l->cur + 4 < l->n_looked && l->pre[l->cur + 4].e)
@@ -480,9 +481,13 @@ static enum MHD_Result do_extender(nf_extender_http *h, struct MHD_Connection *c
         /* NULL entries: nothing to release */
         l.pre = nf_arena_calloc(&r->arena, a.n_nodes, sizeof(*l.pre));
         l.pre_names = nf_arena_alloc(&r->arena, a.n_nodes * sizeof(*l.pre_names));
-        if (l.pre && l.pre_names) {
-            for (size_t i = 0; i < a.n_nodes; i++)
-                l.pre_names[i] = a.nodes[i].name;
+        l.pre_lens = nf_arena_alloc(&r->arena, a.n_nodes * sizeof(*l.pre_lens));
+        if (l.pre && l.pre_names && l.pre_lens) {
+            for (size_t i = 0; i < a.n_nodes; i++) {
+                const nf_extender_node *n = &a.nodes[i];
+                l.pre_names[i] = n->name;
+                l.pre_lens[i] = n->name_plain ? n->name_plain : strlen(n->name);
+            }
             l.n_pre = a.n_nodes;
         } else {
             l.pre = NULL; /* fall back to one lookup per node */

@@ -2,6 +2,10 @@
 #include "numafit/hash.h"
 
 #include <string.h>
+
+/* XXH3 compiled in here (libxxhash's header-only mode): a node name is hashed per name of every
+ * request, and the call into the shared library cost more than the hash of a short name. */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 uint64_t nf_hash_bytes(const void *p, size_t n)

@@ -37,17 +37,37 @@ static nf_topology bare(const char *node, uint64_t gen)
     return t;
 }
 
+/* nf_cache_peek_many of C strings. */
+static void peek(nf_cache *c, const char *const *names, size_t n, uint64_t key, uint64_t mask,
+                 int64_t now_ms, int64_t stale_after_ms, nf_cache_peek *out)
+{
+    size_t lens[128];
+    assert_true(n <= 128);
+    for (size_t i = 0; i < n; i++)
+        lens[i] = names[i] ? strlen(names[i]) : 0;
+    nf_cache_peek_many(c, names, lens, n, key, mask, now_ms, stale_after_ms, out);
+}
+
 /* The batched lookup without a key: every known node's entry acquired (out[i] NULL when
- * unknown). */
-static void acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
+ * unknown). lens NULL: the names are C strings. */
+static void acquire_many_n(nf_cache *c, const char *const *names, const size_t *lens, size_t n,
+                           nf_cache_entry **out)
 {
     nf_cache_peek p[128];
     assert_true(n <= 128);
-    nf_cache_peek_many(c, names, n, 0, 0, 0, 0, p);
+    if (lens)
+        nf_cache_peek_many(c, names, lens, n, 0, 0, 0, 0, p);
+    else
+        peek(c, names, n, 0, 0, 0, 0, p);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(p[i].word, 0);
         out[i] = p[i].e;
     }
+}
+
+static void acquire_many(nf_cache *c, const char *const *names, size_t n, nf_cache_entry **out)
+{
+    acquire_many_n(c, names, NULL, n, out);
 }
 
 static void put_get_replace(void **state)
@@ -240,6 +260,27 @@ static void names_of_every_length(void **state)
         assert_null(got[MAXLEN + 1]);
         for (int i = 0; i < MAXLEN + 2; i++)
             nf_cache_release(got[i]);
+        /* by length: every name is a prefix of `longer`, which is not cut after it (a request's
+         * names are spans of its body); one byte more than the longest is unknown */
+        size_t lens[MAXLEN + 1];
+        const char *same[MAXLEN + 1];
+        for (int len = 1; len <= MAXLEN + 1; len++) {
+            same[len - 1] = longer;
+            lens[len - 1] = (size_t)len;
+        }
+        acquire_many_n(c, same, lens, MAXLEN + 1, got);
+        got[MAXLEN + 1] = NULL;
+        for (int len = 1; len <= MAXLEN; len++) {
+            if (round && len % 3 == 0) {
+                assert_null(got[len - 1]);
+                continue;
+            }
+            assert_non_null(got[len - 1]);
+            assert_string_equal(got[len - 1]->topo.node, names[len - 1]);
+        }
+        assert_null(got[MAXLEN]);
+        for (int i = 0; i < MAXLEN + 2; i++)
+            nf_cache_release(got[i]);
         for (int len = 3; len <= MAXLEN && !round; len += 3)
             assert_int_equal(nf_cache_remove(c, names[len - 1]), 0);
     }
@@ -270,7 +311,7 @@ static void kept_words(void **state)
     nf_cache_peek p[3];
 
     /* nothing kept: entries come back with references */
-    nf_cache_peek_many(c, names, 3, key, mask, 1500, 10000, p);
+    peek(c, names, 3, key, mask, 1500, 10000, p);
     assert_non_null(p[0].e);
     assert_non_null(p[1].e);
     assert_null(p[2].e);
@@ -280,14 +321,14 @@ static void kept_words(void **state)
     nf_cache_entry *old_w1 = p[0].e; /* held: its document is replaced below */
     nf_cache_release(p[1].e);
 
-    nf_cache_peek_many(c, names, 3, key, mask, 1500, 10000, p);
+    peek(c, names, 3, key, mask, 1500, 10000, p);
     assert_null(p[0].e);
     assert_int_equal(p[0].word, key | 7);
     assert_int_equal(p[1].word, key | 9);
     assert_null(p[2].e);
     assert_int_equal(p[2].word, 0);
     /* another key: the words do not answer */
-    nf_cache_peek_many(c, names, 2, key + 0x100, mask, 1500, 10000, p);
+    peek(c, names, 2, key + 0x100, mask, 1500, 10000, p);
     assert_non_null(p[0].e);
     assert_int_equal(p[0].word, 0);
     nf_cache_release(p[0].e);
@@ -302,17 +343,17 @@ static void kept_words(void **state)
 
     /* too old for an exporter's document (the file's does not age), then touched: same document,
      * the word answers again */
-    nf_cache_peek_many(c, names, 2, key, mask, 20000, 10000, p);
+    peek(c, names, 2, key, mask, 20000, 10000, p);
     assert_non_null(p[0].e);
     assert_int_equal(p[1].word, key | 9);
     nf_cache_release(p[0].e);
     assert_int_equal(nf_cache_touch(c, "w1", "http://e:1", 19000), 0);
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    peek(c, names, 1, key, mask, 20000, 10000, p);
     assert_int_equal(p[0].word, key | 7);
 
     /* a stale mark keeps the document but the node is not fresh: entry, no word */
     assert_int_equal(nf_cache_mark_node_stale(c, "w2", NULL, "gone"), 0);
-    nf_cache_peek_many(c, names, 2, key, mask, 20000, 10000, p);
+    peek(c, names, 2, key, mask, 20000, 10000, p);
     assert_int_equal(p[0].word, key | 7);
     assert_non_null(p[1].e);
     assert_true(p[1].e->stale);
@@ -323,25 +364,25 @@ static void kept_words(void **state)
     assert_int_equal(nf_cache_put(c, &t, "http://e:1", 19500), 0);
     nf_cache_keep_word(c, old_w1, key | 8, NULL, NULL);
     nf_cache_release(old_w1);
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    peek(c, names, 1, key, mask, 20000, 10000, p);
     assert_non_null(p[0].e);
     assert_int_equal(p[0].e->topo.generation, 2);
     bool asked = false;
     nf_cache_keep_word(c, p[0].e, key | 6, no_longer_true, &asked); /* refused by its check */
     assert_true(asked);
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, &p[1]);
+    peek(c, names, 1, key, mask, 20000, 10000, &p[1]);
     assert_non_null(p[1].e);
     nf_cache_release(p[1].e);
     nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
     nf_cache_release(p[0].e);
     /* forgotten (what it said changed), then kept again; forgetting every node */
     nf_cache_forget_word(c, "w1");
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    peek(c, names, 1, key, mask, 20000, 10000, p);
     assert_non_null(p[0].e);
     nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
     nf_cache_release(p[0].e);
     nf_cache_forget_word(c, NULL);
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    peek(c, names, 1, key, mask, 20000, 10000, p);
     assert_non_null(p[0].e);
     nf_cache_keep_word(c, p[0].e, key | 5, NULL, NULL);
     nf_cache_release(p[0].e);
@@ -357,7 +398,7 @@ static void kept_words(void **state)
         snprintf(name, sizeof(name), "grow-%03d", i);
         assert_int_equal(nf_cache_remove(c, name), 0);
     }
-    nf_cache_peek_many(c, names, 1, key, mask, 20000, 10000, p);
+    peek(c, names, 1, key, mask, 20000, 10000, p);
     assert_int_equal(p[0].word, key | 5);
     nf_cache_free(c);
 }
@@ -389,10 +430,10 @@ static void source_conflicts(void **state)
     /* the kept-answer fast path does not answer for it either */
     const char *names[] = {"w1"};
     nf_cache_peek p;
-    nf_cache_peek_many(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
+    peek(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
     nf_cache_keep_word(c, p.e, 0x101, NULL, NULL);
     nf_cache_release(p.e);
-    nf_cache_peek_many(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
+    peek(c, names, 1, 0x100, ~(uint64_t)0xff, 2000, 60000, &p);
     assert_non_null(p.e);
     nf_cache_release(p.e);
 
