@@ -633,13 +633,30 @@ static bool list_member_cb(void *ctx, const char *key, size_t klen, bool kesc, c
 }
 
 /* The request's members: Pod, NodeNames and Nodes kept as spans (each at most once, in any letter
- * case). Nodes is read into the node table in this same pass unless a NodeNames that is not null
- * came before it (NodeNames wins): a NodeList of many MB is read once. */
+ * case). NodeNames and Nodes are read into the node table in this same pass, Nodes unless a
+ * NodeNames that is not null came before it (NodeNames wins): the names and a NodeList of many
+ * MB are read once. */
 typedef struct top_scan {
     pick f[3]; /* pod, nodenames, nodes */
     scan_ctx *c;
     bool nodes_read; /* the node table holds Nodes' items */
+    bool names_read; /* the node table holds NodeNames */
 } top_scan;
+
+/* NodeNames' array into the node table, instead of any NodeList read before it. */
+static bool scan_names(top_scan *t, scanner *s)
+{
+    scan_ctx *c = t->c;
+    c->a->n_nodes = 0;
+    c->a->n_list_members = 0;
+    c->names_len = 0;
+    size_t left = (size_t)(s->end - s->p); /* room for the names unless they are most of it */
+    if (!grow_names(c, left < 256 * 1024 ? left + 1 : 256 * 1024)) {
+        c->oom = true;
+        return false;
+    }
+    return t->names_read = sc_array(s, name_cb, c);
+}
 
 static bool top_member_cb(void *ctx, const char *key, size_t klen, bool kesc, const char *mstart,
                           scanner *s)
@@ -654,8 +671,10 @@ static bool top_member_cb(void *ctx, const char *key, size_t klen, bool kesc, co
             f = &t->f[i];
     const char *v = s->p;
     bool ok;
-    if (f == &t->f[2] && f->count == 0 && v < s->end && *v == '{' &&
-        (!t->f[1].count || is_null(t->f[1].v, t->f[1].vend))) {
+    if (f == &t->f[1] && f->count == 0 && v < s->end && *v == '[') {
+        ok = scan_names(t, s);
+    } else if (f == &t->f[2] && f->count == 0 && v < s->end && *v == '{' &&
+               (!t->f[1].count || is_null(t->f[1].v, t->f[1].vend))) {
         list_scan ls = {.c = t->c};
         ok = sc_object(s, list_member_cb, &ls);
         t->nodes_read = ok;
@@ -692,7 +711,7 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
     bool names = !is_null(nv, t.f[1].vend);
     if (!names && is_null(lv, t.f[2].vend))
         return 0;
-    if (names ? *nv != '[' : !t.nodes_read)
+    if (names ? !t.names_read : !t.nodes_read)
         return 0;
     json_error_t je;
     json_t *pod = json_loadb(pv, (size_t)(t.f[0].vend - pv), 0, &je);
@@ -708,14 +727,6 @@ static int try_scan(const char *body, size_t len, nf_extender_args *out)
     out->pod_raw_len = (size_t)(t.f[0].vend - pv);
     out->names_mode = names;
     out->scanned = true;
-    if (names) { /* a NodeList read before NodeNames came is not the answer's */
-        out->n_nodes = 0;
-        out->n_list_members = 0;
-        c.names_len = 0;
-        scanner as = {.p = nv, .end = t.f[1].vend};
-        if (!grow_names(&c, (size_t)(as.end - as.p) + 1) || !sc_array(&as, name_cb, &c))
-            return c.oom ? -ENOMEM : 0;
-    }
     if (!grow_names(&c, 1) ||
         (!out->nodes && !(out->nodes = scan_realloc(out, NULL, 0, sizeof(*out->nodes)))))
         return -ENOMEM;
@@ -797,10 +808,9 @@ json_t *nf_extender_binding_result(const char *error)
 
 /* A JSON string: quotes, and escapes for '"', '\\' and control characters (UTF-8 passes as is,
  * like jansson's encoder). Plain runs are found a word at a time and copied whole. */
-static void sb_str(nf_buf *b, const char *s)
+static void sb_strn(nf_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t len = strlen(s);
     if (nf_buf_reserve(b, len + 2)) /* enough unless something needs escaping */
         return;
     b->p[b->len++] = '"';
@@ -850,6 +860,11 @@ static void sb_str(nf_buf *b, const char *s)
     nf_buf_put(b, "\"", 1);
 }
 
+static void sb_str(nf_buf *b, const char *s)
+{
+    sb_strn(b, s, strlen(s));
+}
+
 /* A node's name as a JSON string: a scanned name's bytes are copied as they are (the scanner
  * took only names without escapes, and those need none). */
 static inline void sb_name(nf_buf *b, const nf_extender_node *n)
@@ -864,6 +879,12 @@ static inline void sb_name(nf_buf *b, const nf_extender_node *n)
     memcpy(b->p + b->len, n->name, n->name_plain);
     b->len += n->name_plain;
     b->p[b->len++] = '"';
+}
+
+/* Bytes sb_name may write for n (at most: a name that was not scanned may need escapes). */
+static inline size_t name_room(const nf_extender_node *n)
+{
+    return n->name_plain ? n->name_plain + 2 : 6 * strlen(n->name) + 2;
 }
 
 /* A decimal integer (snprintf's "%d" costs more than the rest of a /prioritize entry). */
@@ -1034,8 +1055,17 @@ static void drop_items_dupes(json_t *list)
     }
 }
 
+/* What /filter decided for one node; its reason, JSON-escaped, is esc_len bytes at esc_off of
+ * the request's escaped reasons. */
+typedef struct verdict {
+    unsigned char kind; /* V_PASS, V_FAILED, V_UNRESOLVABLE */
+    uint32_t esc_len;
+    size_t esc_off;
+} verdict;
+enum { V_PASS, V_FAILED, V_UNRESOLVABLE };
+
 /* "Nodes": the request's NodeList with items replaced by the passing node objects. */
-static int nodelist_text(const nf_extender_args *a, const bool *pass, nf_buf *b)
+static int nodelist_text(const nf_extender_args *a, const verdict *v, nf_buf *b)
 {
     if (a->scanned) { /* the request's own bytes */
         nf_buf_put(b, "{", 1);
@@ -1046,7 +1076,7 @@ static int nodelist_text(const nf_extender_args *a, const bool *pass, nf_buf *b)
         NF_BUF_LIT(b, "\"items\":[");
         bool first = true;
         for (size_t i = 0; i < a->n_nodes; i++) {
-            if (!pass[i])
+            if (v[i].kind != V_PASS)
                 continue;
             if (!first)
                 nf_buf_put(b, ",", 1);
@@ -1060,7 +1090,7 @@ static int nodelist_text(const nf_extender_args *a, const bool *pass, nf_buf *b)
     json_t *kept = json_array();
     int rc = list && kept ? 0 : -ENOMEM;
     for (size_t i = 0; i < a->n_nodes && !rc; i++)
-        if (pass[i] && json_array_append(kept, a->nodes[i].obj))
+        if (v[i].kind == V_PASS && json_array_append(kept, a->nodes[i].obj))
             rc = -ENOMEM;
     if (!rc && json_object_set(list, "items", kept))
         rc = -ENOMEM;
@@ -1088,32 +1118,25 @@ const nf_filter_reason_count *nf_filter_class_top(const nf_filter_class *c)
     return top;
 }
 
-/* Count one failing node's reason in its class; *last: the index that matched before (in pod
- * scope every node of a class has the same text, so it is one comparison). */
-static void tally(nf_filter_class *c, size_t *last, const char *text, size_t len)
+/* Count n failing nodes with one reason in their class (the answer counts a run of nodes with
+ * the same reason at once: in pod scope every node of a class has the same text). */
+static void tally(nf_filter_class *c, const char *text, size_t len, size_t n)
 {
-    c->nodes++;
-    if (*last < c->n_reasons && c->reasons[*last].len == len &&
-        memcmp(c->reasons[*last].text, text, len) == 0) {
-        c->reasons[*last].count++;
-        return;
-    }
+    c->nodes += n;
     for (size_t i = 0; i < c->n_reasons; i++)
         if (c->reasons[i].len == len && memcmp(c->reasons[i].text, text, len) == 0) {
-            c->reasons[i].count++;
-            *last = i;
+            c->reasons[i].count += n;
             return;
         }
     if (c->n_reasons == NF_FILTER_TOP || len >= sizeof(c->reasons[0].text)) {
-        c->other++;
+        c->other += n;
         return;
     }
-    nf_filter_reason_count *r = &c->reasons[c->n_reasons];
+    nf_filter_reason_count *r = &c->reasons[c->n_reasons++];
     memcpy(r->text, text, len);
     r->text[len] = 0;
     r->len = len;
-    r->count = 1;
-    *last = c->n_reasons++;
+    r->count = n;
 }
 
 int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
@@ -1122,75 +1145,142 @@ int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source 
     return nf_extender_filter_text_sum(a, src, o, out, len, NULL);
 }
 
+/* The reasons of one /filter, each JSON-escaped once per run of nodes that share it (pod scope
+ * gives every node of a class one text): the text of the last run, for the next node to compare
+ * with, and the run's length for the summary. */
+typedef struct reason_runs {
+    nf_buf esc; /* escaped texts, back to back */
+    unsigned char kind;
+    char text[sizeof(((node_eval *)0)->reason_buf)];
+    const char *interned; /* the text's own address when it outlives the request, else NULL */
+    size_t len, run;
+    size_t esc_off;
+    uint32_t esc_len;
+    nf_filter_summary *sum;
+} reason_runs;
+
+static void runs_flush(reason_runs *rr)
+{
+    if (rr->sum && rr->run)
+        tally(rr->kind == V_UNRESOLVABLE ? &rr->sum->unresolvable : &rr->sum->failed, rr->text,
+              rr->len, rr->run);
+    rr->run = 0;
+}
+
+/* The verdict of a failing node (kind) whose reason is ev's. */
+static void runs_add(reason_runs *rr, const node_eval *ev, unsigned char kind, verdict *v)
+{
+    size_t len = ev->reason_len;
+    /* a known failure's text is interned: one address per text, no comparison */
+    const char *interned = ev->reason != ev->reason_buf ? ev->reason : NULL;
+    bool same_text = rr->esc.p && ((interned && interned == rr->interned) ||
+                                   (rr->len == len && memcmp(rr->text, ev->reason, len) == 0));
+    if (!same_text || rr->kind != kind) {
+        runs_flush(rr);
+        rr->kind = kind;
+    }
+    if (!same_text) {
+        rr->interned = interned;
+        if (len < sizeof(rr->text)) {
+            memcpy(rr->text, ev->reason, len);
+            rr->len = len;
+        } else {
+            rr->len = SIZE_MAX; /* matches nothing; the summary counts it as other */
+        }
+        rr->esc_off = rr->esc.len;
+        sb_strn(&rr->esc, ev->reason, len);
+        rr->esc_len = (uint32_t)(rr->esc.len - rr->esc_off);
+    }
+    rr->run++;
+    *v = (verdict){.kind = kind, .esc_off = rr->esc_off, .esc_len = rr->esc_len};
+}
+
+/* The members of one /filter map ("name":"reason",...) for the nodes of one kind. */
+static void failed_map(const nf_extender_args *a, const verdict *v, const nf_buf *esc,
+                       unsigned char kind, nf_buf *r)
+{
+    bool first = true;
+    for (size_t i = 0; i < a->n_nodes; i++) {
+        if (v[i].kind != kind)
+            continue;
+        if (!first)
+            nf_buf_put(r, ",", 1);
+        first = false;
+        sb_name(r, &a->nodes[i]);
+        nf_buf_put(r, ":", 1);
+        nf_buf_put(r, esc->p + v[i].esc_off, v[i].esc_len);
+    }
+}
+
+/* Every node's verdict first, then the answer written once into a buffer sized for it. */
 int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_source *src,
                                 const nf_fit_opts *o, char **out, size_t *len,
                                 nf_filter_summary *sum)
 {
-    size_t last_failed = 0, last_unres = 0;
     if (sum)
         memset(sum, 0, sizeof(*sum));
     *out = NULL;
     *len = 0;
-    nf_buf kept = {0}, failed = {0}, unres = {0}, r = {0};
-    bool *pass = calloc(a->n_nodes ? a->n_nodes : 1, sizeof(*pass));
-    int rc = pass ? 0 : -ENOMEM;
+    nf_buf r = {0};
+    reason_runs rr = {.sum = sum};
+    verdict *v = malloc((a->n_nodes ? a->n_nodes : 1) * sizeof(*v));
+    int rc = v ? 0 : -ENOMEM;
     node_eval ev;
     nf_fit_shape shape = {0};
     const nf_fit_shape *use = NULL;
     if (!rc)
         rc = shape_for(a, src, o, &shape, &use);
+    size_t room = 128;
     for (size_t i = 0; i < a->n_nodes && !rc; i++) {
         if ((rc = eval_node(a, src, o, use, a->nodes[i].name, false, &ev)))
             break;
-        pass[i] = ev.passes;
-        if (sum && ev.passes)
-            sum->passed++;
-        else if (sum && ev.unresolvable)
-            tally(&sum->unresolvable, &last_unres, ev.reason, ev.reason_len);
-        else if (sum)
-            tally(&sum->failed, &last_failed, ev.reason, ev.reason_len);
         if (ev.passes) {
-            if (a->names_mode) {
-                if (kept.len)
-                    nf_buf_put(&kept, ",", 1);
-                sb_name(&kept, &a->nodes[i]);
-            }
+            v[i] = (verdict){.kind = V_PASS};
+            if (sum)
+                sum->passed++;
+            room += a->names_mode ? name_room(&a->nodes[i]) + 1 : a->nodes[i].raw_len + 1;
         } else {
-            nf_buf *m = ev.unresolvable ? &unres : &failed;
-            if (m->len)
-                nf_buf_put(m, ",", 1);
-            sb_name(m, &a->nodes[i]);
-            nf_buf_put(m, ":", 1);
-            sb_str(m, ev.reason);
+            runs_add(&rr, &ev, ev.unresolvable ? V_UNRESOLVABLE : V_FAILED, &v[i]);
+            room += name_room(&a->nodes[i]) + v[i].esc_len + 2;
         }
     }
+    runs_flush(&rr);
     nf_fit_shape_free(&shape);
+    if (!rc && !a->names_mode)
+        for (size_t i = 0; i < a->n_list_members; i++)
+            room += a->list_members[i].n + 1;
+    if (!rc)
+        rc = nf_buf_error(&rr.esc) ?: nf_buf_reserve(&r, room);
     if (!rc) {
         NF_BUF_LIT(&r, "{\"Nodes\":");
         if (a->names_mode)
             NF_BUF_LIT(&r, "null");
         else
-            rc = nodelist_text(a, pass, &r);
+            rc = nodelist_text(a, v, &r);
         NF_BUF_LIT(&r, ",\"NodeNames\":");
         if (a->names_mode) {
             nf_buf_put(&r, "[", 1);
-            nf_buf_put(&r, kept.p ? kept.p : "", kept.len);
+            bool first = true;
+            for (size_t i = 0; i < a->n_nodes; i++) {
+                if (v[i].kind != V_PASS)
+                    continue;
+                if (!first)
+                    nf_buf_put(&r, ",", 1);
+                first = false;
+                sb_name(&r, &a->nodes[i]);
+            }
             nf_buf_put(&r, "]", 1);
         } else {
             NF_BUF_LIT(&r, "null");
         }
         NF_BUF_LIT(&r, ",\"FailedNodes\":{");
-        nf_buf_put(&r, failed.p ? failed.p : "", failed.len);
+        failed_map(a, v, &rr.esc, V_FAILED, &r);
         NF_BUF_LIT(&r, "},\"FailedAndUnresolvableNodes\":{");
-        nf_buf_put(&r, unres.p ? unres.p : "", unres.len);
+        failed_map(a, v, &rr.esc, V_UNRESOLVABLE, &r);
         NF_BUF_LIT(&r, "},\"Error\":\"\"}");
-        if (!rc)
-            rc = nf_buf_error(&kept) ?: nf_buf_error(&failed) ?: nf_buf_error(&unres);
     }
-    free(pass);
-    nf_buf_free(&kept);
-    nf_buf_free(&failed);
-    nf_buf_free(&unres);
+    free(v);
+    nf_buf_free(&rr.esc);
     if (rc) {
         nf_buf_free(&r);
         return rc;
@@ -1204,6 +1294,10 @@ int nf_extender_prioritize_text(const nf_extender_args *a, const nf_topology_sou
     *out = NULL;
     *len = 0;
     nf_buf r = {0};
+    size_t room = 3;
+    for (size_t i = 0; i < a->n_nodes; i++) /* {"Host":,"Score":} and a score of 3 digits */
+        room += name_room(&a->nodes[i]) + 22;
+    (void)nf_buf_reserve(&r, room); /* a failure shows in nf_buf_take */
     nf_buf_put(&r, "[", 1);
     node_eval ev;
     nf_fit_shape shape;

@@ -151,8 +151,10 @@ typedef struct nf_filter_summary {
 /* The most frequent reason of a class (ties: the first seen), or NULL when it has none. */
 const nf_filter_reason_count *nf_filter_class_top(const nf_filter_class *c);
 
-/* The same two answers as compact JSON text (what the server sends; the json_t forms above parse
- * this text, so both are one code path). *out is NUL-terminated, caller frees; 0 or -ENOMEM. */
+/* The same two answers as compact JSON text, what the server sends: every node's verdict first,
+ * then the answer written once into one buffer, each reason escaped once per run of nodes that
+ * share it (test_fast_paths checks the text is byte for byte what jansson writes for the json_t
+ * forms above). *out is NUL-terminated, caller frees; 0 or -ENOMEM. */
 int nf_extender_filter_text(const nf_extender_args *a, const nf_topology_source *src,
                             const nf_fit_opts *o, char **out, size_t *len);
 /* nf_extender_filter_text, and what it decided into *sum (may be NULL). */

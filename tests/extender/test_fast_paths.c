@@ -128,6 +128,24 @@ typedef struct topo_set {
     bool by_length;
 } topo_set;
 
+/* n0, n1, n2: the topology of variant i * step; with container scope on n2 when mixed. */
+static void nodes_new(topo_set *s, bool mixed, int step)
+{
+    const char *nn[] = {"n0", "n1", "n2"};
+    for (int i = 0; i < 3; i++) {
+        s->t[i] = topo(nn[i], KS[mixed && i == 2 ? 1 : 0], i * step);
+        assert_int_equal(nf_fit_view_new(s->t[i], NF_ALIGN_NUMA, &s->v[i]), 0);
+    }
+}
+
+static void nodes_free(topo_set *s)
+{
+    for (int i = 0; i < 3; i++) {
+        nf_fit_view_free(s->v[i]);
+        tb_free(s->t[i]);
+    }
+}
+
 static const nf_topology *acquire(void *ctx, const char *node, void **handle, char *why, size_t len)
 {
     topo_set *s = ctx;
@@ -270,8 +288,14 @@ static const struct {
     {"{'Pod':" POD ",'Nodes':{'items':[{'metadata':{'name':'n0'}}],'Items':[]}}", 0, NULL},
     {"{'Pod':" POD ",'Nodes':{'metadata':{'x':'\\'\\n'},'items':[{'metadata':{'name':'n2'}}]}}", 1,
      "n2"},
-    /* the one pass reads Nodes as it goes: NodeNames after it still wins, before it Nodes is
-     * only checked */
+    /* the one pass reads Nodes and NodeNames as it goes: NodeNames after Nodes still wins, before
+     * it Nodes is only checked */
+    {"{'NodeNames':['n1','n0'],'Pod':" POD "}", 1, "n1"},
+    {"{'Pod':" POD ",'NodeNames':[],'Nodes':{'items':[" NODE("n0", "") "]}}", 1, NULL},
+    {"{'Pod':" POD ",'Nodes':{'items':[" NODE("n9", "") "," NODE("n0", "") "]},'NodeNames':[]}", 1,
+     NULL},
+    {"{'Pod':" POD ",'NodeNames':['n0'],'nodeNames':['n1']}", 0, NULL}, /* given twice */
+    {"{'Pod':" POD ",'NodeNames':['n0','n1',null]}", -1, NULL},
     {"{'Pod':" POD ",'Nodes':{'items':[" NODE("n9", "") "]},'NodeNames':['n1','n2']}", 1, "n1"},
     {"{'Pod':" POD ",'NodeNames':['n2'],'Nodes':{'items':[" NODE("n9", "") "]}}", 1, "n2"},
     {"{'Pod':" POD ",'Nodes':{'items':[{'metadata':{'name':'n1'}}]},'NodeNames':null}", 1, "n1"},
@@ -286,11 +310,7 @@ static void test_scan_matches_decode(void **state)
 {
     (void)state;
     topo_set s = {.why = "no \"topology\"\n\tfor\x01 this node"};
-    const char *nn[] = {"n0", "n1", "n2"};
-    for (int i = 0; i < 3; i++) {
-        s.t[i] = topo(nn[i], KS[0], i * 3);
-        assert_int_equal(nf_fit_view_new(s.t[i], NF_ALIGN_NUMA, &s.v[i]), 0);
-    }
+    nodes_new(&s, false, 3);
     for (size_t b = 0; b < sizeof(BODIES) / sizeof(BODIES[0]); b++) {
         char *body = strdup(BODIES[b].body);
         for (char *p = body; *p; p++)
@@ -345,10 +365,7 @@ static void test_scan_matches_decode(void **state)
         nf_extender_args_free(&slow);
         free(body);
     }
-    for (int i = 0; i < 3; i++) {
-        nf_fit_view_free(s.v[i]);
-        tb_free(s.t[i]);
-    }
+    nodes_free(&s);
 }
 
 /* ---- strings with one special character at every position ---- */
@@ -608,11 +625,7 @@ static void test_special_strings(void **state)
 {
     (void)state;
     topo_set s = {.why = "none", .by_length = true};
-    const char *nn[] = {"n0", "n1", "n2"};
-    for (int i = 0; i < 3; i++) {
-        s.t[i] = topo(nn[i], KS[i == 2 ? 1 : 0], i * 3);
-        assert_int_equal(nf_fit_view_new(s.t[i], NF_ALIGN_NUMA, &s.v[i]), 0);
-    }
+    nodes_new(&s, true, 3);
     size_t counts[3] = {0}, passed = 0, failed = 0;
     char js[512], bytes[512], what[128];
     /* 1. each position on its own: the scanner must notice the character wherever it is */
@@ -698,10 +711,7 @@ static void test_special_strings(void **state)
     }
     /* special names both passed and failed */
     assert_true(passed > 1000 && failed > 1000);
-    for (int i = 0; i < 3; i++) {
-        nf_fit_view_free(s.v[i]);
-        tb_free(s.t[i]);
-    }
+    nodes_free(&s);
 }
 
 /* NodeList mode through the scanner passes node objects back byte for byte. */
@@ -709,11 +719,7 @@ static void test_scan_nodes_unchanged(void **state)
 {
     (void)state;
     topo_set s = {.why = "none"};
-    const char *nn[] = {"n0", "n1", "n2"};
-    for (int i = 0; i < 3; i++) {
-        s.t[i] = topo(nn[i], KS[0], 0);
-        assert_int_equal(nf_fit_view_new(s.t[i], NF_ALIGN_NUMA, &s.v[i]), 0);
-    }
+    nodes_new(&s, false, 0);
     const char *node = "{\"metadata\": {\"name\":\"n1\"}, \"spec\":{\"x\" : 1.50}}";
     char body[1024];
     snprintf(body, sizeof(body), "{\"Pod\":%s,\"Nodes\":{\"items\":[%s]}}",
@@ -732,10 +738,128 @@ static void test_scan_nodes_unchanged(void **state)
     assert_non_null(strstr(text, node));
     free(text);
     nf_extender_args_free(&a);
-    for (int i = 0; i < 3; i++) {
-        nf_fit_view_free(s.v[i]);
-        tb_free(s.t[i]);
+    nodes_free(&s);
+}
+
+/* The text answers are written node verdicts first, each reason escaped once per run of nodes
+ * that share it: runs of every length, reasons alternating between kinds and texts, unknown nodes
+ * whose reason needs escapes. Byte for byte what jansson writes for the tree answer (both keep
+ * request order), from either decoding, and the summary counts what the answer holds. */
+static void test_answer_reasons(void **state)
+{
+    (void)state;
+    topo_set s = {.why = "gone \"away\"\n\x01\\ for now", .by_length = true};
+    nodes_new(&s, true, 3);
+    static const int runs[] = {1, 3, 1, 2, 5, 1, 1, 4, 2, 1, 7, 1};
+    size_t cap = 1 << 16, n = 0, id = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    n += (size_t)snprintf(body, cap,
+                          "{\"Pod\":{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{"
+                          "\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"20\",\"memory\":"
+                          "\"1Gi\",\"hugepages-1Gi\":\"4Gi\",\"intel.com/sriov\":\"1\"}}}]}},"
+                          "\"NodeNames\":[");
+    for (int round = 0; round < 12; round++) {
+        for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+            int len = 4 + (int)((r * 7 + (size_t)round) % 12); /* which node, or unknown */
+            for (int k = 0; k < runs[r]; k++)
+                n += (size_t)snprintf(body + n, cap - n, "%s\"%0*zu\"", id ? "," : "", len, id),
+                    id++;
+        }
     }
+    snprintf(body + n, cap - n, "]}");
+    assert_true(n < cap - 8);
+    nf_extender_args fast, slow;
+    assert_true(scan_both(body, 1, &fast, &slow, "reason runs"));
+    assert_int_equal(fast.n_nodes, id);
+    nf_topology_source src = {.acquire = acquire, .view = view, .ctx = &s};
+    nf_fit_opts o = {.align = NF_ALIGN_NUMA};
+    for (int f = 0; f < 2; f++) {
+        json_t *tree;
+        assert_int_equal(f ? nf_extender_filter(&slow, &src, &o, &tree)
+                           : nf_extender_prioritize(&slow, &src, &o, &tree),
+                         0);
+        char *want = json_dumps(tree, JSON_COMPACT);
+        assert_non_null(want);
+        for (int d = 0; d < 2; d++) {
+            char *text;
+            size_t len;
+            nf_filter_summary sum;
+            const nf_extender_args *a = d ? &slow : &fast;
+            assert_int_equal(f ? nf_extender_filter_text_sum(a, &src, &o, &text, &len, &sum)
+                               : nf_extender_prioritize_text(a, &src, &o, &text, &len),
+                             0);
+            if (strcmp(text, want) != 0)
+                fail_msg("%s text differs from jansson's:\n%s\n%s", f ? "filter" : "prioritize",
+                         text, want);
+            assert_int_equal(strlen(text), len);
+            free(text);
+            if (!f)
+                continue;
+            /* the summary: per class its node count and its reasons' counts */
+            assert_int_equal(sum.passed, json_array_size(json_object_get(tree, "NodeNames")));
+            const char *maps[] = {"FailedNodes", "FailedAndUnresolvableNodes"};
+            for (int m = 0; m < 2; m++) {
+                const nf_filter_class *c = m ? &sum.unresolvable : &sum.failed;
+                json_t *map = json_object_get(tree, maps[m]);
+                assert_int_equal(c->nodes, json_object_size(map));
+                size_t in_reasons = c->other;
+                for (size_t i = 0; i < c->n_reasons; i++) {
+                    size_t count = 0;
+                    const char *k;
+                    json_t *v;
+                    json_object_foreach(map, k, v) count +=
+                        strcmp(json_string_value(v), c->reasons[i].text) == 0;
+                    assert_int_equal(c->reasons[i].count, count);
+                    in_reasons += count;
+                }
+                assert_int_equal(in_reasons, c->nodes);
+                if (c->n_reasons < 1) /* runs alternate between the two classes */
+                    fail_msg("no %s in %s", maps[m], want);
+            }
+            assert_int_equal(sum.passed + sum.failed.nodes + sum.unresolvable.nodes, id);
+            assert_true(sum.passed > 0);
+        }
+        free(want);
+        json_decref(tree);
+    }
+    nf_extender_args_free(&fast);
+    nf_extender_args_free(&slow);
+    free(body);
+    nodes_free(&s);
+}
+
+/* NodeNames past the scanner's first guess of their room (and the node table's): 20,000 names,
+ * 300 KB, read in the one pass, each name as sent. */
+static void test_scan_many_names(void **state)
+{
+    (void)state;
+    const size_t count = 20000;
+    size_t cap = count * 20 + 1024, n = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    n += (size_t)snprintf(body, cap, "{\"NodeNames\":[");
+    for (size_t i = 0; i < count; i++)
+        n += (size_t)snprintf(body + n, cap - n, "%s\"worker-%09zu\"", i ? "," : "", i);
+    n += (size_t)snprintf(body + n, cap - n,
+                          "],\"Pod\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"resources\":{"
+                          "\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]}}}");
+    nf_arena arena;
+    nf_arena_init(&arena, NULL);
+    nf_extender_args a;
+    nf_err err;
+    assert_int_equal(nf_extender_args_scan(body, n, &arena, &a, &err), 0);
+    assert_true(a.scanned && a.names_mode);
+    assert_int_equal(a.n_nodes, count);
+    char want[32];
+    for (size_t i = 0; i < count; i++) {
+        snprintf(want, sizeof(want), "worker-%09zu", i);
+        assert_string_equal(a.nodes[i].name, want);
+        assert_int_equal(a.nodes[i].name_plain, strlen(want));
+    }
+    nf_extender_args_free(&a);
+    nf_arena_free(&arena);
+    free(body);
 }
 
 int main(void)
@@ -745,6 +869,8 @@ int main(void)
         cmocka_unit_test(test_scan_matches_decode),
         cmocka_unit_test(test_scan_nodes_unchanged),
         cmocka_unit_test(test_special_strings),
+        cmocka_unit_test(test_answer_reasons),
+        cmocka_unit_test(test_scan_many_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
