@@ -415,17 +415,25 @@ int nf_binder_bind(nf_binder *b, const char *ns, const char *name, const char *u
          * pod that reservation stood for would be in neither */
         pthread_mutex_lock(&b->bind_mu);
         nf_cache_entry *e = nf_cache_acquire(b->cache, node);
-        bool usable = e && doc_fresh(b, e);
-        if (usable) {
+        char unusable[160] = "no topology for this node";
+        bool usable = e && !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, unusable,
+                                                    sizeof(unusable));
+        if (!usable && !b->o.bind_unusable) {
+            /* nothing to reserve against: a bind now could overbook the node the next pod's
+             * /filter sees as it was (--stale-policy reject fails it there too) */
+            rc = nf_errf(err, 1,
+                         "node %s: %s: not bound, so that kube-scheduler places the pod again",
+                         node, unusable);
+        } else if (usable) {
             /* a retried bind: the pod must not be predicted against its own reservation */
             nf_reservations_drop(b->rs, puid);
             rc = reserve(b, &req, &e->topo, ns, name, puid, nf_wall_ms(),
                          atomic_fetch_add(&b->seq, 1), -1, &numa, &reserved, err);
         }
         pthread_mutex_unlock(&b->bind_mu);
-        if (!usable)
+        if (!usable && b->o.bind_unusable)
             nf_warn("binding without a reservation: no usable topology for the node",
-                    "pod=%s/%s uid=%s node=%s", ns, name, puid, node);
+                    "pod=%s/%s uid=%s node=%s why=\"%s\"", ns, name, puid, node, unusable);
         nf_cache_release(e);
     }
     if (puid)
@@ -1045,8 +1053,8 @@ void nf_binder_metrics(nf_binder *b, nf_prom *p)
         nf_prom_sample_int(p, "numafit_extender_reservations_total", (int64_t)t[i], "outcome",
                            outcome[i], NULL);
     nf_prom_family(p, "numafit_extender_binds_total", "counter",
-                   "POST /bind outcomes: bound, refused (kubelet would reject the pod there), "
-                   "failed (API server or pod lookup).");
+                   "POST /bind outcomes: bound, refused (kubelet would reject the pod there, or "
+                   "the node has no usable document), failed (API server or pod lookup).");
     nf_prom_sample_int(p, "numafit_extender_binds_total", (int64_t)atomic_load(&b->binds_ok),
                        "result", "bound", NULL);
     nf_prom_sample_int(p, "numafit_extender_binds_total", (int64_t)atomic_load(&b->binds_refused),

@@ -43,6 +43,8 @@ typedef struct nf_binder_opts {
     int64_t ttl_ms;         /* 0: NF_BINDER_DEFAULT_TTL_MS */
     int64_t bind_wait_ms;   /* 0: NF_BINDER_DEFAULT_BIND_WAIT_MS; < 0: no hold */
     int64_t stale_after_ms; /* documents older than this are not predicted on (0: never old) */
+    bool bind_unusable;     /* --stale-policy ignore: bind (without a reservation) to a node whose
+                               document is stale or missing; else such a bind is refused */
     bool requeue_rejected;  /* delete controller-owned pods kubelet rejected at admission */
     int64_t sweep_ms;       /* expiry / restore period; 0: 500 */
 } nf_binder_opts;

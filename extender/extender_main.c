@@ -378,6 +378,7 @@ static int build(options *o, parts *p, nf_err *err)
         nf_binder_opts bo = o->bind;
         bo.kube = p->kube;
         bo.stale_after_ms = o->http.stale_after_ms;
+        bo.bind_unusable = o->http.pass_missing;
         if (nf_binder_new(p->cache, &bo, &p->binder, err))
             return 1;
         cfg.binder = p->binder;

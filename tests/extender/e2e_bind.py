@@ -159,7 +159,8 @@ def test_bind_reserve_reconcile(env):
     check(r1["zone"] == 0 and r1["pod"] == "ran/p1" and r1["resources"]["cpu"] == 4 and
           r1["resources"][VF] == 1 and r1["resources"]["hugepages-1Gi"] == 2 * GIB,
           "on numa0 (kubelet's lowest fitting NUMA node) with its amounts: %r" % r1)
-    check(env.log_has('msg="pod bound"') and env.log_has("numa=0"), "bind logged with the zone")
+    ok, _ = wait_until(lambda: env.log_has('msg="pod bound"') and env.log_has("numa=0"), 3)
+    check(ok, "bind logged with the zone")  # the log is read by a thread of the test
 
     st, r = env.filter(p2, ["w1"])
     check(r["NodeNames"] == ["w1"], "p2 still fits w1 (numa1): %r" % r)
@@ -350,8 +351,41 @@ def test_ttl_restart_requeue(env):
     env.ext = None
 
 
+def test_unusable_node(env):
+    """A bind to a node whose document is gone (or stale) has nothing to reserve against: refused
+    under --stale-policy reject (the default), so that kube-scheduler places the pod again; bound
+    without a reservation under --stale-policy ignore."""
+    put_doc(env.tdir, topology("w1", [numa(0, 8, 2), numa(1, 8, 2)]))
+    env.extender()
+    p = env.create("gone-1")
+    st, r = env.filter(p, ["w1"])
+    check(r["NodeNames"] == ["w1"], "gone-1 passes w1: %r" % r)
+    os.unlink(os.path.join(env.tdir, "w1.json"))
+    ok, _ = wait_until(lambda: env.ext.request("/v1/nodes/w1")[0] == 404, 5)
+    check(ok, "w1 dropped from the cache with its file")
+    bindings = lambda: sum(1 for m, path, _, _ in env.api.requests if path.endswith("/binding"))
+    n = bindings()
+    err = env.bind(p, "w1")
+    check("not bound" in err and "w1" in err, "bind to a node without a document refused: %r" % err)
+    check(bindings() == n, "no Binding was attempted")
+    check(env.api.get_pod("ran", "gone-1")["spec"].get("nodeName") is None, "the pod is unbound")
+    check(env.metric('numafit_extender_binds_total{result="refused"}') == 1,
+          "counted with the refused binds")
+    env.ext.stop()
+
+    put_doc(env.tdir, topology("w2", [numa(0, 8, 2)]))  # ready needs a node
+    env.extender("--stale-policy", "ignore")
+    q = env.create("gone-2")
+    check(env.bind(q, "w1") == "", "--stale-policy ignore: bound without a document")
+    check(env.api.get_pod("ran", "gone-2")["spec"].get("nodeName") == "w1", "the Binding is in")
+    ok, _ = wait_until(lambda: env.log_has("binding without a reservation"), 3)
+    check(ok, "and a warning says so")
+    env.ext.stop()
+    env.ext = None
+
+
 def main():
-    for t in (test_bind_reserve_reconcile, test_hold, test_ttl_restart_requeue):
+    for t in (test_bind_reserve_reconcile, test_hold, test_ttl_restart_requeue, test_unusable_node):
         env = Env()
         try:
             t(env)
