@@ -512,7 +512,7 @@ void nf_exporter_http_stop(nf_exporter_http *h)
     pthread_mutex_unlock(&h->lock);
     if (h->expirer_started)
         pthread_join(h->expirer, NULL);
-    MHD_quiesce_daemon(nf_httpd_daemon(h->server));
+    nf_httpd_quiesce(h->server);
     nf_httpd_stop(h->server); /* waits for the pool threads, so in-flight requests finish */
     if (h->doc)
         MHD_destroy_response(h->doc);

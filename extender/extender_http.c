@@ -1235,7 +1235,7 @@ void nf_extender_http_stop(nf_extender_http *h, int64_t grace_ms)
         return;
     atomic_store(&h->closing, true);
     nf_binder_shutdown(h->cfg.binder); /* held /filters answer now */
-    MHD_quiesce_daemon(nf_httpd_daemon(h->server));
+    nf_httpd_quiesce(h->server);
     for (int64_t waited = 0; atomic_load(&h->inflight) > 0 && waited < grace_ms; waited += 10)
         usleep(10000);
     nf_offload_free(h->admin); /* what still waits: 503 */

@@ -146,6 +146,7 @@ struct nf_httpd {
     pthread_t sweeper;
     bool sweeper_started;
     _Atomic uint64_t head_timeouts;
+    atomic_bool quiesced; /* new connections are closed as they are accepted */
     nf_log_limit head_log, target_log;
 };
 
@@ -223,6 +224,20 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     hc->head_wait = true;
     *socket_context = hc;
     arm(s, hc, nf_mono_ms() + s->head_ms, false);
+}
+
+/* libmicrohttpd's MHD_quiesce_daemon takes the listening socket out of each pool thread's epoll
+ * set from the caller's thread while that pool thread may be taking it out itself (0.9.75: one
+ * of the two fails with ENOENT and libmicrohttpd aborts the process, "Failed to remove listen FD
+ * from epoll set"), and leaves the socket open after the stop. A quiesced server instead closes
+ * each new connection as it is accepted: the client learns at once, as it would from a stopped
+ * server, and the socket stays libmicrohttpd's to close. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    nf_httpd *s = cls;
+    (void)addr;
+    (void)len;
+    return atomic_load(&s->quiesced) ? MHD_NO : MHD_YES;
 }
 
 /* The request line is in (called before libmicrohttpd splits the query into parameters). */
@@ -376,7 +391,7 @@ int nf_httpd_start(const nf_httpd_opts *o, nf_httpd **out, nf_err *err)
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, extra /* the logger first */,
+        flags, 0, on_accept, s, on_access, s, MHD_OPTION_ARRAY, extra /* the logger first */,
         MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -417,9 +432,9 @@ void nf_httpd_stop(nf_httpd *s)
     free(s);
 }
 
-struct MHD_Daemon *nf_httpd_daemon(nf_httpd *s)
+void nf_httpd_quiesce(nf_httpd *s)
 {
-    return s->d;
+    atomic_store(&s->quiesced, true);
 }
 
 uint16_t nf_httpd_port(nf_httpd *s)

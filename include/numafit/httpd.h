@@ -50,8 +50,9 @@ typedef struct nf_httpd nf_httpd;
 int nf_httpd_start(const nf_httpd_opts *o, nf_httpd **out, nf_err *err);
 /* Stop the daemon (waits for its threads: in-flight requests finish) and free. NULL: no-op. */
 void nf_httpd_stop(nf_httpd *s);
-/* The daemon, for MHD_quiesce_daemon. */
-struct MHD_Daemon *nf_httpd_daemon(nf_httpd *s);
+/* Take no new connection (each is closed as it is accepted); those open keep being served until
+ * nf_httpd_stop. Safe from any thread; never MHD_quiesce_daemon instead (httpd.c says why). */
+void nf_httpd_quiesce(nf_httpd *s);
 /* The port actually bound (useful with port 0). */
 uint16_t nf_httpd_port(nf_httpd *s);
 /* Connections closed because their request head was not in by its deadline, since the start. */
