@@ -274,11 +274,11 @@ bool nf_binder_hold(nf_binder *b, const char *uid, nf_bind_waiter *w)
 
 /* ---- prediction + reservation ---- */
 
-/* Is the node's document usable for a prediction now? (the HTTP glue's staleness rule) */
-static bool doc_fresh(const nf_binder *b, const nf_cache_entry *e)
+/* Is the node's document (e, NULL when there is none) usable for a prediction now? (the HTTP
+ * glue's staleness rule) If not, why says why, unless e is NULL (why is left as it was). */
+static bool doc_usable(const nf_binder *b, const nf_cache_entry *e, char *why, size_t len)
 {
-    char why[8];
-    return !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, why, sizeof(why));
+    return e && !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, why, len);
 }
 
 /* The first NUMA node t lists the pod on (kubelet's choice, seen), or -1. The document names a
@@ -416,8 +416,7 @@ int nf_binder_bind(nf_binder *b, const char *ns, const char *name, const char *u
         pthread_mutex_lock(&b->bind_mu);
         nf_cache_entry *e = nf_cache_acquire(b->cache, node);
         char unusable[160] = "no topology for this node";
-        bool usable = e && !nf_cache_entry_unusable(e, nf_wall_ms(), b->o.stale_after_ms, unusable,
-                                                    sizeof(unusable));
+        bool usable = doc_usable(b, e, unusable, sizeof(unusable));
         if (!usable && !b->o.bind_unusable) {
             /* nothing to reserve against: a bind now could overbook the node the next pod's
              * /filter sees as it was (--stale-policy reject fails it there too) */
@@ -854,7 +853,8 @@ static bool restore(nf_binder *b)
             continue;
         pthread_mutex_lock(&b->bind_mu); /* the document too: see nf_binder_bind */
         nf_cache_entry *e = nf_cache_acquire(b->cache, p->node);
-        if (!e || !doc_fresh(b, e)) {
+        char why[8]; /* not reported: the pass only retries later */
+        if (!doc_usable(b, e, why, sizeof(why))) {
             pthread_mutex_unlock(&b->bind_mu);
             complete = false;
             nf_cache_release(e);

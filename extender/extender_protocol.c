@@ -1195,9 +1195,10 @@ static void runs_add(reason_runs *rr, const node_eval *ev, unsigned char kind, v
     *v = (verdict){.kind = kind, .esc_off = rr->esc_off, .esc_len = rr->esc_len};
 }
 
-/* The members of one /filter map ("name":"reason",...) for the nodes of one kind. */
-static void failed_map(const nf_extender_args *a, const verdict *v, const nf_buf *esc,
-                       unsigned char kind, nf_buf *r)
+/* The names of the nodes of one kind, comma-separated: as a /filter map's members
+ * ("name":"reason") with their escaped reasons esc, as NodeNames' items without (esc NULL). */
+static void names_of(const nf_extender_args *a, const verdict *v, const nf_buf *esc,
+                     unsigned char kind, nf_buf *r)
 {
     bool first = true;
     for (size_t i = 0; i < a->n_nodes; i++) {
@@ -1207,8 +1208,10 @@ static void failed_map(const nf_extender_args *a, const verdict *v, const nf_buf
             nf_buf_put(r, ",", 1);
         first = false;
         sb_name(r, &a->nodes[i]);
-        nf_buf_put(r, ":", 1);
-        nf_buf_put(r, esc->p + v[i].esc_off, v[i].esc_len);
+        if (esc) {
+            nf_buf_put(r, ":", 1);
+            nf_buf_put(r, esc->p + v[i].esc_off, v[i].esc_len);
+        }
     }
 }
 
@@ -1260,23 +1263,15 @@ int nf_extender_filter_text_sum(const nf_extender_args *a, const nf_topology_sou
         NF_BUF_LIT(&r, ",\"NodeNames\":");
         if (a->names_mode) {
             nf_buf_put(&r, "[", 1);
-            bool first = true;
-            for (size_t i = 0; i < a->n_nodes; i++) {
-                if (v[i].kind != V_PASS)
-                    continue;
-                if (!first)
-                    nf_buf_put(&r, ",", 1);
-                first = false;
-                sb_name(&r, &a->nodes[i]);
-            }
+            names_of(a, v, NULL, V_PASS, &r);
             nf_buf_put(&r, "]", 1);
         } else {
             NF_BUF_LIT(&r, "null");
         }
         NF_BUF_LIT(&r, ",\"FailedNodes\":{");
-        failed_map(a, v, &rr.esc, V_FAILED, &r);
+        names_of(a, v, &rr.esc, V_FAILED, &r);
         NF_BUF_LIT(&r, "},\"FailedAndUnresolvableNodes\":{");
-        failed_map(a, v, &rr.esc, V_UNRESOLVABLE, &r);
+        names_of(a, v, &rr.esc, V_UNRESOLVABLE, &r);
         NF_BUF_LIT(&r, "},\"Error\":\"\"}");
     }
     free(v);
